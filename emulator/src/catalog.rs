@@ -1,0 +1,219 @@
+//! The Glue-like catalog: databases, tables (Hive column types, Parquet data under the
+//! warehouse bucket) and views, persisted as JSON in the data dir.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use serde::{Deserialize, Serialize};
+
+use crate::s3::ObjectLayout;
+use crate::types::{UnknownType, hive_to_field};
+
+/// Bucket holding table data written by the endpoint (CTAS, INSERT, fixtures).
+pub const WAREHOUSE_BUCKET: &str = "athena-warehouse";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl Column {
+    pub fn new(name: &str, type_name: &str) -> Self {
+        Self { name: name.to_owned(), type_name: type_name.to_owned(), comment: None }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<Column>,
+    #[serde(default)]
+    pub partition_keys: Vec<Column>,
+    /// `s3://bucket/prefix/` of the data files (Parquet); empty for views.
+    #[serde(default)]
+    pub location: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// The Trino SQL of a view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_sql: Option<String>,
+    /// Epoch seconds.
+    #[serde(default)]
+    pub create_time: f64,
+}
+
+impl Table {
+    pub fn is_view(&self) -> bool {
+        self.view_sql.is_some()
+    }
+
+    pub fn table_type(&self) -> &'static str {
+        if self.is_view() { "VIRTUAL_VIEW" } else { "EXTERNAL_TABLE" }
+    }
+
+    /// The Arrow schema of the data columns (partition keys excluded).
+    pub fn data_schema(&self) -> Result<SchemaRef, UnknownType> {
+        let fields = self.columns.iter().map(|c| hive_to_field(&c.name, &c.type_name)).collect::<Result<Vec<Field>, _>>()?;
+        Ok(Arc::new(Schema::new(fields)))
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct CatalogData {
+    databases: BTreeMap<String, BTreeMap<String, Table>>,
+}
+
+/// Catalog `awsdatacatalog`.
+#[derive(Debug)]
+pub struct Catalog {
+    path: PathBuf,
+    layout: ObjectLayout,
+    data: RwLock<CatalogData>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("Database {0} not found.")]
+    NoDatabase(String),
+    #[error("Table {0} already exists")]
+    TableExists(String),
+    #[error("Database {0} already exists")]
+    DatabaseExists(String),
+    #[error("Table {0} not found")]
+    NoTable(String),
+    #[error("catalog storage: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Catalog {
+    /// Opens the catalog stored at `path`, creating it with an empty `default` database.
+    pub fn open(path: PathBuf, layout: ObjectLayout) -> std::io::Result<Self> {
+        let mut data: CatalogData = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(std::io::Error::other)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => CatalogData::default(),
+            Err(e) => return Err(e),
+        };
+        data.databases.entry("default".into()).or_default();
+        let catalog = Self { path, layout, data: RwLock::new(data) };
+        catalog.save()?;
+        Ok(catalog)
+    }
+
+    fn save(&self) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(&*self.data.read().unwrap()).map_err(std::io::Error::other)?;
+        let tmp = self.path.with_extension("tmp");
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(tmp, &self.path)
+    }
+
+    pub fn databases(&self) -> Vec<String> {
+        self.data.read().unwrap().databases.keys().cloned().collect()
+    }
+
+    pub fn has_database(&self, db: &str) -> bool {
+        self.data.read().unwrap().databases.contains_key(&db.to_ascii_lowercase())
+    }
+
+    pub fn tables(&self, db: &str) -> Result<Vec<Table>, CatalogError> {
+        let data = self.data.read().unwrap();
+        let tables = data.databases.get(&db.to_ascii_lowercase()).ok_or_else(|| CatalogError::NoDatabase(db.into()))?;
+        Ok(tables.values().cloned().collect())
+    }
+
+    pub fn table(&self, db: &str, name: &str) -> Result<Table, CatalogError> {
+        let data = self.data.read().unwrap();
+        let tables = data.databases.get(&db.to_ascii_lowercase()).ok_or_else(|| CatalogError::NoDatabase(db.into()))?;
+        tables.get(&name.to_ascii_lowercase()).cloned().ok_or_else(|| CatalogError::NoTable(format!("{db}.{name}")))
+    }
+
+    pub fn create_database(&self, db: &str, if_not_exists: bool) -> Result<(), CatalogError> {
+        {
+            let mut data = self.data.write().unwrap();
+            let db = db.to_ascii_lowercase();
+            if data.databases.contains_key(&db) {
+                return if if_not_exists { Ok(()) } else { Err(CatalogError::DatabaseExists(db)) };
+            }
+            data.databases.insert(db, BTreeMap::new());
+        }
+        Ok(self.save()?)
+    }
+
+    pub fn drop_database(&self, db: &str, if_exists: bool) -> Result<(), CatalogError> {
+        {
+            let mut data = self.data.write().unwrap();
+            if data.databases.remove(&db.to_ascii_lowercase()).is_none() && !if_exists {
+                return Err(CatalogError::NoDatabase(db.into()));
+            }
+        }
+        Ok(self.save()?)
+    }
+
+    /// Adds a table; its data directory is created empty.
+    pub fn create_table(&self, db: &str, mut table: Table, if_not_exists: bool) -> Result<(), CatalogError> {
+        table.name = table.name.to_ascii_lowercase();
+        if table.create_time == 0.0 {
+            table.create_time = crate::api::now_epoch();
+        }
+        if !table.is_view() && table.location.is_empty() {
+            table.location = format!("s3://{WAREHOUSE_BUCKET}/{}/{}/", db.to_ascii_lowercase(), table.name);
+        }
+        if !table.is_view() {
+            std::fs::create_dir_all(self.data_dir(&table))?;
+        }
+        {
+            let mut data = self.data.write().unwrap();
+            let tables = data.databases.get_mut(&db.to_ascii_lowercase()).ok_or_else(|| CatalogError::NoDatabase(db.into()))?;
+            if tables.contains_key(&table.name) {
+                return if if_not_exists { Ok(()) } else { Err(CatalogError::TableExists(format!("{db}.{}", table.name))) };
+            }
+            tables.insert(table.name.clone(), table);
+        }
+        Ok(self.save()?)
+    }
+
+    pub fn drop_table(&self, db: &str, name: &str, if_exists: bool) -> Result<(), CatalogError> {
+        {
+            let mut data = self.data.write().unwrap();
+            let tables = data.databases.get_mut(&db.to_ascii_lowercase()).ok_or_else(|| CatalogError::NoDatabase(db.into()))?;
+            if tables.remove(&name.to_ascii_lowercase()).is_none() && !if_exists {
+                return Err(CatalogError::NoTable(format!("{db}.{name}")));
+            }
+        }
+        Ok(self.save()?)
+    }
+
+    /// The local directory behind a table's `s3://` location.
+    pub fn data_dir(&self, table: &Table) -> PathBuf {
+        s3_to_path(&self.layout, &table.location).unwrap_or_else(|| self.layout.root().join(WAREHOUSE_BUCKET).join(&table.name))
+    }
+}
+
+/// The local path behind an `s3://bucket/key` URI.
+pub fn s3_to_path(layout: &ObjectLayout, uri: &str) -> Option<PathBuf> {
+    let (bucket, key) = split_s3_uri(uri)?;
+    if key.is_empty() { Some(layout.bucket_path(&bucket)) } else { layout.object_path(&bucket, key.trim_end_matches('/')) }
+}
+
+/// `s3://bucket/a/b` -> (`bucket`, `a/b`).
+pub fn split_s3_uri(uri: &str) -> Option<(String, String)> {
+    let rest = uri.strip_prefix("s3://")?;
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    (!bucket.is_empty()).then(|| (bucket.to_owned(), key.to_owned()))
+}
+
+/// Whether a directory holds any file (recursively): UNLOAD refuses a non-empty prefix.
+pub fn dir_has_files(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let p = e.path();
+        if p.is_dir() { dir_has_files(&p) } else { true }
+    })
+}

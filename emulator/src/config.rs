@@ -1,0 +1,67 @@
+//! Plain-data configuration of the endpoint: credentials, workgroups and S3 realism.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// S3 and Athena realism, all off by default so tests and benchmarks measure the client.
+#[derive(Debug, Clone, Default)]
+pub struct Realism {
+    /// Delay before the first byte of every S3 GET.
+    pub s3_latency: Duration,
+    /// Bandwidth cap per GET response in megabytes (10^6 bytes) per second; 0 = unlimited.
+    pub s3_bandwidth_mbps: f64,
+    /// Fraction (0..=1) of S3 GETs answered `503 SlowDown`.
+    pub fault_slowdown_rate: f64,
+    /// Fraction (0..=1) of S3 GETs whose connection is cut half-way through the body.
+    pub fault_cut_rate: f64,
+    /// Fraction (0..=1) of Athena calls answered `ThrottlingException`.
+    pub fault_throttle_rate: f64,
+}
+
+impl Realism {
+    pub(crate) fn roll(&self, rate: f64) -> bool {
+        rate > 0.0 && rand::random::<f64>() < rate
+    }
+
+    pub(crate) fn latency(&self) -> Option<Duration> {
+        (!self.s3_latency.is_zero()).then_some(self.s3_latency)
+    }
+
+    pub(crate) fn bandwidth_bytes_per_sec(&self) -> Option<f64> {
+        (self.s3_bandwidth_mbps > 0.0).then(|| self.s3_bandwidth_mbps * 1e6)
+    }
+}
+
+/// An Athena workgroup as the endpoint serves it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WorkGroup {
+    pub name: String,
+    /// `s3://bucket/prefix/` where results go; `None` = Athena-managed results (API only).
+    pub output_location: Option<String>,
+    /// When true, the workgroup's settings override those of each query.
+    pub enforce: bool,
+    pub description: String,
+}
+
+impl WorkGroup {
+    pub fn new(name: impl Into<String>, output_location: Option<&str>) -> Self {
+        Self { name: name.into(), output_location: output_location.map(str::to_owned), enforce: false, description: String::new() }
+    }
+
+    pub fn enforced(mut self) -> Self {
+        self.enforce = true;
+        self
+    }
+}
+
+/// The workgroups every endpoint has unless configured otherwise: `primary` (results in
+/// `s3://athena-results/`), `managed` (Athena-managed results, no OutputLocation) and `enforced`
+/// (results forced to `s3://athena-results/enforced/`, whatever the query asks).
+pub fn default_workgroups() -> Vec<WorkGroup> {
+    vec![
+        WorkGroup::new("primary", Some("s3://athena-results/")),
+        WorkGroup::new("managed", None),
+        WorkGroup::new("enforced", Some("s3://athena-results/enforced/")).enforced(),
+    ]
+}

@@ -1,0 +1,681 @@
+//! Runs one statement on DataFusion against the catalog and writes its results the way Athena
+//! does: streaming from the engine into the writers, never holding a whole result in memory.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, SchemaProvider};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::sqlparser::ast::{self as sqlast, ObjectType, Statement};
+use futures::StreamExt;
+use parquet::arrow::ArrowWriter;
+
+use crate::catalog::{Catalog, Column, Table, split_s3_uri};
+use crate::results::ObjectWriter;
+use crate::s3::ObjectLayout;
+use crate::sql::Kind;
+use crate::text::{csv_header, write_csv_rows};
+use crate::types::{ColumnInfo, hive_type};
+use crate::unload::{UnloadOptions, write_unload};
+
+pub const CATALOG: &str = "awsdatacatalog";
+
+/// A query failure as Athena reports it: `CODE: message`, with its AthenaError fields.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct Failure {
+    pub code: &'static str,
+    pub message: String,
+    /// 1 system, 2 user, 3 other.
+    pub category: i32,
+    pub error_type: i32,
+}
+
+impl Failure {
+    pub fn user(code: &'static str, message: impl Into<String>) -> Self {
+        // ErrorType numbers follow Athena's error catalogue groups: 1xxx user errors.
+        let error_type = match code {
+            "TABLE_NOT_FOUND" | "SCHEMA_NOT_FOUND" => 1006,
+            "COLUMN_NOT_FOUND" => 1004,
+            "NOT_SUPPORTED" => 1101,
+            "FUNCTION_NOT_FOUND" => 1008,
+            "TYPE_MISMATCH" => 1005,
+            _ => 1000,
+        };
+        Self { code, message: message.into(), category: 2, error_type }
+    }
+
+    pub fn system(message: impl Into<String>) -> Self {
+        Self { code: "GENERIC_INTERNAL_ERROR", message: message.into(), category: 1, error_type: 401 }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::system(format!("writing results: {e}"))
+    }
+}
+
+/// What the query needs to know to run.
+pub struct Job {
+    pub id: String,
+    /// The SQL with ExecutionParameters bound.
+    pub sql: String,
+    pub statement: Statement,
+    pub kind: Kind,
+    pub database: String,
+    /// Results location prefix `s3://bucket/prefix/`; `None` for Athena-managed results.
+    pub staging: Option<String>,
+}
+
+/// Where GetQueryResults reads rows: a CSV whose first line is the header row iff `header`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ApiRows {
+    pub path: PathBuf,
+    pub header: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub columns: Vec<ColumnInfo>,
+    pub update_count: Option<i64>,
+    pub data_scanned: u64,
+    /// Full `s3://` path of the result file (`<id>.csv` / `<id>.txt`), if one was written.
+    pub output_location: Option<String>,
+    pub manifest_location: Option<String>,
+    pub api_rows: Option<ApiRows>,
+}
+
+pub struct Engine {
+    catalog: Arc<Catalog>,
+    layout: ObjectLayout,
+    state_dir: PathBuf,
+}
+
+impl Engine {
+    pub fn new(catalog: Arc<Catalog>, layout: ObjectLayout, state_dir: PathBuf) -> Self {
+        Self { catalog, layout, state_dir }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn layout(&self) -> &ObjectLayout {
+        &self.layout
+    }
+
+    fn tmp_dir(&self) -> PathBuf {
+        self.state_dir.join("tmp")
+    }
+
+    fn api_path(&self, id: &str) -> PathBuf {
+        self.state_dir.join("results").join(format!("{id}.csv"))
+    }
+
+    /// A DataFusion session seeing every database of the catalog, `database` as default schema.
+    pub async fn session(&self, database: &str) -> Result<SessionContext, Failure> {
+        let mut config = SessionConfig::new()
+            .with_default_catalog_and_schema(CATALOG, database.to_ascii_lowercase())
+            .with_create_default_catalog_and_schema(false)
+            .with_batch_size(8192)
+            .with_information_schema(false);
+        config.options_mut().execution.parquet.schema_force_view_types = false;
+        config.options_mut().sql_parser.enable_ident_normalization = true;
+        let ctx = SessionContext::new_with_config(config);
+        ctx.register_udf(crate::udf::athena_json());
+        let catalog = Arc::new(MemoryCatalogProvider::new());
+        ctx.register_catalog(CATALOG, catalog.clone());
+        let mut views = Vec::new();
+        for db in self.catalog.databases() {
+            let schema = Arc::new(MemorySchemaProvider::new());
+            catalog.register_schema(&db, schema.clone()).map_err(df_failure_plain)?;
+            for table in self.catalog.tables(&db).map_err(|e| Failure::system(e.to_string()))? {
+                if table.is_view() {
+                    views.push((db.clone(), table));
+                    continue;
+                }
+                let provider = self.listing_table(&table).await?;
+                schema.register_table(table.name.clone(), provider).map_err(df_failure_plain)?;
+            }
+        }
+        for (db, view) in views {
+            let sql = view.view_sql.clone().unwrap_or_default();
+            let mut stmt = crate::sql::parse(&sql).map_err(|e| Failure::user("GENERIC_USER_ERROR", format!("view {}: {e}", view.name)))?;
+            crate::sql::rewrite(&mut stmt);
+            let plan = ctx
+                .state()
+                .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(stmt)))
+                .await
+                .map_err(|e| Failure::user("VIEW_IS_STALE", format!("view {}.{} cannot be planned: {e}", db, view.name)))?;
+            let provider = Arc::new(datafusion::catalog::view::ViewTable::new(plan, Some(sql)));
+            if let Some(schema) = catalog.schema(&db) {
+                schema.register_table(view.name.clone(), provider).map_err(df_failure_plain)?;
+            }
+        }
+        Ok(ctx)
+    }
+
+    async fn listing_table(&self, table: &Table) -> Result<Arc<ListingTable>, Failure> {
+        let dir = self.catalog.data_dir(table);
+        std::fs::create_dir_all(&dir)?;
+        let url = ListingTableUrl::parse(format!("{}/", dir.display())).map_err(df_failure_plain)?;
+        let mut partition_cols = Vec::new();
+        for pk in &table.partition_keys {
+            let f = crate::types::hive_to_field(&pk.name, &pk.type_name).map_err(|e| Failure::system(e.to_string()))?;
+            partition_cols.push((pk.name.clone(), f.data_type().clone()));
+        }
+        let options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("").with_table_partition_cols(partition_cols);
+        let schema = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
+        let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
+        Ok(Arc::new(ListingTable::try_new(config).map_err(df_failure_plain)?))
+    }
+
+    /// Runs a job to completion. Dropping the returned future stops the engine work.
+    pub async fn run(&self, job: &Job) -> Result<Outcome, Failure> {
+        match &job.statement {
+            Statement::Query(_) => self.run_select(job).await,
+            Statement::Explain { statement, .. } => self.run_explain(job, statement).await,
+            Statement::Unload { query: Some(query), to, with, .. } => self.run_unload(job, query, &to.value, with).await,
+            Statement::Insert(insert) => self.run_insert(job, insert).await,
+            Statement::CreateTable(ct) => self.run_create_table(job, ct).await,
+            Statement::CreateDatabase { db_name, if_not_exists, .. } => {
+                self.catalog.create_database(&last_ident(db_name), *if_not_exists).map_err(catalog_failure)?;
+                self.ddl_done(job)
+            }
+            Statement::CreateSchema { schema_name, if_not_exists, .. } => {
+                self.catalog.create_database(&schema_name.to_string(), *if_not_exists).map_err(catalog_failure)?;
+                self.ddl_done(job)
+            }
+            Statement::CreateView(view) => {
+                let query_sql = view.query.to_string();
+                let table = Table {
+                    name: last_ident(&view.name),
+                    columns: vec![],
+                    partition_keys: vec![],
+                    location: String::new(),
+                    comment: None,
+                    view_sql: Some(query_sql),
+                    create_time: 0.0,
+                };
+                // Plan it once so that a broken view fails at creation, as in Athena.
+                let mut table = table;
+                let ctx = self.session(&job.database).await?;
+                let df = ctx.sql(&view.query.to_string()).await.map_err(|e| df_failure(&job.sql, e))?;
+                table.columns = df.schema().fields().iter().map(|f| Column::new(f.name(), &hive_type(f))).collect();
+                let db = schema_of(&view.name).unwrap_or_else(|| job.database.clone());
+                if view.or_replace {
+                    let _ = self.catalog.drop_table(&db, &table.name, true);
+                }
+                self.catalog.create_table(&db, table, false).map_err(catalog_failure)?;
+                self.ddl_done(job)
+            }
+            Statement::Drop { object_type, if_exists, names, .. } => {
+                for name in names {
+                    match object_type {
+                        ObjectType::Schema | ObjectType::Database => {
+                            self.catalog.drop_database(&name.to_string(), *if_exists).map_err(catalog_failure)?
+                        }
+                        _ => {
+                            let db = schema_of(name).unwrap_or_else(|| job.database.clone());
+                            self.catalog.drop_table(&db, &last_ident(name), *if_exists).map_err(catalog_failure)?
+                        }
+                    }
+                }
+                self.ddl_done(job)
+            }
+            // Partitions are discovered from the `key=value/` folders of the table location.
+            Statement::AlterTable(_) => self.ddl_done(job),
+            Statement::ShowTables { .. } => {
+                let tables = self.catalog.tables(&job.database).map_err(catalog_failure)?;
+                let rows = tables.iter().map(|t| vec![t.name.clone()]).collect();
+                self.utility(job, &["tab_name"], rows)
+            }
+            Statement::ShowDatabases { .. } | Statement::ShowSchemas { .. } => {
+                let rows = self.catalog.databases().into_iter().map(|d| vec![d]).collect();
+                self.utility(job, &["database_name"], rows)
+            }
+            Statement::ShowColumns { show_options, .. } => {
+                let name = show_options
+                    .show_in
+                    .as_ref()
+                    .and_then(|s| s.parent_name.as_ref())
+                    .ok_or_else(|| Failure::user("INVALID_INPUT", "SHOW COLUMNS needs a table"))?;
+                let table = self.lookup_table(job, name)?;
+                let rows = table.columns.iter().chain(&table.partition_keys).map(|c| vec![pad20(&c.name)]).collect();
+                self.utility(job, &["field"], rows)
+            }
+            Statement::ExplainTable { table_name, .. } => {
+                let table = self.lookup_table(job, table_name)?;
+                let rows = table
+                    .columns
+                    .iter()
+                    .chain(&table.partition_keys)
+                    .map(|c| vec![pad20(&c.name), pad20(&c.type_name), pad20(c.comment.as_deref().unwrap_or(""))])
+                    .collect();
+                self.utility(job, &["col_name", "data_type", "comment"], rows)
+            }
+            other => Err(Failure::user(
+                "NOT_SUPPORTED",
+                format!("statement not supported by the local endpoint: {}", crate::sql::classify(other).substatement_type),
+            )),
+        }
+    }
+
+    fn lookup_table(&self, job: &Job, name: &sqlast::ObjectName) -> Result<Table, Failure> {
+        let db = schema_of(name).unwrap_or_else(|| job.database.clone());
+        let t = last_ident(name);
+        self.catalog.table(&db, &t).map_err(|_| {
+            let (l, c) = locate(&job.sql, &t);
+            Failure::user("TABLE_NOT_FOUND", format!("line {l}:{c}: Table '{CATALOG}.{db}.{t}' does not exist"))
+        })
+    }
+
+    /// The result file location for this job: `<staging><id>.<ext>`.
+    fn result_object(&self, job: &Job, ext: &str) -> Option<(String, String, String)> {
+        let staging = job.staging.as_ref()?;
+        let (bucket, prefix) = split_s3_uri(staging)?;
+        let prefix = if prefix.is_empty() || prefix.ends_with('/') { prefix } else { format!("{prefix}/") };
+        let key = format!("{prefix}{}.{ext}", job.id);
+        Some((format!("s3://{bucket}/{key}"), bucket, key))
+    }
+
+    /// INSERT and CTAS: no rows, UpdateCount = rows written, one ColumnInfo `rows bigint`.
+    fn row_count_outcome(&self, job: &Job, rows: usize, physical: &dyn ExecutionPlan) -> Result<Outcome, Failure> {
+        Ok(Outcome {
+            columns: vec![ColumnInfo::new("rows", "bigint", 19, 0)],
+            update_count: Some(rows as i64),
+            data_scanned: bytes_scanned(physical),
+            api_rows: Some(self.write_api_rows(job, None, &[])?),
+            ..self.write_txt(job, &[])?
+        })
+    }
+
+    fn ddl_done(&self, job: &Job) -> Result<Outcome, Failure> {
+        let mut outcome = self.write_txt(job, &[])?;
+        outcome.api_rows = Some(self.write_api_rows(job, None, &[])?);
+        Ok(outcome)
+    }
+
+    fn utility(&self, job: &Job, names: &[&str], rows: Vec<Vec<String>>) -> Result<Outcome, Failure> {
+        let lines: Vec<String> = rows.iter().map(|r| r.join("\t")).collect();
+        let mut outcome = self.write_txt(job, &lines)?;
+        outcome.columns = names.iter().map(|n| ColumnInfo::new(n, "varchar", i32::MAX, 0)).collect();
+        outcome.update_count = Some(0);
+        outcome.api_rows = Some(self.write_api_rows(job, None, &rows)?);
+        Ok(outcome)
+    }
+
+    /// `<id>.txt`: rows joined with `\n`, no trailing newline, no header, no quoting.
+    fn write_txt(&self, job: &Job, lines: &[String]) -> Result<Outcome, Failure> {
+        let mut outcome = Outcome::default();
+        if let Some((uri, bucket, key)) = self.result_object(job, "txt") {
+            let mut w = ObjectWriter::object(&self.layout, &self.tmp_dir(), &bucket, &key)?;
+            std::io::Write::write_all(&mut w, lines.join("\n").as_bytes())?;
+            w.finish()?;
+            outcome.output_location = Some(uri);
+        }
+        Ok(outcome)
+    }
+
+    /// The rows GetQueryResults serves for results that are not a CSV in the results location.
+    fn write_api_rows(&self, job: &Job, header: Option<&[String]>, rows: &[Vec<String>]) -> Result<ApiRows, Failure> {
+        let path = self.api_path(&job.id);
+        let mut w = ObjectWriter::file(&self.tmp_dir(), path.clone())?;
+        let mut buf = Vec::new();
+        if let Some(h) = header {
+            buf.extend_from_slice(&csv_header(h));
+        }
+        for row in rows {
+            buf.extend_from_slice(&csv_header(row));
+        }
+        std::io::Write::write_all(&mut w, &buf)?;
+        w.finish()?;
+        Ok(ApiRows { path, header: header.is_some() })
+    }
+
+    async fn plan(&self, job: &Job, stmt: Statement) -> Result<(SessionContext, Arc<dyn ExecutionPlan>, SchemaRef), Failure> {
+        let ctx = self.session(&job.database).await?;
+        let plan = ctx
+            .state()
+            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(stmt)))
+            .await
+            .and_then(athena_names)
+            .map_err(|e| df_failure(&job.sql, e))?;
+        let df = ctx.execute_logical_plan(plan).await.map_err(|e| df_failure(&job.sql, e))?;
+        let schema: SchemaRef = df.schema().inner().clone();
+        let physical = df.create_physical_plan().await.map_err(|e| df_failure(&job.sql, e))?;
+        Ok((ctx, physical, schema))
+    }
+
+    async fn run_select(&self, job: &Job) -> Result<Outcome, Failure> {
+        let (ctx, physical, schema) = self.plan(job, job.statement.clone()).await?;
+        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let (mut writer, output_location, api_path) = match self.result_object(job, "csv") {
+            Some((uri, bucket, key)) => {
+                let path = self.layout.object_path(&bucket, &key).expect("validated key");
+                (ObjectWriter::object(&self.layout, &self.tmp_dir(), &bucket, &key)?, Some(uri), path)
+            }
+            None => {
+                let path = self.api_path(&job.id);
+                (ObjectWriter::file(&self.tmp_dir(), path.clone())?, None, path)
+            }
+        };
+        std::io::Write::write_all(&mut writer, &csv_header(&names))?;
+        let mut stream = execute_stream(physical.clone(), ctx.task_ctx()).map_err(|e| df_failure(&job.sql, e))?;
+        let (mut buf, mut scratch) = (Vec::with_capacity(1 << 20), String::new());
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| df_failure(&job.sql, e))?;
+            buf.clear();
+            write_csv_rows(&mut buf, &batch, &mut scratch);
+            std::io::Write::write_all(&mut writer, &buf)?;
+        }
+        writer.finish()?;
+        Ok(Outcome {
+            columns: schema.fields().iter().map(|f| ColumnInfo::from_field(f)).collect(),
+            update_count: Some(0),
+            data_scanned: bytes_scanned(physical.as_ref()),
+            output_location,
+            manifest_location: None,
+            api_rows: Some(ApiRows { path: api_path, header: true }),
+        })
+    }
+
+    async fn run_explain(&self, job: &Job, statement: &Statement) -> Result<Outcome, Failure> {
+        let (_ctx, physical, _schema) = self.plan(job, statement.clone()).await?;
+        let text = datafusion::physical_plan::displayable(physical.as_ref()).indent(true).to_string();
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let mut outcome = self.write_txt(job, &lines)?;
+        outcome.columns = vec![ColumnInfo::new("Query Plan", "varchar", i32::MAX, 0)];
+        let rows: Vec<Vec<String>> = lines.into_iter().map(|l| vec![l]).collect();
+        outcome.api_rows = Some(self.write_api_rows(job, Some(&["Query Plan".to_owned()]), &rows)?);
+        Ok(outcome)
+    }
+
+    async fn run_insert(&self, job: &Job, insert: &sqlast::Insert) -> Result<Outcome, Failure> {
+        let name = match &insert.table {
+            sqlast::TableObject::TableName(n) => n.clone(),
+            other => {
+                return Err(Failure::user("NOT_SUPPORTED", format!("INSERT INTO {other}")));
+            }
+        };
+        let table = self.lookup_table(job, &name)?;
+        let Some(source) = &insert.source else {
+            return Err(Failure::user("INVALID_INPUT", "INSERT without rows"));
+        };
+        let (ctx, physical, schema) = self.plan(job, Statement::Query(source.clone())).await?;
+        let target = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
+        if schema.fields().len() != target.fields().len() {
+            return Err(Failure::user(
+                "TYPE_MISMATCH",
+                format!(
+                    "Insert query has mismatched column types: Table: {} columns, Query: {} columns",
+                    target.fields().len(),
+                    schema.fields().len()
+                ),
+            ));
+        }
+        let dir = self.catalog.data_dir(&table);
+        let rows = write_parquet_file(&ctx, physical.clone(), target, dir, &self.tmp_dir(), &job.id, &job.sql).await?;
+        self.row_count_outcome(job, rows, physical.as_ref())
+    }
+
+    async fn run_create_table(&self, job: &Job, ct: &sqlast::CreateTable) -> Result<Outcome, Failure> {
+        let db = schema_of(&ct.name).unwrap_or_else(|| job.database.clone());
+        let name = last_ident(&ct.name);
+        let comment = match &ct.comment {
+            Some(sqlast::CommentDef::WithEq(c) | sqlast::CommentDef::WithoutEq(c)) => Some(c.clone()),
+            _ => None,
+        };
+        let location = ct.location.clone().unwrap_or_default();
+        let Some(query) = &ct.query else {
+            let columns = ct
+                .columns
+                .iter()
+                .map(|c| {
+                    let mut col = Column::new(&c.name.value, &c.data_type.to_string().to_ascii_lowercase());
+                    col.comment = c.options.iter().find_map(|o| match &o.option {
+                        sqlast::ColumnOption::Comment(s) => Some(s.clone()),
+                        _ => None,
+                    });
+                    col
+                })
+                .collect::<Vec<_>>();
+            for c in &columns {
+                crate::types::hive_to_field(&c.name, &c.type_name).map_err(|e| Failure::user("NOT_SUPPORTED", e.to_string()))?;
+            }
+            let table = Table { name, columns, partition_keys: vec![], location, comment, view_sql: None, create_time: 0.0 };
+            self.catalog.create_table(&db, table, ct.if_not_exists).map_err(catalog_failure)?;
+            return self.ddl_done(job);
+        };
+        if self.catalog.table(&db, &name).is_ok() {
+            if ct.if_not_exists {
+                return self.ddl_done(job);
+            }
+            return Err(Failure::user("ALREADY_EXISTS", format!("Table '{CATALOG}.{db}.{name}' already exists")));
+        }
+        let (ctx, physical, schema) = self.plan(job, Statement::Query(query.clone())).await?;
+        let columns: Vec<Column> = schema.fields().iter().map(|f| Column::new(f.name(), &hive_type(f))).collect();
+        let table = Table { name: name.clone(), columns, partition_keys: vec![], location, comment, view_sql: None, create_time: 0.0 };
+        self.catalog.create_table(&db, table.clone(), false).map_err(catalog_failure)?;
+        let table = self.catalog.table(&db, &name).map_err(catalog_failure)?;
+        let target = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
+        let dir = self.catalog.data_dir(&table);
+        let rows = match write_parquet_file(&ctx, physical.clone(), target, dir, &self.tmp_dir(), &job.id, &job.sql).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                let _ = self.catalog.drop_table(&db, &name, true);
+                return Err(e);
+            }
+        };
+        self.row_count_outcome(job, rows, physical.as_ref())
+    }
+
+    async fn run_unload(&self, job: &Job, query: &sqlast::Query, to: &str, with: &[sqlast::SqlOption]) -> Result<Outcome, Failure> {
+        let options = UnloadOptions::parse(with)?;
+        let (bucket, prefix) =
+            split_s3_uri(to).ok_or_else(|| Failure::user("INVALID_INPUT", format!("UNLOAD TO must be an s3:// location: {to}")))?;
+        let prefix = if prefix.is_empty() || prefix.ends_with('/') { prefix } else { format!("{prefix}/") };
+        if !self.layout.bucket_path(&bucket).is_dir() {
+            return Err(Failure::user("INVALID_INPUT", format!("Bucket {bucket} does not exist")));
+        }
+        if let Some(dir) = self.layout.object_path(&bucket, prefix.trim_end_matches('/')).filter(|_| !prefix.is_empty())
+            && crate::catalog::dir_has_files(&dir)
+        {
+            return Err(Failure::user("HIVE_PATH_ALREADY_EXISTS", format!("Target directory for table '{}' already exists: {to}", job.id)));
+        }
+        let (ctx, physical, schema) = self.plan(job, Statement::Query(Box::new(query.clone()))).await?;
+        crate::unload::check_supported(&schema)?;
+        let files =
+            write_unload(&ctx, physical.clone(), schema.clone(), &self.layout, &self.tmp_dir(), &bucket, &prefix, &job.id, &options)
+                .await
+                .map_err(|e| match e {
+                    crate::unload::UnloadError::Engine(e) => df_failure(&job.sql, e),
+                    crate::unload::UnloadError::Failure(f) => f,
+                })?;
+        // The manifest goes to the results location (or internal storage for managed results).
+        let lines: Vec<String> = files.iter().map(|(uri, _)| uri.clone()).collect();
+        let mut outcome = Outcome {
+            columns: schema.fields().iter().map(|f| ColumnInfo::from_field(f)).collect(),
+            update_count: Some(files.iter().map(|(_, rows)| *rows as i64).sum()),
+            data_scanned: bytes_scanned(physical.as_ref()),
+            ..Outcome::default()
+        };
+        let manifest_text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        if let Some((uri, bucket, key)) = self.result_object(job, "csv") {
+            let key = key.trim_end_matches(".csv").to_owned() + "-manifest.csv";
+            let mut w = ObjectWriter::object(&self.layout, &self.tmp_dir(), &bucket, &key)?;
+            std::io::Write::write_all(&mut w, manifest_text.as_bytes())?;
+            w.finish()?;
+            outcome.manifest_location = Some(format!("s3://{bucket}/{key}"));
+            let _ = uri;
+        }
+        let manifest_rows: Vec<Vec<String>> = lines.into_iter().map(|l| vec![l]).collect();
+        let path = self.state_dir.join("results").join(format!("{}-manifest.csv", job.id));
+        let mut w = ObjectWriter::file(&self.tmp_dir(), path)?;
+        for row in &manifest_rows {
+            std::io::Write::write_all(&mut w, &csv_header(row))?;
+        }
+        w.finish()?;
+        outcome.api_rows = Some(self.write_api_rows(job, None, &[])?);
+        Ok(outcome)
+    }
+
+    /// Where GetQueryResults(QueryResultType=DATA_MANIFEST) reads an UNLOAD's manifest.
+    pub fn manifest_rows_path(&self, id: &str) -> PathBuf {
+        self.state_dir.join("results").join(format!("{id}-manifest.csv"))
+    }
+}
+
+/// Writes a plan's output as one Parquet file in `dir`; returns the row count.
+async fn write_parquet_file(
+    ctx: &SessionContext,
+    physical: Arc<dyn ExecutionPlan>,
+    target: SchemaRef,
+    dir: PathBuf,
+    tmp_dir: &std::path::Path,
+    id: &str,
+    sql: &str,
+) -> Result<usize, Failure> {
+    let dest = dir.join(format!("{id}_{}", uuid::Uuid::new_v4()));
+    let mut w = ObjectWriter::file(tmp_dir, dest)?;
+    let mut rows = 0;
+    {
+        let mut writer = ArrowWriter::try_new(&mut w, target.clone(), None).map_err(|e| Failure::system(e.to_string()))?;
+        let mut stream = execute_stream(physical, ctx.task_ctx()).map_err(|e| df_failure(sql, e))?;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| df_failure(sql, e))?;
+            let batch = conform(&batch, &target).map_err(|e| df_failure(sql, e))?;
+            rows += batch.num_rows();
+            writer.write(&batch).map_err(|e| Failure::system(e.to_string()))?;
+        }
+        writer.close().map_err(|e| Failure::system(e.to_string()))?;
+    }
+    w.finish()?;
+    Ok(rows)
+}
+
+/// Casts a batch to the table's column types (INSERT coercion).
+fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch, DataFusionError> {
+    let columns =
+        batch.columns().iter().zip(target.fields()).map(|(c, f)| arrow::compute::cast(c, f.data_type())).collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(target.clone(), columns)?)
+}
+
+/// Sum of the `bytes_scanned` metric over the plan: what the scans actually read.
+pub fn bytes_scanned(plan: &dyn ExecutionPlan) -> u64 {
+    let own = plan.metrics().and_then(|m| m.sum_by_name("bytes_scanned")).map_or(0, |v| v.as_usize() as u64);
+    own + plan.children().iter().map(|c| bytes_scanned(c.as_ref())).sum::<u64>()
+}
+
+/// Names unnamed output columns `_col0`, `_col1`, ... (by position) as Athena does.
+fn athena_names(plan: LogicalPlan) -> Result<LogicalPlan, DataFusionError> {
+    let mut node = &plan;
+    loop {
+        match node {
+            LogicalPlan::Sort(s) => node = &s.input,
+            LogicalPlan::Limit(l) => node = &l.input,
+            _ => break,
+        }
+    }
+    let unnamed: Vec<bool> = match node {
+        LogicalPlan::Projection(p) => p.expr.iter().map(|e| !matches!(e, Expr::Column(_) | Expr::Alias(_))).collect(),
+        LogicalPlan::Values(_) => vec![true; plan.schema().fields().len()],
+        _ => return Ok(plan),
+    };
+    if unnamed.len() != plan.schema().fields().len() || !unnamed.iter().any(|u| *u) {
+        return Ok(plan);
+    }
+    let exprs: Vec<Expr> = plan
+        .schema()
+        .columns()
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| if unnamed[i] { Expr::Column(c).alias(format!("_col{i}")) } else { Expr::Column(c) })
+        .collect();
+    LogicalPlanBuilder::from(plan).project(exprs)?.build()
+}
+
+/// `db.table` -> `db`.
+fn schema_of(name: &sqlast::ObjectName) -> Option<String> {
+    let parts = &name.0;
+    (parts.len() >= 2).then(|| parts[parts.len() - 2].to_string().trim_matches('"').to_ascii_lowercase())
+}
+
+fn last_ident(name: &sqlast::ObjectName) -> String {
+    name.0.last().map(|p| p.to_string().trim_matches('"').trim_matches('`').to_ascii_lowercase()).unwrap_or_default()
+}
+
+fn pad20(s: &str) -> String {
+    format!("{s:<20}")
+}
+
+/// 1-based line and column of the first case-insensitive occurrence of `needle` in `sql`.
+pub fn locate(sql: &str, needle: &str) -> (usize, usize) {
+    let lower = sql.to_ascii_lowercase();
+    let Some(at) = lower.find(&needle.to_ascii_lowercase()) else {
+        return (1, 1);
+    };
+    let before = &sql[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = at - before.rfind('\n').map_or(0, |p| p + 1) + 1;
+    (line, col)
+}
+
+fn catalog_failure(e: crate::catalog::CatalogError) -> Failure {
+    use crate::catalog::CatalogError::*;
+    match e {
+        NoDatabase(d) => Failure::user("SCHEMA_NOT_FOUND", format!("Schema '{d}' does not exist")),
+        NoTable(t) => Failure::user("TABLE_NOT_FOUND", format!("Table '{CATALOG}.{t}' does not exist")),
+        TableExists(t) => Failure::user("ALREADY_EXISTS", format!("Table '{CATALOG}.{t}' already exists")),
+        DatabaseExists(d) => Failure::user("ALREADY_EXISTS", format!("Schema '{d}' already exists")),
+        Io(e) => Failure::system(e.to_string()),
+    }
+}
+
+fn df_failure_plain(e: DataFusionError) -> Failure {
+    Failure::system(e.to_string())
+}
+
+/// Maps an engine error to Athena's error code and message.
+pub fn df_failure(sql: &str, e: DataFusionError) -> Failure {
+    let text = e.to_string();
+    let msg = text.trim_start_matches("Error during planning: ").trim_start_matches("Schema error: ");
+    if let Some(rest) = msg.strip_prefix("table '").and_then(|r| r.split_once("' not found")) {
+        let full = rest.0;
+        let short = full.rsplit('.').next().unwrap_or(full);
+        let (l, c) = locate(sql, short);
+        return Failure::user("TABLE_NOT_FOUND", format!("line {l}:{c}: Table '{full}' does not exist"));
+    }
+    if let Some(rest) = msg.strip_prefix("No field named ") {
+        let named = rest.split(char::is_whitespace).next().unwrap_or(rest).trim_end_matches('.');
+        let col = named.rsplit('.').next().unwrap_or(named).trim_matches('"');
+        let (l, c) = locate(sql, col);
+        return Failure::user("COLUMN_NOT_FOUND", format!("line {l}:{c}: Column '{col}' cannot be resolved"));
+    }
+    if msg.contains("Invalid function") {
+        return Failure::user("FUNCTION_NOT_FOUND", msg.to_owned());
+    }
+    if msg.contains("Divide by zero") {
+        return Failure::user("DIVISION_BY_ZERO", "Division by zero");
+    }
+    if msg.contains("Cast error") || msg.contains("Cannot cast") {
+        return Failure::user("INVALID_CAST_ARGUMENT", msg.to_owned());
+    }
+    match e {
+        DataFusionError::NotImplemented(m) => Failure::user("NOT_SUPPORTED", m),
+        DataFusionError::Plan(_) | DataFusionError::SchemaError(_, _) | DataFusionError::SQL(_, _) => {
+            Failure::user("SYNTAX_ERROR", format!("line 1:1: {msg}"))
+        }
+        DataFusionError::IoError(_) | DataFusionError::ObjectStore(_) | DataFusionError::Internal(_) => Failure::system(msg.to_owned()),
+        _ => Failure::user("GENERIC_USER_ERROR", msg.to_owned()),
+    }
+}

@@ -1,0 +1,257 @@
+//! A local endpoint that behaves like Amazon Athena and S3, on one loopback port, for tests,
+//! examples and benchmarks of `athena-arrow` (and of any AWS SDK client) without AWS.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), athena_emulator::Error> {
+//! let emulator = athena_emulator::Emulator::builder().start().await?;
+//! println!("endpoint {} (key {})", emulator.endpoint(), emulator.access_key_id());
+//! emulator.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! What it serves, and where it deviates from Athena, is in the crate's README.
+
+mod api;
+mod auth;
+mod catalog;
+mod config;
+mod engine;
+mod fixtures;
+mod results;
+mod s3;
+mod server;
+mod sql;
+mod text;
+mod types;
+mod udf;
+mod unload;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use config::{Realism, WorkGroup, default_workgroups};
+
+/// Errors starting the endpoint.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("data dir {path}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("loading fixture table {table}: {message}")]
+    Fixture { table: String, message: String },
+}
+
+/// Configures and starts an [`Emulator`].
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    listen: SocketAddr,
+    data_dir: Option<PathBuf>,
+    access_key_id: String,
+    secret_access_key: String,
+    region: String,
+    fixtures: bool,
+    bench_rows: Option<usize>,
+    workgroups: Vec<WorkGroup>,
+    realism: Realism,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        Self {
+            // An ephemeral loopback port: tests run side by side.
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            // A temporary directory removed on shutdown.
+            data_dir: None,
+            // The conventional keys of local AWS emulators.
+            access_key_id: "test".into(),
+            secret_access_key: "test".into(),
+            region: "us-east-1".into(),
+            fixtures: true,
+            bench_rows: None,
+            workgroups: default_workgroups(),
+            realism: Realism::default(),
+        }
+    }
+}
+
+impl EmulatorBuilder {
+    /// Address to listen on (default `127.0.0.1:0`, an ephemeral port).
+    pub fn with_listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Directory holding S3 objects, the catalog and query history (default: a temporary
+    /// directory removed when the emulator stops). Reusing a directory keeps all of them.
+    pub fn with_data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// The long-term access key accepted (default `test` / `test`).
+    pub fn with_credentials(mut self, access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Self {
+        self.access_key_id = access_key_id.into();
+        self.secret_access_key = secret_access_key.into();
+        self
+    }
+
+    /// The region requests must be signed for (default `us-east-1`).
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = region.into();
+        self
+    }
+
+    /// Whether to create the standard fixture tables in `default` (default true).
+    pub fn with_fixtures(mut self, fixtures: bool) -> Self {
+        self.fixtures = fixtures;
+        self
+    }
+
+    /// Generates the deterministic benchmark table `default.bench` with `rows` rows.
+    pub fn with_bench_rows(mut self, rows: usize) -> Self {
+        self.bench_rows = Some(rows);
+        self
+    }
+
+    /// Replaces the workgroups (default: [`default_workgroups`]).
+    pub fn with_workgroups(mut self, workgroups: Vec<WorkGroup>) -> Self {
+        self.workgroups = workgroups;
+        self
+    }
+
+    /// Adds a workgroup.
+    pub fn with_workgroup(mut self, workgroup: WorkGroup) -> Self {
+        self.workgroups.retain(|w| w.name != workgroup.name);
+        self.workgroups.push(workgroup);
+        self
+    }
+
+    /// S3 first-byte latency per GET (default none).
+    pub fn with_s3_latency(mut self, latency: Duration) -> Self {
+        self.realism.s3_latency = latency;
+        self
+    }
+
+    /// Bandwidth cap per GET response in MB/s (default unlimited).
+    pub fn with_s3_bandwidth_mbps(mut self, mbps: f64) -> Self {
+        self.realism.s3_bandwidth_mbps = mbps;
+        self
+    }
+
+    /// Fault injection rates, each 0..=1 (default all 0).
+    pub fn with_faults(mut self, slowdown_rate: f64, cut_rate: f64, throttle_rate: f64) -> Self {
+        self.realism.fault_slowdown_rate = slowdown_rate;
+        self.realism.fault_cut_rate = cut_rate;
+        self.realism.fault_throttle_rate = throttle_rate;
+        self
+    }
+
+    /// Starts serving; returns once the port accepts connections.
+    pub async fn start(self) -> Result<Emulator, Error> {
+        let (temp, data_dir) = match &self.data_dir {
+            Some(d) => (None, d.clone()),
+            None => {
+                let t = tempfile::Builder::new()
+                    .prefix("athena-emulator-")
+                    .tempdir()
+                    .map_err(|source| Error::DataDir { path: std::env::temp_dir(), source })?;
+                let p = t.path().to_owned();
+                (Some(t), p)
+            }
+        };
+        let io = |source| Error::DataDir { path: data_dir.clone(), source };
+        let s3_root = data_dir.join("s3");
+        let state_dir = data_dir.join("athena");
+        for dir in [&s3_root, &state_dir, &s3_root.join("athena-results"), &s3_root.join(catalog::WAREHOUSE_BUCKET)] {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let layout = s3::ObjectLayout::new(s3_root);
+        let catalog = Arc::new(catalog::Catalog::open(state_dir.join("catalog.json"), layout.clone()).map_err(io)?);
+        if self.fixtures {
+            fixtures::install(&catalog)?;
+        }
+        if let Some(rows) = self.bench_rows {
+            fixtures::install_bench(&catalog, rows)?;
+        }
+        let realism = Arc::new(self.realism.clone());
+        let engine = Arc::new(engine::Engine::new(catalog, layout.clone(), state_dir.clone()));
+        let athena = api::Athena::open(engine, self.workgroups.clone(), realism.clone(), state_dir.join("queries")).map_err(io)?;
+
+        let keys = auth::Keys::default();
+        keys.insert(&self.access_key_id, &self.secret_access_key);
+        let storage = s3::Storage::new(layout, realism).map_err(io)?;
+        let mut builder = s3s::service::S3ServiceBuilder::new(storage);
+        builder.set_auth(keys.clone());
+        let router = Arc::new(server::Router { athena, s3: builder.build(), keys, region: self.region.clone() });
+
+        let listener = tokio::net::TcpListener::bind(self.listen).await.map_err(|source| Error::Listen { addr: self.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| Error::Listen { addr: self.listen, source })?;
+        let task = tokio::spawn(server::serve(listener, router));
+        Ok(Emulator { addr, task, _temp: temp, data_dir, config: self })
+    }
+}
+
+/// A running endpoint. Stops when dropped or on [`Emulator::shutdown`].
+#[derive(Debug)]
+pub struct Emulator {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+    _temp: Option<tempfile::TempDir>,
+    data_dir: PathBuf,
+    config: EmulatorBuilder,
+}
+
+impl Emulator {
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// `http://127.0.0.1:PORT`: the endpoint URL for both Athena and S3 (path-style).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn access_key_id(&self) -> &str {
+        &self.config.access_key_id
+    }
+
+    pub fn secret_access_key(&self) -> &str {
+        &self.config.secret_access_key
+    }
+
+    pub fn region(&self) -> &str {
+        &self.config.region
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Stops accepting requests and closes every connection.
+    pub async fn shutdown(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,108 @@
+//! Writing result objects the way Athena does (complete before SUCCEEDED, atomically visible,
+//! ETag recorded so S3 never hashes them on GET), and paging them for GetQueryResults.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use md5::{Digest, Md5};
+
+use crate::s3::ObjectLayout;
+use crate::text::read_csv_record;
+
+/// A file being written to a temporary name, renamed into place by [`ObjectWriter::finish`].
+pub struct ObjectWriter {
+    out: BufWriter<File>,
+    tmp: PathBuf,
+    dest: PathBuf,
+    md5: Md5,
+    /// `(layout, bucket, key)` when the file is an S3 object whose ETag must be recorded.
+    object: Option<(ObjectLayout, String, String)>,
+    written: u64,
+}
+
+impl ObjectWriter {
+    /// Starts writing the S3 object `bucket/key`.
+    pub fn object(layout: &ObjectLayout, tmp_dir: &Path, bucket: &str, key: &str) -> std::io::Result<Self> {
+        let dest = layout
+            .object_path(bucket, key)
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("invalid S3 key {key:?}")))?;
+        let mut w = Self::file(tmp_dir, dest)?;
+        w.object = Some((layout.clone(), bucket.to_owned(), key.to_owned()));
+        Ok(w)
+    }
+
+    /// Starts writing a plain file (internal state, not served by S3).
+    pub fn file(tmp_dir: &Path, dest: PathBuf) -> std::io::Result<Self> {
+        std::fs::create_dir_all(tmp_dir)?;
+        let tmp = tmp_dir.join(uuid::Uuid::new_v4().to_string());
+        let out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+        Ok(Self { out, tmp, dest, md5: Md5::new(), object: None, written: 0 })
+    }
+
+    /// Makes the file visible under its final name; returns its size.
+    pub fn finish(mut self) -> std::io::Result<u64> {
+        self.out.flush()?;
+        if let Some(parent) = self.dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if let Some((layout, bucket, key)) = &self.object {
+            let etag = hex::encode(std::mem::take(&mut self.md5).finalize());
+            layout.store_etag(bucket, key, &etag)?;
+        }
+        std::fs::rename(&self.tmp, &self.dest)?;
+        Ok(self.written)
+    }
+}
+
+impl Write for ObjectWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        if self.object.is_some() {
+            self.md5.update(&buf[..n]);
+        }
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl Drop for ObjectWriter {
+    fn drop(&mut self) {
+        // Unfinished (failed or cancelled) writes leave nothing behind.
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+/// One page of GetQueryResults rows read from a result CSV, and where the next page starts.
+pub struct Page {
+    pub rows: Vec<Vec<Option<String>>>,
+    pub next: Option<u64>,
+}
+
+/// Reads up to `max` records of an Athena CSV starting at byte `offset`.
+pub fn read_page(path: &Path, offset: u64, max: usize) -> std::io::Result<Page> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    if len == 0 || offset >= len {
+        return Ok(Page { rows: vec![], next: None });
+    }
+    // SAFETY: result files are written once under a temporary name and renamed into place.
+    let map = unsafe { memmap2::Mmap::map(&file)? };
+    let mut pos = offset as usize;
+    let mut rows = Vec::new();
+    while rows.len() < max {
+        match read_csv_record(&map, pos) {
+            Some((fields, next)) => {
+                rows.push(fields);
+                pos = next;
+            }
+            None => break,
+        }
+    }
+    let next = (pos < map.len()).then_some(pos as u64);
+    Ok(Page { rows, next })
+}

@@ -1,0 +1,242 @@
+//! The S3 side: s3s parses the protocol, s3s-fs stores objects under the data dir, and this
+//! wrapper serves GetObject itself (memory-mapped, zero-copy, never hashing) and applies the
+//! optional realism: first-byte latency, a per-response bandwidth cap and fault injection.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use s3s::dto::*;
+use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
+
+use crate::config::Realism;
+
+/// Size of the body chunks a GET streams; large enough that per-chunk overhead is negligible.
+const GET_CHUNK: usize = 1 << 20;
+
+/// Where s3s-fs keeps objects and their sidecar files; shared with the Athena side, which writes
+/// result files in the same layout so that S3 serves them.
+#[derive(Debug, Clone)]
+pub struct ObjectLayout {
+    root: PathBuf,
+}
+
+impl ObjectLayout {
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file holding `bucket/key`, refusing keys that would escape the bucket.
+    pub fn object_path(&self, bucket: &str, key: &str) -> Option<PathBuf> {
+        let rel = Path::new(key);
+        if bucket.is_empty() || bucket.contains('/') || bucket.starts_with('.') {
+            return None;
+        }
+        if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+            return None;
+        }
+        Some(self.root.join(bucket).join(rel))
+    }
+
+    pub fn bucket_path(&self, bucket: &str) -> PathBuf {
+        self.root.join(bucket)
+    }
+
+    /// s3s-fs' sidecar holding the ETag (and checksums) of an object.
+    pub fn internal_info_path(&self, bucket: &str, key: &str) -> PathBuf {
+        use base64::Engine;
+        let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        self.root.join(format!(".bucket-{}.object-{}.internal.json", enc(bucket), enc(key)))
+    }
+
+    /// The stored ETag (hex MD5, unquoted) of an object, if its writer recorded one.
+    pub fn stored_etag(&self, bucket: &str, key: &str) -> Option<String> {
+        let text = std::fs::read(self.internal_info_path(bucket, key)).ok()?;
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&text).ok()?;
+        map.get("e_tag")?.as_str().map(str::to_owned)
+    }
+
+    /// Records the ETag of an object written outside s3s-fs, in s3s-fs' own sidecar format.
+    pub fn store_etag(&self, bucket: &str, key: &str, etag: &str) -> std::io::Result<()> {
+        let mut map = serde_json::Map::new();
+        map.insert("e_tag".into(), serde_json::Value::String(etag.to_owned()));
+        std::fs::write(self.internal_info_path(bucket, key), serde_json::to_vec(&map)?)
+    }
+}
+
+/// s3s-fs with a fast GetObject and S3 realism.
+pub struct Storage {
+    fs: s3s_fs::FileSystem,
+    layout: ObjectLayout,
+    realism: Arc<Realism>,
+}
+
+impl Storage {
+    pub fn new(layout: ObjectLayout, realism: Arc<Realism>) -> std::io::Result<Self> {
+        let fs = s3s_fs::FileSystem::new(layout.root()).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+        Ok(Self { fs, layout, realism })
+    }
+}
+
+struct Mapped(memmap2::Mmap);
+
+impl AsRef<[u8]> for Mapped {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+fn etag_matches(cond: &ETagCondition, etag: &str) -> bool {
+    match cond {
+        ETagCondition::Any => true,
+        ETagCondition::ETag(e) => e.value() == etag,
+    }
+}
+
+/// Every S3 operation but GetObject goes straight to s3s-fs. (The whole impl is generated so
+/// that `async_trait` sees the methods.)
+macro_rules! delegate {
+    ($($name:ident($input:ty) -> $output:ty;)*) => {
+        #[async_trait::async_trait]
+        impl S3 for Storage {
+            $(
+                async fn $name(&self, req: S3Request<$input>) -> S3Result<S3Response<$output>> {
+                    self.fs.$name(req).await
+                }
+            )*
+
+            async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+                self.serve_get(req).await
+            }
+        }
+    };
+}
+
+delegate! {
+        create_bucket(CreateBucketInput) -> CreateBucketOutput;
+        copy_object(CopyObjectInput) -> CopyObjectOutput;
+        delete_bucket(DeleteBucketInput) -> DeleteBucketOutput;
+        delete_object(DeleteObjectInput) -> DeleteObjectOutput;
+        delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
+        get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
+        head_bucket(HeadBucketInput) -> HeadBucketOutput;
+        head_object(HeadObjectInput) -> HeadObjectOutput;
+        list_buckets(ListBucketsInput) -> ListBucketsOutput;
+        list_objects(ListObjectsInput) -> ListObjectsOutput;
+        list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
+        put_object(PutObjectInput) -> PutObjectOutput;
+        create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
+        upload_part(UploadPartInput) -> UploadPartOutput;
+        upload_part_copy(UploadPartCopyInput) -> UploadPartCopyOutput;
+        list_parts(ListPartsInput) -> ListPartsOutput;
+        complete_multipart_upload(CompleteMultipartUploadInput) -> CompleteMultipartUploadOutput;
+        abort_multipart_upload(AbortMultipartUploadInput) -> AbortMultipartUploadOutput;
+}
+
+impl Storage {
+    /// GetObject from a memory map: zero-copy ranged reads, no hashing, optional realism.
+    async fn serve_get(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        let input = req.input;
+        let realism = self.realism.clone();
+        if realism.roll(realism.fault_slowdown_rate) {
+            return Err(s3_error!(SlowDown, "Please reduce your request rate."));
+        }
+        let path = self.layout.object_path(&input.bucket, &input.key).ok_or_else(|| s3_error!(InvalidArgument, "invalid object key"))?;
+        let file = match std::fs::File::open(&path) {
+            Ok(f) if f.metadata().map(|m| m.is_file()).unwrap_or(false) => f,
+            _ if !self.layout.bucket_path(&input.bucket).is_dir() => {
+                return Err(s3_error!(NoSuchBucket));
+            }
+            _ => return Err(s3_error!(NoSuchKey, "The specified key does not exist.")),
+        };
+        let meta = file.metadata().map_err(|e| s3_error!(e, InternalError))?;
+        let file_len = meta.len();
+        let modified = meta.modified().map_err(|e| s3_error!(e, InternalError))?;
+        let etag = self.layout.stored_etag(&input.bucket, &input.key).unwrap_or_else(|| {
+            // Written by something that recorded no ETag: derive one from size and mtime rather
+            // than hashing the object on a GET.
+            let secs = modified.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+            format!("{file_len:x}-{secs:x}")
+        });
+        if let Some(cond) = &input.if_match
+            && !etag_matches(cond, &etag)
+        {
+            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+        }
+        let (start, end, content_range) = match &input.range {
+            None => (0, file_len, None),
+            Some(range) => {
+                let r = range.check(file_len)?;
+                (r.start, r.end, Some(format!("bytes {}-{}/{}", r.start, r.end - 1, file_len)))
+            }
+        };
+        let data = if file_len == 0 {
+            Bytes::new()
+        } else {
+            // SAFETY: objects are only ever replaced by rename (s3s-fs and our writers write a
+            // temporary file first), so the mapped inode is never truncated underneath us.
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| s3_error!(e, InternalError))?;
+            Bytes::from_owner(Mapped(map)).slice(start as usize..end as usize)
+        };
+        let len = data.len();
+        if let Some(latency) = realism.latency() {
+            tokio::time::sleep(latency).await;
+        }
+        let cut_at = realism.roll(realism.fault_cut_rate).then(|| len / 2);
+        let body = chunk_stream(data, realism, cut_at);
+        let output = GetObjectOutput {
+            body: Some(StreamingBlob::wrap(body)),
+            content_length: Some(len as i64),
+            content_range,
+            last_modified: Some(Timestamp::from(modified)),
+            e_tag: Some(ETag::Strong(etag)),
+            accept_ranges: Some("bytes".into()),
+            content_type: Some("application/octet-stream".parse().expect("valid mime")),
+            ..Default::default()
+        };
+        Ok(S3Response::new(output))
+    }
+}
+
+/// Streams `data` in chunks, pacing it to the bandwidth cap and cutting the connection after
+/// `cut_at` bytes when a fault was drawn.
+fn chunk_stream(
+    data: Bytes,
+    realism: Arc<Realism>,
+    cut_at: Option<usize>,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let chunk = realism.bandwidth_bytes_per_sec().map_or(GET_CHUNK, |bps| (bps as usize / 20).clamp(16 << 10, GET_CHUNK));
+    let started = tokio::time::Instant::now();
+    futures::stream::unfold((data, 0usize), move |(mut rest, sent)| {
+        let realism = realism.clone();
+        async move {
+            if rest.is_empty() {
+                return None;
+            }
+            if let Some(cut) = cut_at
+                && sent >= cut
+            {
+                // Returning an error makes hyper abort the connection mid-body.
+                return Some((Err(std::io::Error::other("injected fault: connection cut")), (Bytes::new(), sent)));
+            }
+            let mut take = rest.len().min(chunk);
+            if let Some(cut) = cut_at {
+                take = take.min(cut.saturating_sub(sent).max(1));
+            }
+            let piece = rest.split_to(take);
+            let sent = sent + take;
+            if let Some(bps) = realism.bandwidth_bytes_per_sec() {
+                let due = started + Duration::from_secs_f64(sent as f64 / bps as f64);
+                tokio::time::sleep_until(due).await;
+            }
+            Some((Ok(piece), (rest, sent)))
+        }
+    })
+    .fuse()
+}

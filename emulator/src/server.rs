@@ -1,0 +1,123 @@
+//! One loopback port, two protocols: requests carrying `X-Amz-Target` are Athena JSON calls
+//! (verified here), everything else goes to the s3s service (which verifies S3's SigV4 itself).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use s3s::Body;
+use s3s::service::S3Service;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::api::{ApiError, Athena};
+use crate::auth::{Keys, verify_sigv4};
+
+/// Largest JSON request body accepted (Athena's query text limit is 256 KiB).
+const MAX_JSON_BODY: usize = 1 << 20;
+
+pub struct Router {
+    pub athena: Arc<Athena>,
+    pub s3: S3Service,
+    pub keys: Keys,
+    pub region: String,
+}
+
+fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amzn-RequestId", uuid::Uuid::new_v4().to_string())
+        .body(Body::from(Bytes::from(serde_json::to_vec(body).expect("serialisable"))))
+        .expect("valid response")
+}
+
+fn api_error(e: &ApiError) -> Response<Body> {
+    let mut resp = json_response(e.status, &e.body());
+    if let Ok(v) = e.aws_type.parse() {
+        resp.headers_mut().insert("x-amzn-ErrorType", v);
+    }
+    resp
+}
+
+impl Router {
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+        let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let Some(target) = target else {
+            return Ok(match self.s3.call(req.map(Body::from)).await {
+                Ok(resp) => resp,
+                Err(e) => {
+                    tracing::warn!("S3 request failed: {e:?}");
+                    Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body(Body::empty()).expect("valid response")
+                }
+            });
+        };
+        Ok(self.athena_call(&target, req).await.unwrap_or_else(|e| api_error(&e)))
+    }
+
+    async fn athena_call(&self, target: &str, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+        let (parts, body) = req.into_parts();
+        let body = Limited::new(body, MAX_JSON_BODY)
+            .collect()
+            .await
+            .map_err(|e| ApiError {
+                status: 400,
+                aws_type: "SerializationException",
+                athena_code: None,
+                message: format!("cannot read body: {e}"),
+            })?
+            .to_bytes();
+        verify_sigv4(&self.keys, &self.region, &parts.method, &parts.uri, &parts.headers, &body).map_err(|e| ApiError {
+            status: if matches!(e, crate::auth::AuthError::Missing) { 403 } else { 400 },
+            aws_type: e.aws_type(),
+            athena_code: None,
+            message: e.to_string(),
+        })?;
+        let Some(operation) = target.strip_prefix("AmazonAthena.") else {
+            return Err(ApiError {
+                status: 400,
+                aws_type: "UnknownOperationException",
+                athena_code: None,
+                message: format!("Unknown target {target}"),
+            });
+        };
+        let input: serde_json::Value = if body.is_empty() {
+            serde_json::json!({})
+        } else {
+            serde_json::from_slice(&body).map_err(|e| ApiError {
+                status: 400,
+                aws_type: "SerializationException",
+                athena_code: None,
+                message: e.to_string(),
+            })?
+        };
+        let output = self.athena.call(operation, input).await?;
+        Ok(json_response(200, &output))
+    }
+}
+
+/// Accepts connections until the task is aborted; aborting it closes every connection.
+pub async fn serve(listener: TcpListener, router: Arc<Router>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let router = router.clone();
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |req| router.clone().handle(req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}

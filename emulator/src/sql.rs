@@ -1,0 +1,397 @@
+//! Trino SQL -> DataFusion: parsing (syntax errors become MALFORMED_QUERY), classifying
+//! statements as Athena does, and rewriting Trino forms DataFusion spells differently.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::*;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+/// A syntax error, with Athena's `line L:C: ` prefix.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("line {line}:{column}: {message}")]
+pub struct SyntaxError {
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+}
+
+/// StatementType and SubstatementType, as GetQueryExecution reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    pub statement_type: &'static str,
+    pub substatement_type: &'static str,
+}
+
+const fn kind(statement_type: &'static str, substatement_type: &'static str) -> Kind {
+    Kind { statement_type, substatement_type }
+}
+
+/// Parses one statement of Trino SQL (after [`preprocess`]).
+pub fn parse(sql: &str) -> Result<Statement, SyntaxError> {
+    let text = preprocess(sql);
+    let dialect = GenericDialect {};
+    let mut statements = Parser::parse_sql(&dialect, &text).map_err(|e| syntax_error(&e.to_string()))?;
+    match statements.len() {
+        1 => Ok(statements.remove(0)),
+        0 => Err(SyntaxError { line: 1, column: 1, message: "mismatched input '<EOF>'. Expecting: 'SELECT', 'WITH', ...".into() }),
+        _ => Err(SyntaxError { line: 1, column: 1, message: "mismatched input ';'. Expecting: <EOF>".into() }),
+    }
+}
+
+fn syntax_error(msg: &str) -> SyntaxError {
+    // sqlparser: "sql parser error: Expected: ..., found: x at Line: 1, Column: 7"
+    let msg = msg.trim_start_matches("sql parser error: ");
+    let (message, line, column) = match msg.rsplit_once(" at Line: ") {
+        Some((m, pos)) => {
+            let (l, c) = pos.split_once(", Column: ").unwrap_or((pos, "1"));
+            (m.to_owned(), l.trim().parse().unwrap_or(1), c.trim().parse().unwrap_or(1))
+        }
+        None => (msg.to_owned(), 1, 1),
+    };
+    SyntaxError { line, column, message: format!("mismatched input. {message}") }
+}
+
+/// How Athena classifies a statement.
+pub fn classify(stmt: &Statement) -> Kind {
+    match stmt {
+        Statement::Query(_) => kind("DML", "SELECT"),
+        Statement::Explain { .. } => kind("DML", "EXPLAIN"),
+        Statement::Insert(_) => kind("DML", "INSERT"),
+        Statement::Update(_) => kind("DML", "UPDATE"),
+        Statement::Delete(_) => kind("DML", "DELETE"),
+        Statement::Merge(_) => kind("DML", "MERGE"),
+        Statement::Unload { .. } => kind("DML", "UNLOAD"),
+        Statement::CreateTable(ct) if ct.query.is_some() => kind("DDL", "CREATE_TABLE_AS_SELECT"),
+        Statement::CreateTable(_) => kind("DDL", "CREATE_TABLE"),
+        Statement::CreateView(_) => kind("DDL", "CREATE_VIEW"),
+        Statement::CreateDatabase { .. } | Statement::CreateSchema { .. } => kind("DDL", "CREATE_DATABASE"),
+        Statement::Drop { object_type: ObjectType::Table, .. } => kind("DDL", "DROP_TABLE"),
+        Statement::Drop { object_type: ObjectType::View, .. } => kind("DDL", "DROP_VIEW"),
+        Statement::Drop { object_type: ObjectType::Schema | ObjectType::Database, .. } => kind("DDL", "DROP_DATABASE"),
+        Statement::Drop { .. } => kind("DDL", "DROP_TABLE"),
+        Statement::AlterTable(_) => kind("DDL", "ALTER_TABLE"),
+        Statement::ShowTables { .. } => kind("UTILITY", "SHOW_TABLES"),
+        Statement::ShowDatabases { .. } | Statement::ShowSchemas { .. } => kind("UTILITY", "SHOW_DATABASES"),
+        Statement::ShowColumns { .. } => kind("UTILITY", "SHOW_COLUMNS"),
+        Statement::ShowCreate { .. } => kind("UTILITY", "SHOW_CREATE_TABLE"),
+        Statement::ExplainTable { .. } => kind("UTILITY", "DESCRIBE_TABLE"),
+        _ => kind("UTILITY", "UNKNOWN"),
+    }
+}
+
+/// Text-level rewrites sqlparser cannot parse otherwise: Trino's `ROW(a T, b U)` *type* becomes
+/// `STRUCT<a T, b U>`. String literals, quoted identifiers and comments are left untouched.
+pub fn preprocess(sql: &str) -> String {
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    let mut prev_word = String::new();
+    // Depth stack of parens that were opened as ROW( types and must close with '>'.
+    let mut row_parens: Vec<usize> = Vec::new();
+    let mut depth = 0usize;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\'' | b'"' => {
+                let end = skip_quoted(b, i);
+                out.push_str(&sql[i..end]);
+                i = end;
+                prev_word.clear();
+                continue;
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                let end = b[i..].iter().position(|&x| x == b'\n').map_or(b.len(), |p| i + p);
+                out.push_str(&sql[i..end]);
+                i = end;
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let end = sql[i + 2..].find("*/").map_or(b.len(), |p| i + 2 + p + 2);
+                out.push_str(&sql[i..end]);
+                i = end;
+                continue;
+            }
+            _ if c.is_ascii_alphabetic() || c == b'_' => {
+                let end = b[i..].iter().position(|x| !(x.is_ascii_alphanumeric() || *x == b'_')).map_or(b.len(), |p| i + p);
+                let word = &sql[i..end];
+                let next = sql[end..].trim_start();
+                let in_type = prev_word.eq_ignore_ascii_case("as") || !row_parens.is_empty();
+                if word.eq_ignore_ascii_case("row") && next.starts_with('(') && in_type && !prev_word.eq_ignore_ascii_case("cast") {
+                    out.push_str("STRUCT<");
+                    let paren = end + (sql[end..].len() - next.len());
+                    i = paren + 1;
+                    depth += 1;
+                    row_parens.push(depth);
+                    prev_word.clear();
+                    continue;
+                }
+                out.push_str(word);
+                prev_word = word.to_owned();
+                i = end;
+                continue;
+            }
+            b'(' => depth += 1,
+            b')' => {
+                if row_parens.last() == Some(&depth) {
+                    row_parens.pop();
+                    depth -= 1;
+                    out.push('>');
+                    i += 1;
+                    continue;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            _ => {}
+        }
+        if !c.is_ascii_whitespace() {
+            prev_word.clear();
+        }
+        let ch_len = sql[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&sql[i..i + ch_len]);
+        i += ch_len;
+    }
+    out
+}
+
+fn skip_quoted(b: &[u8], start: usize) -> usize {
+    let q = b[start];
+    let mut i = start + 1;
+    while i < b.len() {
+        if b[i] == q {
+            if b.get(i + 1) == Some(&q) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+fn parse_expr(text: &str) -> Expr {
+    Parser::new(&GenericDialect {})
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .unwrap_or_else(|e| panic!("internal rewrite produced invalid SQL {text:?}: {e}"))
+}
+
+fn cast(expr: Expr, data_type: DataType) -> Expr {
+    Expr::Cast { kind: CastKind::Cast, expr: Box::new(expr), data_type, array: false, format: None }
+}
+
+fn function_args(f: &Function) -> Option<Vec<&Expr>> {
+    match &f.args {
+        FunctionArguments::List(list) => list
+            .args
+            .iter()
+            .map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            })
+            .collect(),
+        FunctionArguments::None => Some(vec![]),
+        FunctionArguments::Subquery(_) => None,
+    }
+}
+
+/// Rewrites Trino forms in place so that DataFusion plans them with Athena's result types.
+pub fn rewrite(stmt: &mut Statement) {
+    let mut r = Rewriter { keep: HashSet::new() };
+    let _ = stmt.visit(&mut r);
+}
+
+struct Rewriter {
+    /// Addresses of literals that must stay as written (ordinals in ORDER BY / GROUP BY, LIMIT).
+    keep: HashSet<usize>,
+}
+
+impl Rewriter {
+    fn keep(&mut self, e: &Expr) {
+        self.keep.insert(e as *const Expr as usize);
+    }
+}
+
+impl VisitorMut for Rewriter {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let Some(OrderBy { kind: OrderByKind::Expressions(items), .. }) = &query.order_by {
+            for item in items {
+                self.keep(&item.expr);
+            }
+        }
+        match &query.limit_clause {
+            Some(LimitClause::LimitOffset { limit, offset, .. }) => {
+                if let Some(l) = limit {
+                    self.keep(l);
+                }
+                if let Some(o) = offset {
+                    self.keep(&o.value);
+                }
+            }
+            Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
+                self.keep(offset);
+                self.keep(limit);
+            }
+            None => {}
+        }
+        if let SetExpr::Select(select) = query.body.as_ref()
+            && let GroupByExpr::Expressions(exprs, _) = &select.group_by
+        {
+            for e in exprs {
+                self.keep(e);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        let addr = expr as *const Expr as usize;
+        let replacement = match expr {
+            // Trino: an integer literal is INTEGER when it fits 32 bits (DataFusion: BIGINT).
+            Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) if !self.keep.contains(&addr) && n.parse::<i32>().is_ok() => {
+                Some(cast(expr.clone(), DataType::Integer(None)))
+            }
+            Expr::TypedString(ts) => typed_literal(ts),
+            Expr::Cast { expr: inner, data_type, .. } => rewrite_cast(inner, data_type),
+            Expr::Function(f) => rewrite_function(f),
+            _ => None,
+        };
+        if let Some(r) = replacement {
+            *expr = r;
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn literal_text(v: &ValueWithSpan) -> Option<&str> {
+    match &v.value {
+        Value::SingleQuotedString(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// `DECIMAL '1.50'` -> decimal(3,2); `TIMESTAMP '... .123'` -> timestamp(3); as Trino types them.
+fn typed_literal(ts: &TypedString) -> Option<Expr> {
+    let text = literal_text(&ts.value)?.trim().to_owned();
+    let lit = Expr::value(Value::SingleQuotedString(text.clone()));
+    match &ts.data_type {
+        DataType::Decimal(ExactNumberInfo::None) | DataType::Numeric(ExactNumberInfo::None) => {
+            let digits = text.trim_start_matches(['-', '+']);
+            let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+            let int = int.trim_start_matches('0');
+            let scale = frac.len() as u64;
+            let precision = (int.len() as u64 + scale).max(1);
+            Some(cast(lit, DataType::Decimal(ExactNumberInfo::PrecisionAndScale(precision, scale as i64))))
+        }
+        DataType::Timestamp(None, tz) => {
+            let frac = text.split_once('.').map_or(0, |(_, f)| f.chars().take_while(char::is_ascii_digit).count());
+            let p = match frac {
+                0 => 0,
+                1..=3 => 3,
+                4..=6 => 6,
+                _ => 9,
+            };
+            Some(cast(lit, DataType::Timestamp(Some(p), *tz)))
+        }
+        _ => None,
+    }
+}
+
+fn rewrite_cast(inner: &Expr, data_type: &DataType) -> Option<Expr> {
+    match data_type {
+        // Trino's default timestamp precision is 3 (DataFusion's is 9).
+        DataType::Timestamp(None, tz) => Some(cast(inner.clone(), DataType::Timestamp(Some(3), *tz))),
+        DataType::JSON => Some(parse_expr(&format!("athena_json({inner})"))),
+        // CAST(ROW(1, 2) AS ROW(a INTEGER, b INTEGER)): name the fields.
+        DataType::Struct(fields, _) => {
+            let args: Vec<&Expr> = match inner {
+                Expr::Function(f) if matches!(f.name.to_string().to_ascii_lowercase().as_str(), "row" | "struct") => function_args(f)?,
+                Expr::Struct { values, .. } => values.iter().collect(),
+                _ => return None,
+            };
+            if args.len() != fields.len() {
+                return None;
+            }
+            let parts: Vec<String> = fields
+                .iter()
+                .zip(args)
+                .map(|(fd, a)| {
+                    let n = fd.field_name.as_ref().map_or_else(String::new, |i| i.value.clone());
+                    format!("'{}', {}", n.replace('\'', "''"), cast(a.clone(), fd.field_type.clone()))
+                })
+                .collect();
+            Some(parse_expr(&format!("named_struct({})", parts.join(", "))))
+        }
+        _ => None,
+    }
+}
+
+fn rewrite_function(f: &Function) -> Option<Expr> {
+    let name = f.name.to_string().to_ascii_lowercase();
+    let args = function_args(f)?;
+    match (name.as_str(), args.as_slice()) {
+        ("if", [c, a]) => Some(parse_expr(&format!("CASE WHEN {c} THEN {a} END"))),
+        ("if", [c, a, b]) => Some(parse_expr(&format!("CASE WHEN {c} THEN {a} ELSE {b} END"))),
+        ("row", _) => {
+            let list: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            Some(parse_expr(&format!("struct({})", list.join(", "))))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewritten(sql: &str) -> String {
+        let mut s = parse(sql).unwrap();
+        rewrite(&mut s);
+        s.to_string()
+    }
+
+    #[test]
+    fn classifies_like_athena() {
+        let k = |sql: &str| {
+            let k = classify(&parse(sql).unwrap());
+            (k.statement_type, k.substatement_type)
+        };
+        assert_eq!(k("SELECT 1"), ("DML", "SELECT"));
+        assert_eq!(k("-- c\nWITH a AS (SELECT 1) SELECT * FROM a"), ("DML", "SELECT"));
+        assert_eq!(k("VALUES (1), (2)"), ("DML", "SELECT"));
+        assert_eq!(k("EXPLAIN SELECT 1"), ("DML", "EXPLAIN"));
+        assert_eq!(k("INSERT INTO t VALUES (1)"), ("DML", "INSERT"));
+        assert_eq!(k("CREATE TABLE t AS SELECT 1 AS a"), ("DDL", "CREATE_TABLE_AS_SELECT"));
+        assert_eq!(k("SHOW TABLES"), ("UTILITY", "SHOW_TABLES"));
+        assert_eq!(k("SHOW DATABASES"), ("UTILITY", "SHOW_DATABASES"));
+        assert_eq!(k("DESCRIBE one_row"), ("UTILITY", "DESCRIBE_TABLE"));
+        assert_eq!(k("UNLOAD (SELECT 1 AS a) TO 's3://b/p/' WITH (format = 'PARQUET')"), ("DML", "UNLOAD"));
+    }
+
+    #[test]
+    fn syntax_errors_carry_position() {
+        let e = parse("SELEC 1").unwrap_err();
+        assert_eq!((e.line, e.column), (1, 1));
+        assert!(e.to_string().starts_with("line 1:1: mismatched input"), "{e}");
+    }
+
+    #[test]
+    fn rewrites_trino_forms() {
+        assert_eq!(rewritten("SELECT 1 ORDER BY 1 LIMIT 5"), "SELECT CAST(1 AS INTEGER) ORDER BY 1 LIMIT 5");
+        assert_eq!(rewritten("SELECT 3000000000"), "SELECT 3000000000");
+        assert_eq!(rewritten("SELECT IF(true, 'a', 'b')"), "SELECT CASE WHEN true THEN 'a' ELSE 'b' END");
+        assert_eq!(rewritten("SELECT DECIMAL '0.1'"), "SELECT CAST('0.1' AS DECIMAL(1,1))");
+        assert_eq!(rewritten("SELECT DECIMAL '-12.50'"), "SELECT CAST('-12.50' AS DECIMAL(4,2))");
+        assert_eq!(rewritten("SELECT CAST(x AS TIMESTAMP)"), "SELECT CAST(x AS TIMESTAMP(3))");
+        assert_eq!(
+            rewritten("SELECT CAST(ROW(1, 2) AS ROW(a INTEGER, b INTEGER))"),
+            "SELECT named_struct('a', CAST(CAST(1 AS INTEGER) AS INTEGER), 'b', CAST(CAST(2 AS INTEGER) AS INTEGER))"
+        );
+        assert_eq!(rewritten("SELECT CAST(a AS JSON)"), "SELECT athena_json(a)");
+        assert_eq!(preprocess("SELECT 'AS ROW(' , CAST(x AS row(a int))"), "SELECT 'AS ROW(' , CAST(x AS STRUCT<a int>)");
+    }
+}

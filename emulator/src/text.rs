@@ -1,0 +1,375 @@
+//! Athena's text form of every value (athena-behaviour.md section 4), the byte-exact result CSV
+//! (section 3), and the reader GetQueryResults pages from. Pure functions over Arrow arrays.
+
+use std::fmt::Write;
+
+use arrow::array::*;
+use arrow::datatypes::*;
+
+/// Java's `Double.toString`: plain notation in [1e-3, 1e7), else `d.dddE[-]n`; `NaN`, `Infinity`.
+pub fn java_double(v: f64) -> String {
+    java_float_text(v.is_nan(), v.is_infinite(), v.is_sign_negative(), v == 0.0, v.abs(), format!("{v}"), format!("{v:e}"))
+}
+
+/// Java's `Float.toString`, with the shortest digits that identify the 32-bit value.
+pub fn java_float(v: f32) -> String {
+    java_float_text(v.is_nan(), v.is_infinite(), v.is_sign_negative(), v == 0.0, v.abs() as f64, format!("{v}"), format!("{v:e}"))
+}
+
+fn java_float_text(nan: bool, inf: bool, neg: bool, zero: bool, abs: f64, plain: String, sci: String) -> String {
+    if nan {
+        return "NaN".into();
+    }
+    if inf {
+        return if neg { "-Infinity".into() } else { "Infinity".into() };
+    }
+    if zero {
+        return if neg { "-0.0".into() } else { "0.0".into() };
+    }
+    if (1e-3..1e7).contains(&abs) {
+        if plain.contains('.') { plain } else { plain + ".0" }
+    } else {
+        let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
+        if mantissa.contains('.') { format!("{mantissa}E{exp}") } else { format!("{mantissa}.0E{exp}") }
+    }
+}
+
+/// Appends the Athena text of `array[row]` (which must not be NULL at top level).
+pub fn write_value(out: &mut String, array: &dyn Array, row: usize) {
+    macro_rules! prim {
+        ($t:ty) => {{
+            let _ = write!(out, "{}", array.as_primitive::<$t>().value(row));
+        }};
+    }
+    match array.data_type() {
+        DataType::Null => out.push_str("null"),
+        DataType::Boolean => out.push_str(if array.as_boolean().value(row) { "true" } else { "false" }),
+        DataType::Int8 => prim!(Int8Type),
+        DataType::Int16 => prim!(Int16Type),
+        DataType::Int32 => prim!(Int32Type),
+        DataType::Int64 => prim!(Int64Type),
+        DataType::UInt8 => prim!(UInt8Type),
+        DataType::UInt16 => prim!(UInt16Type),
+        DataType::UInt32 => prim!(UInt32Type),
+        DataType::UInt64 => prim!(UInt64Type),
+        DataType::Float16 => out.push_str(&java_float(array.as_primitive::<Float16Type>().value(row).to_f32())),
+        DataType::Float32 => out.push_str(&java_float(array.as_primitive::<Float32Type>().value(row))),
+        DataType::Float64 => out.push_str(&java_double(array.as_primitive::<Float64Type>().value(row))),
+        DataType::Decimal128(p, s) => {
+            out.push_str(&Decimal128Type::format_decimal(array.as_primitive::<Decimal128Type>().value(row), *p, *s))
+        }
+        DataType::Decimal256(p, s) => {
+            out.push_str(&Decimal256Type::format_decimal(array.as_primitive::<Decimal256Type>().value(row), *p, *s))
+        }
+        DataType::Utf8 => out.push_str(array.as_string::<i32>().value(row)),
+        DataType::LargeUtf8 => out.push_str(array.as_string::<i64>().value(row)),
+        DataType::Utf8View => out.push_str(array.as_string_view().value(row)),
+        DataType::Binary => spaced_hex(out, array.as_binary::<i32>().value(row)),
+        DataType::LargeBinary => spaced_hex(out, array.as_binary::<i64>().value(row)),
+        DataType::BinaryView => spaced_hex(out, array.as_binary_view().value(row)),
+        DataType::FixedSizeBinary(_) => spaced_hex(out, array.as_fixed_size_binary().value(row)),
+        DataType::Date32 => {
+            let d = array.as_primitive::<Date32Type>().value_as_date(row).expect("date in range");
+            let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+        }
+        DataType::Date64 => {
+            let d = array.as_primitive::<Date64Type>().value_as_date(row).expect("date in range");
+            let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+        }
+        DataType::Timestamp(unit, tz) => {
+            let v = match unit {
+                TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row),
+                TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(row),
+                TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row),
+                TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row),
+            };
+            write_timestamp(out, v, *unit, tz.as_deref());
+        }
+        DataType::Time32(unit) => {
+            let v = match unit {
+                TimeUnit::Second => array.as_primitive::<Time32SecondType>().value(row) as i64 * 1_000_000_000,
+                _ => array.as_primitive::<Time32MillisecondType>().value(row) as i64 * 1_000_000,
+            };
+            write_time(out, v);
+        }
+        DataType::Time64(unit) => {
+            let v = match unit {
+                TimeUnit::Microsecond => array.as_primitive::<Time64MicrosecondType>().value(row) * 1000,
+                _ => array.as_primitive::<Time64NanosecondType>().value(row),
+            };
+            write_time(out, v);
+        }
+        DataType::List(_) => write_list(out, &array.as_list::<i32>().value(row)),
+        DataType::LargeList(_) => write_list(out, &array.as_list::<i64>().value(row)),
+        DataType::FixedSizeList(_, _) => write_list(out, &array.as_fixed_size_list().value(row)),
+        DataType::Map(_, _) => {
+            let entries = array.as_map().value(row);
+            out.push('{');
+            for i in 0..entries.len() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_nested(out, entries.column(0).as_ref(), i);
+                out.push('=');
+                write_nested(out, entries.column(1).as_ref(), i);
+            }
+            out.push('}');
+        }
+        DataType::Struct(fields) => {
+            let s = array.as_struct();
+            out.push('{');
+            for (i, f) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(f.name());
+                out.push('=');
+                write_nested(out, s.column(i).as_ref(), row);
+            }
+            out.push('}');
+        }
+        DataType::Dictionary(_, _) => {
+            let dict = array.as_any_dictionary();
+            let key = dict.normalized_keys()[row];
+            write_nested(out, dict.values().as_ref(), key);
+        }
+        _ => {
+            let f = arrow::util::display::ArrayFormatter::try_new(array, &Default::default()).expect("displayable");
+            let _ = write!(out, "{}", f.value(row));
+        }
+    }
+}
+
+fn write_nested(out: &mut String, array: &dyn Array, row: usize) {
+    if array.is_null(row) { out.push_str("null") } else { write_value(out, array, row) }
+}
+
+fn write_list(out: &mut String, values: &dyn Array) {
+    out.push('[');
+    for i in 0..values.len() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_nested(out, values, i);
+    }
+    out.push(']');
+}
+
+fn spaced_hex(out: &mut String, bytes: &[u8]) {
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let _ = write!(out, "{b:02x}");
+    }
+}
+
+fn write_time(out: &mut String, nanos: i64) {
+    let secs = nanos.div_euclid(1_000_000_000);
+    let millis = nanos.rem_euclid(1_000_000_000) / 1_000_000;
+    let _ = write!(out, "{:02}:{:02}:{:02}.{millis:03}", secs / 3600, secs / 60 % 60, secs % 60);
+}
+
+fn write_timestamp(out: &mut String, v: i64, unit: TimeUnit, tz: Option<&str>) {
+    let (secs, nanos, digits) = match unit {
+        TimeUnit::Second => (v, 0, 0),
+        TimeUnit::Millisecond => (v.div_euclid(1000), v.rem_euclid(1000) * 1_000_000, 3),
+        TimeUnit::Microsecond => (v.div_euclid(1_000_000), v.rem_euclid(1_000_000) * 1000, 6),
+        TimeUnit::Nanosecond => (v.div_euclid(1_000_000_000), v.rem_euclid(1_000_000_000), 9),
+    };
+    let offset = tz.and_then(parse_offset).unwrap_or(0);
+    let Some(dt) = chrono::DateTime::from_timestamp(secs + offset as i64, nanos as u32) else {
+        out.push_str("<out of range>");
+        return;
+    };
+    let _ = write!(out, "{}", dt.format("%Y-%m-%d %H:%M:%S"));
+    if digits > 0 {
+        let frac = format!("{nanos:09}");
+        out.push('.');
+        out.push_str(&frac[..digits]);
+    }
+    if let Some(tz) = tz {
+        out.push(' ');
+        out.push_str(if tz == "+00:00" { "UTC" } else { tz });
+    }
+}
+
+/// Seconds east of UTC for `UTC`, `Z` or `±HH:MM`; named zones other than UTC are not resolved.
+fn parse_offset(tz: &str) -> Option<i32> {
+    if tz.eq_ignore_ascii_case("utc") || tz == "Z" {
+        return Some(0);
+    }
+    let sign = match tz.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (h, m) = tz[1..].split_once(':').unwrap_or((&tz[1..], "0"));
+    Some(sign * (h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60))
+}
+
+/// Writes the rows of `batch` as Athena's result CSV: every non-NULL value quoted, `"` doubled,
+/// NULL as an empty unquoted field, `\n` after every row.
+pub fn write_csv_rows(out: &mut Vec<u8>, batch: &RecordBatch, scratch: &mut String) {
+    let columns = batch.columns();
+    for row in 0..batch.num_rows() {
+        for (i, col) in columns.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            if col.is_null(row) {
+                continue;
+            }
+            scratch.clear();
+            write_value(scratch, col.as_ref(), row);
+            push_quoted(out, scratch);
+        }
+        out.push(b'\n');
+    }
+}
+
+/// The header line: quoted column names.
+pub fn csv_header(names: &[String]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_quoted(&mut out, n);
+    }
+    out.push(b'\n');
+    out
+}
+
+fn push_quoted(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    if s.contains('"') {
+        out.extend_from_slice(s.replace('"', "\"\"").as_bytes());
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
+    out.push(b'"');
+}
+
+/// Reads one record of Athena's CSV at `pos`: `(fields, next position)`, or `None` at the end.
+/// A quoted field is a value (`""` = empty string), an empty unquoted field is NULL.
+pub fn read_csv_record(buf: &[u8], mut pos: usize) -> Option<(Vec<Option<String>>, usize)> {
+    if pos >= buf.len() {
+        return None;
+    }
+    let mut fields = Vec::new();
+    loop {
+        if buf.get(pos) == Some(&b'"') {
+            let mut value = Vec::new();
+            pos += 1;
+            while pos < buf.len() {
+                if buf[pos] == b'"' {
+                    if buf.get(pos + 1) == Some(&b'"') {
+                        value.push(b'"');
+                        pos += 2;
+                    } else {
+                        pos += 1;
+                        break;
+                    }
+                } else {
+                    value.push(buf[pos]);
+                    pos += 1;
+                }
+            }
+            fields.push(Some(String::from_utf8_lossy(&value).into_owned()));
+        } else {
+            let end = buf[pos..].iter().position(|&b| b == b',' || b == b'\n').map_or(buf.len(), |i| pos + i);
+            fields.push(if end == pos { None } else { Some(String::from_utf8_lossy(&buf[pos..end]).into_owned()) });
+            pos = end;
+        }
+        match buf.get(pos) {
+            Some(b',') => pos += 1,
+            Some(b'\n') => return Some((fields, pos + 1)),
+            _ => return Some((fields, buf.len())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn java_text_of_floats() {
+        assert_eq!(java_double(0.25), "0.25");
+        assert_eq!(java_double(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(java_double(1e-7), "1.0E-7");
+        assert_eq!(java_double(1e20), "1.0E20");
+        assert_eq!(java_double(1.5e20), "1.5E20");
+        assert_eq!(java_double(1.0), "1.0");
+        assert_eq!(java_double(-2.0), "-2.0");
+        assert_eq!(java_double(f64::NAN), "NaN");
+        assert_eq!(java_double(f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(java_double(1e7), "1.0E7");
+        assert_eq!(java_double(9999999.0), "9999999.0");
+        assert_eq!(java_float(0.5), "0.5");
+        assert_eq!(java_float(1e20), "1.0E20");
+        assert_eq!(java_float(0.1), "0.1");
+        assert_eq!(java_float(f32::INFINITY), "Infinity");
+    }
+
+    #[test]
+    fn csv_rows_quote_values_and_leave_null_empty() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("i", DataType::Int32, true),
+            Field::new("s", DataType::Utf8, true),
+            Field::new("q", DataType::Utf8, true),
+            Field::new("n", DataType::Utf8, true),
+            Field::new("empty", DataType::Utf8, true),
+            Field::new("vb", DataType::Binary, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int32Array::from(vec![1])),
+                Arc::new(StringArray::from(vec!["it's"])),
+                Arc::new(StringArray::from(vec!["a\"b"])),
+                Arc::new(StringArray::from(vec![None::<&str>])),
+                Arc::new(StringArray::from(vec![""])),
+                Arc::new(BinaryArray::from(vec![&[1u8, 2][..]])),
+            ],
+        )
+        .unwrap();
+        let mut out = csv_header(&["i".into(), "s".into()]);
+        write_csv_rows(&mut out, &batch, &mut String::new());
+        assert_eq!(String::from_utf8(out).unwrap(), "\"i\",\"s\"\n\"1\",\"it's\",\"a\"\"b\",,\"\",\"01 02\"\n");
+    }
+
+    #[test]
+    fn csv_reader_keeps_null_and_empty_apart() {
+        let buf = b"\"a\",,\"\"\n\n\"x\ny\",\"q\"\"\"\n";
+        let (r1, p) = read_csv_record(buf, 0).unwrap();
+        assert_eq!(r1, vec![Some("a".into()), None, Some("".into())]);
+        let (r2, p) = read_csv_record(buf, p).unwrap();
+        assert_eq!(r2, vec![None]);
+        let (r3, p) = read_csv_record(buf, p).unwrap();
+        assert_eq!(r3, vec![Some("x\ny".into()), Some("q\"".into())]);
+        assert!(read_csv_record(buf, p).is_none());
+    }
+
+    #[test]
+    fn nested_and_temporal_text() {
+        let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1), None, Some(2)])]);
+        let mut s = String::new();
+        write_value(&mut s, &list, 0);
+        assert_eq!(s, "[1, null, 2]");
+        let ts = TimestampMillisecondArray::from(vec![1_483_228_800_000]);
+        s.clear();
+        write_value(&mut s, &ts, 0);
+        assert_eq!(s, "2017-01-01 00:00:00.000");
+        let tz = TimestampMillisecondArray::from(vec![0]).with_timezone("+09:00");
+        s.clear();
+        write_value(&mut s, &tz, 0);
+        assert_eq!(s, "1970-01-01 09:00:00.000 +09:00");
+        let t = Time64NanosecondArray::from(vec![3_723_000_000_000]);
+        s.clear();
+        write_value(&mut s, &t, 0);
+        assert_eq!(s, "01:02:03.000");
+    }
+}

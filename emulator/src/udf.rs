@@ -1,0 +1,131 @@
+//! Engine functions Trino has and DataFusion lacks.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use arrow::array::*;
+use arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::common::Result;
+use datafusion::logical_expr::{ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+
+use crate::text::write_value;
+use crate::types::ATHENA_TYPE_KEY;
+
+/// `CAST(x AS JSON)`: Trino's JSON text of a value, typed `json` through field metadata.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct AthenaJson {
+    signature: Signature,
+}
+
+pub fn athena_json() -> ScalarUDF {
+    ScalarUDF::new_from_impl(AthenaJson { signature: Signature::any(1, Volatility::Immutable) })
+}
+
+impl ScalarUDFImpl for AthenaJson {
+    fn name(&self) -> &str {
+        "athena_json"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn return_field_from_args(&self, _args: ReturnFieldArgs) -> Result<FieldRef> {
+        let meta = [(ATHENA_TYPE_KEY.to_owned(), "json".to_owned())].into_iter().collect();
+        Ok(Arc::new(Field::new(self.name(), DataType::Utf8, true).with_metadata(meta)))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let input = &arrays[0];
+        let mut builder = StringBuilder::with_capacity(input.len(), input.len() * 8);
+        let mut s = String::new();
+        for row in 0..input.len() {
+            if input.is_null(row) {
+                builder.append_null();
+            } else {
+                s.clear();
+                json_value(&mut s, input.as_ref(), row);
+                builder.append_value(&s);
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(builder.finish())))
+    }
+}
+
+fn json_string(out: &mut String, s: &str) {
+    out.push_str(&serde_json::to_string(s).expect("strings serialise"));
+}
+
+/// Compact JSON as Trino casts it: arrays `[1,2]`, maps `{"1":2}`, rows as objects, strings quoted.
+pub fn json_value(out: &mut String, array: &dyn Array, row: usize) {
+    if array.is_null(row) {
+        out.push_str("null");
+        return;
+    }
+    let list = |out: &mut String, values: ArrayRef| {
+        out.push('[');
+        for i in 0..values.len() {
+            if i > 0 {
+                out.push(',');
+            }
+            json_value(out, values.as_ref(), i);
+        }
+        out.push(']');
+    };
+    match array.data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let mut s = String::new();
+            write_value(&mut s, array, row);
+            json_string(out, &s);
+        }
+        DataType::List(_) => list(out, array.as_list::<i32>().value(row)),
+        DataType::LargeList(_) => list(out, array.as_list::<i64>().value(row)),
+        DataType::Map(_, _) => {
+            let entries = array.as_map().value(row);
+            out.push('{');
+            for i in 0..entries.len() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let mut key = String::new();
+                write_value(&mut key, entries.column(0).as_ref(), i);
+                json_string(out, &key);
+                out.push(':');
+                json_value(out, entries.column(1).as_ref(), i);
+            }
+            out.push('}');
+        }
+        DataType::Struct(fields) => {
+            let s = array.as_struct();
+            out.push('{');
+            for (i, f) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json_string(out, f.name());
+                out.push(':');
+                json_value(out, s.column(i).as_ref(), row);
+            }
+            out.push('}');
+        }
+        DataType::Boolean
+        | DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::Float32
+        | DataType::Float64
+        | DataType::Decimal128(_, _) => write_value(out, array, row),
+        _ => {
+            let mut s = String::new();
+            write_value(&mut s, array, row);
+            json_string(out, &s);
+        }
+    }
+    let _ = out.write_str("");
+}

@@ -1,0 +1,423 @@
+use aws_sdk_athena::types::{QueryExecutionState, QueryResultType, ResultReuseByAgeConfiguration, ResultReuseConfiguration};
+
+use crate::*;
+
+fn values(rs: &aws_sdk_athena::types::ResultSet) -> Vec<Vec<Option<String>>> {
+    rs.rows().iter().map(|r| r.data().iter().map(|d| d.var_char_value().map(str::to_owned)).collect()).collect()
+}
+
+#[tokio::test]
+async fn select_writes_byte_exact_csv() {
+    let client = athena();
+    let q = run_at(
+        &client,
+        "SELECT 1 AS i, 'it''s' AS s, 'a\"b' AS q, CAST(NULL AS VARCHAR) AS n, '' AS empty, ARRAY[1, 2] AS a, X'0102' AS vb",
+        "csv-exact",
+    )
+    .await;
+    assert_eq!(state(&q), QueryExecutionState::Succeeded, "{:?}", q.status());
+    let loc = q.result_configuration().unwrap().output_location().unwrap().to_owned();
+    assert_eq!(loc, format!("s3://athena-results/csv-exact/{}.csv", q.query_execution_id().unwrap()));
+    let bytes = get_bytes(&loc).await;
+    assert_eq!(
+        String::from_utf8(bytes).unwrap(),
+        "\"i\",\"s\",\"q\",\"n\",\"empty\",\"a\",\"vb\"\n\"1\",\"it's\",\"a\"\"b\",,\"\",\"[1, 2]\",\"01 02\"\n"
+    );
+    let empty = run_at(&client, "SELECT 1 AS i WHERE false", "csv-empty").await;
+    let bytes = get_bytes(empty.result_configuration().unwrap().output_location().unwrap()).await;
+    assert_eq!(bytes, b"\"i\"\n");
+    let null_row = run_at(&client, "SELECT CAST(NULL AS INTEGER) AS x", "csv-null").await;
+    let bytes = get_bytes(null_row.result_configuration().unwrap().output_location().unwrap()).await;
+    assert_eq!(bytes, b"\"x\"\n\n");
+}
+
+#[tokio::test]
+async fn results_header_rule_nulls_and_paging() {
+    let client = athena();
+    let q = run(&client, "SELECT a, b FROM integer_na_values ORDER BY a, b").await;
+    let id = q.query_execution_id().unwrap();
+    let page = client.get_query_results().query_execution_id(id).send().await.unwrap();
+    assert_eq!(page.update_count(), Some(0));
+    let rows = values(page.result_set().unwrap());
+    assert_eq!(
+        rows,
+        vec![
+            vec![Some("a".into()), Some("b".into())],
+            vec![Some("1".into()), Some("2".into())],
+            vec![Some("1".into()), None],
+            vec![None, None],
+        ]
+    );
+    let cols = page.result_set().unwrap().result_set_metadata().unwrap().column_info();
+    assert_eq!(cols[0].r#type(), "integer");
+    assert_eq!(cols[0].precision(), 10);
+
+    // 10000 rows + header = 10001 API rows; the first page is the header + 999 rows.
+    let q = run(&client, "SELECT a FROM many_rows ORDER BY a").await;
+    let id = q.query_execution_id().unwrap();
+    let (mut total, mut token, mut pages, mut first_page) = (0, None::<String>, 0, None);
+    loop {
+        let page = client.get_query_results().query_execution_id(id).set_next_token(token.clone()).max_results(1000).send().await.unwrap();
+        let rows = values(page.result_set().unwrap());
+        if first_page.is_none() {
+            first_page = Some(rows.clone());
+        }
+        total += rows.len();
+        pages += 1;
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    let first = first_page.unwrap();
+    assert_eq!(first.len(), 1000);
+    assert_eq!(first[0], vec![Some("a".into())]);
+    assert_eq!(first[1], vec![Some("0".into())]);
+    assert_eq!(first[999], vec![Some("998".into())]);
+    assert_eq!((total, pages), (10001, 11));
+
+    let bad = client.get_query_results().query_execution_id(id).next_token("not-a-token").send().await.unwrap_err();
+    assert!(format!("{:?}", bad.into_service_error()).contains("INVALID_INPUT"));
+}
+
+#[tokio::test]
+async fn column_info_and_text_forms_of_one_row_complex() {
+    let client = athena();
+    let sql = "SELECT col_boolean, col_tinyint, col_smallint, col_int, col_bigint, col_float, col_double, \
+        col_string, col_varchar, col_timestamp, CAST(col_timestamp AS time) AS col_time, col_date, \
+        col_binary, col_array, CAST(col_array AS json) AS col_array_json, col_map, \
+        CAST(col_map AS json) AS col_map_json, col_struct, col_decimal FROM one_row_complex";
+    let q = run(&client, sql).await;
+    assert_eq!(state(&q), QueryExecutionState::Succeeded, "{:?}", q.status());
+    let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    let rs = page.result_set().unwrap();
+    let info: Vec<(String, i32, i32)> =
+        rs.result_set_metadata().unwrap().column_info().iter().map(|c| (c.r#type().to_owned(), c.precision(), c.scale())).collect();
+    let expected = [
+        ("boolean", 0, 0),
+        ("tinyint", 3, 0),
+        ("smallint", 5, 0),
+        ("integer", 10, 0),
+        ("bigint", 19, 0),
+        ("float", 17, 0),
+        ("double", 17, 0),
+        ("varchar", 2147483647, 0),
+        ("varchar", 10, 0),
+        ("timestamp", 3, 0),
+        ("time", 3, 0),
+        ("date", 0, 0),
+        ("varbinary", 1073741824, 0),
+        ("array", 0, 0),
+        ("json", 0, 0),
+        ("map", 0, 0),
+        ("json", 0, 0),
+        ("row", 0, 0),
+        ("decimal", 10, 1),
+    ];
+    let expected: Vec<(String, i32, i32)> = expected.iter().map(|(t, p, s)| (t.to_string(), *p, *s)).collect();
+    assert_eq!(info, expected);
+    let row = &values(rs)[1];
+    let texts: Vec<&str> = row.iter().map(|v| v.as_deref().unwrap()).collect();
+    assert_eq!(
+        texts,
+        vec![
+            "true",
+            "127",
+            "32767",
+            "2147483647",
+            "9223372036854775807",
+            "0.5",
+            "0.25",
+            "a string",
+            "varchar",
+            "2017-01-01 00:00:00.000",
+            "00:00:00.000",
+            "2017-01-02",
+            "31 32 33",
+            "[1, 2]",
+            "[1,2]",
+            "{1=2, 3=4}",
+            "{\"1\":2,\"3\":4}",
+            "{a=1, b=2}",
+            "0.1",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn literal_types_follow_trino() {
+    let client = athena();
+    let q = run(&client, "SELECT 1 AS i, 3000000000 AS big, 1.5 AS d, DECIMAL '1.50' AS dec, CAST(0.5 AS REAL) AS r, IF(true, 'y', 'n') AS f, CAST(1e20 AS DOUBLE) AS e, CAST(ROW(1, 2) AS ROW(a INTEGER, b INTEGER)) AS st, DATE '2017-01-02' AS dt").await;
+    assert_eq!(state(&q), QueryExecutionState::Succeeded, "{:?}", q.status());
+    let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    let rs = page.result_set().unwrap();
+    let types: Vec<String> = rs.result_set_metadata().unwrap().column_info().iter().map(|c| c.r#type().to_owned()).collect();
+    assert_eq!(types, ["integer", "bigint", "double", "decimal", "float", "varchar", "double", "row", "date"]);
+    let row: Vec<String> = values(rs)[1].iter().map(|v| v.clone().unwrap()).collect();
+    assert_eq!(row, ["1", "3000000000", "1.5", "1.50", "0.5", "y", "1.0E20", "{a=1, b=2}", "2017-01-02"]);
+    let unnamed = run(&client, "SELECT 1, 'x'").await;
+    let page = client.get_query_results().query_execution_id(unnamed.query_execution_id().unwrap()).send().await.unwrap();
+    let names: Vec<String> =
+        page.result_set().unwrap().result_set_metadata().unwrap().column_info().iter().map(|c| c.name().to_owned()).collect();
+    assert_eq!(names, ["_col0", "_col1"]);
+}
+
+#[tokio::test]
+async fn malformed_sql_is_refused_at_start() {
+    let err = athena().start_query_execution().query_string("SELEC 1").send().await.unwrap_err();
+    let err = err.into_service_error();
+    assert!(err.is_invalid_request_exception(), "{err:?}");
+    let aws_sdk_athena::operation::start_query_execution::StartQueryExecutionError::InvalidRequestException(e) = err else {
+        unreachable!()
+    };
+    assert_eq!(e.athena_error_code(), Some("MALFORMED_QUERY"));
+    assert!(e.message().unwrap().starts_with("line 1:1: "), "{:?}", e.message());
+}
+
+#[tokio::test]
+async fn semantic_errors_fail_the_query() {
+    let client = athena();
+    let q = run(&client, "SELECT * FROM no_such_table").await;
+    assert_eq!(state(&q), QueryExecutionState::Failed);
+    let status = q.status().unwrap();
+    assert_eq!(
+        status.state_change_reason(),
+        Some("TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.default.no_such_table' does not exist")
+    );
+    let err = status.athena_error().unwrap();
+    assert_eq!(err.error_category(), Some(2));
+    assert_eq!(err.error_message(), status.state_change_reason());
+    let q = run(&client, "SELECT nope FROM one_row").await;
+    assert_eq!(state(&q), QueryExecutionState::Failed);
+    assert!(q.status().unwrap().state_change_reason().unwrap().starts_with("COLUMN_NOT_FOUND: line 1:8: "), "{:?}", q.status());
+    let err = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap_err();
+    assert!(format!("{:?}", err.into_service_error()).contains("INVALID_QUERY_EXECUTION_STATE"));
+}
+
+#[tokio::test]
+async fn client_request_token_is_idempotent() {
+    let client = athena();
+    let token = format!("token-{}", "x".repeat(40));
+    let a = client.start_query_execution().query_string("SELECT 1").client_request_token(&token).send().await.unwrap();
+    let b = client.start_query_execution().query_string("SELECT 1").client_request_token(&token).send().await.unwrap();
+    assert_eq!(a.query_execution_id(), b.query_execution_id());
+    let err = client.start_query_execution().query_string("SELECT 2").client_request_token(&token).send().await.unwrap_err();
+    assert!(format!("{:?}", err.into_service_error()).contains("IDEMPOTENT_PARAMETER_MISMATCH"));
+}
+
+#[tokio::test]
+async fn result_reuse_and_statistics() {
+    let client = athena();
+    let sql = "SELECT count(*) AS n FROM many_rows WHERE a > 7";
+    let reuse = ResultReuseConfiguration::builder()
+        .result_reuse_by_age_configuration(ResultReuseByAgeConfiguration::builder().enabled(true).max_age_in_minutes(60).build())
+        .build();
+    let first = client.start_query_execution().query_string(sql).result_reuse_configuration(reuse.clone()).send().await.unwrap();
+    let first = wait(&client, first.query_execution_id().unwrap()).await;
+    let stats = first.statistics().unwrap();
+    assert!(!stats.result_reuse_information().unwrap().reused_previous_result());
+    assert!(stats.data_scanned_in_bytes().unwrap() > 0, "bytes scanned are measured");
+    let second = client.start_query_execution().query_string(sql).result_reuse_configuration(reuse).send().await.unwrap();
+    let second = wait(&client, second.query_execution_id().unwrap()).await;
+    assert_ne!(first.query_execution_id(), second.query_execution_id());
+    assert!(second.statistics().unwrap().result_reuse_information().unwrap().reused_previous_result());
+    assert_eq!(second.result_configuration().unwrap().output_location(), first.result_configuration().unwrap().output_location());
+    let page = client.get_query_results().query_execution_id(second.query_execution_id().unwrap()).send().await.unwrap();
+    assert_eq!(values(page.result_set().unwrap())[1], vec![Some("9992".into())]);
+    // Without the reuse configuration the query runs again.
+    let third = run(&client, sql).await;
+    assert!(!third.statistics().unwrap().result_reuse_information().unwrap().reused_previous_result());
+}
+
+#[tokio::test]
+async fn execution_parameters_bind_placeholders() {
+    let client = athena();
+    let id = client
+        .start_query_execution()
+        .query_string("SELECT a FROM many_rows WHERE a = ? OR a = ?")
+        .execution_parameters("7")
+        .execution_parameters("8")
+        .send()
+        .await
+        .unwrap()
+        .query_execution_id
+        .unwrap();
+    let q = wait(&client, &id).await;
+    assert_eq!(q.execution_parameters(), ["7", "8"]);
+    assert_eq!(q.query(), Some("SELECT a FROM many_rows WHERE a = ? OR a = ?"));
+    let page = client.get_query_results().query_execution_id(&id).send().await.unwrap();
+    assert_eq!(values(page.result_set().unwrap()).len(), 3);
+}
+
+#[tokio::test]
+async fn stop_cancels_a_running_query() {
+    let client = athena();
+    let id = start(&client, "SELECT count(*) FROM many_rows a CROSS JOIN many_rows b CROSS JOIN many_rows c").await;
+    client.stop_query_execution().query_execution_id(&id).send().await.unwrap();
+    let q = wait(&client, &id).await;
+    assert_eq!(state(&q), QueryExecutionState::Cancelled);
+    assert_eq!(q.status().unwrap().state_change_reason(), Some("Query cancelled by user"));
+}
+
+#[tokio::test]
+async fn statement_kinds_and_utility_results() {
+    let client = athena();
+    let q = run(&client, "SHOW TABLES").await;
+    assert_eq!((q.statement_type().unwrap().as_str(), q.substatement_type()), ("UTILITY", Some("SHOW_TABLES")));
+    let loc = q.result_configuration().unwrap().output_location().unwrap().to_owned();
+    assert!(loc.ends_with(".txt"));
+    let text = String::from_utf8(get_bytes(&loc).await).unwrap();
+    assert!(text.lines().any(|l| l == "one_row") && !text.ends_with('\n'), "{text:?}");
+    let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    assert!(values(page.result_set().unwrap())[0][0].as_deref() != Some("tab_name"), "utility results have no header row");
+
+    let q = run(&client, "SHOW COLUMNS IN one_row").await;
+    let text = get_bytes(q.result_configuration().unwrap().output_location().unwrap()).await;
+    assert_eq!(text, b"number_of_rows      ");
+
+    let q = run(&client, "EXPLAIN SELECT 1").await;
+    assert_eq!((q.statement_type().unwrap().as_str(), q.substatement_type()), ("DML", Some("EXPLAIN")));
+
+    let q = run(&client, "CREATE TABLE ctas_t AS SELECT a FROM many_rows WHERE a < 5").await;
+    assert_eq!(state(&q), QueryExecutionState::Succeeded, "{:?}", q.status());
+    assert_eq!(q.substatement_type(), Some("CREATE_TABLE_AS_SELECT"));
+    let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    assert_eq!(page.update_count(), Some(5));
+    let q = run(&client, "INSERT INTO ctas_t VALUES (100), (101)").await;
+    assert_eq!(state(&q), QueryExecutionState::Succeeded, "{:?}", q.status());
+    let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    assert_eq!(page.update_count(), Some(2));
+    let q = run(&client, "SELECT sum(a) AS s FROM ctas_t").await;
+    let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    assert_eq!(values(page.result_set().unwrap())[1], vec![Some("211".into())]);
+}
+
+#[tokio::test]
+async fn unload_writes_parquet_and_manifest() {
+    let client = athena();
+    let q = run(&client, "UNLOAD (SELECT a, CAST(a % 100 AS TINYINT) AS t, CAST(a AS DECIMAL(10,2)) AS d, CAST('x' AS VARCHAR) AS s FROM many_rows) TO 's3://athena-results/unload-1/' WITH (format = 'PARQUET', compression = 'SNAPPY')").await;
+    assert_eq!(state(&q), QueryExecutionState::Succeeded, "{:?}", q.status());
+    let manifest = q.statistics().unwrap().data_manifest_location().unwrap().to_owned();
+    assert_eq!(manifest, format!("s3://athena-results/{}-manifest.csv", q.query_execution_id().unwrap()));
+    let text = String::from_utf8(get_bytes(&manifest).await).unwrap();
+    let files: Vec<&str> = text.lines().collect();
+    assert!(!files.is_empty());
+    let mut rows = 0;
+    for f in &files {
+        assert!(f.starts_with("s3://athena-results/unload-1/"));
+        let bytes = bytes::Bytes::from(get_bytes(f).await);
+        let reader = parquet::file::reader::SerializedFileReader::new(bytes).unwrap();
+        use parquet::file::reader::FileReader;
+        let meta = reader.metadata();
+        rows += meta.file_metadata().num_rows();
+        let schema = meta.file_metadata().schema_descr();
+        assert_eq!(schema.root_schema().name(), "trino_schema");
+        let t = schema.column(1);
+        assert_eq!(t.physical_type(), parquet::basic::Type::INT32);
+        assert!(matches!(t.logical_type_ref(), Some(parquet::basic::LogicalType::Integer(i)) if i.bit_width == 8));
+        assert_eq!(schema.column(2).physical_type(), parquet::basic::Type::FIXED_LEN_BYTE_ARRAY);
+        assert_eq!(meta.row_group(0).column(0).compression(), parquet::basic::Compression::SNAPPY);
+    }
+    assert_eq!(rows, 10000);
+    let page = client
+        .get_query_results()
+        .query_execution_id(q.query_execution_id().unwrap())
+        .query_result_type(QueryResultType::DataManifest)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(values(page.result_set().unwrap()).len(), files.len());
+
+    // A non-empty prefix is refused; unsupported types fail with Athena's message.
+    let again = run(&client, "UNLOAD (SELECT 1 AS a) TO 's3://athena-results/unload-1/' WITH (format = 'PARQUET')").await;
+    assert_eq!(state(&again), QueryExecutionState::Failed);
+    let bad = run(&client, "UNLOAD (SELECT CAST(col_timestamp AS time) AS t FROM one_row_complex) TO 's3://athena-results/unload-2/' WITH (format = 'PARQUET')").await;
+    assert_eq!(bad.status().unwrap().state_change_reason(), Some("NOT_SUPPORTED: Unsupported Hive type: time(3)"));
+    // Zero rows: no data files, an empty manifest.
+    let empty =
+        run(&client, "UNLOAD (SELECT a FROM many_rows WHERE a < 0) TO 's3://athena-results/unload-3/' WITH (format = 'PARQUET')").await;
+    assert_eq!(state(&empty), QueryExecutionState::Succeeded);
+    assert!(get_bytes(empty.statistics().unwrap().data_manifest_location().unwrap()).await.is_empty());
+}
+
+#[tokio::test]
+async fn workgroups_and_catalog_metadata() {
+    let client = athena();
+    let wg = client.get_work_group().work_group("primary").send().await.unwrap();
+    let conf = wg.work_group().unwrap().configuration().unwrap();
+    assert_eq!(conf.result_configuration().unwrap().output_location(), Some("s3://athena-results/"));
+    let managed = run_in(&client, "SELECT 7 AS x", "managed").await;
+    assert!(managed.result_configuration().unwrap().output_location().is_none());
+    let page = client.get_query_results().query_execution_id(managed.query_execution_id().unwrap()).send().await.unwrap();
+    assert_eq!(values(page.result_set().unwrap()), vec![vec![Some("x".into())], vec![Some("7".into())]]);
+    let enforced = client
+        .start_query_execution()
+        .query_string("SELECT 1")
+        .work_group("enforced")
+        .result_configuration(
+            aws_sdk_athena::types::ResultConfiguration::builder().output_location("s3://athena-results/elsewhere/").build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let enforced = wait(&client, enforced.query_execution_id().unwrap()).await;
+    assert!(enforced.result_configuration().unwrap().output_location().unwrap().starts_with("s3://athena-results/enforced/"));
+
+    let t = client.get_table_metadata().catalog_name("AwsDataCatalog").database_name("default").table_name("one_row").send().await.unwrap();
+    let t = t.table_metadata().unwrap();
+    assert_eq!(t.columns()[0].name(), "number_of_rows");
+    assert_eq!(t.columns()[0].r#type(), Some("int"));
+    assert_eq!(t.columns()[0].comment(), Some("some comment"));
+    let dbs = client.list_databases().catalog_name("AwsDataCatalog").send().await.unwrap();
+    assert!(dbs.database_list().iter().any(|d| d.name() == "default"));
+    let tables =
+        client.list_table_metadata().catalog_name("AwsDataCatalog").database_name("default").expression("one_row*").send().await.unwrap();
+    let names: Vec<&str> = tables.table_metadata_list().iter().map(|t| t.name()).collect();
+    assert_eq!(names, ["one_row", "one_row_complex"]);
+    let ids = client.list_query_executions().send().await.unwrap();
+    assert!(!ids.query_execution_ids().is_empty());
+    let batch = client
+        .batch_get_query_execution()
+        .query_execution_ids(ids.query_execution_ids()[0].clone())
+        .query_execution_ids("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(batch.query_executions().len(), 1);
+    assert_eq!(batch.unprocessed_query_execution_ids().len(), 1);
+}
+
+async fn run_in(client: &aws_sdk_athena::Client, sql: &str, wg: &str) -> aws_sdk_athena::types::QueryExecution {
+    let id = client.start_query_execution().query_string(sql).work_group(wg).send().await.unwrap().query_execution_id.unwrap();
+    wait(client, &id).await
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_refused() {
+    let bad = athena_at(&shared().endpoint, "wrong-secret");
+    let err = bad.list_work_groups().send().await.unwrap_err();
+    let text = format!("{:?}", err.into_service_error());
+    assert!(text.contains("InvalidSignatureException") || text.contains("signature"), "{text}");
+    let bad_s3 = s3_at(&shared().endpoint, "wrong-secret");
+    let err = bad_s3.list_buckets().send().await.unwrap_err();
+    assert!(format!("{:?}", err.into_service_error()).contains("SignatureDoesNotMatch"));
+}
+
+#[tokio::test]
+async fn history_and_catalog_survive_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = Emulator::builder().with_data_dir(dir.path()).start().await.unwrap();
+    let client = athena_at(&emulator.endpoint(), "test");
+    let q = run(&client, "CREATE TABLE kept AS SELECT 42 AS answer").await;
+    assert_eq!(state(&q), QueryExecutionState::Succeeded, "{:?}", q.status());
+    let id = q.query_execution_id().unwrap().to_owned();
+    emulator.shutdown().await;
+
+    let emulator = Emulator::builder().with_data_dir(dir.path()).start().await.unwrap();
+    let client = athena_at(&emulator.endpoint(), "test");
+    let again = client.get_query_execution().query_execution_id(&id).send().await.unwrap();
+    assert_eq!(state(again.query_execution().unwrap()), QueryExecutionState::Succeeded);
+    let q = run(&client, "SELECT answer FROM kept").await;
+    let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    assert_eq!(values(page.result_set().unwrap())[1], vec![Some("42".into())]);
+}

@@ -1,0 +1,114 @@
+//! Conformance suite: drives the endpoint with the official AWS SDK clients over HTTP, unchanged,
+//! and asserts the Athena and S3 behaviours of athena-behaviour.md.
+
+mod athena;
+mod s3;
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use athena_emulator::Emulator;
+use aws_sdk_athena::types::{QueryExecution, QueryExecutionState, ResultConfiguration};
+
+/// The shared endpoint: started once on its own runtime so it outlives each test's runtime.
+pub struct Shared {
+    pub endpoint: String,
+    _emulator: Emulator,
+    _runtime: tokio::runtime::Runtime,
+}
+
+pub fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        // Built on a plain thread: tests call this from inside their own runtime.
+        std::thread::spawn(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let emulator = runtime.block_on(Emulator::builder().start()).expect("emulator starts");
+            Shared { endpoint: emulator.endpoint(), _emulator: emulator, _runtime: runtime }
+        })
+        .join()
+        .expect("emulator thread")
+    })
+}
+
+pub fn creds(secret: &str) -> aws_sdk_athena::config::Credentials {
+    aws_sdk_athena::config::Credentials::new("test", secret, None, None, "tests")
+}
+
+pub fn athena_at(endpoint: &str, secret: &str) -> aws_sdk_athena::Client {
+    let conf = aws_sdk_athena::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_athena::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(creds(secret))
+        .build();
+    aws_sdk_athena::Client::from_conf(conf)
+}
+
+pub fn s3_at(endpoint: &str, secret: &str) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("test", secret, None, None, "tests"))
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+pub fn athena() -> aws_sdk_athena::Client {
+    athena_at(&shared().endpoint, "test")
+}
+
+pub fn s3() -> aws_sdk_s3::Client {
+    s3_at(&shared().endpoint, "test")
+}
+
+/// Polls until the query ends (deadline 60 s).
+pub async fn wait(client: &aws_sdk_athena::Client, id: &str) -> QueryExecution {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let q = client.get_query_execution().query_execution_id(id).send().await.unwrap().query_execution.unwrap();
+        let state = q.status().unwrap().state().unwrap().clone();
+        if matches!(state, QueryExecutionState::Succeeded | QueryExecutionState::Failed | QueryExecutionState::Cancelled) {
+            return q;
+        }
+        assert!(Instant::now() < deadline, "query {id} still {state:?} after 60 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub async fn start(client: &aws_sdk_athena::Client, sql: &str) -> String {
+    client.start_query_execution().query_string(sql).send().await.unwrap().query_execution_id.unwrap()
+}
+
+/// Runs a query to its end in workgroup `primary`.
+pub async fn run(client: &aws_sdk_athena::Client, sql: &str) -> QueryExecution {
+    let id = start(client, sql).await;
+    wait(client, &id).await
+}
+
+/// Runs a query with its results under `s3://athena-results/<prefix>/`.
+pub async fn run_at(client: &aws_sdk_athena::Client, sql: &str, prefix: &str) -> QueryExecution {
+    let id = client
+        .start_query_execution()
+        .query_string(sql)
+        .result_configuration(ResultConfiguration::builder().output_location(format!("s3://athena-results/{prefix}/")).build())
+        .send()
+        .await
+        .unwrap()
+        .query_execution_id
+        .unwrap();
+    wait(client, &id).await
+}
+
+pub fn state(q: &QueryExecution) -> QueryExecutionState {
+    q.status().unwrap().state().unwrap().clone()
+}
+
+/// Bytes of an `s3://bucket/key` object.
+pub async fn get_bytes(uri: &str) -> Vec<u8> {
+    let (bucket, key) = uri.strip_prefix("s3://").unwrap().split_once('/').unwrap();
+    let out = s3().get_object().bucket(bucket).key(key).send().await.unwrap();
+    out.body.collect().await.unwrap().into_bytes().to_vec()
+}
