@@ -85,3 +85,38 @@ async fn result_objects_are_served_with_etags() {
     let got = s3().get_object().bucket(bucket).key(key).if_match(&etag).send().await.unwrap();
     assert_eq!(got.e_tag(), Some(etag.as_str()));
 }
+
+#[tokio::test]
+async fn realism_injects_faults_and_latency() {
+    let emulator = athena_emulator::Emulator::builder()
+        .with_faults(1.0, 0.0, 1.0)
+        .with_s3_latency(std::time::Duration::from_millis(50))
+        .start()
+        .await
+        .unwrap();
+    let s3 = s3_at(&emulator.endpoint(), "test");
+    s3.create_bucket().bucket("faulty").send().await.unwrap();
+    s3.put_object().bucket("faulty").key("k").body(ByteStream::from_static(b"hello")).send().await.unwrap();
+    let err = s3.get_object().bucket("faulty").key("k").send().await.unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 503);
+    let athena = athena_at(&emulator.endpoint(), "test");
+    let err = athena.list_work_groups().send().await.unwrap_err();
+    assert!(format!("{:?}", err.into_service_error()).contains("ThrottlingException"));
+    emulator.shutdown().await;
+
+    // Connections cut mid-body: the client sees a truncated body, never wrong bytes.
+    let emulator = athena_emulator::Emulator::builder()
+        .with_faults(0.0, 1.0, 0.0)
+        .with_s3_latency(std::time::Duration::from_millis(50))
+        .start()
+        .await
+        .unwrap();
+    let s3 = s3_at(&emulator.endpoint(), "test");
+    s3.create_bucket().bucket("cut").send().await.unwrap();
+    s3.put_object().bucket("cut").key("k").body(ByteStream::from(vec![7u8; 3_000_000])).send().await.unwrap();
+    let started = std::time::Instant::now();
+    let got = s3.get_object().bucket("cut").key("k").send().await.unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(50), "first-byte latency applied");
+    assert!(got.body.collect().await.is_err(), "the body must not complete");
+    emulator.shutdown().await;
+}
