@@ -421,3 +421,28 @@ async fn history_and_catalog_survive_restart() {
     let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
     assert_eq!(values(page.result_set().unwrap())[1], vec![Some("42".into())]);
 }
+
+#[tokio::test]
+async fn views_and_partitioned_unload() {
+    let client = athena();
+    let q = run(&client, "SELECT number_of_rows FROM view_one_row").await;
+    assert_eq!(state(&q), QueryExecutionState::Succeeded, "{:?}", q.status());
+    let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    assert_eq!(values(page.result_set().unwrap())[1], vec![Some("1".into())]);
+
+    let q = run(
+        &client,
+        "UNLOAD (SELECT a, a % 3 AS p FROM many_rows WHERE a < 30) TO 's3://athena-results/unload-part/' \
+         WITH (format = 'PARQUET', compression = 'ZSTD', partitioned_by = ARRAY['p'])",
+    )
+    .await;
+    assert_eq!(state(&q), QueryExecutionState::Succeeded, "{:?}", q.status());
+    let text = String::from_utf8(get_bytes(q.statistics().unwrap().data_manifest_location().unwrap()).await).unwrap();
+    let mut folders: Vec<&str> = text.lines().map(|l| l.rsplit_once('/').unwrap().0).collect();
+    folders.sort();
+    folders.dedup();
+    assert_eq!(
+        folders,
+        ["s3://athena-results/unload-part/p=0", "s3://athena-results/unload-part/p=1", "s3://athena-results/unload-part/p=2"]
+    );
+}
