@@ -446,3 +446,18 @@ async fn views_and_partitioned_unload() {
         ["s3://athena-results/unload-part/p=0", "s3://athena-results/unload-part/p=1", "s3://athena-results/unload-part/p=2"]
     );
 }
+
+#[tokio::test]
+async fn bench_table_is_generated_deterministically() {
+    let emulator = Emulator::builder().with_fixtures(false).with_bench_rows(70_000).start().await.unwrap();
+    let client = athena_at(&emulator.endpoint(), "test");
+    let q = run(&client, "SELECT count(*) AS n, count(n) AS nn, sum(id) AS s, min(day) AS d FROM bench").await;
+    assert_eq!(state(&q), QueryExecutionState::Succeeded, "{:?}", q.status());
+    let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    let row = &values(page.result_set().unwrap())[1];
+    assert_eq!(row[0].as_deref(), Some("70000"));
+    assert_eq!(row[2].as_deref(), Some("2449965000"));
+    let non_null: i64 = row[1].as_deref().unwrap().parse().unwrap();
+    assert!(non_null > 60_000 && non_null < 70_000, "some NULLs: {non_null}");
+    emulator.shutdown().await;
+}
