@@ -510,13 +510,12 @@ impl Engine {
             ..Outcome::default()
         };
         let manifest_text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-        if let Some((uri, bucket, key)) = self.result_object(job, "csv") {
+        if let Some((_, bucket, key)) = self.result_object(job, "csv") {
             let key = key.trim_end_matches(".csv").to_owned() + "-manifest.csv";
             let mut w = ObjectWriter::object(&self.layout, &self.tmp_dir(), &bucket, &key)?;
             std::io::Write::write_all(&mut w, manifest_text.as_bytes())?;
             w.finish()?;
             outcome.manifest_location = Some(format!("s3://{bucket}/{key}"));
-            let _ = uri;
         }
         let manifest_rows: Vec<Vec<String>> = lines.into_iter().map(|l| vec![l]).collect();
         let path = self.state_dir.join("results").join(format!("{}-manifest.csv", job.id));
