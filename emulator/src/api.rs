@@ -566,16 +566,16 @@ impl Athena {
             }
         }
         let manifest = str_field(body, "QueryResultType") == Some("DATA_MANIFEST");
-        let (path, header) = if manifest {
+        let path = if manifest {
             match &rec.manifest_rows {
-                Some(p) => (p.clone(), false),
+                Some(p) => p.clone(),
                 None => {
                     return Err(ApiError::invalid("INVALID_INPUT", "DATA_MANIFEST results exist only for UNLOAD queries"));
                 }
             }
         } else {
             match &rec.api_rows {
-                Some(a) => (a.path.clone(), a.header),
+                Some(a) => a.path.clone(),
                 None => {
                     return Err(ApiError::invalid("RESULT_NOT_FOUND", "Query results are not available"));
                 }
@@ -587,7 +587,6 @@ impl Athena {
         };
         let page = read_page(&path, offset, max)
             .map_err(|e| ApiError::invalid("RESULT_NOT_FOUND", format!("Query results could not be read: {e}")))?;
-        let _ = header;
         let rows: Vec<Value> = page
             .rows
             .iter()

@@ -1,6 +1,5 @@
 //! Engine functions Trino has and DataFusion lacks.
 
-use std::fmt::Write;
 use std::sync::Arc;
 
 use arrow::array::*;
@@ -127,5 +126,4 @@ pub fn json_value(out: &mut String, array: &dyn Array, row: usize) {
             json_string(out, &s);
         }
     }
-    let _ = out.write_str("");
 }
