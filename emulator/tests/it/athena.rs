@@ -295,7 +295,7 @@ async fn statement_kinds_and_utility_results() {
 #[tokio::test]
 async fn unload_writes_parquet_and_manifest() {
     let client = athena();
-    let q = run(&client, "UNLOAD (SELECT a, CAST(a % 100 AS TINYINT) AS t, CAST(a AS DECIMAL(10,2)) AS d, CAST('x' AS VARCHAR) AS s FROM many_rows) TO 's3://athena-results/unload-1/' WITH (format = 'PARQUET', compression = 'SNAPPY')").await;
+    let q = run(&client, "UNLOAD (SELECT a, CAST(a % 100 AS TINYINT) AS t, CAST(a AS DECIMAL(10,2)) AS d, CAST('x' AS VARCHAR) AS s, TIMESTAMP '2024-01-02 03:04:05.678' AS ts FROM many_rows) TO 's3://athena-results/unload-1/' WITH (format = 'PARQUET', compression = 'SNAPPY')").await;
     assert_eq!(state(&q), QueryExecutionState::Succeeded, "{:?}", q.status());
     let manifest = q.statistics().unwrap().data_manifest_location().unwrap().to_owned();
     assert_eq!(manifest, format!("s3://athena-results/{}-manifest.csv", q.query_execution_id().unwrap()));
@@ -317,6 +317,17 @@ async fn unload_writes_parquet_and_manifest() {
         assert!(matches!(t.logical_type_ref(), Some(parquet::basic::LogicalType::Integer(i)) if i.bit_width == 8));
         assert_eq!(schema.column(2).physical_type(), parquet::basic::Type::FIXED_LEN_BYTE_ARRAY);
         assert_eq!(meta.row_group(0).column(0).compression(), parquet::basic::Compression::SNAPPY);
+        // Timestamps as Trino writes them: INT96, nanoseconds of the day then the Julian day.
+        assert_eq!(schema.column(4).physical_type(), parquet::basic::Type::INT96);
+        assert!(meta.file_metadata().key_value_metadata().is_none_or(|kv| kv.iter().all(|e| e.key != "ARROW:schema")));
+        use parquet::column::reader::ColumnReader;
+        let ColumnReader::Int96ColumnReader(mut ts) = reader.get_row_group(0).unwrap().get_column_reader(4).unwrap() else {
+            panic!("INT96 column reader expected")
+        };
+        let (mut vals, mut defs) = (Vec::new(), Vec::new());
+        ts.read_records(1, Some(&mut defs), None, &mut vals).unwrap();
+        let nanos: u64 = ((3 * 3600 + 4 * 60 + 5) * 1000 + 678) * 1_000_000;
+        assert_eq!((vals[0].data(), defs[0]), (&[nanos as u32, (nanos >> 32) as u32, 2_460_312][..], 1));
     }
     assert_eq!(rows, 10000);
     let page = client
