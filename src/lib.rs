@@ -1,7 +1,52 @@
 //! # athena-arrow
 //!
-//! An Arrow-native client for Amazon Athena: queries run through Athena, result files are
-//! fetched from S3 by parallel ranged readers and decoded straight into Arrow `RecordBatch`es.
+//! An Arrow-native client for Amazon Athena: queries run through Athena and their results
+//! arrive as Arrow `RecordBatch`es, through one schema mapper and one text converter, with rows
+//! and dict rows as views over the batches.
 //!
-//! The client itself is being built (see the README's status section); today the workspace
-//! ships the local Athena + S3 endpoint it is tested against, in the `athena-emulator` crate.
+//! ```no_run
+//! # async fn run() -> athena_arrow::Result<()> {
+//! use athena_arrow::Connection;
+//!
+//! let conn = Connection::builder()
+//!     .with_region("us-west-2")
+//!     .with_s3_staging_dir("s3://my-bucket/athena/")
+//!     .build()
+//!     .await?;
+//! let mut result = conn.query("SELECT * FROM many_rows WHERE a < %(n)s").param("n", 10).execute().await?;
+//! println!("{:?}", result.description());
+//! while let Some(row) = result.fetch_one().await? {
+//!     println!("{:?}", row.values());
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The data flow, one module per step: [`config`] (configure) -> `execute`/`query` (start, poll,
+//! cancel) -> [`result`] (locate and stream) -> [`decode`] and [`schema`] (text to Arrow) ->
+//! [`row`] (row views). [`blocking`] wraps it all for synchronous programs.
+
+pub mod blocking;
+mod cache;
+pub mod config;
+mod connection;
+mod credentials;
+mod cursor;
+pub mod decode;
+mod error;
+mod execute;
+pub mod nested;
+pub mod params;
+mod query;
+pub mod result;
+pub mod row;
+pub mod schema;
+
+pub use config::{CacheConfig, ConnectionBuilder, Encryption, PollConfig, RetryConfig};
+pub use connection::{Connection, TableMetadata};
+pub use cursor::Cursor;
+pub use error::{BoxError, Error, Result};
+pub use execute::{CancelHandle, QueryHandle, QueryInfo, QueryState};
+pub use params::{Param, ParamStyle};
+pub use query::Query;
+pub use result::{ColumnDescription, RecordBatchStream, ResultSet};
+pub use row::{Row, Value};

@@ -380,6 +380,12 @@ impl Athena {
         let wg = self.workgroup(&wg_name)?.clone();
         let requested_output = body.pointer("/ResultConfiguration/OutputLocation").and_then(Value::as_str).map(str::to_owned);
         let staging = if wg.enforce { wg.output_location.clone() } else { requested_output.or_else(|| wg.output_location.clone()) };
+        if staging.is_none() && !wg.managed {
+            return Err(ApiError::invalid(
+                "INVALID_INPUT",
+                "No output location provided. An output location is required either through the Workgroup result configuration setting or as an API input.",
+            ));
+        }
         if let Some(s) = &staging {
             let Some((bucket, _)) = crate::catalog::split_s3_uri(s) else {
                 return Err(ApiError::invalid("INVALID_INPUT", format!("OutputLocation must be an s3:// URI: {s}")));
@@ -752,7 +758,7 @@ fn workgroup_json(wg: &WorkGroup) -> Value {
         "RequesterPaysEnabled": false,
         "EngineVersion": { "SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3" },
     });
-    if wg.output_location.is_none() {
+    if wg.managed {
         config["ManagedQueryResultsConfiguration"] = json!({ "Enabled": true });
     }
     json!({ "Name": wg.name, "State": "ENABLED", "Description": wg.description, "CreationTime": 1_700_000_000.0, "Configuration": config })

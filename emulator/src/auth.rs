@@ -19,6 +19,7 @@ const MAX_SKEW_SECS: i64 = 15 * 60;
 struct Secret {
     secret: String,
     session_token: Option<String>,
+    expires: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The access keys the endpoint accepts: long-term keys, and temporary ones that also need
@@ -43,14 +44,64 @@ impl Keys {
 
     /// Accept `access_key` signed with `secret`, requiring `session_token` when given.
     pub fn insert_temporary(&self, access_key: &str, secret: &str, session_token: Option<&str>) {
-        self.inner
-            .write()
-            .unwrap()
-            .insert(access_key.to_owned(), Secret { secret: secret.to_owned(), session_token: session_token.map(str::to_owned) });
+        self.insert_secret(
+            access_key,
+            Secret { secret: secret.to_owned(), session_token: session_token.map(str::to_owned), expires: None },
+        );
     }
 
+    /// Accept temporary credentials (as STS issues them) until `expires`.
+    pub fn insert_session(&self, access_key: &str, secret: &str, session_token: &str, expires: chrono::DateTime<chrono::Utc>) {
+        self.insert_secret(
+            access_key,
+            Secret { secret: secret.to_owned(), session_token: Some(session_token.to_owned()), expires: Some(expires) },
+        );
+    }
+
+    fn insert_secret(&self, access_key: &str, secret: Secret) {
+        self.inner.write().unwrap().insert(access_key.to_owned(), secret);
+    }
+
+    /// The secret of a known, unexpired key.
     fn lookup(&self, access_key: &str) -> Option<Secret> {
-        self.inner.read().unwrap().get(access_key).cloned()
+        let secret = self.inner.read().unwrap().get(access_key).cloned()?;
+        match secret.expires {
+            Some(t) if t <= chrono::Utc::now() => None,
+            _ => Some(secret),
+        }
+    }
+
+    /// Whether `access_key` holds temporary credentials (STS refuses GetSessionToken for those).
+    pub fn is_temporary(&self, access_key: &str) -> bool {
+        self.lookup(access_key).is_some_and(|s| s.session_token.is_some())
+    }
+
+    /// For S3 requests (whose signature s3s verifies): a temporary key must come with its
+    /// session token, in the `x-amz-security-token` header or the presigned query.
+    pub fn session_token_ok(&self, headers: &http::HeaderMap, uri: &http::Uri) -> bool {
+        let header_key = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_authorization(v).ok())
+            .map(|a| (a.access_key.to_owned(), headers.get("x-amz-security-token").and_then(|v| v.to_str().ok()).map(str::to_owned)));
+        let query_key = || {
+            let pairs: HashMap<String, String> = uri
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_owned(), percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned()))
+                .collect();
+            let credential = pairs.get("X-Amz-Credential")?;
+            Some((credential.split('/').next()?.to_owned(), pairs.get("X-Amz-Security-Token").cloned()))
+        };
+        let Some((access_key, token)) = header_key.or_else(query_key) else {
+            return true; // anonymous: s3s refuses it on its own
+        };
+        match self.lookup(&access_key) {
+            Some(Secret { session_token: Some(expected), .. }) => token.as_deref() == Some(expected.as_str()),
+            _ => true,
+        }
     }
 }
 

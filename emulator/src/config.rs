@@ -41,12 +41,26 @@ pub struct WorkGroup {
     pub output_location: Option<String>,
     /// When true, the workgroup's settings override those of each query.
     pub enforce: bool,
+    /// Athena-managed result storage: no OutputLocation needed, results only through the API.
+    #[serde(default)]
+    pub managed: bool,
     pub description: String,
 }
 
 impl WorkGroup {
     pub fn new(name: impl Into<String>, output_location: Option<&str>) -> Self {
-        Self { name: name.into(), output_location: output_location.map(str::to_owned), enforce: false, description: String::new() }
+        Self {
+            name: name.into(),
+            output_location: output_location.map(str::to_owned),
+            enforce: false,
+            managed: false,
+            description: String::new(),
+        }
+    }
+
+    /// A workgroup with Athena-managed query results (no OutputLocation).
+    pub fn managed(name: impl Into<String>) -> Self {
+        Self { managed: true, ..Self::new(name, None) }
     }
 
     pub fn enforced(mut self) -> Self {
@@ -56,12 +70,14 @@ impl WorkGroup {
 }
 
 /// The workgroups every endpoint has unless configured otherwise: `primary` (results in
-/// `s3://athena-results/`), `managed` (Athena-managed results, no OutputLocation) and `enforced`
-/// (results forced to `s3://athena-results/enforced/`, whatever the query asks).
+/// `s3://athena-results/`), `managed` (Athena-managed results, no OutputLocation), `enforced`
+/// (results forced to `s3://athena-results/enforced/`, whatever the query asks) and `no-output`
+/// (neither an OutputLocation nor managed results: queries need one in their request).
 pub fn default_workgroups() -> Vec<WorkGroup> {
     vec![
         WorkGroup::new("primary", Some("s3://athena-results/")),
-        WorkGroup::new("managed", None),
+        WorkGroup::managed("managed"),
         WorkGroup::new("enforced", Some("s3://athena-results/enforced/")).enforced(),
+        WorkGroup::new("no-output", None),
     ]
 }

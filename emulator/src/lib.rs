@@ -21,6 +21,7 @@ mod results;
 mod s3;
 mod server;
 mod sql;
+mod sts;
 mod text;
 mod types;
 mod udf;

@@ -48,6 +48,12 @@ impl Router {
     pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
         let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let Some(target) = target else {
+            if crate::sts::is_sts_request(&req) {
+                return Ok(self.sts_call(req).await);
+            }
+            if !self.keys.session_token_ok(req.headers(), req.uri()) {
+                return Ok(crate::sts::s3_invalid_token());
+            }
             return Ok(match self.s3.call(req.map(Body::from)).await {
                 Ok(resp) => resp,
                 Err(e) => {
@@ -97,6 +103,29 @@ impl Router {
         };
         let output = self.athena.call(operation, input).await?;
         Ok(json_response(200, &output))
+    }
+}
+
+impl Router {
+    /// STS (query protocol): AssumeRole, GetSessionToken, GetCallerIdentity.
+    async fn sts_call(&self, req: Request<Incoming>) -> Response<Body> {
+        let (parts, body) = req.into_parts();
+        let body = match Limited::new(body, MAX_JSON_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => return crate::sts::error_response(400, "InvalidRequest", &format!("cannot read body: {e}")),
+        };
+        let caller = match verify_sigv4(&self.keys, &self.region, &parts.method, &parts.uri, &parts.headers, &body) {
+            Ok(caller) => caller,
+            Err(e) => {
+                let code = match e {
+                    crate::auth::AuthError::Missing => "MissingAuthenticationToken",
+                    crate::auth::AuthError::UnknownKey => "InvalidClientTokenId",
+                    _ => "SignatureDoesNotMatch",
+                };
+                return crate::sts::error_response(403, code, &e.to_string());
+            }
+        };
+        crate::sts::call(&self.keys, &caller, &body)
     }
 }
 

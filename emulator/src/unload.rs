@@ -5,24 +5,24 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use arrow::array::AsArray;
 use arrow::array::{Array, BooleanArray, RecordBatch};
+use arrow::datatypes::TimestampMillisecondType;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::error::DataFusionError;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream_partitioned};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::{Expr, SqlOption, Value, ValueWithSpan};
 use futures::StreamExt;
-use arrow::array::AsArray;
-use arrow::datatypes::TimestampMillisecondType;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, ArrowWriterOptions, compute_leaves};
-use parquet::data_type::{Int96, Int96Type};
-use parquet::errors::ParquetError;
-use parquet::file::writer::SerializedFileWriter;
 use parquet::basic::{
     Compression, DecimalType, GzipLevel, IntType, LogicalType, Repetition, TimestampType, Type as PhysicalType, ZstdLevel,
 };
+use parquet::data_type::{Int96, Int96Type};
+use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{SchemaDescriptor, Type};
 
 use crate::engine::Failure;
@@ -244,8 +244,10 @@ fn nullable(dt: &DataType) -> DataType {
 fn file_schemas(schema: &Schema) -> Result<(SchemaRef, SchemaDescriptor), Failure> {
     let fields: Vec<Field> =
         schema.fields().iter().map(|f| f.as_ref().clone().with_data_type(nullable(f.data_type())).with_nullable(true)).collect();
-    let parquet_fields =
-        fields.iter().map(|f| parquet_type(f.name(), f.data_type(), Repetition::OPTIONAL, true).map(Arc::new)).collect::<Result<Vec<_>, _>>()?;
+    let parquet_fields = fields
+        .iter()
+        .map(|f| parquet_type(f.name(), f.data_type(), Repetition::OPTIONAL, true).map(Arc::new))
+        .collect::<Result<Vec<_>, _>>()?;
     let root = Type::group_type_builder("trino_schema").with_fields(parquet_fields).build().map_err(|e| Failure::system(e.to_string()))?;
     Ok((Arc::new(Schema::new(fields)), SchemaDescriptor::new(Arc::new(root))))
 }

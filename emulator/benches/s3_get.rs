@@ -1,0 +1,74 @@
+//! S3 GET throughput of the endpoint on loopback: ranged GETs of 8 MiB, 8 in flight, through the
+//! official SDK client, so that the endpoint is never what a client benchmark measures.
+//!
+//! `cargo bench --workspace --bench s3_get` prints the throughput of one round (8 x 8 MiB).
+
+use std::time::Instant;
+
+use athena_emulator::Emulator;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use futures::future::try_join_all;
+
+const RANGE: u64 = 8 << 20;
+const IN_FLIGHT: u64 = 8;
+const OBJECT: u64 = RANGE * IN_FLIGHT;
+
+fn client(emulator: &Emulator) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_s3::config::Region::new(emulator.region().to_owned()))
+        .endpoint_url(emulator.endpoint())
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            emulator.access_key_id(),
+            emulator.secret_access_key(),
+            None,
+            None,
+            "bench",
+        ))
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// One round: every range of the object in flight at once; returns the bytes received.
+async fn round(s3: &aws_sdk_s3::Client) -> u64 {
+    let gets = (0..IN_FLIGHT).map(|i| async move {
+        let range = format!("bytes={}-{}", i * RANGE, (i + 1) * RANGE - 1);
+        let out = s3.get_object().bucket("athena-results").key("bench/object").range(range).send().await?;
+        let mut body = out.body;
+        let mut n = 0u64;
+        while let Some(chunk) = body.try_next().await? {
+            n += chunk.len() as u64;
+        }
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(n)
+    });
+    try_join_all(gets).await.expect("ranged GETs succeed").into_iter().sum()
+}
+
+fn s3_get(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let emulator = rt.block_on(Emulator::builder().with_data_dir(dir.path()).with_fixtures(false).start()).expect("emulator starts");
+    let s3 = client(&emulator);
+    let data: Vec<u8> = (0..OBJECT).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    rt.block_on(s3.put_object().bucket("athena-results").key("bench/object").body(data.into()).send()).expect("put object");
+    assert_eq!(rt.block_on(round(&s3)), OBJECT);
+
+    let mut group = c.benchmark_group("s3_get");
+    group.throughput(Throughput::Bytes(OBJECT));
+    group.sample_size(30);
+    group.bench_function("8_ranged_8MiB_in_flight", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                rt.block_on(round(&s3));
+            }
+            start.elapsed()
+        })
+    });
+    group.finish();
+    rt.block_on(emulator.shutdown());
+}
+
+criterion_group!(benches, s3_get);
+criterion_main!(benches);

@@ -1,0 +1,217 @@
+//! STS on the same port (query protocol: form-encoded POST, XML answers): AssumeRole and
+//! GetSessionToken issue temporary credentials that the endpoint then accepts, with their session
+//! token, until they expire; GetCallerIdentity names the caller.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use rand::Rng;
+use s3s::Body;
+
+use crate::auth::Keys;
+
+const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+/// The account every identity of the endpoint belongs to.
+const ACCOUNT: &str = "000000000000";
+
+/// Form-encoded POST to `/`: the STS query protocol (S3 never posts to the service root).
+pub fn is_sts_request<B>(req: &Request<B>) -> bool {
+    req.method() == http::Method::POST
+        && req.uri().path() == "/"
+        && req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn xml_response(status: u16, body: String) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/xml")
+        .header("x-amzn-RequestId", uuid::Uuid::new_v4().to_string())
+        .body(Body::from(Bytes::from(body)))
+        .expect("valid response")
+}
+
+/// The STS error shape.
+pub fn error_response(status: u16, code: &str, message: &str) -> Response<Body> {
+    let kind = if status >= 500 { "Receiver" } else { "Sender" };
+    xml_response(
+        status,
+        format!(
+            "<ErrorResponse xmlns=\"{NS}\"><Error><Type>{kind}</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+            xml_escape(message),
+            uuid::Uuid::new_v4()
+        ),
+    )
+}
+
+/// S3's answer to a temporary key sent without (or with the wrong) session token.
+pub fn s3_invalid_token() -> Response<Body> {
+    Response::builder()
+        .status(403)
+        .header("content-type", "application/xml")
+        .body(Body::from(Bytes::from_static(
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidToken</Code><Message>The provided token is malformed or otherwise invalid.</Message></Error>",
+        )))
+        .expect("valid response")
+}
+
+fn parse_form(body: &[u8]) -> HashMap<String, String> {
+    let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn random_string(alphabet: &[u8], len: usize) -> String {
+    let mut rng = rand::rng();
+    (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect()
+}
+
+struct Issued {
+    access_key: String,
+    secret: String,
+    token: String,
+    expires: chrono::DateTime<chrono::Utc>,
+}
+
+fn issue(keys: &Keys, duration_secs: i64) -> Issued {
+    let access_key = format!("ASIA{}", random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16));
+    let secret = random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40);
+    let token = format!("FwoGZXIvYXdzE{}", random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 120));
+    let expires = chrono::Utc::now() + chrono::Duration::seconds(duration_secs);
+    keys.insert_session(&access_key, &secret, &token, expires);
+    Issued { access_key, secret, token, expires }
+}
+
+fn credentials_xml(c: &Issued) -> String {
+    format!(
+        "<Credentials><AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>{}</Expiration></Credentials>",
+        c.access_key,
+        c.secret,
+        c.token,
+        c.expires.format("%Y-%m-%dT%H:%M:%SZ")
+    )
+}
+
+fn success(action: &str, result: String) -> Response<Body> {
+    xml_response(
+        200,
+        format!(
+            "<{action}Response xmlns=\"{NS}\"><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{action}Response>",
+            uuid::Uuid::new_v4()
+        ),
+    )
+}
+
+/// DurationSeconds within `[900, max]`, `default` when absent.
+fn duration(form: &HashMap<String, String>, default: i64, max: i64) -> Result<i64, Response<Body>> {
+    let Some(text) = form.get("DurationSeconds") else {
+        return Ok(default);
+    };
+    match text.parse::<i64>() {
+        Ok(d) if (900..=max).contains(&d) => Ok(d),
+        _ => Err(error_response(
+            400,
+            "ValidationError",
+            &format!(
+                "1 validation error detected: Value '{text}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and {max}"
+            ),
+        )),
+    }
+}
+
+/// MFA: a SerialNumber needs a TokenCode of six digits (the endpoint has no real devices).
+fn check_mfa(form: &HashMap<String, String>) -> Result<(), Response<Body>> {
+    let Some(serial) = form.get("SerialNumber") else {
+        return Ok(());
+    };
+    if serial.len() < 9 {
+        return Err(error_response(
+            400,
+            "ValidationError",
+            "Value at 'serialNumber' failed to satisfy constraint: Member must have length greater than or equal to 9",
+        ));
+    }
+    match form.get("TokenCode") {
+        Some(code) if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) => Ok(()),
+        _ => Err(error_response(403, "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code. ")),
+    }
+}
+
+/// Answers one STS action for the verified `caller`.
+pub fn call(keys: &Keys, caller: &str, body: &[u8]) -> Response<Body> {
+    let form = parse_form(body);
+    let action = form.get("Action").map(String::as_str).unwrap_or("");
+    let result = match action {
+        "AssumeRole" => assume_role(keys, &form),
+        "GetSessionToken" => get_session_token(keys, caller, &form),
+        "GetCallerIdentity" => Ok(success(
+            action,
+            format!(
+                "<Arn>arn:aws:iam::{ACCOUNT}:user/{}</Arn><UserId>{}</UserId><Account>{ACCOUNT}</Account>",
+                xml_escape(caller),
+                xml_escape(caller)
+            ),
+        )),
+        other => Err(error_response(400, "InvalidAction", &format!("Could not find operation {other} for version 2011-06-15"))),
+    };
+    result.unwrap_or_else(|e| e)
+}
+
+fn assume_role(keys: &Keys, form: &HashMap<String, String>) -> Result<Response<Body>, Response<Body>> {
+    let missing = |what: &str| {
+        error_response(
+            400,
+            "ValidationError",
+            &format!("1 validation error detected: Value null at '{what}' failed to satisfy constraint: Member must not be null"),
+        )
+    };
+    let role_arn = form.get("RoleArn").ok_or_else(|| missing("roleArn"))?;
+    let session = form.get("RoleSessionName").ok_or_else(|| missing("roleSessionName"))?;
+    let Some(role) = role_arn.strip_prefix("arn:aws:iam::").and_then(|r| r.split_once(":role/")).map(|(_, role)| role) else {
+        return Err(error_response(400, "ValidationError", &format!("{role_arn} is invalid")));
+    };
+    if session.len() < 2 || session.len() > 64 {
+        return Err(error_response(
+            400,
+            "ValidationError",
+            "Value at 'roleSessionName' failed to satisfy constraint: Member must have length between 2 and 64",
+        ));
+    }
+    let secs = duration(form, 3600, 43_200)?;
+    check_mfa(form)?;
+    let issued = issue(keys, secs);
+    Ok(success(
+        "AssumeRole",
+        format!(
+            "{}<AssumedRoleUser><AssumedRoleId>AROA{}:{}</AssumedRoleId><Arn>arn:aws:sts::{ACCOUNT}:assumed-role/{}/{}</Arn></AssumedRoleUser>",
+            credentials_xml(&issued),
+            random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 17),
+            xml_escape(session),
+            xml_escape(role),
+            xml_escape(session)
+        ),
+    ))
+}
+
+fn get_session_token(keys: &Keys, caller: &str, form: &HashMap<String, String>) -> Result<Response<Body>, Response<Body>> {
+    if keys.is_temporary(caller) {
+        return Err(error_response(403, "AccessDenied", "Cannot call GetSessionToken with session credentials"));
+    }
+    let secs = duration(form, 43_200, 129_600)?;
+    check_mfa(form)?;
+    Ok(success("GetSessionToken", credentials_xml(&issue(keys, secs))))
+}

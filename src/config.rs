@@ -1,0 +1,515 @@
+//! Configure: the connection builder, environment variables and the plain-data settings of
+//! polling, retries, result reuse and the client-side cache.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::datatypes::TimeUnit;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::connection::Connection;
+use crate::credentials::{CredentialOptions, MfaTokenSource};
+use crate::error::{Error, Result};
+use crate::params::ParamStyle;
+
+/// Called once with the query id as soon as StartQueryExecution answered, before waiting.
+pub type OnStart = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// How the status of a running query is polled: starts near `initial`, grows by `multiplier`
+/// after each poll, up to `max`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PollConfig {
+    /// First wait after the start. Default 50 ms: most small queries finish within a few hundred ms.
+    pub initial: Duration,
+    /// Growth factor per poll. Default 1.5.
+    pub multiplier: f64,
+    /// Longest wait between polls. Default 1 s (PyAthena's fixed interval), so long queries cost
+    /// few GetQueryExecution calls and short ones little latency.
+    pub max: Duration,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        Self { initial: Duration::from_millis(50), multiplier: 1.5, max: Duration::from_secs(1) }
+    }
+}
+
+impl PollConfig {
+    pub(crate) fn next(&self, current: Duration) -> Duration {
+        current.mul_f64(self.multiplier.max(1.0)).min(self.max)
+    }
+}
+
+/// Retries of AWS calls on throttling, 5xx and dropped connections: exponential backoff with
+/// full jitter (the SDK's standard strategy), bounded by attempts and by a deadline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryConfig {
+    /// Attempts per call, the first included. Default 8: Athena's per-account rate limits make
+    /// throttling bursts common under concurrency.
+    pub max_attempts: u32,
+    /// First backoff. Default 100 ms.
+    pub initial_backoff: Duration,
+    /// Longest backoff. Default 5 s.
+    pub max_backoff: Duration,
+    /// Deadline for one call with all its retries. Default 60 s.
+    pub deadline: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            deadline: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Client-side cache (PyAthena's `cache_size` / `cache_expiration_time`): reuse the newest earlier
+/// SUCCEEDED DML execution of the identical query text in the same database and catalog.
+/// Off when both are zero (the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheConfig {
+    /// How many of the workgroup's most recent executions to look through (0 = no limit when an
+    /// expiration is set).
+    pub size: usize,
+    /// How old a reused execution may be (zero = no age limit when a size is set).
+    pub expiration: Duration,
+}
+
+impl CacheConfig {
+    /// Look through the last `size` executions.
+    pub fn new(size: usize, expiration: Duration) -> Self {
+        Self { size, expiration }
+    }
+
+    pub(crate) fn enabled(&self) -> bool {
+        self.size > 0 || !self.expiration.is_zero()
+    }
+}
+
+/// Server-side encryption of the results Athena writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Encryption {
+    SseS3,
+    SseKms { kms_key: String },
+    CseKms { kms_key: String },
+}
+
+impl Encryption {
+    pub(crate) fn to_sdk(&self) -> aws_sdk_athena::types::EncryptionConfiguration {
+        use aws_sdk_athena::types::{EncryptionConfiguration, EncryptionOption};
+        let (option, key) = match self {
+            Encryption::SseS3 => (EncryptionOption::SseS3, None),
+            Encryption::SseKms { kms_key } => (EncryptionOption::SseKms, Some(kms_key.clone())),
+            Encryption::CseKms { kms_key } => (EncryptionOption::CseKms, Some(kms_key.clone())),
+        };
+        EncryptionConfiguration::builder().encryption_option(option).set_kms_key(key).build().expect("encryption option is set")
+    }
+}
+
+/// Everything a query needs from its connection, resolved.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub s3_staging_dir: Option<String>,
+    pub work_group: Option<String>,
+    pub schema: String,
+    pub catalog: String,
+    pub encryption: Option<Encryption>,
+    /// Result reuse: `Some(max age)` when enabled.
+    pub result_reuse: Option<Duration>,
+    pub on_start: Option<OnStart>,
+    pub poll: PollConfig,
+    pub query_timeout: Option<Duration>,
+    pub cancel_on_drop: bool,
+    pub paramstyle: ParamStyle,
+    pub cache: CacheConfig,
+    pub timestamp_unit: TimeUnit,
+    pub s3_endpoint_url: Option<String>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("s3_staging_dir", &self.s3_staging_dir)
+            .field("work_group", &self.work_group)
+            .field("schema", &self.schema)
+            .field("catalog", &self.catalog)
+            .field("encryption", &self.encryption)
+            .field("result_reuse", &self.result_reuse)
+            .field("on_start", &self.on_start.as_ref().map(|_| "Fn(&str)"))
+            .field("poll", &self.poll)
+            .field("query_timeout", &self.query_timeout)
+            .field("cancel_on_drop", &self.cancel_on_drop)
+            .field("paramstyle", &self.paramstyle)
+            .field("cache", &self.cache)
+            .field("timestamp_unit", &self.timestamp_unit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            s3_staging_dir: None,
+            work_group: None,
+            // PyAthena's defaults: the `default` database of the AWS Glue catalog.
+            schema: "default".into(),
+            catalog: "awsdatacatalog".into(),
+            encryption: None,
+            result_reuse: None,
+            on_start: None,
+            poll: PollConfig::default(),
+            query_timeout: None,
+            // The Rust form of PyAthena's kill_on_interrupt=True: an abandoned query is stopped.
+            cancel_on_drop: true,
+            paramstyle: ParamStyle::PyFormat,
+            cache: CacheConfig::default(),
+            // Athena timestamps carry up to 9 fraction digits.
+            timestamp_unit: TimeUnit::Nanosecond,
+            s3_endpoint_url: None,
+        }
+    }
+}
+
+/// Builds a [`Connection`]. Setters never fail; problems surface from [`build`](Self::build).
+///
+/// ```no_run
+/// # async fn run() -> athena_arrow::Result<()> {
+/// let conn = athena_arrow::Connection::builder()
+///     .with_region("us-west-2")
+///     .with_s3_staging_dir("s3://my-bucket/athena/")
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Default, Clone)]
+pub struct ConnectionBuilder {
+    pub(crate) settings: Settings,
+    pub(crate) region: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
+    pub(crate) athena_endpoint_url: Option<String>,
+    pub(crate) sdk_config: Option<SdkConfig>,
+    pub(crate) credentials: CredentialOptions,
+    pub(crate) retry: RetryConfig,
+    pub(crate) errors: Vec<String>,
+}
+
+impl fmt::Debug for ConnectionBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionBuilder")
+            .field("settings", &self.settings)
+            .field("region", &self.region)
+            .field("endpoint_url", &self.endpoint_url)
+            .field("athena_endpoint_url", &self.athena_endpoint_url)
+            .field("credentials", &self.credentials)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_s3_uri(uri: &str) -> Option<String> {
+    match uri.strip_prefix("s3://") {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => None,
+        _ => Some(format!("s3_staging_dir must be an s3://bucket/prefix/ URI, got {uri:?}")),
+    }
+}
+
+impl ConnectionBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads the documented environment variables: `AWS_ATHENA_S3_STAGING_DIR`,
+    /// `AWS_ATHENA_WORK_GROUP`, `AWS_ENDPOINT_URL_S3` (kept for the S3 result readers). Region,
+    /// credentials and `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_ATHENA` are read by aws-config's
+    /// standard chain when the connection is built.
+    pub fn from_env() -> Self {
+        Self::new().with_env()
+    }
+
+    /// Applies the environment variables of [`from_env`](Self::from_env) over this builder.
+    pub fn with_env(mut self) -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(dir) = var("AWS_ATHENA_S3_STAGING_DIR") {
+            self = self.with_s3_staging_dir(dir);
+        }
+        if let Some(wg) = var("AWS_ATHENA_WORK_GROUP") {
+            self = self.with_work_group(wg);
+        }
+        if let Some(url) = var("AWS_ENDPOINT_URL_S3").or_else(|| var("AWS_ENDPOINT_URL")) {
+            self.settings.s3_endpoint_url = Some(url);
+        }
+        self
+    }
+
+    /// Where Athena writes results (`s3://bucket/prefix/`). Optional when the workgroup has an
+    /// output location or Athena-managed results. Env: `AWS_ATHENA_S3_STAGING_DIR`.
+    pub fn with_s3_staging_dir(mut self, uri: impl Into<String>) -> Self {
+        let uri = uri.into();
+        if let Some(e) = check_s3_uri(&uri) {
+            self.errors.push(e);
+        }
+        self.settings.s3_staging_dir = Some(uri);
+        self
+    }
+
+    /// AWS region (default: aws-config's chain, `AWS_REGION` or the profile).
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Workgroup of every query (default: Athena's `primary`). Env: `AWS_ATHENA_WORK_GROUP`.
+    pub fn with_work_group(mut self, work_group: impl Into<String>) -> Self {
+        self.settings.work_group = Some(work_group.into());
+        self
+    }
+
+    /// Database of unqualified table names (default `default`).
+    pub fn with_schema(mut self, schema: impl Into<String>) -> Self {
+        self.settings.schema = schema.into();
+        self
+    }
+
+    /// Data catalog (default `awsdatacatalog`).
+    pub fn with_catalog(mut self, catalog: impl Into<String>) -> Self {
+        self.settings.catalog = catalog.into();
+        self
+    }
+
+    /// Endpoint of every AWS service (Athena, S3, STS), e.g. a local endpoint. Env: `AWS_ENDPOINT_URL`.
+    pub fn with_endpoint_url(mut self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        self.settings.s3_endpoint_url.get_or_insert_with(|| url.clone());
+        self.endpoint_url = Some(url);
+        self
+    }
+
+    /// Endpoint of Athena only. Env: `AWS_ENDPOINT_URL_ATHENA`.
+    pub fn with_athena_endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.athena_endpoint_url = Some(url.into());
+        self
+    }
+
+    /// Endpoint of S3 only (for reading result files). Env: `AWS_ENDPOINT_URL_S3`.
+    pub fn with_s3_endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.settings.s3_endpoint_url = Some(url.into());
+        self
+    }
+
+    /// Encryption of the result files (default: none requested; the workgroup's setting applies).
+    pub fn with_encryption(mut self, encryption: Encryption) -> Self {
+        self.settings.encryption = Some(encryption);
+        self
+    }
+
+    /// Athena result reuse (engine v3): reuse results of the same query up to `max_age` old
+    /// (whole minutes, 1..=10080). Default off.
+    pub fn with_result_reuse(mut self, max_age: Duration) -> Self {
+        if let Some(e) = check_reuse(max_age) {
+            self.errors.push(e);
+        }
+        self.settings.result_reuse = Some(max_age);
+        self
+    }
+
+    /// Called with the query id of every query right after it started (PyAthena's
+    /// `on_start_query_execution`). An execute-level callback is called as well.
+    pub fn with_on_start_query_execution(mut self, callback: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.settings.on_start = Some(Arc::new(callback));
+        self
+    }
+
+    /// Status polling (default [`PollConfig::default`]: 50 ms growing to 1 s).
+    pub fn with_poll(mut self, poll: PollConfig) -> Self {
+        if poll.initial.is_zero() || poll.max < poll.initial {
+            self.errors.push(format!("poll intervals must be positive and max >= initial, got {poll:?}"));
+        }
+        self.settings.poll = poll;
+        self
+    }
+
+    /// Retries of AWS calls (default [`RetryConfig::default`]).
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        if retry.max_attempts == 0 {
+            self.errors.push("retry max_attempts must be at least 1".into());
+        }
+        self.retry = retry;
+        self
+    }
+
+    /// Longest a query may run before it is cancelled and [`Error::Timeout`] returned
+    /// (default: no limit, as Athena's own limits apply).
+    pub fn with_query_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.query_timeout = Some(timeout);
+        self
+    }
+
+    /// Whether dropping a waiting execute future or handle stops the server-side query
+    /// (default true, PyAthena's `kill_on_interrupt`).
+    pub fn with_cancel_on_drop(mut self, cancel: bool) -> Self {
+        self.settings.cancel_on_drop = cancel;
+        self
+    }
+
+    /// Parameter style of queries (default [`ParamStyle::PyFormat`]).
+    pub fn with_paramstyle(mut self, style: ParamStyle) -> Self {
+        self.settings.paramstyle = style;
+        self
+    }
+
+    /// Client-side cache of every query (default off).
+    pub fn with_cache(mut self, cache: CacheConfig) -> Self {
+        self.settings.cache = cache;
+        self
+    }
+
+    /// Unit of Arrow timestamps (default nanoseconds, which keeps Athena's 9 fraction digits but
+    /// covers only the years 1677-2262; use microseconds for dates beyond).
+    pub fn with_timestamp_unit(mut self, unit: TimeUnit) -> Self {
+        self.settings.timestamp_unit = unit;
+        self
+    }
+
+    /// Starts from an existing `SdkConfig` (region, credentials, endpoints, retries) instead of
+    /// loading aws-config's defaults. Region and endpoint setters of this builder still apply.
+    pub fn with_sdk_config(mut self, config: SdkConfig) -> Self {
+        self.sdk_config = Some(config);
+        self
+    }
+
+    /// Static credentials.
+    pub fn with_access_key(mut self, access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Self {
+        self.credentials.access_key = Some((access_key_id.into(), secret_access_key.into()));
+        self
+    }
+
+    /// Session token of static temporary credentials.
+    pub fn with_session_token(mut self, token: impl Into<String>) -> Self {
+        self.credentials.session_token = Some(token.into());
+        self
+    }
+
+    /// A profile of the shared config and credentials files (`~/.aws/config`, `~/.aws/credentials`).
+    pub fn with_profile(mut self, profile: impl Into<String>) -> Self {
+        self.credentials.profile = Some(profile.into());
+        self
+    }
+
+    /// Reads profiles from this shared credentials file instead of `~/.aws/credentials`
+    /// (the default config file `~/.aws/config` is still read).
+    pub fn with_shared_credentials_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.credentials.credentials_file = Some(path.into());
+        self
+    }
+
+    /// Assume this role (STS AssumeRole) with the base credentials.
+    pub fn with_role_arn(mut self, role_arn: impl Into<String>) -> Self {
+        self.credentials.role_arn = Some(role_arn.into());
+        self
+    }
+
+    /// Session name of the assumed role (default `athena-arrow-session`).
+    pub fn with_role_session_name(mut self, name: impl Into<String>) -> Self {
+        self.credentials.role_session_name = Some(name.into());
+        self
+    }
+
+    /// External id of the assumed role.
+    pub fn with_external_id(mut self, id: impl Into<String>) -> Self {
+        self.credentials.external_id = Some(id.into());
+        self
+    }
+
+    /// Lifetime of assumed-role or MFA session credentials (default 3600 s).
+    pub fn with_duration_seconds(mut self, seconds: u32) -> Self {
+        self.credentials.duration_seconds = Some(seconds);
+        self
+    }
+
+    /// MFA device: with a role, AssumeRole with MFA; without, GetSessionToken. The token code is
+    /// read from the terminal unless [`with_mfa_token_code`](Self::with_mfa_token_code) gives one.
+    pub fn with_serial_number(mut self, serial_number: impl Into<String>) -> Self {
+        self.credentials.serial_number = Some(serial_number.into());
+        self
+    }
+
+    /// Supplies the MFA token code from a function instead of a terminal prompt.
+    pub fn with_mfa_token_code(mut self, code: impl Fn() -> std::io::Result<String> + Send + Sync + 'static) -> Self {
+        self.credentials.token_source = MfaTokenSource::Function(Arc::new(code));
+        self
+    }
+
+    /// Resolves credentials and region and creates the connection.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for invalid settings, [`Error::Credentials`] when credentials cannot be
+    /// resolved (STS refused, no MFA code).
+    pub async fn build(self) -> Result<Connection> {
+        if !self.errors.is_empty() {
+            return Err(Error::config(self.errors.join("; ")));
+        }
+        let base = match self.sdk_config.clone() {
+            Some(c) => {
+                let mut b = c.into_builder();
+                if let Some(r) = &self.region {
+                    b.set_region(Some(aws_config::Region::new(r.clone())));
+                }
+                if let Some(u) = &self.endpoint_url {
+                    b.set_endpoint_url(Some(u.clone()));
+                }
+                b.build()
+            }
+            None => {
+                let mut loader = aws_config::defaults(BehaviorVersion::latest());
+                if let Some(r) = &self.region {
+                    loader = loader.region(aws_config::Region::new(r.clone()));
+                }
+                if let Some(u) = &self.endpoint_url {
+                    loader = loader.endpoint_url(u.clone());
+                }
+                if let Some(p) = &self.credentials.profile {
+                    loader = loader.profile_name(p.clone());
+                }
+                if let Some(path) = &self.credentials.credentials_file {
+                    use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+                    loader = loader.profile_files(
+                        EnvConfigFiles::builder().with_file(EnvConfigFileKind::Credentials, path).include_default_config_file(true).build(),
+                    );
+                }
+                loader.load().await
+            }
+        };
+        if base.region().is_none() {
+            return Err(Error::config("no AWS region: set one with with_region, AWS_REGION or the profile"));
+        }
+        let sdk_config = self.credentials.resolve(base).await?;
+        Connection::new(sdk_config, self.athena_endpoint_url, self.retry, self.settings)
+    }
+}
+
+pub(crate) fn check_reuse(max_age: Duration) -> Option<String> {
+    let minutes = max_age.as_secs() / 60;
+    (!(1..=10_080).contains(&minutes) || max_age.as_secs() % 60 != 0)
+        .then(|| format!("result reuse max age must be whole minutes between 1 and 10080, got {max_age:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deferred_errors_and_defaults() {
+        let b = ConnectionBuilder::new().with_s3_staging_dir("bucket/x").with_result_reuse(Duration::from_secs(30));
+        assert_eq!(b.errors.len(), 2, "{:?}", b.errors);
+        let s = Settings::default();
+        assert_eq!((s.schema.as_str(), s.catalog.as_str(), s.cancel_on_drop), ("default", "awsdatacatalog", true));
+        let p = PollConfig::default();
+        assert_eq!(p.next(Duration::from_millis(50)), Duration::from_millis(75));
+        assert_eq!(p.next(Duration::from_millis(900)), Duration::from_secs(1));
+        assert_eq!(check_reuse(Duration::from_secs(3600)), None);
+    }
+}

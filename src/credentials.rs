@@ -1,0 +1,179 @@
+//! Credentials: static keys, a profile of the shared files, assume role (with or without MFA),
+//! an MFA session token (STS GetSessionToken), or aws-config's default chain (environment, web
+//! identity, container, instance profile). The combination of options decides, as in PyAthena:
+//! a role ARN means AssumeRole; a serial number without a role means GetSessionToken.
+
+use std::fmt;
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+
+use crate::error::{Error, Result};
+
+/// Where the MFA token code comes from.
+#[derive(Clone, Default)]
+pub(crate) enum MfaTokenSource {
+    /// Asked on the terminal (stderr prompt, stdin answer), as PyAthena does.
+    #[default]
+    Prompt,
+    Function(Arc<dyn Fn() -> std::io::Result<String> + Send + Sync>),
+}
+
+#[derive(Clone, Default)]
+pub(crate) struct CredentialOptions {
+    pub access_key: Option<(String, String)>,
+    pub session_token: Option<String>,
+    pub profile: Option<String>,
+    pub credentials_file: Option<std::path::PathBuf>,
+    pub role_arn: Option<String>,
+    pub role_session_name: Option<String>,
+    pub external_id: Option<String>,
+    pub duration_seconds: Option<u32>,
+    pub serial_number: Option<String>,
+    pub token_source: MfaTokenSource,
+}
+
+impl fmt::Debug for CredentialOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialOptions")
+            .field("access_key_id", &self.access_key.as_ref().map(|(id, _)| id))
+            .field("secret_access_key", &self.access_key.as_ref().map(|_| "** redacted **"))
+            .field("session_token", &self.session_token.as_ref().map(|_| "** redacted **"))
+            .field("profile", &self.profile)
+            .field("credentials_file", &self.credentials_file)
+            .field("role_arn", &self.role_arn)
+            .field("role_session_name", &self.role_session_name)
+            .field("external_id", &self.external_id.as_ref().map(|_| "** redacted **"))
+            .field("duration_seconds", &self.duration_seconds)
+            .field("serial_number", &self.serial_number)
+            .finish()
+    }
+}
+
+/// Default lifetime of STS credentials (PyAthena's `duration_seconds` default).
+const DEFAULT_DURATION_SECS: u32 = 3600;
+const DEFAULT_SESSION_NAME: &str = "athena-arrow-session";
+
+fn credentials_error(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::Credentials { message: message.into(), source: Some(Box::new(source)) }
+}
+
+fn sts_error<E, R>(operation: &str, err: aws_sdk_sts::error::SdkError<E, R>) -> Error
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    let detail = match &err {
+        aws_sdk_sts::error::SdkError::ServiceError(e) => {
+            format!("{}: {}", e.err().code().unwrap_or("error"), e.err().message().unwrap_or("no message"))
+        }
+        other => other.to_string(),
+    };
+    credentials_error(format!("STS {operation} failed: {detail}"), err)
+}
+
+fn from_sts(c: &aws_sdk_sts::types::Credentials, provider: &'static str) -> Credentials {
+    let expiry = SystemTime::try_from(*c.expiration()).ok();
+    Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_owned()), expiry, provider)
+}
+
+impl MfaTokenSource {
+    async fn token_code(&self, serial_number: &str) -> Result<String> {
+        let code = match self {
+            MfaTokenSource::Function(f) => f(),
+            MfaTokenSource::Prompt => {
+                let serial = serial_number.to_owned();
+                tokio::task::spawn_blocking(move || {
+                    let mut stderr = std::io::stderr();
+                    write!(stderr, "Enter the MFA code for {serial}: ")?;
+                    stderr.flush()?;
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    Ok(line)
+                })
+                .await
+                .map_err(|e| credentials_error("MFA prompt task failed", e))?
+            }
+        };
+        let code = code.map_err(|e| credentials_error("cannot read the MFA token code", e))?;
+        let code = code.trim().to_owned();
+        if code.is_empty() {
+            return Err(Error::Credentials { message: "no MFA token code given".into(), source: None });
+        }
+        Ok(code)
+    }
+}
+
+impl CredentialOptions {
+    /// The SDK config whose credentials provider follows these options.
+    pub(crate) async fn resolve(&self, base: SdkConfig) -> Result<SdkConfig> {
+        let mut base = base;
+        if let Some((id, secret)) = &self.access_key {
+            let creds = Credentials::new(id, secret, self.session_token.clone(), None, "athena-arrow-static");
+            base = base.into_builder().credentials_provider(SharedCredentialsProvider::new(creds)).build();
+        } else if self.session_token.is_some() {
+            return Err(Error::config("a session token needs an access key and secret"));
+        }
+        let duration = Duration::from_secs(self.duration_seconds.unwrap_or(DEFAULT_DURATION_SECS).into());
+        let provider = match (&self.role_arn, &self.serial_number) {
+            (Some(role), None) => {
+                let mut b = aws_config::sts::AssumeRoleProvider::builder(role)
+                    .session_name(self.role_session_name.clone().unwrap_or_else(|| DEFAULT_SESSION_NAME.into()))
+                    .session_length(duration)
+                    .configure(&base);
+                if let Some(id) = &self.external_id {
+                    b = b.external_id(id);
+                }
+                let provider = b.build().await;
+                // Resolve once now so that a refused role fails the build, not the first query.
+                use aws_credential_types::provider::ProvideCredentials;
+                provider.provide_credentials().await.map_err(|e| credentials_error(format!("cannot assume role {role}"), e))?;
+                SharedCredentialsProvider::new(provider)
+            }
+            (Some(role), Some(serial)) => {
+                let code = self.token_source.token_code(serial).await?;
+                let out = aws_sdk_sts::Client::new(&base)
+                    .assume_role()
+                    .role_arn(role)
+                    .role_session_name(self.role_session_name.clone().unwrap_or_else(|| DEFAULT_SESSION_NAME.into()))
+                    .duration_seconds(duration.as_secs() as i32)
+                    .set_external_id(self.external_id.clone())
+                    .serial_number(serial)
+                    .token_code(code)
+                    .send()
+                    .await
+                    .map_err(|e| sts_error("AssumeRole", e))?;
+                let creds = out
+                    .credentials()
+                    .ok_or_else(|| Error::Credentials { message: "AssumeRole returned no credentials".into(), source: None })?;
+                SharedCredentialsProvider::new(from_sts(creds, "athena-arrow-assume-role-mfa"))
+            }
+            (None, Some(serial)) => {
+                let code = self.token_source.token_code(serial).await?;
+                let out = aws_sdk_sts::Client::new(&base)
+                    .get_session_token()
+                    .duration_seconds(duration.as_secs() as i32)
+                    .serial_number(serial)
+                    .token_code(code)
+                    .send()
+                    .await
+                    .map_err(|e| sts_error("GetSessionToken", e))?;
+                let creds = out
+                    .credentials()
+                    .ok_or_else(|| Error::Credentials { message: "GetSessionToken returned no credentials".into(), source: None })?;
+                SharedCredentialsProvider::new(from_sts(creds, "athena-arrow-mfa-session"))
+            }
+            (None, None) => {
+                if base.credentials_provider().is_none() {
+                    return Err(Error::Credentials { message: "no credentials provider configured".into(), source: None });
+                }
+                return Ok(base);
+            }
+        };
+        Ok(base.into_builder().credentials_provider(provider).build())
+    }
+}

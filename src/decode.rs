@@ -1,0 +1,446 @@
+//! The text converter: Athena's text form of values (GetQueryResults data, CSV fields) -> Arrow
+//! arrays. It does no I/O: rows of `Option<&str>` (None = NULL, distinct from "") go in,
+//! `RecordBatch`es come out.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayBuilder, ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder, Int8Builder,
+    Int16Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder, Time64MicrosecondBuilder, Time64NanosecondBuilder,
+    TimestampMicrosecondBuilder, TimestampMillisecondBuilder, TimestampNanosecondBuilder, TimestampSecondBuilder,
+};
+use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
+
+use crate::error::{Error, Result};
+
+/// Decodes rows of Athena text into `RecordBatch`es of a schema made by [`crate::schema`].
+pub struct TextDecoder {
+    schema: SchemaRef,
+    columns: Vec<Column>,
+    rows: usize,
+}
+
+impl std::fmt::Debug for TextDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextDecoder").field("schema", &self.schema).field("rows", &self.rows).finish_non_exhaustive()
+    }
+}
+
+enum Column {
+    Utf8(StringBuilder),
+    Binary(BinaryBuilder),
+    Boolean(BooleanBuilder),
+    Int8(Int8Builder),
+    Int16(Int16Builder),
+    Int32(Int32Builder),
+    Int64(Int64Builder),
+    Float32(Float32Builder),
+    Float64(Float64Builder),
+    Decimal(Decimal128Builder, u8),
+    Date(Date32Builder),
+    Timestamp(Timestamps, bool),
+    Time64Ns(Time64NanosecondBuilder),
+    Time64Us(Time64MicrosecondBuilder),
+    /// array / map / row with known element types (see [`crate::nested`]).
+    Nested(Box<dyn ArrayBuilder>, DataType),
+}
+
+enum Timestamps {
+    Second(TimestampSecondBuilder),
+    Milli(TimestampMillisecondBuilder),
+    Micro(TimestampMicrosecondBuilder),
+    Nano(TimestampNanosecondBuilder),
+}
+
+impl Timestamps {
+    fn new(unit: TimeUnit, tz: Option<Arc<str>>) -> Self {
+        match unit {
+            TimeUnit::Second => Timestamps::Second(TimestampSecondBuilder::new().with_timezone_opt(tz)),
+            TimeUnit::Millisecond => Timestamps::Milli(TimestampMillisecondBuilder::new().with_timezone_opt(tz)),
+            TimeUnit::Microsecond => Timestamps::Micro(TimestampMicrosecondBuilder::new().with_timezone_opt(tz)),
+            TimeUnit::Nanosecond => Timestamps::Nano(TimestampNanosecondBuilder::new().with_timezone_opt(tz)),
+        }
+    }
+
+    fn append(&mut self, t: Option<NaiveDateTime>) -> Result<(), String> {
+        let Some(t) = t else {
+            match self {
+                Timestamps::Second(b) => b.append_null(),
+                Timestamps::Milli(b) => b.append_null(),
+                Timestamps::Micro(b) => b.append_null(),
+                Timestamps::Nano(b) => b.append_null(),
+            }
+            return Ok(());
+        };
+        let utc = t.and_utc();
+        match self {
+            Timestamps::Second(b) => b.append_value(utc.timestamp()),
+            Timestamps::Milli(b) => b.append_value(utc.timestamp_millis()),
+            Timestamps::Micro(b) => b.append_value(utc.timestamp_micros()),
+            Timestamps::Nano(b) => b.append_value(
+                utc.timestamp_nanos_opt()
+                    .ok_or_else(|| format!("{t} is outside the nanosecond range (1677-2262); use microsecond timestamps"))?,
+            ),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Timestamps::Second(b) => Arc::new(b.finish()),
+            Timestamps::Milli(b) => Arc::new(b.finish()),
+            Timestamps::Micro(b) => Arc::new(b.finish()),
+            Timestamps::Nano(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// Java's float text (`NaN`, `Infinity`, `1.0E20`) parses with Rust's own float grammar.
+fn parse_float<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.parse().map_err(|_| format!("{s:?} is not a number"))
+}
+
+fn parse_int<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.parse().map_err(|_| format!("{s:?} is not an integer of this width"))
+}
+
+/// Decimal text with at most `scale` fraction digits -> the unscaled integer.
+pub(crate) fn parse_decimal(s: &str, scale: u8) -> Result<i128, String> {
+    let err = || format!("{s:?} is not a decimal of scale {scale}");
+    let (neg, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if (int.is_empty() && frac.is_empty()) || frac.len() > scale as usize || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return Err(err());
+    }
+    let mut v: i128 = 0;
+    for b in int.bytes().chain(frac.bytes()) {
+        v = v.checked_mul(10).and_then(|v| v.checked_add((b - b'0') as i128)).ok_or_else(err)?;
+    }
+    for _ in frac.len()..scale as usize {
+        v = v.checked_mul(10).ok_or_else(err)?;
+    }
+    Ok(if neg { -v } else { v })
+}
+
+/// Athena's varbinary text: lowercase hex bytes separated by spaces (`31 32 33`).
+pub(crate) fn parse_spaced_hex(s: &str) -> Result<Vec<u8>, String> {
+    s.split(' ')
+        .filter(|p| !p.is_empty())
+        .map(|p| if p.len() == 2 { u8::from_str_radix(p, 16).ok() } else { None }.ok_or_else(|| format!("{s:?} is not spaced hex")))
+        .collect()
+}
+
+pub(crate) fn parse_date(s: &str) -> Result<i32, String> {
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date"))?;
+    Ok((d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32)
+}
+
+pub(crate) fn parse_timestamp(s: &str) -> Result<NaiveDateTime, String> {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").map_err(|_| format!("{s:?} is not a timestamp"))
+}
+
+/// `2017-01-01 00:00:00.000 UTC` or `... +09:00` or `... Asia/Tokyo` -> the UTC instant.
+pub(crate) fn parse_timestamp_tz(s: &str) -> Result<NaiveDateTime, String> {
+    let (local, zone) = s.rsplit_once(' ').ok_or_else(|| format!("{s:?} has no time zone"))?;
+    let local = parse_timestamp(local)?;
+    let utc: DateTime<Utc> = if let Ok(tz) = zone.parse::<chrono_tz::Tz>() {
+        tz.from_local_datetime(&local).earliest().ok_or_else(|| format!("{s:?} does not exist in {zone}"))?.with_timezone(&Utc)
+    } else {
+        let offset = chrono::FixedOffset::east_opt(parse_offset(zone).ok_or_else(|| format!("unknown time zone {zone:?} in {s:?}"))?)
+            .ok_or_else(|| format!("offset out of range in {s:?}"))?;
+        offset.from_local_datetime(&local).single().ok_or_else(|| format!("{s:?} is ambiguous"))?.with_timezone(&Utc)
+    };
+    Ok(utc.naive_utc())
+}
+
+/// `+09:00`, `-05:30` -> seconds east of UTC.
+fn parse_offset(z: &str) -> Option<i32> {
+    let sign = match z.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (h, m) = z[1..].split_once(':').unwrap_or((&z[1..], "0"));
+    Some(sign * (h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60))
+}
+
+pub(crate) fn parse_time(s: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(s, "%H:%M:%S%.f").map_err(|_| format!("{s:?} is not a time"))
+}
+
+impl Column {
+    fn new(dt: &DataType) -> Result<Self> {
+        Ok(match dt {
+            DataType::Utf8 => Column::Utf8(StringBuilder::new()),
+            DataType::Binary => Column::Binary(BinaryBuilder::new()),
+            DataType::Boolean => Column::Boolean(BooleanBuilder::new()),
+            DataType::Int8 => Column::Int8(Int8Builder::new()),
+            DataType::Int16 => Column::Int16(Int16Builder::new()),
+            DataType::Int32 => Column::Int32(Int32Builder::new()),
+            DataType::Int64 => Column::Int64(Int64Builder::new()),
+            DataType::Float32 => Column::Float32(Float32Builder::new()),
+            DataType::Float64 => Column::Float64(Float64Builder::new()),
+            DataType::Decimal128(p, s) => Column::Decimal(
+                Decimal128Builder::new().with_precision_and_scale(*p, *s).map_err(|e| Error::decode(e.to_string()))?,
+                *s as u8,
+            ),
+            DataType::Date32 => Column::Date(Date32Builder::new()),
+            DataType::Timestamp(unit, tz) => Column::Timestamp(Timestamps::new(*unit, tz.clone()), tz.is_some()),
+            DataType::Time64(TimeUnit::Nanosecond) => Column::Time64Ns(Time64NanosecondBuilder::new()),
+            DataType::Time64(TimeUnit::Microsecond) => Column::Time64Us(Time64MicrosecondBuilder::new()),
+            DataType::List(_) | DataType::Map(..) | DataType::Struct(_) => Column::Nested(arrow::array::make_builder(dt, 1024), dt.clone()),
+            other => return Err(Error::UnsupportedType { type_name: format!("text decoding into {other}") }),
+        })
+    }
+
+    fn append(&mut self, v: Option<&str>) -> Result<(), String> {
+        macro_rules! prim {
+            ($b:expr, $parse:expr) => {
+                match v {
+                    None => $b.append_null(),
+                    Some(s) => $b.append_value($parse(s)?),
+                }
+            };
+        }
+        match self {
+            Column::Utf8(b) => b.append_option(v),
+            Column::Binary(b) => prim!(b, parse_spaced_hex),
+            Column::Boolean(b) => prim!(b, |s: &str| match s {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(format!("{s:?} is not a boolean")),
+            }),
+            Column::Int8(b) => prim!(b, parse_int::<i8>),
+            Column::Int16(b) => prim!(b, parse_int::<i16>),
+            Column::Int32(b) => prim!(b, parse_int::<i32>),
+            Column::Int64(b) => prim!(b, parse_int::<i64>),
+            Column::Float32(b) => prim!(b, parse_float::<f32>),
+            Column::Float64(b) => prim!(b, parse_float::<f64>),
+            Column::Decimal(b, scale) => {
+                let scale = *scale;
+                prim!(b, |s| parse_decimal(s, scale))
+            }
+            Column::Date(b) => prim!(b, parse_date),
+            Column::Timestamp(b, tz) => {
+                let t = match v {
+                    None => None,
+                    Some(s) if *tz => Some(parse_timestamp_tz(s)?),
+                    Some(s) => Some(parse_timestamp(s)?),
+                };
+                b.append(t)?;
+            }
+            Column::Time64Ns(b) => {
+                prim!(b, |s| parse_time(s).map(|t| t.num_seconds_from_midnight() as i64 * 1_000_000_000 + t.nanosecond() as i64))
+            }
+            Column::Time64Us(b) => {
+                prim!(b, |s| parse_time(s).map(|t| t.num_seconds_from_midnight() as i64 * 1_000_000 + t.nanosecond() as i64 / 1000))
+            }
+            Column::Nested(b, dt) => crate::nested::append(b.as_mut(), dt, v)?,
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Column::Utf8(b) => Arc::new(b.finish()),
+            Column::Binary(b) => Arc::new(b.finish()),
+            Column::Boolean(b) => Arc::new(b.finish()),
+            Column::Int8(b) => Arc::new(b.finish()),
+            Column::Int16(b) => Arc::new(b.finish()),
+            Column::Int32(b) => Arc::new(b.finish()),
+            Column::Int64(b) => Arc::new(b.finish()),
+            Column::Float32(b) => Arc::new(b.finish()),
+            Column::Float64(b) => Arc::new(b.finish()),
+            Column::Decimal(b, _) => Arc::new(b.finish()),
+            Column::Date(b) => Arc::new(b.finish()),
+            Column::Timestamp(b, _) => b.finish(),
+            Column::Time64Ns(b) => Arc::new(b.finish()),
+            Column::Time64Us(b) => Arc::new(b.finish()),
+            Column::Nested(b, _) => b.finish(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Column::Utf8(b) => b.len(),
+            Column::Binary(b) => b.len(),
+            Column::Boolean(b) => b.len(),
+            Column::Int8(b) => b.len(),
+            Column::Int16(b) => b.len(),
+            Column::Int32(b) => b.len(),
+            Column::Int64(b) => b.len(),
+            Column::Float32(b) => b.len(),
+            Column::Float64(b) => b.len(),
+            Column::Decimal(b, _) => b.len(),
+            Column::Date(b) => b.len(),
+            Column::Timestamp(Timestamps::Second(b), _) => b.len(),
+            Column::Timestamp(Timestamps::Milli(b), _) => b.len(),
+            Column::Timestamp(Timestamps::Micro(b), _) => b.len(),
+            Column::Timestamp(Timestamps::Nano(b), _) => b.len(),
+            Column::Time64Ns(b) => b.len(),
+            Column::Time64Us(b) => b.len(),
+            Column::Nested(b, _) => b.len(),
+        }
+    }
+}
+
+impl TextDecoder {
+    /// A decoder for `schema` (as [`crate::schema::arrow_schema`] builds it).
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedType`] when a field has a type the text form cannot fill.
+    pub fn new(schema: SchemaRef) -> Result<Self> {
+        let columns = schema.fields().iter().map(|f| Column::new(f.data_type())).collect::<Result<Vec<_>>>()?;
+        Ok(Self { schema, columns, rows: 0 })
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Rows buffered since the last [`flush`](Self::flush).
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Appends one row; `None` is NULL, `Some("")` the empty string.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] naming the column when a value does not parse or the row has the wrong
+    /// number of fields; the decoder must then be discarded.
+    pub fn append_row<'a>(&mut self, row: impl IntoIterator<Item = Option<&'a str>>) -> Result<()> {
+        let mut n = 0;
+        for (i, v) in row.into_iter().enumerate() {
+            let Some(column) = self.columns.get_mut(i) else {
+                return Err(Error::decode(format!("row {} has more than {} fields", self.rows, self.columns.len())));
+            };
+            column.append(v).map_err(|message| Error::Decode {
+                query_id: None,
+                column: Some(self.schema.field(i).name().clone()),
+                row: Some(self.rows as u64),
+                message,
+                source: None,
+            })?;
+            n += 1;
+        }
+        if n != self.columns.len() {
+            return Err(Error::decode(format!("row {} has {n} fields, expected {}", self.rows, self.columns.len())));
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The rows appended since the last flush as one batch (`None` when there are none).
+    pub fn flush(&mut self) -> Result<Option<RecordBatch>> {
+        if self.rows == 0 {
+            return Ok(None);
+        }
+        debug_assert!(self.columns.iter().all(|c| c.len() == self.rows));
+        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
+        self.rows = 0;
+        RecordBatch::try_new(self.schema.clone(), arrays).map(Some).map_err(|e| Error::Decode {
+            query_id: None,
+            column: None,
+            row: None,
+            message: "cannot assemble batch".into(),
+            source: Some(Box::new(e)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{ColumnInfo, arrow_schema};
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{
+        Date32Type, Decimal128Type, Float32Type, Float64Type, Int32Type, Time64NanosecondType, TimestampNanosecondType,
+    };
+
+    fn col(name: &str, t: &str, p: i32, s: i32) -> ColumnInfo {
+        ColumnInfo { name: name.into(), type_name: t.into(), precision: p, scale: s }
+    }
+
+    #[test]
+    fn athena_text_to_arrow() {
+        let schema = arrow_schema(
+            &[
+                col("s", "varchar", 0, 0),
+                col("f", "float", 17, 0),
+                col("d", "double", 17, 0),
+                col("dec", "decimal", 10, 2),
+                col("vb", "varbinary", 0, 0),
+                col("dt", "date", 0, 0),
+                col("ts", "timestamp", 3, 0),
+                col("tz", "timestamp with time zone", 3, 0),
+                col("t", "time", 3, 0),
+                col("i", "integer", 10, 0),
+            ],
+            TimeUnit::Nanosecond,
+        )
+        .unwrap();
+        let mut d = TextDecoder::new(schema).unwrap();
+        d.append_row([
+            Some(""),
+            Some("NaN"),
+            Some("1.0E-7"),
+            Some("1.50"),
+            Some("31 32 33"),
+            Some("2017-01-02"),
+            Some("2017-01-01 00:00:00.123456789"),
+            Some("2017-01-01 09:00:00.000 Asia/Tokyo"),
+            Some("01:02:03.500"),
+            Some("-7"),
+        ])
+        .unwrap();
+        d.append_row([
+            None,
+            Some("Infinity"),
+            Some("1.0E20"),
+            Some("-0.5"),
+            Some(""),
+            None,
+            None,
+            Some("2017-01-01 00:00:00.000 +09:00"),
+            None,
+            None,
+        ])
+        .unwrap();
+        let b = d.flush().unwrap().unwrap();
+        let s = b.column(0).as_string::<i32>();
+        assert!(s.is_valid(0) && s.value(0).is_empty() && s.is_null(1), "NULL stays distinct from the empty string");
+        let f = b.column(1).as_primitive::<Float32Type>();
+        assert!(f.value(0).is_nan() && f.value(1) == f32::INFINITY);
+        assert_eq!(b.column(2).as_primitive::<Float64Type>().values(), &[1.0e-7, 1.0e20]);
+        assert_eq!(b.column(3).as_primitive::<Decimal128Type>().values(), &[150, -50]);
+        assert_eq!(b.column(4).as_binary::<i32>().value(0), b"123");
+        assert_eq!(b.column(4).as_binary::<i32>().value(1), b"");
+        assert_eq!(b.column(5).as_primitive::<Date32Type>().value(0), 17168);
+        assert_eq!(b.column(6).as_primitive::<TimestampNanosecondType>().value(0), 1_483_228_800_123_456_789);
+        let tz = b.column(7).as_primitive::<TimestampNanosecondType>();
+        assert_eq!(tz.values(), &[1_483_228_800_000_000_000, 1_483_196_400_000_000_000]);
+        assert_eq!(b.column(8).as_primitive::<Time64NanosecondType>().value(0), 3_723_500_000_000);
+        assert_eq!(b.column(9).as_primitive::<Int32Type>().value(0), -7);
+        assert!(d.flush().unwrap().is_none());
+    }
+
+    #[test]
+    fn bad_values_name_their_column_and_row() {
+        let schema = arrow_schema(&[col("n", "integer", 10, 0)], TimeUnit::Nanosecond).unwrap();
+        let mut d = TextDecoder::new(schema).unwrap();
+        d.append_row([Some("1")]).unwrap();
+        let e = d.append_row([Some("x")]).unwrap_err();
+        assert!(matches!(&e, Error::Decode { column: Some(c), row: Some(1), .. } if c == "n"), "{e}");
+        assert!(d.append_row([Some("1"), Some("2")]).is_err());
+        assert_eq!(parse_decimal("1.234", 2), Err("\"1.234\" is not a decimal of scale 2".into()));
+    }
+}

@@ -1,0 +1,310 @@
+//! Query parameters: typed values rendered as SQL literals, PyAthena's pyformat placeholders
+//! (`%(name)s`, `%%`) and Athena's own qmark parameters (`?` bound by ExecutionParameters).
+
+use chrono::{NaiveDate, NaiveDateTime, Timelike};
+
+use crate::error::{Error, Result};
+
+/// How parameters are bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParamStyle {
+    /// `%(name)s` placeholders, filled in by the client with escaped literals; a literal `%` is
+    /// written `%%` when parameters are given (PyAthena's only style before qmark).
+    #[default]
+    PyFormat,
+    /// `?` placeholders bound by Athena (ExecutionParameters), positional.
+    Qmark,
+}
+
+/// A parameter value, rendered as a SQL literal.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Param {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    /// Decimal text, e.g. `"0.10"`: rendered `DECIMAL '0.10'`.
+    Decimal(String),
+    String(String),
+    Date(NaiveDate),
+    Timestamp(NaiveDateTime),
+    Bytes(Vec<u8>),
+    /// Rendered `(a, b, ...)`, e.g. for `IN %(ids)s`.
+    List(Vec<Param>),
+    /// SQL text passed as is (PyAthena's qmark style sends its parameters verbatim). Never put
+    /// untrusted input here.
+    Literal(String),
+}
+
+macro_rules! from_int {
+    ($($t:ty => $v:ident),*) => {$(
+        impl From<$t> for Param {
+            fn from(v: $t) -> Self {
+                Param::$v(v.into())
+            }
+        }
+    )*};
+}
+from_int!(i8 => Int, i16 => Int, i32 => Int, i64 => Int, u8 => UInt, u16 => UInt, u32 => UInt, u64 => UInt, f32 => Float, f64 => Float, bool => Bool);
+
+impl From<&str> for Param {
+    fn from(v: &str) -> Self {
+        Param::String(v.to_owned())
+    }
+}
+impl From<String> for Param {
+    fn from(v: String) -> Self {
+        Param::String(v)
+    }
+}
+impl From<NaiveDate> for Param {
+    fn from(v: NaiveDate) -> Self {
+        Param::Date(v)
+    }
+}
+impl From<NaiveDateTime> for Param {
+    fn from(v: NaiveDateTime) -> Self {
+        Param::Timestamp(v)
+    }
+}
+impl From<&[u8]> for Param {
+    fn from(v: &[u8]) -> Self {
+        Param::Bytes(v.to_vec())
+    }
+}
+impl<T: Into<Param>> From<Option<T>> for Param {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Param::Null, Into::into)
+    }
+}
+impl<T: Into<Param>> From<Vec<T>> for Param {
+    fn from(v: Vec<T>) -> Self {
+        Param::List(v.into_iter().map(Into::into).collect())
+    }
+}
+
+/// String escaping of a statement: Trino's `''` doubling, or Hive's backslashes for Hive DDL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Escape {
+    Trino,
+    Hive,
+}
+
+impl Escape {
+    /// Hive DDL (CREATE EXTERNAL TABLE, ALTER, DROP, MSCK, SHOW, DESCRIBE) is parsed by Hive's
+    /// grammar, where backslash escapes apply; everything else (queries, CTAS, views) is Trino.
+    pub(crate) fn for_statement(sql: &str) -> Self {
+        let words: Vec<String> = strip_leading_comments(sql).split_whitespace().take(64).map(|w| w.to_ascii_uppercase()).collect();
+        let first = words.first().map(String::as_str).unwrap_or("");
+        let hive = match first {
+            "ALTER" | "DROP" | "MSCK" | "SHOW" | "DESCRIBE" => true,
+            // CTAS and CREATE VIEW are Trino statements.
+            "CREATE" => !words.iter().any(|w| w == "VIEW" || w == "AS" || w.starts_with("AS(")),
+            _ => false,
+        };
+        if hive { Escape::Hive } else { Escape::Trino }
+    }
+}
+
+fn strip_leading_comments(mut sql: &str) -> &str {
+    loop {
+        sql = sql.trim_start();
+        if let Some(rest) = sql.strip_prefix("--") {
+            sql = rest.split_once('\n').map_or("", |(_, r)| r);
+        } else if let Some(rest) = sql.strip_prefix("/*") {
+            sql = rest.split_once("*/").map_or("", |(_, r)| r);
+        } else {
+            return sql;
+        }
+    }
+}
+
+fn quote(s: &str, escape: Escape) -> String {
+    match escape {
+        Escape::Trino => format!("'{}'", s.replace('\'', "''")),
+        Escape::Hive => {
+            let mut out = String::with_capacity(s.len() + 2);
+            out.push('\'');
+            for c in s.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\'' => out.push_str("\\'"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c => out.push(c),
+                }
+            }
+            out.push('\'');
+            out
+        }
+    }
+}
+
+fn float_literal(f: f64) -> String {
+    if f.is_nan() {
+        "CAST('NaN' AS DOUBLE)".into()
+    } else if f.is_infinite() {
+        format!("CAST('{}Infinity' AS DOUBLE)", if f < 0.0 { "-" } else { "" })
+    } else {
+        // `{:?}` keeps a fraction or exponent, so the literal is a DOUBLE, never an integer.
+        let text = format!("{f:?}");
+        if text.contains(['.', 'e', 'E']) { text } else { format!("{text}.0") }
+    }
+}
+
+impl Param {
+    /// The SQL literal of this value.
+    pub(crate) fn to_sql(&self, escape: Escape) -> Result<String> {
+        Ok(match self {
+            Param::Null => "null".into(),
+            Param::Bool(b) => b.to_string(),
+            Param::Int(i) => i.to_string(),
+            Param::UInt(u) => u.to_string(),
+            Param::Float(f) => float_literal(*f),
+            Param::Decimal(d) => {
+                let ok = !d.is_empty()
+                    && d.trim_start_matches(['-', '+']).split_once('.').map_or(
+                        d.trim_start_matches(['-', '+']).bytes().all(|b| b.is_ascii_digit()),
+                        |(i, f)| {
+                            (i.bytes().all(|b| b.is_ascii_digit()))
+                                && f.bytes().all(|b| b.is_ascii_digit())
+                                && !(i.is_empty() && f.is_empty())
+                        },
+                    );
+                if !ok {
+                    return Err(Error::parameter(format!("{d:?} is not a decimal number")));
+                }
+                format!("DECIMAL '{d}'")
+            }
+            Param::String(s) => quote(s, escape),
+            Param::Date(d) => format!("DATE '{}'", d.format("%Y-%m-%d")),
+            Param::Timestamp(t) => {
+                let nanos = t.nanosecond() % 1_000_000_000;
+                let fraction = if nanos % 1_000_000 == 0 {
+                    format!("{:03}", nanos / 1_000_000)
+                } else if nanos % 1_000 == 0 {
+                    format!("{:06}", nanos / 1_000)
+                } else {
+                    format!("{nanos:09}")
+                };
+                format!("TIMESTAMP '{}.{fraction}'", t.format("%Y-%m-%d %H:%M:%S"))
+            }
+            Param::Bytes(b) => {
+                let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                format!("X'{hex}'")
+            }
+            Param::List(items) => {
+                let parts = items.iter().map(|p| p.to_sql(escape)).collect::<Result<Vec<_>>>()?;
+                format!("({})", parts.join(", "))
+            }
+            Param::Literal(s) => s.clone(),
+        })
+    }
+}
+
+/// Fills `%(name)s` placeholders of `sql` with the escaped literals of `params`; `%%` becomes `%`.
+///
+/// # Errors
+/// [`Error::Parameter`] for a name without a value, a value whose name is not in the query, a
+/// `%` followed by anything else, or an unterminated placeholder.
+pub fn format_pyformat(sql: &str, params: &[(String, Param)]) -> Result<String> {
+    let escape = Escape::for_statement(sql);
+    let mut used = vec![false; params.len()];
+    let mut out = String::with_capacity(sql.len() + 16 * params.len());
+    let mut rest = sql;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(r) = after.strip_prefix('%') {
+            out.push('%');
+            rest = r;
+        } else if let Some(r) = after.strip_prefix('(') {
+            let Some(end) = r.find(')') else {
+                return Err(Error::parameter(format!("unterminated placeholder at byte {i}")));
+            };
+            let name = &r[..end];
+            let Some(r) = r[end + 1..].strip_prefix('s') else {
+                return Err(Error::parameter(format!("placeholder %({name}) must end with 's'")));
+            };
+            let Some(idx) = params.iter().position(|(n, _)| n == name) else {
+                return Err(Error::parameter(format!("no value for placeholder %({name})s")));
+            };
+            used[idx] = true;
+            out.push_str(&params[idx].1.to_sql(escape)?);
+            rest = r;
+        } else {
+            let shown: String = after.chars().next().map(String::from).unwrap_or_default();
+            return Err(Error::parameter(format!("unsupported format character {shown:?} after % at byte {i}: write %% for a literal %")));
+        }
+    }
+    out.push_str(rest);
+    let unused: Vec<&str> = params.iter().zip(&used).filter(|(_, u)| !**u).map(|((n, _), _)| n.as_str()).collect();
+    if !unused.is_empty() {
+        return Err(Error::parameter(format!("parameters not used by the query: {}", unused.join(", "))));
+    }
+    Ok(out)
+}
+
+/// ExecutionParameters of a qmark query: each value as its SQL literal (Trino escaping).
+pub(crate) fn qmark_literals(params: &[Param]) -> Result<Vec<String>> {
+    params.iter().map(|p| p.to_sql(Escape::Trino)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(name: &str, v: impl Into<Param>) -> (String, Param) {
+        (name.to_owned(), v.into())
+    }
+
+    #[test]
+    fn literals_follow_pyathena() {
+        let date = NaiveDate::from_ymd_opt(2017, 1, 1).unwrap();
+        let ts = date.and_hms_milli_opt(12, 0, 0, 5).unwrap();
+        let cases: Vec<(Param, &str)> = vec![
+            (Param::Null, "null"),
+            (true.into(), "true"),
+            ((-5i32).into(), "-5"),
+            (0.5f64.into(), "0.5"),
+            (1e20f64.into(), "1e20"),
+            (3.0f64.into(), "3.0"),
+            (f64::NAN.into(), "CAST('NaN' AS DOUBLE)"),
+            (Param::Decimal("0.10".into()), "DECIMAL '0.10'"),
+            ("it's".into(), "'it''s'"),
+            (date.into(), "DATE '2017-01-01'"),
+            (ts.into(), "TIMESTAMP '2017-01-01 12:00:00.005'"),
+            (Param::Bytes(vec![0x01, 0xab]), "X'01ab'"),
+            (vec![1i64, 2].into(), "(1, 2)"),
+            (Param::Literal("'a string'".into()), "'a string'"),
+        ];
+        for (param, want) in cases {
+            assert_eq!(param.to_sql(Escape::Trino).unwrap(), want, "{param:?}");
+        }
+        assert_eq!(Param::from("a'b\\c\n").to_sql(Escape::Hive).unwrap(), "'a\\'b\\\\c\\n'");
+        assert!(Param::Decimal("1e5".into()).to_sql(Escape::Trino).is_err());
+    }
+
+    #[test]
+    fn pyformat_placeholders() {
+        let sql = "SELECT * FROM t WHERE s = %(s)s OR s LIKE 'a%%' OR n IN %(n)s";
+        let out = format_pyformat(sql, &[p("s", "x'y"), p("n", vec![1, 2])]).unwrap();
+        assert_eq!(out, "SELECT * FROM t WHERE s = 'x''y' OR s LIKE 'a%' OR n IN (1, 2)");
+        assert!(matches!(format_pyformat("SELECT %(a)s", &[]), Err(Error::Parameter { .. })));
+        let unused = format_pyformat("SELECT %(a)s", &[p("a", 1), p("b", 2)]).unwrap_err();
+        assert!(unused.to_string().contains("not used by the query: b"), "{unused}");
+        assert!(format_pyformat("SELECT 'a%' , %(a)s", &[p("a", 1)]).is_err());
+        assert!(format_pyformat("SELECT %(a", &[p("a", 1)]).is_err());
+    }
+
+    #[test]
+    fn hive_ddl_uses_backslash_escaping() {
+        assert_eq!(Escape::for_statement("-- c\nCREATE EXTERNAL TABLE t (a int) LOCATION %(l)s"), Escape::Hive);
+        assert_eq!(Escape::for_statement("CREATE TABLE t AS SELECT 1"), Escape::Trino);
+        assert_eq!(Escape::for_statement("/* x */ SELECT 1"), Escape::Trino);
+        assert_eq!(Escape::for_statement("ALTER TABLE t ADD PARTITION (dt = %(d)s)"), Escape::Hive);
+    }
+}

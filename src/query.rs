@@ -1,0 +1,311 @@
+//! One query with its per-execute overrides (PyAthena's `execute(...)` keyword arguments).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_athena::types::{QueryExecutionContext, ResultConfiguration, ResultReuseByAgeConfiguration, ResultReuseConfiguration};
+
+use crate::cache;
+use crate::config::{CacheConfig, OnStart, check_reuse};
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::execute::QueryHandle;
+use crate::params::{Param, ParamStyle, format_pyformat, qmark_literals};
+use crate::result::ResultSet;
+
+/// A query to run, built from [`Connection::query`]. Every setter overrides the connection's
+/// setting for this query only.
+///
+/// ```no_run
+/// # async fn run(conn: athena_arrow::Connection) -> athena_arrow::Result<()> {
+/// let mut result = conn
+///     .query("SELECT col_string FROM one_row_complex WHERE col_string = %(s)s")
+///     .param("s", "a string")
+///     .execute()
+///     .await?;
+/// let rows = result.fetch_all().await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a query does nothing until executed or submitted"]
+pub struct Query {
+    conn: Connection,
+    sql: String,
+    named: Vec<(String, Param)>,
+    positional: Vec<Param>,
+    paramstyle: Option<ParamStyle>,
+    work_group: Option<String>,
+    s3_staging_dir: Option<String>,
+    result_reuse: Option<Option<Duration>>,
+    cache: Option<CacheConfig>,
+    on_start: Option<OnStart>,
+    timeout: Option<Duration>,
+    cancel_on_drop: Option<bool>,
+    hints: HashMap<String, String>,
+    errors: Vec<String>,
+}
+
+impl fmt::Debug for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Query")
+            .field("sql", &self.sql)
+            .field("named", &self.named)
+            .field("positional", &self.positional)
+            .field("paramstyle", &self.paramstyle)
+            .field("work_group", &self.work_group)
+            .field("s3_staging_dir", &self.s3_staging_dir)
+            .field("result_reuse", &self.result_reuse)
+            .field("cache", &self.cache)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What StartQueryExecution is sent, after parameters were applied.
+pub(crate) struct Prepared {
+    pub sql: String,
+    pub execution_parameters: Option<Vec<String>>,
+}
+
+impl Query {
+    pub(crate) fn new(conn: Connection, sql: impl Into<String>) -> Self {
+        Self {
+            conn,
+            sql: sql.into(),
+            named: Vec::new(),
+            positional: Vec::new(),
+            paramstyle: None,
+            work_group: None,
+            s3_staging_dir: None,
+            result_reuse: None,
+            cache: None,
+            on_start: None,
+            timeout: None,
+            cancel_on_drop: None,
+            hints: HashMap::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A named parameter for a `%(name)s` placeholder (pyformat).
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<Param>) -> Self {
+        self.named.push((name.into(), value.into()));
+        self
+    }
+
+    /// Several named parameters.
+    pub fn params<K: Into<String>, V: Into<Param>>(mut self, params: impl IntoIterator<Item = (K, V)>) -> Self {
+        self.named.extend(params.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// The next positional parameter for a `?` placeholder (qmark): sent to Athena as
+    /// ExecutionParameters, rendered as a SQL literal (use [`Param::Literal`] for verbatim SQL).
+    pub fn bind(mut self, value: impl Into<Param>) -> Self {
+        self.positional.push(value.into());
+        self
+    }
+
+    /// Parameter style of this query (default: the connection's).
+    pub fn paramstyle(mut self, style: ParamStyle) -> Self {
+        self.paramstyle = Some(style);
+        self
+    }
+
+    pub fn work_group(mut self, work_group: impl Into<String>) -> Self {
+        self.work_group = Some(work_group.into());
+        self
+    }
+
+    pub fn s3_staging_dir(mut self, uri: impl Into<String>) -> Self {
+        self.s3_staging_dir = Some(uri.into());
+        self
+    }
+
+    /// Athena result reuse for this query, up to `max_age` old (whole minutes).
+    pub fn result_reuse(mut self, max_age: Duration) -> Self {
+        if let Some(e) = check_reuse(max_age) {
+            self.errors.push(e);
+        }
+        self.result_reuse = Some(Some(max_age));
+        self
+    }
+
+    /// No result reuse for this query, whatever the connection says.
+    pub fn no_result_reuse(mut self) -> Self {
+        self.result_reuse = Some(None);
+        self
+    }
+
+    /// Client-side cache for this query (PyAthena's `cache_size` / `cache_expiration_time`).
+    pub fn cache(mut self, cache: CacheConfig) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Called with the query id once the query started, after the connection's callback.
+    pub fn on_start_query_execution(mut self, callback: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.on_start = Some(Arc::new(callback));
+        self
+    }
+
+    /// Longest this query may run; it is then stopped and [`Error::Timeout`] returned.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Whether dropping the waiting future or handle stops the query (default: the connection's).
+    pub fn cancel_on_drop(mut self, cancel: bool) -> Self {
+        self.cancel_on_drop = Some(cancel);
+        self
+    }
+
+    /// Types the result column `column` by `type_name` with its element types
+    /// (`array(integer)`, `map<string,int>`, `row(a integer, b varchar)`): Athena's column
+    /// metadata names nested types without them, so such columns are otherwise text.
+    /// [`Connection::table_type_hints`] gives the hints of a table's columns.
+    pub fn type_hint(mut self, column: impl Into<String>, type_name: impl Into<String>) -> Self {
+        self.hints.insert(column.into(), type_name.into());
+        self
+    }
+
+    /// Several type hints (see [`type_hint`](Self::type_hint)).
+    pub fn type_hints(mut self, hints: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.hints.extend(hints);
+        self
+    }
+
+    /// The SQL and ExecutionParameters this query sends.
+    pub(crate) fn prepare(&self) -> Result<Prepared> {
+        if !self.errors.is_empty() {
+            return Err(Error::config(self.errors.join("; ")));
+        }
+        let style = self.paramstyle.unwrap_or(self.conn.settings().paramstyle);
+        match style {
+            ParamStyle::PyFormat => {
+                if !self.positional.is_empty() {
+                    return Err(Error::parameter("positional parameters (bind) need paramstyle qmark"));
+                }
+                // As PyAthena: without parameters the text is sent unchanged, `%` included.
+                let sql = if self.named.is_empty() { self.sql.clone() } else { format_pyformat(&self.sql, &self.named)? };
+                Ok(Prepared { sql, execution_parameters: None })
+            }
+            ParamStyle::Qmark => {
+                if !self.named.is_empty() {
+                    return Err(Error::parameter("named parameters (param) need paramstyle pyformat"));
+                }
+                let params = if self.positional.is_empty() { None } else { Some(qmark_literals(&self.positional)?) };
+                Ok(Prepared { sql: self.sql.clone(), execution_parameters: params })
+            }
+        }
+    }
+
+    /// Runs the query and waits for it: start, callbacks, poll, then the results.
+    ///
+    /// With a client-side cache configured, an earlier identical execution may be returned
+    /// instead (no query is started and no callback is called).
+    ///
+    /// # Errors
+    /// [`Error::Parameter`], [`Error::Api`] (e.g. `MALFORMED_QUERY`), [`Error::QueryFailed`],
+    /// [`Error::Cancelled`], [`Error::Timeout`], [`Error::Config`] when no result location exists.
+    pub async fn execute(self) -> Result<ResultSet> {
+        self.execute_until(std::future::pending()).await
+    }
+
+    /// As [`execute`](Self::execute), but stops the query and returns [`Error::Cancelled`] when
+    /// `interrupt` completes first (the blocking facade passes Ctrl-C).
+    pub(crate) async fn execute_until(self, interrupt: impl std::future::Future<Output = ()>) -> Result<ResultSet> {
+        let prepared = self.prepare()?;
+        let cache = self.cache.unwrap_or(self.conn.settings().cache);
+        if cache.enabled() && prepared.execution_parameters.is_none() {
+            let settings = self.conn.settings();
+            let work_group = self.work_group.as_deref().or(settings.work_group.as_deref());
+            match cache::find(self.conn.athena(), &prepared.sql, &settings.schema, &settings.catalog, work_group, cache).await {
+                Ok(Some(info)) => return ResultSet::open(self.conn.clone(), info, &self.hints).await,
+                Ok(None) => {}
+                Err(e) => tracing::debug!("client-side cache look-up failed, running the query: {e}"),
+            }
+        }
+        let handle = self.start(prepared).await?;
+        let cancel = handle.cancel_handle();
+        tokio::select! {
+            result = handle.wait() => result,
+            () = interrupt => {
+                cancel.cancel().await?;
+                Err(Error::Cancelled { query_id: cancel.query_id().to_owned(), reason: "interrupted".into() })
+            }
+        }
+    }
+
+    /// Starts the query and returns at once with a handle (callbacks are called first).
+    ///
+    /// # Errors
+    /// As [`execute`](Self::execute) for what happens before the query runs.
+    pub async fn submit(self) -> Result<QueryHandle> {
+        let prepared = self.prepare()?;
+        self.start(prepared).await
+    }
+
+    async fn start(self, prepared: Prepared) -> Result<QueryHandle> {
+        let settings = self.conn.settings();
+        let mut result_config = None;
+        let staging = self.s3_staging_dir.as_ref().or(settings.s3_staging_dir.as_ref());
+        if staging.is_some() || settings.encryption.is_some() {
+            result_config = Some(
+                ResultConfiguration::builder()
+                    .set_output_location(staging.cloned())
+                    .set_encryption_configuration(settings.encryption.as_ref().map(|e| e.to_sdk()))
+                    .build(),
+            );
+        }
+        let reuse = self.result_reuse.unwrap_or(settings.result_reuse).map(|age| {
+            ResultReuseConfiguration::builder()
+                .result_reuse_by_age_configuration(
+                    ResultReuseByAgeConfiguration::builder().enabled(true).max_age_in_minutes((age.as_secs() / 60) as i32).build(),
+                )
+                .build()
+        });
+        let work_group = self.work_group.clone().or_else(|| settings.work_group.clone());
+        let out = self
+            .conn
+            .athena()
+            .start_query_execution()
+            .query_string(&prepared.sql)
+            .query_execution_context(QueryExecutionContext::builder().database(&settings.schema).catalog(&settings.catalog).build())
+            .set_result_configuration(result_config)
+            .set_work_group(work_group.clone())
+            .set_execution_parameters(prepared.execution_parameters)
+            .set_result_reuse_configuration(reuse)
+            .send()
+            .await
+            .map_err(|e| no_output_location(Error::api("StartQueryExecution", e), work_group.as_deref()))?;
+        let query_id = out.query_execution_id().unwrap_or_default().to_owned();
+        let handle = QueryHandle::new(
+            self.conn.clone(),
+            query_id.clone(),
+            self.cancel_on_drop.unwrap_or(settings.cancel_on_drop),
+            self.timeout.or(settings.query_timeout),
+            Arc::new(self.hints.clone()),
+        );
+        if let Some(cb) = &settings.on_start {
+            cb(&query_id);
+        }
+        if let Some(cb) = &self.on_start {
+            cb(&query_id);
+        }
+        Ok(handle)
+    }
+}
+
+/// Athena's refusal of a query without any result location becomes a configuration error.
+fn no_output_location(e: Error, work_group: Option<&str>) -> Error {
+    match &e {
+        Error::Api { message, .. } if message.contains("No output location provided") => Error::config(format!(
+            "no result location: set s3_staging_dir (or AWS_ATHENA_S3_STAGING_DIR), or use a workgroup with an output location or managed results (workgroup {})",
+            work_group.unwrap_or("primary")
+        )),
+        _ => e,
+    }
+}

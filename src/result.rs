@@ -1,0 +1,289 @@
+//! Stream: the one streaming primitive ([`RecordBatchStream`]), the GetQueryResults source that
+//! feeds it, and [`ResultSet`], which adds the execution facts and row views on top.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use futures::{Stream, StreamExt, TryStreamExt};
+
+use crate::connection::Connection;
+use crate::decode::TextDecoder;
+use crate::error::{Error, Result};
+use crate::execute::QueryInfo;
+use crate::row::Row;
+use crate::schema::{ColumnInfo, arrow_schema_with_hints};
+
+/// GetQueryResults' largest page.
+const API_PAGE_ROWS: i32 = 1000;
+
+/// A `'static` stream of record batches whose schema is known before the first batch.
+pub struct RecordBatchStream {
+    schema: SchemaRef,
+    inner: Pin<Box<dyn Stream<Item = Result<RecordBatch>> + Send>>,
+}
+
+impl std::fmt::Debug for RecordBatchStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordBatchStream").field("schema", &self.schema).finish_non_exhaustive()
+    }
+}
+
+impl RecordBatchStream {
+    pub(crate) fn new(schema: SchemaRef, inner: impl Stream<Item = Result<RecordBatch>> + Send + 'static) -> Self {
+        Self { schema, inner: Box::pin(inner) }
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Collects every batch. The whole result is then in memory: prefer consuming the stream
+    /// for results of unknown size.
+    pub async fn collect_batches(self) -> Result<Vec<RecordBatch>> {
+        self.try_collect().await
+    }
+}
+
+impl Stream for RecordBatchStream {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+/// The column names of a result, as DB-API's `description` gives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnDescription {
+    pub name: String,
+    /// Athena's type name.
+    pub type_name: String,
+    pub precision: i32,
+    pub scale: i32,
+}
+
+/// The result of a finished query: its facts, schema, and the rows as a stream of batches.
+///
+/// Rows are views over the batches; [`fetch_all`](Self::fetch_all) and
+/// [`collect`](Self::collect) hold the whole result in memory.
+pub struct ResultSet {
+    info: QueryInfo,
+    columns: Vec<ColumnInfo>,
+    update_count: Option<i64>,
+    stream: RecordBatchStream,
+    current: Option<(RecordBatch, usize)>,
+    row_offset: u64,
+}
+
+impl std::fmt::Debug for ResultSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResultSet").field("info", &self.info).field("update_count", &self.update_count).finish_non_exhaustive()
+    }
+}
+
+/// Statements whose GetQueryResults rows are data only (no header row): Athena puts the column
+/// names first only for DML that returns rows.
+fn has_header_row(info: &QueryInfo) -> bool {
+    info.is_dml()
+}
+
+impl ResultSet {
+    /// Opens the results of a SUCCEEDED query through GetQueryResults paging.
+    pub(crate) async fn open(conn: Connection, info: QueryInfo, hints: &std::collections::HashMap<String, String>) -> Result<Self> {
+        let client = conn.athena().clone();
+        let first = client
+            .get_query_results()
+            .query_execution_id(&info.query_id)
+            .max_results(API_PAGE_ROWS)
+            .send()
+            .await
+            .map_err(|e| Error::api("GetQueryResults", e))?;
+        let rs = first.result_set();
+        let columns: Vec<ColumnInfo> = rs
+            .and_then(|r| r.result_set_metadata())
+            .map(|m| m.column_info().iter().map(ColumnInfo::from_sdk).collect())
+            .unwrap_or_default();
+        let schema = arrow_schema_with_hints(&columns, conn.settings().timestamp_unit, hints)?;
+        let mut rows: VecDeque<Vec<Option<String>>> = rs.map(|r| r.rows().iter().map(api_row).collect()).unwrap_or_default();
+        if has_header_row(&info) && !rows.is_empty() {
+            rows.pop_front();
+        }
+        let state = ApiPages {
+            client,
+            query_id: info.query_id.clone(),
+            decoder: TextDecoder::new(schema.clone())?,
+            pending: Some(rows),
+            next_token: first.next_token().map(str::to_owned),
+            rows_done: 0,
+        };
+        let stream = RecordBatchStream::new(schema, futures::stream::try_unfold(state, ApiPages::next).boxed());
+        Ok(Self { update_count: first.update_count(), info, columns, stream, current: None, row_offset: 0 })
+    }
+
+    pub fn info(&self) -> &QueryInfo {
+        &self.info
+    }
+
+    pub fn query_id(&self) -> &str {
+        &self.info.query_id
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        self.stream.schema()
+    }
+
+    /// Column names and Athena types.
+    pub fn description(&self) -> Vec<ColumnDescription> {
+        self.columns
+            .iter()
+            .map(|c| ColumnDescription { name: c.name.clone(), type_name: c.type_name.clone(), precision: c.precision, scale: c.scale })
+            .collect()
+    }
+
+    /// Rows affected by INSERT, UPDATE, DELETE, MERGE and CTAS (Athena's UpdateCount); `None`
+    /// for other statements.
+    pub fn rowcount(&self) -> Option<i64> {
+        let counted =
+            matches!(self.info.substatement_type.as_deref(), Some("INSERT" | "UPDATE" | "DELETE" | "MERGE" | "CREATE_TABLE_AS_SELECT"));
+        if counted { self.update_count } else { None }
+    }
+
+    /// The next batch (after any rows already taken with the fetch methods).
+    pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
+        if let Some((batch, offset)) = self.current.take() {
+            self.row_offset += (batch.num_rows() - offset) as u64;
+            return Some(Ok(batch.slice(offset, batch.num_rows() - offset)));
+        }
+        let next = self.stream.next().await?;
+        if let Ok(b) = &next {
+            self.row_offset += b.num_rows() as u64;
+        }
+        Some(next)
+    }
+
+    /// The next row, or `None` at the end.
+    pub async fn fetch_one(&mut self) -> Result<Option<Row>> {
+        loop {
+            if let Some((batch, offset)) = &mut self.current {
+                if *offset < batch.num_rows() {
+                    let row = Row::new(batch.clone(), *offset);
+                    *offset += 1;
+                    return Ok(Some(row));
+                }
+                self.current = None;
+            }
+            match self.stream.next().await {
+                None => return Ok(None),
+                Some(batch) => {
+                    let batch = batch?;
+                    self.row_offset += batch.num_rows() as u64;
+                    self.current = Some((batch, 0));
+                }
+            }
+        }
+    }
+
+    /// Up to `n` next rows.
+    pub async fn fetch_many(&mut self, n: usize) -> Result<Vec<Row>> {
+        let mut rows = Vec::with_capacity(n.min(4096));
+        while rows.len() < n {
+            match self.fetch_one().await? {
+                Some(r) => rows.push(r),
+                None => break,
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Every remaining row. Holds the whole result in memory.
+    pub async fn fetch_all(&mut self) -> Result<Vec<Row>> {
+        self.fetch_many(usize::MAX).await
+    }
+
+    /// Every remaining batch. Holds the whole result in memory.
+    pub async fn collect(mut self) -> Result<Vec<RecordBatch>> {
+        let mut out = Vec::new();
+        while let Some(b) = self.next_batch().await {
+            out.push(b?);
+        }
+        Ok(out)
+    }
+
+    /// The remaining batches as a stream.
+    pub fn into_stream(mut self) -> RecordBatchStream {
+        let schema = self.stream.schema().clone();
+        let head = self.current.take().map(|(b, o)| Ok(b.slice(o, b.num_rows() - o)));
+        RecordBatchStream::new(schema, futures::stream::iter(head).chain(self.stream))
+    }
+
+    /// The remaining rows as a stream.
+    pub fn rows(self) -> impl Stream<Item = Result<Row>> + Send + 'static {
+        self.into_stream().flat_map(|batch| {
+            let rows: Vec<Result<Row>> = match batch {
+                Ok(b) => (0..b.num_rows()).map(|i| Ok(Row::new(b.clone(), i))).collect(),
+                Err(e) => vec![Err(e)],
+            };
+            futures::stream::iter(rows)
+        })
+    }
+}
+
+fn api_row(row: &aws_sdk_athena::types::Row) -> Vec<Option<String>> {
+    row.data().iter().map(|d| d.var_char_value().map(str::to_owned)).collect()
+}
+
+/// GetQueryResults paging, one batch per page.
+struct ApiPages {
+    client: aws_sdk_athena::Client,
+    query_id: String,
+    decoder: TextDecoder,
+    pending: Option<VecDeque<Vec<Option<String>>>>,
+    next_token: Option<String>,
+    rows_done: u64,
+}
+
+impl ApiPages {
+    async fn next(mut self) -> Result<Option<(RecordBatch, Self)>> {
+        loop {
+            let rows = match self.pending.take() {
+                Some(rows) => rows,
+                None => {
+                    let Some(token) = self.next_token.take() else {
+                        return Ok(None);
+                    };
+                    let page = self
+                        .client
+                        .get_query_results()
+                        .query_execution_id(&self.query_id)
+                        .max_results(API_PAGE_ROWS)
+                        .next_token(token)
+                        .send()
+                        .await
+                        .map_err(|e| Error::api("GetQueryResults", e))?;
+                    self.next_token = page.next_token().map(str::to_owned);
+                    page.result_set().map(|r| r.rows().iter().map(api_row).collect()).unwrap_or_default()
+                }
+            };
+            for row in &rows {
+                self.decoder.append_row(row.iter().map(Option::as_deref)).map_err(|e| self.locate(e))?;
+            }
+            if let Some(batch) = self.decoder.flush()? {
+                self.rows_done += batch.num_rows() as u64;
+                return Ok(Some((batch, self)));
+            }
+        }
+    }
+
+    /// Puts the query id and the absolute row number into a decode error.
+    fn locate(&self, e: Error) -> Error {
+        match e {
+            Error::Decode { column, row, message, source, .. } => {
+                Error::Decode { query_id: Some(self.query_id.clone()), column, row: row.map(|r| r + self.rows_done), message, source }
+            }
+            other => other,
+        }
+    }
+}

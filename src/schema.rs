@@ -1,0 +1,187 @@
+//! The schema mapper: Athena column metadata (ColumnInfo) -> Arrow fields, with the Athena type,
+//! precision and scale kept in field metadata. Pure functions; every result source uses them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+use crate::error::{Error, Result};
+
+/// Field metadata key holding the Athena type name (`varchar`, `decimal`, `array`, ...).
+pub const ATHENA_TYPE: &str = "athena.type";
+/// Field metadata key holding ColumnInfo.Precision.
+pub const ATHENA_PRECISION: &str = "athena.precision";
+/// Field metadata key holding ColumnInfo.Scale.
+pub const ATHENA_SCALE: &str = "athena.scale";
+
+/// One result column as Athena describes it (GetQueryResults' ColumnInfo).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnInfo {
+    pub name: String,
+    /// Athena's type name, lower case: `varchar`, `decimal`, `timestamp with time zone`, `array`.
+    pub type_name: String,
+    pub precision: i32,
+    pub scale: i32,
+}
+
+impl ColumnInfo {
+    pub(crate) fn from_sdk(c: &aws_sdk_athena::types::ColumnInfo) -> Self {
+        Self { name: c.name().to_owned(), type_name: c.r#type().to_ascii_lowercase(), precision: c.precision(), scale: c.scale() }
+    }
+}
+
+/// The Arrow type of an Athena column. Nested types (`array`, `map`, `row`) arrive as text whose
+/// element types ColumnInfo does not give, so they map to Utf8 here (UNLOAD results are typed).
+///
+/// # Errors
+/// [`Error::UnsupportedType`] for a type name this mapper does not know.
+pub fn arrow_type(column: &ColumnInfo, timestamp_unit: TimeUnit) -> Result<DataType> {
+    let name = column.type_name.trim();
+    // Type names with parameters (from table metadata or hints): `decimal(10,2)`, `varchar(5)`,
+    // `timestamp(6) with time zone`: match on the name without them.
+    let base = strip_parameters(name);
+    let base = base.as_str();
+    Ok(match base {
+        "boolean" => DataType::Boolean,
+        "tinyint" => DataType::Int8,
+        "smallint" => DataType::Int16,
+        "integer" | "int" => DataType::Int32,
+        "bigint" => DataType::Int64,
+        "float" | "real" => DataType::Float32,
+        "double" => DataType::Float64,
+        "decimal" => {
+            let (p, s) = decimal_params(name).unwrap_or((column.precision, column.scale));
+            if !(1..=38).contains(&p) || s < 0 || s > p {
+                return Err(Error::UnsupportedType { type_name: format!("decimal({p},{s})") });
+            }
+            DataType::Decimal128(p as u8, s as i8)
+        }
+        "varchar" | "char" | "string" => DataType::Utf8,
+        "varbinary" | "binary" => DataType::Binary,
+        "date" => DataType::Date32,
+        "timestamp with time zone" => DataType::Timestamp(timestamp_unit, Some("UTC".into())),
+        "timestamp" => DataType::Timestamp(timestamp_unit, None),
+        "time with time zone" => DataType::Utf8,
+        "time" => match timestamp_unit {
+            TimeUnit::Nanosecond => DataType::Time64(TimeUnit::Nanosecond),
+            _ => DataType::Time64(TimeUnit::Microsecond),
+        },
+        "json"
+        | "interval year to month"
+        | "interval day to second"
+        | "ipaddress"
+        | "uuid"
+        | "unknown"
+        | "array"
+        | "map"
+        | "row"
+        | "struct" => DataType::Utf8,
+        _ if base.starts_with("interval") => DataType::Utf8,
+        _ => return Err(Error::UnsupportedType { type_name: column.type_name.clone() }),
+    })
+}
+
+/// `timestamp(6) with time zone` -> `timestamp with time zone`; `array<int>` -> `array`.
+fn strip_parameters(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut depth = 0;
+    for c in name.chars() {
+        match c {
+            '(' | '<' => depth += 1,
+            ')' | '>' => depth -= 1,
+            c if depth == 0 => out.push(c.to_ascii_lowercase()),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn decimal_params(name: &str) -> Option<(i32, i32)> {
+    let inner = name.split_once('(')?.1.strip_suffix(')')?;
+    let (p, s) = inner.split_once(',').unwrap_or((inner, "0"));
+    Some((p.trim().parse().ok()?, s.trim().parse().ok()?))
+}
+
+/// The Arrow field of an Athena column: nullable, with the Athena type in its metadata.
+pub fn arrow_field(column: &ColumnInfo, timestamp_unit: TimeUnit) -> Result<Field> {
+    let metadata = HashMap::from([
+        (ATHENA_TYPE.to_owned(), column.type_name.clone()),
+        (ATHENA_PRECISION.to_owned(), column.precision.to_string()),
+        (ATHENA_SCALE.to_owned(), column.scale.to_string()),
+    ]);
+    Ok(Field::new(&column.name, arrow_type(column, timestamp_unit)?, true).with_metadata(metadata))
+}
+
+/// Field metadata key holding the type hint a nested column was decoded with.
+pub const ATHENA_TYPE_HINT: &str = "athena.type_hint";
+
+/// The Arrow schema of a result.
+pub fn arrow_schema(columns: &[ColumnInfo], timestamp_unit: TimeUnit) -> Result<SchemaRef> {
+    arrow_schema_with_hints(columns, timestamp_unit, &HashMap::new())
+}
+
+/// The Arrow schema of a result, typing the columns named in `hints` by their hinted type
+/// names (`array(integer)`, `map<string,int>`, `row(a integer, b varchar)`, `decimal(10,2)`):
+/// ColumnInfo gives no element types, so nested columns are otherwise Utf8.
+pub fn arrow_schema_with_hints(columns: &[ColumnInfo], timestamp_unit: TimeUnit, hints: &HashMap<String, String>) -> Result<SchemaRef> {
+    let fields = columns
+        .iter()
+        .map(|c| {
+            let field = arrow_field(c, timestamp_unit)?;
+            let Some(hint) = hints.get(&c.name) else { return Ok(field) };
+            let mut metadata = field.metadata().clone();
+            metadata.insert(ATHENA_TYPE_HINT.to_owned(), hint.clone());
+            Ok(field.with_data_type(crate::nested::parse_type(hint, timestamp_unit)?).with_metadata(metadata))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(t: &str, p: i32, s: i32) -> ColumnInfo {
+        ColumnInfo { name: "c".into(), type_name: t.into(), precision: p, scale: s }
+    }
+
+    #[test]
+    fn every_athena_type_maps() {
+        let ns = TimeUnit::Nanosecond;
+        let table: Vec<(&str, i32, i32, DataType)> = vec![
+            ("boolean", 0, 0, DataType::Boolean),
+            ("tinyint", 3, 0, DataType::Int8),
+            ("smallint", 5, 0, DataType::Int16),
+            ("integer", 10, 0, DataType::Int32),
+            ("bigint", 19, 0, DataType::Int64),
+            ("float", 17, 0, DataType::Float32),
+            ("double", 17, 0, DataType::Float64),
+            ("decimal", 10, 2, DataType::Decimal128(10, 2)),
+            ("decimal(38,9)", 0, 0, DataType::Decimal128(38, 9)),
+            ("varchar", 2147483647, 0, DataType::Utf8),
+            ("char", 3, 0, DataType::Utf8),
+            ("varbinary", 1073741824, 0, DataType::Binary),
+            ("date", 0, 0, DataType::Date32),
+            ("timestamp", 3, 0, DataType::Timestamp(ns, None)),
+            ("timestamp with time zone", 3, 0, DataType::Timestamp(ns, Some("UTC".into()))),
+            ("time", 3, 0, DataType::Time64(ns)),
+            ("array", 0, 0, DataType::Utf8),
+            ("map", 0, 0, DataType::Utf8),
+            ("row", 0, 0, DataType::Utf8),
+            ("json", 0, 0, DataType::Utf8),
+            ("interval year to month", 0, 0, DataType::Utf8),
+            ("interval day to second", 0, 0, DataType::Utf8),
+            ("ipaddress", 0, 0, DataType::Utf8),
+            ("uuid", 0, 0, DataType::Utf8),
+        ];
+        for (t, p, s, want) in table {
+            assert_eq!(arrow_type(&col(t, p, s), ns).unwrap(), want, "{t}");
+        }
+        assert_eq!(arrow_type(&col("timestamp", 3, 0), TimeUnit::Microsecond).unwrap(), DataType::Timestamp(TimeUnit::Microsecond, None));
+        assert!(matches!(arrow_type(&col("geometry", 0, 0), ns), Err(Error::UnsupportedType { .. })));
+        let f = arrow_field(&col("decimal", 10, 2), ns).unwrap();
+        assert_eq!(f.metadata().get(ATHENA_TYPE).map(String::as_str), Some("decimal"));
+        assert_eq!(f.metadata().get(ATHENA_PRECISION).map(String::as_str), Some("10"));
+    }
+}

@@ -1,0 +1,49 @@
+//! Integration tests of the client against the local endpoint, started once for the binary.
+
+mod credentials;
+mod execute;
+mod params;
+mod results;
+
+use std::sync::OnceLock;
+
+use athena_arrow::{Connection, ConnectionBuilder};
+use athena_emulator::Emulator;
+
+/// The shared endpoint: started once on its own runtime so that it outlives each test's runtime.
+pub struct Shared {
+    pub endpoint: String,
+    _emulator: Emulator,
+    _runtime: tokio::runtime::Runtime,
+}
+
+pub fn start_emulator(builder: athena_emulator::EmulatorBuilder) -> Shared {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let emulator = runtime.block_on(builder.start()).expect("emulator starts");
+        Shared { endpoint: emulator.endpoint(), _emulator: emulator, _runtime: runtime }
+    })
+    .join()
+    .expect("emulator thread")
+}
+
+pub fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| start_emulator(Emulator::builder()))
+}
+
+/// A builder pointed at `endpoint` with the endpoint's default keys.
+pub fn builder_at(endpoint: &str) -> ConnectionBuilder {
+    Connection::builder().with_endpoint_url(endpoint).with_region("us-east-1").with_access_key("test", "test")
+}
+
+pub fn builder() -> ConnectionBuilder {
+    builder_at(&shared().endpoint)
+}
+
+pub async fn connect() -> Connection {
+    builder().build().await.expect("connection builds")
+}
+
+/// A query that runs until it is stopped (10^12 rows of cross join).
+pub const ENDLESS: &str = "SELECT count(*) FROM many_rows a CROSS JOIN many_rows b CROSS JOIN many_rows c";

@@ -1,0 +1,162 @@
+//! Results through GetQueryResults: exact values, NULL vs "", paging, rows, dict rows, streams.
+
+use arrow::array::AsArray;
+use arrow::datatypes::{DataType, Int32Type, TimeUnit};
+use athena_arrow::schema::ATHENA_TYPE;
+use athena_arrow::{Value, row::Row};
+use chrono::NaiveDate;
+use futures::TryStreamExt;
+
+use crate::connect;
+
+const COMPLEX: &str = "SELECT col_boolean, col_tinyint, col_smallint, col_int, col_bigint, col_float, col_double, \
+col_string, col_varchar, col_timestamp, CAST(col_timestamp AS time) AS col_time, col_date, \
+col_binary, col_array, CAST(col_array AS json) AS col_array_json, col_map, \
+CAST(col_map AS json) AS col_map_json, col_struct, col_decimal FROM one_row_complex";
+
+#[tokio::test]
+async fn one_row_complex_has_exact_typed_values() {
+    let conn = connect().await;
+    let mut result = conn.execute(COMPLEX).await.unwrap();
+    let schema = result.schema().clone();
+    let types: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
+    assert_eq!(
+        types,
+        vec![
+            &DataType::Boolean,
+            &DataType::Int8,
+            &DataType::Int16,
+            &DataType::Int32,
+            &DataType::Int64,
+            &DataType::Float32,
+            &DataType::Float64,
+            &DataType::Utf8,
+            &DataType::Utf8,
+            &DataType::Timestamp(TimeUnit::Nanosecond, None),
+            &DataType::Time64(TimeUnit::Nanosecond),
+            &DataType::Date32,
+            &DataType::Binary,
+            &DataType::Utf8,
+            &DataType::Utf8,
+            &DataType::Utf8,
+            &DataType::Utf8,
+            &DataType::Utf8,
+            &DataType::Decimal128(10, 1),
+        ]
+    );
+    assert_eq!(schema.field(14).metadata().get(ATHENA_TYPE).map(String::as_str), Some("json"));
+    let row = result.fetch_one().await.unwrap().unwrap();
+    let day = NaiveDate::from_ymd_opt(2017, 1, 1).unwrap();
+    assert_eq!(
+        row.values(),
+        vec![
+            Value::Boolean(true),
+            Value::TinyInt(127),
+            Value::SmallInt(32767),
+            Value::Integer(2147483647),
+            Value::BigInt(9223372036854775807),
+            Value::Float(0.5),
+            Value::Double(0.25),
+            Value::String("a string".into()),
+            Value::String("varchar".into()),
+            Value::Timestamp(day.and_hms_opt(0, 0, 0).unwrap()),
+            Value::Time(chrono::NaiveTime::from_hms_opt(0, 0, 0).unwrap()),
+            Value::Date(NaiveDate::from_ymd_opt(2017, 1, 2).unwrap()),
+            Value::Binary(b"123".to_vec()),
+            Value::String("[1, 2]".into()),
+            Value::String("[1,2]".into()),
+            Value::String("{1=2, 3=4}".into()),
+            Value::String("{\"1\":2,\"3\":4}".into()),
+            Value::String("{a=1, b=2}".into()),
+            Value::Decimal(1, 1),
+        ]
+    );
+    assert_eq!(row.get_by_name("col_decimal").unwrap().to_string(), "0.1");
+    let dict = row.to_dict();
+    assert_eq!(dict.get("col_string"), Some(&Value::String("a string".into())));
+    assert_eq!(dict.len(), 19);
+}
+
+#[tokio::test]
+async fn null_stays_distinct_from_the_empty_string() {
+    let conn = connect().await;
+    let mut r = conn.execute("SELECT CAST(NULL AS VARCHAR) AS n, '' AS e, 'x' AS s UNION ALL SELECT '', NULL, NULL").await.unwrap();
+    let mut rows: Vec<Vec<Value>> = r.fetch_all().await.unwrap().iter().map(Row::values).collect();
+    rows.sort_by_key(|r| format!("{r:?}"));
+    assert_eq!(
+        rows,
+        vec![
+            vec![Value::Null, Value::String(String::new()), Value::String("x".into())],
+            vec![Value::String(String::new()), Value::Null, Value::Null],
+        ]
+    );
+    let mut r = conn.execute("SELECT a, b FROM integer_na_values").await.unwrap();
+    let rows: Vec<Vec<Value>> = r.fetch_all().await.unwrap().iter().map(Row::values).collect();
+    assert!(rows.contains(&vec![Value::Integer(1), Value::Null]) && rows.contains(&vec![Value::Null, Value::Null]));
+}
+
+#[tokio::test]
+async fn pages_stream_as_batches_with_the_schema_first() {
+    let conn = connect().await;
+    let result = conn.execute("SELECT a FROM many_rows ORDER BY a").await.unwrap();
+    let stream = result.into_stream();
+    assert_eq!(stream.schema().field(0).data_type(), &DataType::Int32);
+    let batches: Vec<_> = stream.try_collect().await.unwrap();
+    // 10000 rows + the header row, 1000 per page: 11 pages, the first with 999 data rows.
+    assert_eq!(batches.len(), 11);
+    assert_eq!(batches[0].num_rows(), 999);
+    let values: Vec<i32> = batches.iter().flat_map(|b| b.column(0).as_primitive::<Int32Type>().values().to_vec()).collect();
+    assert_eq!(values, (0..10000).collect::<Vec<_>>());
+
+    // fetch_many, then the remaining batches.
+    let mut result = conn.execute("SELECT a FROM many_rows ORDER BY a").await.unwrap();
+    let first = result.fetch_many(1500).await.unwrap();
+    assert_eq!(first.last().unwrap().get(0), Some(Value::Integer(1499)));
+    let rest = result.collect().await.unwrap();
+    assert_eq!(rest.iter().map(|b| b.num_rows()).sum::<usize>(), 8500);
+    assert_eq!(rest[0].column(0).as_primitive::<Int32Type>().value(0), 1500);
+}
+
+#[tokio::test]
+async fn utility_results_have_no_header_row() {
+    let conn = connect().await;
+    let mut r = conn.execute("SHOW TABLES").await.unwrap();
+    let names: Vec<Value> = r.fetch_all().await.unwrap().iter().map(|r| r.get(0).unwrap()).collect();
+    assert!(names.contains(&Value::String("one_row".into())), "{names:?}");
+    assert!(!names.contains(&Value::String("tab_name".into())));
+    let r = conn.execute("CREATE DATABASE IF NOT EXISTS results_db").await.unwrap();
+    assert_eq!((r.info().statement_type.as_deref(), r.rowcount()), (Some("DDL"), None));
+}
+
+#[tokio::test]
+async fn special_floats_and_decimals_decode() {
+    let conn = connect().await;
+    let mut r = conn
+        .execute("SELECT CAST('NaN' AS DOUBLE) AS n, CAST('Infinity' AS REAL) AS i, 1e20 AS big, DECIMAL '-12.50' AS d, X'0a0b' AS b")
+        .await
+        .unwrap();
+    let v = r.fetch_one().await.unwrap().unwrap().values();
+    assert!(matches!(v[0], Value::Double(x) if x.is_nan()));
+    assert_eq!(v[1..], [Value::Float(f32::INFINITY), Value::Double(1e20), Value::Decimal(-1250, 2), Value::Binary(vec![10, 11])]);
+}
+
+#[tokio::test]
+async fn nested_columns_typed_from_table_metadata_or_hints() {
+    let conn = connect().await;
+    let hints = conn.table_type_hints(None, "one_row_complex").await.unwrap();
+    assert_eq!(hints.get("col_array").map(String::as_str), Some("array<int>"));
+    let mut r = conn.query("SELECT col_array, col_map, col_struct FROM one_row_complex").type_hints(hints).execute().await.unwrap();
+    assert!(matches!(r.schema().field(0).data_type(), DataType::List(_)));
+    let v = r.fetch_one().await.unwrap().unwrap().values();
+    assert_eq!(
+        v,
+        vec![
+            Value::List(vec![Value::Integer(1), Value::Integer(2)]),
+            Value::Map(vec![(Value::Integer(1), Value::Integer(2)), (Value::Integer(3), Value::Integer(4))]),
+            Value::Struct(vec![("a".into(), Value::Integer(1)), ("b".into(), Value::Integer(2))]),
+        ]
+    );
+    let mut r = conn.query("SELECT ARRAY[ARRAY[1], ARRAY[2, 3]] AS x").type_hint("x", "array(array(integer))").execute().await.unwrap();
+    let v = r.fetch_one().await.unwrap().unwrap().get(0).unwrap();
+    assert_eq!(v, Value::List(vec![Value::List(vec![Value::Integer(1)]), Value::List(vec![Value::Integer(2), Value::Integer(3)])]));
+}
