@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-const LONG_QUERY: &str = "SELECT count(*) FROM many_rows a CROSS JOIN many_rows b CROSS JOIN many_rows c";
+const LONG_QUERY: &str = "SELECT sum(a.a + b.a + c.a) FROM many_rows a CROSS JOIN many_rows b CROSS JOIN many_rows c";
 
 #[tokio::main]
 async fn main() -> athena_arrow::Result<()> {

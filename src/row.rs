@@ -129,7 +129,7 @@ fn timestamp(unit: TimeUnit, v: i64) -> Option<DateTime<Utc>> {
 
 /// The value at `row` of `array`.
 pub(crate) fn value_at(array: &dyn Array, row: usize) -> Value {
-    if array.is_null(row) {
+    if array.is_null(row) || array.data_type() == &DataType::Null {
         return Value::Null;
     }
     match array.data_type() {

@@ -160,10 +160,37 @@ struct State {
 /// The Athena service.
 pub struct Athena {
     engine: Arc<Engine>,
+    /// Queries run here, apart from the runtime serving HTTP: CPU-bound engine work must not
+    /// starve the API (as on Athena, where queries run on other machines).
+    engine_rt: EngineRuntime,
     state: Mutex<State>,
     workgroups: Vec<WorkGroup>,
     realism: Arc<Realism>,
     queries_dir: PathBuf,
+}
+
+/// The engine's own tokio runtime; shut down without blocking when dropped, so that an endpoint
+/// can be dropped from async code.
+struct EngineRuntime(Option<tokio::runtime::Runtime>);
+
+impl EngineRuntime {
+    fn new() -> std::io::Result<Self> {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads).thread_name("athena-engine").enable_all().build()?;
+        Ok(Self(Some(rt)))
+    }
+
+    fn spawn<F: std::future::Future<Output = ()> + Send + 'static>(&self, fut: F) -> tokio::task::JoinHandle<()> {
+        self.0.as_ref().expect("runtime lives until drop").spawn(fut)
+    }
+}
+
+impl Drop for EngineRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 fn str_field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
@@ -199,7 +226,8 @@ impl Athena {
             }
         }
         loaded.sort_by(|a, b| a.submitted.total_cmp(&b.submitted));
-        let athena = Arc::new(Self { engine, state: Mutex::new(State::default()), workgroups, realism, queries_dir });
+        let engine_rt = EngineRuntime::new()?;
+        let athena = Arc::new(Self { engine, engine_rt, state: Mutex::new(State::default()), workgroups, realism, queries_dir });
         for mut rec in loaded {
             if !rec.is_terminal() {
                 rec.state = "FAILED".into();
@@ -461,7 +489,7 @@ impl Athena {
         if !reused {
             let job = Job { id: id.clone(), sql: bound, statement, kind, database, staging };
             let this = self.clone();
-            let handle = tokio::spawn(async move { this.execute(job).await });
+            let handle = self.engine_rt.spawn(async move { this.execute(job).await });
             state.tasks.insert(id.clone(), handle.abort_handle());
         }
         Ok(json!({ "QueryExecutionId": id }))

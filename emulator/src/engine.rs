@@ -352,7 +352,7 @@ impl Engine {
             .map_err(|e| df_failure(&job.sql, e))?;
         let df = ctx.execute_logical_plan(plan).await.map_err(|e| df_failure(&job.sql, e))?;
         let schema: SchemaRef = df.schema().inner().clone();
-        let physical = df.create_physical_plan().await.map_err(|e| df_failure(&job.sql, e))?;
+        let physical = df.create_physical_plan().await.and_then(cooperative).map_err(|e| df_failure(&job.sql, e))?;
         Ok((ctx, physical, schema))
     }
 
@@ -677,4 +677,23 @@ pub fn df_failure(sql: &str, e: DataFusionError) -> Failure {
         DataFusionError::IoError(_) | DataFusionError::ObjectStore(_) | DataFusionError::Internal(_) => Failure::system(msg.to_owned()),
         _ => Failure::user("GENERIC_USER_ERROR", msg.to_owned()),
     }
+}
+
+/// Wraps every operator's inputs in DataFusion's `CooperativeExec`: each poll consumes the task's
+/// tokio budget, so CPU-bound joins and aggregates (which never wait on I/O) still yield, and a
+/// query aborted by StopQueryExecution stops within a budget's worth of batches.
+fn cooperative(plan: Arc<dyn ExecutionPlan>) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::physical_plan::coop::CooperativeExec;
+    use datafusion::physical_plan::execution_plan::{ChildrenPropertiesMode, ReplaceChildrenOptions};
+    plan.transform_up(|node| {
+        if node.children().is_empty() {
+            return Ok(Transformed::no(node));
+        }
+        let children: Vec<Arc<dyn ExecutionPlan>> =
+            node.children().into_iter().map(|c| Arc::new(CooperativeExec::new(c.clone())) as Arc<dyn ExecutionPlan>).collect();
+        // CooperativeExec keeps its input's properties, so the node's need no recomputation.
+        Ok(Transformed::yes(node.replace_children(children, ReplaceChildrenOptions::new(ChildrenPropertiesMode::Keep))?))
+    })
+    .map(|t| t.data)
 }

@@ -141,7 +141,7 @@ pub fn write_value(out: &mut String, array: &dyn Array, row: usize) {
 }
 
 fn write_nested(out: &mut String, array: &dyn Array, row: usize) {
-    if array.is_null(row) { out.push_str("null") } else { write_value(out, array, row) }
+    if array.is_null(row) || array.data_type() == &DataType::Null { out.push_str("null") } else { write_value(out, array, row) }
 }
 
 fn write_list(out: &mut String, values: &dyn Array) {
@@ -212,12 +212,14 @@ fn parse_offset(tz: &str) -> Option<i32> {
 /// NULL as an empty unquoted field, `\n` after every row.
 pub fn write_csv_rows(out: &mut Vec<u8>, batch: &RecordBatch, scratch: &mut String) {
     let columns = batch.columns();
+    // Logical nulls: a NullArray (`SELECT NULL`) has no validity buffer but is all NULL.
+    let nulls: Vec<_> = columns.iter().map(|c| c.logical_nulls()).collect();
     for row in 0..batch.num_rows() {
         for (i, col) in columns.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            if col.is_null(row) {
+            if nulls[i].as_ref().is_some_and(|n| n.is_null(row)) {
                 continue;
             }
             scratch.clear();
