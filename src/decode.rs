@@ -173,6 +173,26 @@ pub(crate) fn parse_time(s: &str) -> Result<NaiveTime, String> {
     NaiveTime::parse_from_str(s, "%H:%M:%S%.f").map_err(|_| format!("{s:?} is not a time"))
 }
 
+/// A timestamp as a count of `unit` since the epoch.
+pub(crate) fn timestamp_in(t: NaiveDateTime, unit: TimeUnit) -> Result<i64, String> {
+    let utc = t.and_utc();
+    Ok(match unit {
+        TimeUnit::Second => utc.timestamp(),
+        TimeUnit::Millisecond => utc.timestamp_millis(),
+        TimeUnit::Microsecond => utc.timestamp_micros(),
+        TimeUnit::Nanosecond => utc
+            .timestamp_nanos_opt()
+            .ok_or_else(|| format!("{t} is outside the nanosecond range (1677-2262); use microsecond timestamps"))?,
+    })
+}
+
+/// A time of day (`01:02:03.500`) as a count of `unit` (micro- or nanoseconds) since midnight.
+pub(crate) fn parse_time_in(s: &str, unit: TimeUnit) -> Result<i64, String> {
+    let t = parse_time(s)?;
+    let nanos = t.num_seconds_from_midnight() as i64 * 1_000_000_000 + t.nanosecond() as i64;
+    Ok(if unit == TimeUnit::Nanosecond { nanos } else { nanos / 1000 })
+}
+
 impl Column {
     fn new(dt: &DataType) -> Result<Self> {
         Ok(match dt {

@@ -14,9 +14,8 @@ use arrow::array::{
     Time64NanosecondBuilder, TimestampMicrosecondBuilder, TimestampMillisecondBuilder, TimestampNanosecondBuilder, TimestampSecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Fields, TimeUnit};
-use chrono::Timelike;
 
-use crate::decode::{parse_date, parse_decimal, parse_spaced_hex, parse_time, parse_timestamp, parse_timestamp_tz};
+use crate::decode::{parse_date, parse_decimal, parse_spaced_hex, parse_time_in, parse_timestamp, parse_timestamp_tz, timestamp_in};
 use crate::error::{Error, Result};
 use crate::schema::{ColumnInfo, arrow_type};
 
@@ -106,7 +105,6 @@ pub(crate) fn append(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&s
             }
         }};
     }
-    let parse_ts = |tz: bool| move |s: &str| if tz { parse_timestamp_tz(s) } else { parse_timestamp(s) };
     match dt {
         DataType::Utf8 => prim!(StringBuilder, |s: &str| Ok::<_, String>(s.to_owned())),
         DataType::Binary => prim!(BinaryBuilder, parse_spaced_hex),
@@ -120,23 +118,16 @@ pub(crate) fn append(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&s
         DataType::Decimal128(_, scale) => prim!(Decimal128Builder, |s| parse_decimal(s, *scale as u8)),
         DataType::Date32 => prim!(Date32Builder, parse_date),
         DataType::Timestamp(unit, tz) => {
-            let p = parse_ts(tz.is_some());
+            let parse = |s: &str| timestamp_in(if tz.is_some() { parse_timestamp_tz(s)? } else { parse_timestamp(s)? }, *unit);
             match unit {
-                TimeUnit::Second => prim!(TimestampSecondBuilder, |s| p(s).map(|t| t.and_utc().timestamp())),
-                TimeUnit::Millisecond => prim!(TimestampMillisecondBuilder, |s| p(s).map(|t| t.and_utc().timestamp_millis())),
-                TimeUnit::Microsecond => prim!(TimestampMicrosecondBuilder, |s| p(s).map(|t| t.and_utc().timestamp_micros())),
-                TimeUnit::Nanosecond => prim!(TimestampNanosecondBuilder, |s| p(s)
-                    .and_then(|t| t.and_utc().timestamp_nanos_opt().ok_or_else(|| format!("{s:?} is outside the nanosecond range")))),
+                TimeUnit::Second => prim!(TimestampSecondBuilder, parse),
+                TimeUnit::Millisecond => prim!(TimestampMillisecondBuilder, parse),
+                TimeUnit::Microsecond => prim!(TimestampMicrosecondBuilder, parse),
+                TimeUnit::Nanosecond => prim!(TimestampNanosecondBuilder, parse),
             }
         }
-        DataType::Time64(TimeUnit::Nanosecond) => {
-            prim!(Time64NanosecondBuilder, |s| parse_time(s)
-                .map(|t| t.num_seconds_from_midnight() as i64 * 1_000_000_000 + t.nanosecond() as i64))
-        }
-        DataType::Time64(_) => {
-            prim!(Time64MicrosecondBuilder, |s| parse_time(s)
-                .map(|t| t.num_seconds_from_midnight() as i64 * 1_000_000 + t.nanosecond() as i64 / 1000))
-        }
+        DataType::Time64(TimeUnit::Nanosecond) => prim!(Time64NanosecondBuilder, |s| parse_time_in(s, TimeUnit::Nanosecond)),
+        DataType::Time64(_) => prim!(Time64MicrosecondBuilder, |s| parse_time_in(s, TimeUnit::Microsecond)),
         DataType::List(item) => {
             let b = builder.as_any_mut().downcast_mut::<ListBuilder<Box<dyn ArrayBuilder>>>().ok_or("list builder mismatch")?;
             match v {
