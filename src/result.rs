@@ -75,7 +75,6 @@ pub struct ResultSet {
     update_count: Option<i64>,
     stream: RecordBatchStream,
     current: Option<(RecordBatch, usize)>,
-    row_offset: u64,
 }
 
 impl std::fmt::Debug for ResultSet {
@@ -120,7 +119,7 @@ impl ResultSet {
             rows_done: 0,
         };
         let stream = RecordBatchStream::new(schema, futures::stream::try_unfold(state, ApiPages::next).boxed());
-        Ok(Self { update_count: first.update_count(), info, columns, stream, current: None, row_offset: 0 })
+        Ok(Self { update_count: first.update_count(), info, columns, stream, current: None })
     }
 
     pub fn info(&self) -> &QueryInfo {
@@ -153,15 +152,12 @@ impl ResultSet {
 
     /// The next batch (after any rows already taken with the fetch methods).
     pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
-        if let Some((batch, offset)) = self.current.take() {
-            self.row_offset += (batch.num_rows() - offset) as u64;
+        if let Some((batch, offset)) = self.current.take()
+            && offset < batch.num_rows()
+        {
             return Some(Ok(batch.slice(offset, batch.num_rows() - offset)));
         }
-        let next = self.stream.next().await?;
-        if let Ok(b) = &next {
-            self.row_offset += b.num_rows() as u64;
-        }
-        Some(next)
+        self.stream.next().await
     }
 
     /// The next row, or `None` at the end.
@@ -177,11 +173,7 @@ impl ResultSet {
             }
             match self.stream.next().await {
                 None => return Ok(None),
-                Some(batch) => {
-                    let batch = batch?;
-                    self.row_offset += batch.num_rows() as u64;
-                    self.current = Some((batch, 0));
-                }
+                Some(batch) => self.current = Some((batch?, 0)),
             }
         }
     }
@@ -215,7 +207,7 @@ impl ResultSet {
     /// The remaining batches as a stream.
     pub fn into_stream(mut self) -> RecordBatchStream {
         let schema = self.stream.schema().clone();
-        let head = self.current.take().map(|(b, o)| Ok(b.slice(o, b.num_rows() - o)));
+        let head = self.current.take().filter(|(b, o)| *o < b.num_rows()).map(|(b, o)| Ok(b.slice(o, b.num_rows() - o)));
         RecordBatchStream::new(schema, futures::stream::iter(head).chain(self.stream))
     }
 
