@@ -11,7 +11,9 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use crate::connection::Connection;
 use crate::credentials::{CredentialOptions, MfaTokenSource};
 use crate::error::{Error, Result};
+use crate::fetch::FetchConfig;
 use crate::params::ParamStyle;
+use crate::result::ResultSource;
 
 /// Called once with the query id as soon as StartQueryExecution answered, before waiting.
 pub type OnStart = Arc<dyn Fn(&str) + Send + Sync>;
@@ -128,6 +130,8 @@ pub(crate) struct Settings {
     pub cache: CacheConfig,
     pub timestamp_unit: TimeUnit,
     pub s3_endpoint_url: Option<String>,
+    pub result_source: ResultSource,
+    pub fetch: FetchConfig,
 }
 
 impl fmt::Debug for Settings {
@@ -146,6 +150,9 @@ impl fmt::Debug for Settings {
             .field("paramstyle", &self.paramstyle)
             .field("cache", &self.cache)
             .field("timestamp_unit", &self.timestamp_unit)
+            .field("s3_endpoint_url", &self.s3_endpoint_url)
+            .field("result_source", &self.result_source)
+            .field("fetch", &self.fetch)
             .finish_non_exhaustive()
     }
 }
@@ -170,6 +177,9 @@ impl Default for Settings {
             // Athena timestamps carry up to 9 fraction digits.
             timestamp_unit: TimeUnit::Nanosecond,
             s3_endpoint_url: None,
+            // The result CSV from S3 when there is one: a ranged read instead of 1000-row API pages.
+            result_source: ResultSource::Auto,
+            fetch: FetchConfig::default(),
         }
     }
 }
@@ -371,6 +381,22 @@ impl ConnectionBuilder {
     /// covers only the years 1677-2262; use microseconds for dates beyond).
     pub fn with_timestamp_unit(mut self, unit: TimeUnit) -> Self {
         self.settings.timestamp_unit = unit;
+        self
+    }
+
+    /// Where rows come from (default [`ResultSource::Auto`]: the result CSV from S3 when the
+    /// query has an output location, else GetQueryResults).
+    pub fn with_result_source(mut self, source: ResultSource) -> Self {
+        self.settings.result_source = source;
+        self
+    }
+
+    /// How result files are read from S3 (default [`FetchConfig::default`]: 8 MiB ranges, 8 in flight).
+    pub fn with_fetch(mut self, fetch: FetchConfig) -> Self {
+        if fetch.chunk_size == 0 || fetch.concurrency == 0 || fetch.max_attempts == 0 {
+            self.errors.push(format!("fetch chunk size, concurrency and attempts must be positive, got {fetch:?}"));
+        }
+        self.settings.fetch = fetch;
         self
     }
 

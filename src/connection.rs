@@ -10,6 +10,7 @@ use crate::config::{ConnectionBuilder, RetryConfig, Settings};
 use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::execute::CancelHandle;
+use crate::fetch::Fetcher;
 use crate::query::Query;
 use crate::result::ResultSet;
 
@@ -21,6 +22,7 @@ pub struct Connection {
 
 struct Inner {
     athena: aws_sdk_athena::Client,
+    fetcher: Fetcher,
     sdk_config: SdkConfig,
     settings: Settings,
 }
@@ -79,15 +81,25 @@ impl Connection {
             .with_initial_backoff(retry.initial_backoff)
             .with_max_backoff(retry.max_backoff);
         let timeouts = TimeoutConfig::builder().operation_timeout(retry.deadline).build();
-        let mut conf = aws_sdk_athena::config::Builder::from(&sdk_config).retry_config(sdk_retry).timeout_config(timeouts);
+        let mut conf = aws_sdk_athena::config::Builder::from(&sdk_config).retry_config(sdk_retry.clone()).timeout_config(timeouts.clone());
         if let Some(url) = athena_endpoint {
             conf = conf.endpoint_url(url);
         }
         let athena = aws_sdk_athena::Client::from_conf(conf.build());
+        let mut s3 = aws_sdk_s3::config::Builder::from(&sdk_config).retry_config(sdk_retry).timeout_config(timeouts);
+        if let Some(url) = &settings.s3_endpoint_url {
+            // Local and S3-compatible endpoints serve path-style requests.
+            s3 = s3.endpoint_url(url).force_path_style(true);
+        }
+        let fetcher = Fetcher::new(aws_sdk_s3::Client::from_conf(s3.build()), settings.fetch);
         if sdk_config.region().is_none() {
             return Err(Error::config("no AWS region"));
         }
-        Ok(Self { inner: Arc::new(Inner { athena, sdk_config, settings }) })
+        Ok(Self { inner: Arc::new(Inner { athena, fetcher, sdk_config, settings }) })
+    }
+
+    pub(crate) fn fetcher(&self) -> &Fetcher {
+        &self.inner.fetcher
     }
 
     pub(crate) fn settings(&self) -> &Settings {

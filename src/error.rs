@@ -70,6 +70,16 @@ pub enum Error {
     #[error("no result: {message}")]
     ResultMissing { query_id: Option<String>, message: String },
 
+    /// A result object could not be read from S3 (refused, replaced while read, connection
+    /// dropped beyond the retry budget).
+    #[error("cannot read {uri}: {message}")]
+    Storage {
+        uri: String,
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+
     /// A result value could not be decoded into its Arrow type.
     #[error("cannot decode {}: {message}", decode_place(query_id.as_deref(), column.as_deref(), *row))]
     Decode {

@@ -16,6 +16,17 @@ use crate::execute::QueryInfo;
 use crate::row::Row;
 use crate::schema::{ColumnInfo, arrow_schema_with_hints};
 
+/// Where the rows of a result come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResultSource {
+    /// The result CSV from S3 when the query has an output location (Athena's JDBC driver does
+    /// the same), else GetQueryResults.
+    #[default]
+    Auto,
+    /// Always GetQueryResults paging (1000 rows per call).
+    Api,
+}
+
 /// GetQueryResults' largest page.
 const API_PAGE_ROWS: i32 = 1000;
 
@@ -90,13 +101,19 @@ fn has_header_row(info: &QueryInfo) -> bool {
 }
 
 impl ResultSet {
-    /// Opens the results of a SUCCEEDED query through GetQueryResults paging.
+    /// Opens the results of a SUCCEEDED query: the result CSV from S3 when there is one (and the
+    /// source is not forced to the API), else GetQueryResults paging. The schema comes from
+    /// ColumnInfo either way.
     pub(crate) async fn open(conn: Connection, info: QueryInfo, hints: &std::collections::HashMap<String, String>) -> Result<Self> {
         let client = conn.athena().clone();
+        let csv_location = match conn.settings().result_source {
+            ResultSource::Auto => info.output_location.clone().filter(|l| l.ends_with(".csv")),
+            ResultSource::Api => None,
+        };
         let first = client
             .get_query_results()
             .query_execution_id(&info.query_id)
-            .max_results(API_PAGE_ROWS)
+            .max_results(if csv_location.is_some() { 1 } else { API_PAGE_ROWS })
             .send()
             .await
             .map_err(|e| Error::api("GetQueryResults", e))?;
@@ -106,6 +123,10 @@ impl ResultSet {
             .map(|m| m.column_info().iter().map(ColumnInfo::from_sdk).collect())
             .unwrap_or_default();
         let schema = arrow_schema_with_hints(&columns, conn.settings().timestamp_unit, hints)?;
+        if let Some(location) = csv_location {
+            let stream = crate::source::csv_stream(conn.fetcher(), &location, &info.query_id, schema).await?;
+            return Ok(Self { update_count: first.update_count(), info, columns, stream, current: None });
+        }
         let mut rows: VecDeque<Vec<Option<String>>> = rs.map(|r| r.rows().iter().map(api_row).collect()).unwrap_or_default();
         if has_header_row(&info) && !rows.is_empty() {
             rows.pop_front();

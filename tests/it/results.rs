@@ -3,7 +3,7 @@
 use arrow::array::AsArray;
 use arrow::datatypes::{DataType, Int32Type, TimeUnit};
 use athena_arrow::schema::ATHENA_TYPE;
-use athena_arrow::{Value, row::Row};
+use athena_arrow::{Error, FetchConfig, ResultSource, Value, row::Row};
 use chrono::NaiveDate;
 use futures::TryStreamExt;
 
@@ -97,7 +97,7 @@ async fn null_stays_distinct_from_the_empty_string() {
 
 #[tokio::test]
 async fn pages_stream_as_batches_with_the_schema_first() {
-    let conn = connect().await;
+    let conn = crate::builder().with_result_source(ResultSource::Api).build().await.unwrap();
     let result = conn.execute("SELECT a FROM many_rows ORDER BY a").await.unwrap();
     let stream = result.into_stream();
     assert_eq!(stream.schema().field(0).data_type(), &DataType::Int32);
@@ -159,4 +159,60 @@ async fn nested_columns_typed_from_table_metadata_or_hints() {
     let mut r = conn.query("SELECT ARRAY[ARRAY[1], ARRAY[2, 3]] AS x").type_hint("x", "array(array(integer))").execute().await.unwrap();
     let v = r.fetch_one().await.unwrap().unwrap().get(0).unwrap();
     assert_eq!(v, Value::List(vec![Value::List(vec![Value::Integer(1)]), Value::List(vec![Value::Integer(2), Value::Integer(3)])]));
+}
+
+async fn all_rows(conn: &athena_arrow::Connection, sql: &str) -> (String, Vec<Vec<Value>>) {
+    let mut r = conn.execute(sql).await.unwrap();
+    let id = r.query_id().to_owned();
+    (id, r.fetch_all().await.unwrap().iter().map(Row::values).collect())
+}
+
+#[tokio::test]
+async fn csv_and_api_sources_agree() {
+    let csv = crate::builder().with_fetch(FetchConfig { chunk_size: 1000, concurrency: 4, max_attempts: 5 }).build().await.unwrap();
+    let api = crate::builder().with_result_source(ResultSource::Api).build().await.unwrap();
+    for sql in [
+        COMPLEX,
+        "SELECT a FROM many_rows ORDER BY a",
+        "SELECT 'multi\nline' AS m, '\"quoted\", and ''' AS q, CAST(NULL AS VARCHAR) AS n, '' AS e",
+        "SELECT CAST(NULL AS INTEGER) AS only_null",
+        "SELECT 1 AS i WHERE false",
+    ] {
+        let (id, from_csv) = all_rows(&csv, sql).await;
+        let (_, from_api) = all_rows(&api, sql).await;
+        assert_eq!(from_csv, from_api, "{sql}");
+        assert!(csv.query_info(&id).await.unwrap().output_location.unwrap().ends_with(".csv"));
+    }
+    let (_, rows) = all_rows(&csv, "SELECT CAST(NULL AS INTEGER) AS only_null").await;
+    assert_eq!(rows, vec![vec![Value::Null]], "an empty CSV line is one NULL column");
+    let (_, rows) = all_rows(&csv, "SELECT 'multi\nline' AS m, '\"q\", ''' AS q").await;
+    assert_eq!(rows, vec![vec![Value::String("multi\nline".into()), Value::String("\"q\", '".into())]]);
+}
+
+#[tokio::test]
+async fn csv_reads_survive_slowdowns_and_cut_connections() {
+    let emulator = crate::start_emulator(athena_emulator::Emulator::builder().with_faults(0.3, 0.3, 0.0));
+    let conn = crate::builder_at(&emulator.endpoint)
+        .with_fetch(FetchConfig { chunk_size: 4096, concurrency: 8, max_attempts: 10 })
+        .build()
+        .await
+        .unwrap();
+    let mut r = conn.execute("SELECT a, CAST(a AS VARCHAR) AS s FROM many_rows ORDER BY a").await.unwrap();
+    let rows = r.fetch_all().await.unwrap();
+    assert_eq!(rows.len(), 10000);
+    assert_eq!(rows[9999].values(), vec![Value::Integer(9999), Value::String("9999".into())]);
+}
+
+#[tokio::test]
+async fn a_result_replaced_while_read_fails_loudly() {
+    let conn = crate::builder().with_fetch(FetchConfig { chunk_size: 1024, concurrency: 1, max_attempts: 3 }).build().await.unwrap();
+    let mut r = conn.execute("SELECT a FROM many_rows").await.unwrap();
+    let location = r.info().output_location.clone().unwrap();
+    let (bucket, key) = location.trim_start_matches("s3://").split_once('/').unwrap();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conn.sdk_config()).endpoint_url(&crate::shared().endpoint).force_path_style(true).build(),
+    );
+    s3.put_object().bucket(bucket).key(key).body(b"\"a\"\n\"1\"\n".to_vec().into()).send().await.unwrap();
+    let e = r.fetch_all().await.unwrap_err();
+    assert!(matches!(&e, Error::Storage { message, .. } if message.contains("changed")), "{e:?}");
 }

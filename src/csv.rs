@@ -1,0 +1,205 @@
+//! Athena's result CSV, decoded without I/O: every non-NULL value is double-quoted (`""` inside
+//! is one `"`), an unquoted empty field is NULL, `""` is the empty string, newlines inside quotes
+//! belong to the value, every record ends with `\n`, and an empty line is one NULL column.
+//!
+//! arrow-csv cannot tell a quoted empty field from an unquoted one (its parser drops the quoting),
+//! so the NULL vs empty-string rule needs this small record splitter; values then go through the
+//! same [`TextDecoder`] as GetQueryResults rows.
+
+use std::borrow::Cow;
+
+use arrow::array::RecordBatch;
+
+use crate::decode::TextDecoder;
+use crate::error::{Error, Result};
+
+/// Splits complete records off the front of `buf`, calling `on_record` with each record's
+/// fields (None = NULL). Returns the bytes consumed: a trailing partial record is left for the
+/// next call (with more bytes appended); at the end of input (`last`) it is an error.
+pub fn split_records(buf: &[u8], last: bool, mut on_record: impl FnMut(&[Option<Cow<'_, str>>]) -> Result<()>) -> Result<usize> {
+    let mut fields: Vec<Option<Cow<'_, str>>> = Vec::new();
+    let mut pos = 0; // start of the current record
+    let mut i = 0;
+    'records: while i < buf.len() {
+        fields.clear();
+        loop {
+            // One field, starting at `i`.
+            if buf.get(i) == Some(&b'"') {
+                let start = i + 1;
+                let mut j = start;
+                let mut escaped = false;
+                loop {
+                    match memchr(b'"', &buf[j..]) {
+                        None => break 'records, // incomplete quoted value
+                        Some(k) => {
+                            j += k;
+                            if buf.get(j + 1) == Some(&b'"') {
+                                escaped = true;
+                                j += 2;
+                            } else if j + 1 >= buf.len() {
+                                break 'records; // cannot tell yet whether `"` is doubled
+                            } else {
+                                break;
+                            }
+                        }
+                    }
+                }
+                let raw = std::str::from_utf8(&buf[start..j]).map_err(|e| Error::decode(format!("result CSV is not UTF-8: {e}")))?;
+                fields.push(Some(if escaped { Cow::Owned(raw.replace("\"\"", "\"")) } else { Cow::Borrowed(raw) }));
+                i = j + 1;
+            } else {
+                // Unquoted: NULL when empty (Athena writes nothing else unquoted).
+                let end = match buf[i..].iter().position(|&b| b == b',' || b == b'\n') {
+                    Some(k) => i + k,
+                    None => break 'records,
+                };
+                if end == i {
+                    fields.push(None);
+                } else {
+                    let raw = std::str::from_utf8(&buf[i..end]).map_err(|e| Error::decode(format!("result CSV is not UTF-8: {e}")))?;
+                    fields.push(Some(Cow::Borrowed(raw)));
+                }
+                i = end;
+            }
+            match buf.get(i) {
+                Some(b',') => i += 1,
+                Some(b'\n') => {
+                    i += 1;
+                    on_record(&fields)?;
+                    pos = i;
+                    continue 'records;
+                }
+                Some(other) => {
+                    return Err(Error::decode(format!("malformed result CSV: {:?} after a quoted value at byte {i}", *other as char)));
+                }
+                None => break 'records,
+            }
+        }
+    }
+    if last && pos < buf.len() {
+        return Err(Error::decode(format!("result CSV is truncated: {} bytes after the last complete record", buf.len() - pos)));
+    }
+    Ok(pos)
+}
+
+fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|&b| b == needle)
+}
+
+/// Decodes a result CSV fed in pieces into batches: the header line is checked against the
+/// schema and skipped; each call to [`feed`](Self::feed) yields the batch of its complete records.
+#[derive(Debug)]
+pub struct CsvDecoder {
+    decoder: TextDecoder,
+    carry: Vec<u8>,
+    header_seen: bool,
+    rows: u64,
+}
+
+impl CsvDecoder {
+    pub fn new(decoder: TextDecoder) -> Self {
+        Self { decoder, carry: Vec::new(), header_seen: false, rows: 0 }
+    }
+
+    /// Appends `bytes` and decodes the complete records; `last` marks the end of the object.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] for malformed or truncated CSV, a header that does not match the
+    /// schema, or values that do not parse.
+    pub fn feed(&mut self, bytes: &[u8], last: bool) -> Result<Option<RecordBatch>> {
+        let mut buf = std::mem::take(&mut self.carry);
+        buf.extend_from_slice(bytes);
+        let Self { decoder, header_seen, rows, .. } = self;
+        let columns = decoder.schema().fields().len();
+        let consumed = split_records(&buf, last, |fields| {
+            if !*header_seen {
+                *header_seen = true;
+                let names: Vec<&str> = fields.iter().map(|f| f.as_deref().unwrap_or("")).collect();
+                let expected: Vec<&str> = decoder.schema().fields().iter().map(|f| f.name().as_str()).collect();
+                if names != expected {
+                    return Err(Error::decode(format!("result CSV header {names:?} does not match the columns {expected:?}")));
+                }
+                return Ok(());
+            }
+            if fields.len() != columns {
+                return Err(Error::decode(format!("result CSV row {rows} has {} fields, expected {columns}", fields.len())));
+            }
+            *rows += 1;
+            decoder.append_row(fields.iter().map(|f| f.as_deref()))
+        })?;
+        self.carry = buf[consumed..].to_vec();
+        if last && !self.header_seen {
+            return Err(Error::decode("result CSV has no header line"));
+        }
+        self.decoder.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::row::{Value, value_at};
+    use crate::schema::{ColumnInfo, arrow_schema};
+    use arrow::datatypes::TimeUnit;
+
+    fn records(csv: &[u8]) -> Vec<Vec<Option<String>>> {
+        let mut out = Vec::new();
+        let used = split_records(csv, true, |f| {
+            out.push(f.iter().map(|v| v.as_deref().map(str::to_owned)).collect());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(used, csv.len());
+        out
+    }
+
+    #[test]
+    fn athena_csv_rules() {
+        let csv = b"\"i\",\"s\",\"q\",\"n\",\"empty\"\n\"1\",\"it's\",\"a\"\"b\",,\"\"\n\"2\",\"line\nbreak\",\"\"\"\",\"x\",\"\"\n";
+        let r = records(csv);
+        assert_eq!(r.len(), 3);
+        let s = |v: &str| Some(v.to_owned());
+        assert_eq!(r[1], vec![s("1"), s("it's"), s("a\"b"), None, s("")]);
+        assert_eq!(r[2], vec![s("2"), s("line\nbreak"), s("\""), s("x"), s("")]);
+        // An empty line is one NULL column.
+        assert_eq!(records(b"\"a\"\n\n\"\"\n"), vec![vec![s("a")], vec![None], vec![s("")]]);
+    }
+
+    #[test]
+    fn pieces_and_truncation() {
+        let csv = b"\"a\",\"b\"\n\"1\",\"x\"\"y\"\n,\"2\"\n";
+        for cut in 0..csv.len() {
+            let mut got = Vec::new();
+            let mut carry = Vec::new();
+            for (piece, last) in [(&csv[..cut], false), (&csv[cut..], true)] {
+                carry.extend_from_slice(piece);
+                let used = split_records(&carry, last, |f| {
+                    got.push(f.iter().map(|v| v.as_deref().map(str::to_owned)).collect::<Vec<_>>());
+                    Ok(())
+                })
+                .unwrap();
+                carry.drain(..used);
+            }
+            assert_eq!(got.len(), 3, "cut at {cut}");
+            assert_eq!(got[1][1].as_deref(), Some("x\"y"));
+            assert_eq!(got[2][0], None);
+        }
+        assert!(split_records(b"\"a\"\n\"tru", true, |_| Ok(())).is_err());
+        assert!(split_records(b"\"a\"x\n", true, |_| Ok(())).is_err());
+    }
+
+    #[test]
+    fn decoder_checks_the_header_and_types_values() {
+        let cols = [
+            ColumnInfo { name: "n".into(), type_name: "integer".into(), precision: 10, scale: 0 },
+            ColumnInfo { name: "s".into(), type_name: "varchar".into(), precision: 0, scale: 0 },
+        ];
+        let schema = arrow_schema(&cols, TimeUnit::Nanosecond).unwrap();
+        let mut d = CsvDecoder::new(TextDecoder::new(schema.clone()).unwrap());
+        assert!(d.feed(b"\"n\",\"s\"\n\"1\",\"\"\n,", false).unwrap().is_some());
+        let b = d.feed(b"\n", true).unwrap().unwrap();
+        assert_eq!((value_at(b.column(0).as_ref(), 0), value_at(b.column(1).as_ref(), 0)), (Value::Null, Value::Null));
+        let mut d = CsvDecoder::new(TextDecoder::new(schema).unwrap());
+        assert!(d.feed(b"\"x\",\"s\"\n", true).is_err());
+    }
+}
