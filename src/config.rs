@@ -132,6 +132,8 @@ pub(crate) struct Settings {
     pub s3_endpoint_url: Option<String>,
     pub result_source: ResultSource,
     pub fetch: FetchConfig,
+    pub unload: bool,
+    pub unload_compression: String,
 }
 
 impl fmt::Debug for Settings {
@@ -153,6 +155,8 @@ impl fmt::Debug for Settings {
             .field("s3_endpoint_url", &self.s3_endpoint_url)
             .field("result_source", &self.result_source)
             .field("fetch", &self.fetch)
+            .field("unload", &self.unload)
+            .field("unload_compression", &self.unload_compression)
             .finish_non_exhaustive()
     }
 }
@@ -180,6 +184,9 @@ impl Default for Settings {
             // The result CSV from S3 when there is one: a ranged read instead of 1000-row API pages.
             result_source: ResultSource::Auto,
             fetch: FetchConfig::default(),
+            unload: false,
+            // Fast to decode; Athena's own default for Parquet is GZIP.
+            unload_compression: "SNAPPY".into(),
         }
     }
 }
@@ -397,6 +404,26 @@ impl ConnectionBuilder {
             self.errors.push(format!("fetch chunk size, concurrency and attempts must be positive, got {fetch:?}"));
         }
         self.settings.fetch = fetch;
+        self
+    }
+
+    /// Reads SELECT/WITH results through UNLOAD to Parquet (default off, as PyAthena's
+    /// `unload=False`): typed nested columns, exact types, files read in parallel. Needs an
+    /// s3_staging_dir (data files go to `<staging>/unload/<uuid>/`, which is not deleted).
+    /// Queries UNLOAD cannot write (time, tz, json, interval, uuid columns; unnamed or duplicate
+    /// column names) are run again as plain queries and read from their result CSV.
+    pub fn with_unload(mut self, unload: bool) -> Self {
+        self.settings.unload = unload;
+        self
+    }
+
+    /// Compression of UNLOAD's Parquet: SNAPPY (default), GZIP, ZSTD or NONE.
+    pub fn with_unload_compression(mut self, compression: impl Into<String>) -> Self {
+        let c = compression.into().to_ascii_uppercase();
+        if !["SNAPPY", "GZIP", "ZSTD", "NONE"].contains(&c.as_str()) {
+            self.errors.push(format!("unload compression must be SNAPPY, GZIP, ZSTD or NONE, got {c}"));
+        }
+        self.settings.unload_compression = c;
         self
     }
 

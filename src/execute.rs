@@ -230,6 +230,8 @@ pub struct QueryHandle {
     timeout: Option<Duration>,
     started: Instant,
     hints: TypeHints,
+    /// The query this handle's UNLOAD wraps (its results are then read from the data files).
+    unload_of: Option<Arc<str>>,
 }
 
 /// Column name -> type name with element types, for nested columns (see [`crate::Query::type_hint`]).
@@ -242,9 +244,16 @@ impl fmt::Debug for QueryHandle {
 }
 
 impl QueryHandle {
-    pub(crate) fn new(conn: Connection, query_id: String, cancel_on_drop: bool, timeout: Option<Duration>, hints: TypeHints) -> Self {
+    pub(crate) fn new(
+        conn: Connection,
+        query_id: String,
+        cancel_on_drop: bool,
+        timeout: Option<Duration>,
+        hints: TypeHints,
+        unload_of: Option<Arc<str>>,
+    ) -> Self {
         let guard = CancelGuard { handle: CancelHandle::new(conn.athena().clone(), &query_id), armed: AtomicBool::new(cancel_on_drop) };
-        Self { conn, query_id, guard, timeout, started: Instant::now(), hints }
+        Self { conn, query_id, guard, timeout, started: Instant::now(), hints, unload_of }
     }
 
     pub fn query_id(&self) -> &str {
@@ -288,7 +297,7 @@ impl QueryHandle {
     /// first), or [`Error::Api`].
     pub async fn wait(self) -> Result<ResultSet> {
         let info = self.wait_info().await?;
-        ResultSet::open(self.conn.clone(), info, &self.hints).await
+        ResultSet::open(self.conn.clone(), info, &self.hints, self.unload_of.as_deref()).await
     }
 
     /// Polls until the query ends and returns its facts, without opening results.

@@ -78,6 +78,15 @@ impl Fetcher {
     }
 
     /// The object's bytes as ordered chunks, `concurrency` ranges in flight.
+    /// The whole (small) object in memory.
+    pub(crate) async fn get_all(&self, uri: &str) -> Result<Bytes> {
+        let meta = self.head(uri).await?;
+        if meta.size == 0 {
+            return Ok(Bytes::new());
+        }
+        self.range(uri, meta.etag.as_deref(), 0, meta.size).await
+    }
+
     pub(crate) fn chunks(&self, uri: &str, meta: &ObjectMeta) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
         let chunk = self.config.chunk_size.max(1);
         let ranges: Vec<(u64, u64)> = (0..meta.size.div_ceil(chunk)).map(|i| (i * chunk, ((i + 1) * chunk).min(meta.size))).collect();
@@ -93,7 +102,7 @@ impl Fetcher {
     }
 
     /// Bytes `start..end` of the object, resuming after cut or short bodies.
-    async fn range(&self, uri: &str, etag: Option<&str>, start: u64, end: u64) -> Result<Bytes> {
+    pub(crate) async fn range(&self, uri: &str, etag: Option<&str>, start: u64, end: u64) -> Result<Bytes> {
         let (bucket, key) = parse_s3_uri(uri)?;
         let len = (end - start) as usize;
         let mut buf = BytesMut::with_capacity(len);

@@ -43,6 +43,7 @@ pub mod result;
 pub mod row;
 pub mod schema;
 mod source;
+mod unload;
 
 pub use config::{CacheConfig, ConnectionBuilder, Encryption, PollConfig, RetryConfig};
 pub use connection::{Connection, TableMetadata};

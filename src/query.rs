@@ -43,6 +43,7 @@ pub struct Query {
     timeout: Option<Duration>,
     cancel_on_drop: Option<bool>,
     hints: HashMap<String, String>,
+    unload: Option<bool>,
     errors: Vec<String>,
 }
 
@@ -84,6 +85,7 @@ impl Query {
             timeout: None,
             cancel_on_drop: None,
             hints: HashMap::new(),
+            unload: None,
             errors: Vec::new(),
         }
     }
@@ -162,6 +164,13 @@ impl Query {
         self
     }
 
+    /// Reads this query's results through UNLOAD to Parquet (default: the connection's setting).
+    /// Only SELECT and WITH queries are wrapped; see [`crate::ConnectionBuilder::with_unload`].
+    pub fn unload(mut self, unload: bool) -> Self {
+        self.unload = Some(unload);
+        self
+    }
+
     /// Types the result column `column` by `type_name` with its element types
     /// (`array(integer)`, `map<string,int>`, `row(a integer, b varchar)`): Athena's column
     /// metadata names nested types without them, so such columns are otherwise text.
@@ -223,12 +232,42 @@ impl Query {
             let settings = self.conn.settings();
             let work_group = self.work_group.as_deref().or(settings.work_group.as_deref());
             match cache::find(self.conn.athena(), &prepared.sql, &settings.schema, &settings.catalog, work_group, cache).await {
-                Ok(Some(info)) => return ResultSet::open(self.conn.clone(), info, &self.hints).await,
+                Ok(Some(info)) => return ResultSet::open(self.conn.clone(), info, &self.hints, None).await,
                 Ok(None) => {}
                 Err(e) => tracing::debug!("client-side cache look-up failed, running the query: {e}"),
             }
         }
-        let handle = self.start(prepared).await?;
+        let mut interrupt = std::pin::pin!(interrupt);
+        let unload = self.unload.unwrap_or(self.conn.settings().unload) && crate::unload::is_select(&prepared.sql);
+        if unload {
+            let settings = self.conn.settings();
+            let Some(staging) = self.s3_staging_dir.as_ref().or(settings.s3_staging_dir.as_ref()) else {
+                return Err(Error::config("unload needs an s3_staging_dir: the data files go to a fresh prefix under it"));
+            };
+            let wrapped = Prepared {
+                sql: crate::unload::unload_sql(&prepared.sql, staging, &settings.unload_compression),
+                execution_parameters: prepared.execution_parameters.clone(),
+            };
+            match self.run(wrapped, Some(prepared.sql.as_str()), interrupt.as_mut()).await {
+                // Columns UNLOAD cannot write (time, tz, json, interval, uuid; unnamed or duplicate
+                // names): run the query itself and read its result CSV instead.
+                Err(e) if crate::unload::is_unload_limitation(&e) => {
+                    tracing::debug!("UNLOAD refused the query ({e}); reading its result CSV instead");
+                }
+                other => return other,
+            }
+        }
+        self.run(prepared, None, interrupt).await
+    }
+
+    /// Starts `prepared`, waits for it (or for `interrupt`, which stops it) and opens its results.
+    async fn run(
+        &self,
+        prepared: Prepared,
+        unload_of: Option<&str>,
+        interrupt: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    ) -> Result<ResultSet> {
+        let handle = self.start(prepared, unload_of).await?;
         let cancel = handle.cancel_handle();
         tokio::select! {
             result = handle.wait() => result,
@@ -245,10 +284,10 @@ impl Query {
     /// As [`execute`](Self::execute) for what happens before the query runs.
     pub async fn submit(self) -> Result<QueryHandle> {
         let prepared = self.prepare()?;
-        self.start(prepared).await
+        self.start(prepared, None).await
     }
 
-    async fn start(self, prepared: Prepared) -> Result<QueryHandle> {
+    async fn start(&self, prepared: Prepared, unload_of: Option<&str>) -> Result<QueryHandle> {
         let settings = self.conn.settings();
         let mut result_config = None;
         let staging = self.s3_staging_dir.as_ref().or(settings.s3_staging_dir.as_ref());
@@ -288,6 +327,7 @@ impl Query {
             self.cancel_on_drop.unwrap_or(settings.cancel_on_drop),
             self.timeout.or(settings.query_timeout),
             Arc::new(self.hints.clone()),
+            unload_of.map(Arc::from),
         );
         if let Some(cb) = &settings.on_start {
             cb(&query_id);

@@ -104,7 +104,15 @@ impl ResultSet {
     /// Opens the results of a SUCCEEDED query: the result CSV from S3 when there is one (and the
     /// source is not forced to the API), else GetQueryResults paging. The schema comes from
     /// ColumnInfo either way.
-    pub(crate) async fn open(conn: Connection, info: QueryInfo, hints: &std::collections::HashMap<String, String>) -> Result<Self> {
+    pub(crate) async fn open(
+        conn: Connection,
+        info: QueryInfo,
+        hints: &std::collections::HashMap<String, String>,
+        unload_of: Option<&str>,
+    ) -> Result<Self> {
+        if let Some(original) = unload_of {
+            return Self::open_unload(conn, info, original).await;
+        }
         let client = conn.athena().clone();
         let csv_location = match conn.settings().result_source {
             ResultSource::Auto => info.output_location.clone().filter(|l| l.ends_with(".csv")),
@@ -141,6 +149,45 @@ impl ResultSet {
         };
         let stream = RecordBatchStream::new(schema, futures::stream::try_unfold(state, ApiPages::next).boxed());
         Ok(Self { update_count: first.update_count(), info, columns, stream, current: None })
+    }
+
+    /// The results of an UNLOAD this client wrapped around `original`.
+    async fn open_unload(conn: Connection, info: QueryInfo, original: &str) -> Result<Self> {
+        let manifest = info.data_manifest_location.clone().ok_or_else(|| Error::ResultMissing {
+            query_id: Some(info.query_id.clone()),
+            message: "UNLOAD finished without a data manifest".into(),
+        })?;
+        let files = crate::unload::manifest_files(conn.fetcher(), &manifest).await?;
+        match crate::unload::unload_stream(conn.fetcher(), files, conn.settings().timestamp_unit).await? {
+            Some(stream) => {
+                let columns = stream
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| {
+                        let (precision, scale) = match f.data_type() {
+                            arrow::datatypes::DataType::Decimal128(p, s) => (*p as i32, *s as i32),
+                            _ => (0, 0),
+                        };
+                        ColumnInfo {
+                            name: f.name().clone(),
+                            type_name: crate::schema::athena_type_of(f.data_type()).into(),
+                            precision,
+                            scale,
+                        }
+                    })
+                    .collect();
+                Ok(Self { info, columns, update_count: None, stream, current: None })
+            }
+            None => {
+                // 0 rows: no data files, so the schema comes from ColumnInfo of the query itself.
+                let empty = Box::pin(
+                    conn.query(format!("SELECT * FROM ({}) LIMIT 0", original.trim().trim_end_matches(';'))).unload(false).execute(),
+                )
+                .await?;
+                Ok(Self { info, columns: empty.columns, update_count: None, stream: empty.stream, current: None })
+            }
+        }
     }
 
     pub fn info(&self) -> &QueryInfo {

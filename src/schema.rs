@@ -138,6 +138,31 @@ pub fn arrow_schema_with_hints(columns: &[ColumnInfo], timestamp_unit: TimeUnit,
     Ok(Arc::new(Schema::new(fields)))
 }
 
+/// The Athena type name of an Arrow type read from UNLOAD's Parquet (the inverse of
+/// [`arrow_type`] for what Trino writes).
+pub fn athena_type_of(dt: &DataType) -> &'static str {
+    match dt {
+        DataType::Boolean => "boolean",
+        DataType::Int8 => "tinyint",
+        DataType::Int16 => "smallint",
+        DataType::Int32 => "integer",
+        DataType::Int64 => "bigint",
+        DataType::Float32 => "float",
+        DataType::Float64 => "double",
+        DataType::Decimal128(..) | DataType::Decimal256(..) => "decimal",
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "varchar",
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => "varbinary",
+        DataType::Date32 | DataType::Date64 => "date",
+        DataType::Timestamp(_, Some(_)) => "timestamp with time zone",
+        DataType::Timestamp(_, None) => "timestamp",
+        DataType::Time32(_) | DataType::Time64(_) => "time",
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => "array",
+        DataType::Map(..) => "map",
+        DataType::Struct(_) => "row",
+        _ => "unknown",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@ mod credentials;
 mod execute;
 mod params;
 mod results;
+mod unload;
 
 use std::sync::OnceLock;
 
