@@ -153,6 +153,17 @@ impl Error {
         Error::Api { operation, code, message, retryable, source: Some(Box::new(err)) }
     }
 
+    /// Puts the query id into a decode error, and shifts its row number by `rows_before` (the
+    /// rows of earlier pieces of the same result).
+    pub(crate) fn in_result(self, query_id: &str, rows_before: u64) -> Self {
+        match self {
+            Error::Decode { column, row, message, source, .. } => {
+                Error::Decode { query_id: Some(query_id.to_owned()), column, row: row.map(|r| r + rows_before), message, source }
+            }
+            other => other,
+        }
+    }
+
     /// The query this error belongs to, when there is one.
     pub fn query_id(&self) -> Option<&str> {
         match self {

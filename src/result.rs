@@ -328,22 +328,12 @@ impl ApiPages {
                 }
             };
             for row in &rows {
-                self.decoder.append_row(row.iter().map(Option::as_deref)).map_err(|e| self.locate(e))?;
+                self.decoder.append_row(row.iter().map(Option::as_deref)).map_err(|e| e.in_result(&self.query_id, self.rows_done))?;
             }
             if let Some(batch) = self.decoder.flush()? {
                 self.rows_done += batch.num_rows() as u64;
                 return Ok(Some((batch, self)));
             }
-        }
-    }
-
-    /// Puts the query id and the absolute row number into a decode error.
-    fn locate(&self, e: Error) -> Error {
-        match e {
-            Error::Decode { column, row, message, source, .. } => {
-                Error::Decode { query_id: Some(self.query_id.clone()), column, row: row.map(|r| r + self.rows_done), message, source }
-            }
-            other => other,
         }
     }
 }

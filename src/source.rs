@@ -16,6 +16,7 @@ struct CsvState {
     decoder: Option<CsvDecoder>,
     remaining: u64,
     query_id: String,
+    rows_done: u64,
 }
 
 /// The result CSV at `uri` as a stream of batches of `schema`.
@@ -26,6 +27,7 @@ pub(crate) async fn csv_stream(fetcher: &Fetcher, uri: &str, query_id: &str, sch
         decoder: Some(CsvDecoder::new(TextDecoder::new(schema.clone())?)),
         remaining: meta.size,
         query_id: query_id.to_owned(),
+        rows_done: 0,
     };
     let stream = futures::stream::try_unfold(state, |mut state| async move {
         loop {
@@ -43,25 +45,19 @@ pub(crate) async fn csv_stream(fetcher: &Fetcher, uri: &str, query_id: &str, sch
             })
             .await
             .map_err(|e| Error::decode(format!("decode task failed: {e}")))?;
-            let batch = batch.map_err(|e| locate(e, &state.query_id))?;
+            let batch = batch.map_err(|e| e.in_result(&state.query_id, state.rows_done))?;
             if !last {
                 state.decoder = Some(decoder);
             }
             match batch {
-                Some(b) => return Ok(Some((b, state))),
+                Some(b) => {
+                    state.rows_done += b.num_rows() as u64;
+                    return Ok(Some((b, state)));
+                }
                 None if last => return Ok(None),
                 None => {}
             }
         }
     });
     Ok(RecordBatchStream::new(schema, stream))
-}
-
-fn locate(e: Error, query_id: &str) -> Error {
-    match e {
-        Error::Decode { column, row, message, source, .. } => {
-            Error::Decode { query_id: Some(query_id.to_owned()), column, row, message, source }
-        }
-        other => other,
-    }
 }
