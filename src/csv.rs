@@ -101,6 +101,11 @@ impl CsvDecoder {
         Self { decoder, carry: Vec::new(), header_seen: false, rows: 0 }
     }
 
+    /// A decoder for a piece of the CSV after its header line.
+    pub fn without_header(decoder: TextDecoder) -> Self {
+        Self { decoder, carry: Vec::new(), header_seen: true, rows: 0 }
+    }
+
     /// Appends `bytes` and decodes the complete records; `last` marks the end of the object.
     ///
     /// # Errors
@@ -133,6 +138,24 @@ impl CsvDecoder {
         }
         self.decoder.flush()
     }
+}
+
+/// Number of `"` bytes in `bytes` (their parity tells whether a position is inside quotes).
+pub fn count_quotes(bytes: &[u8]) -> u64 {
+    bytes.iter().map(|&b| u64::from(b == b'"')).sum()
+}
+
+/// The end (one past the `\n`) of the first record boundary in `bytes`, which starts inside
+/// quotes when `odd` (an odd number of `"` came before it): a `\n` outside quotes.
+pub fn first_boundary(bytes: &[u8], mut odd: bool) -> Option<usize> {
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => odd = !odd,
+            b'\n' if !odd => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -186,6 +209,16 @@ mod tests {
         }
         assert!(split_records(b"\"a\"\n\"tru", true, |_| Ok(())).is_err());
         assert!(split_records(b"\"a\"x\n", true, |_| Ok(())).is_err());
+    }
+
+    #[test]
+    fn boundaries_respect_quotes() {
+        let csv = b"\"a\"\n\"x\ny\",\"\"\"\"\n\"z\"\n";
+        assert_eq!(first_boundary(csv, false), Some(4));
+        // From inside the quoted "x\ny": the newline after y" ... is the end of that record.
+        let from = 6;
+        assert_eq!(count_quotes(&csv[..from]) % 2, 1);
+        assert_eq!(first_boundary(&csv[from..], true).map(|b| b + from), Some(15));
     }
 
     #[test]

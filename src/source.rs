@@ -1,63 +1,144 @@
-//! Locate + stream for S3 result files: the result CSV read by the parallel chunk reader and
-//! decoded on blocking threads, never on the task that drives the I/O.
+//! Locate + stream for S3 result files: the result CSV read by the parallel chunk reader, cut
+//! into segments at record boundaries and decoded on blocking threads in parallel, never on the
+//! task that drives the I/O.
+//!
+//! A record boundary is a `\n` outside quotes; whether a byte is inside quotes follows from the
+//! parity of the `"` bytes before it in the object. Each chunk's quotes are counted on a blocking
+//! thread (in parallel); an ordered pass then only scans each chunk up to its first boundary.
 
+use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use futures::StreamExt;
-use futures::stream::BoxStream;
+use bytes::{Bytes, BytesMut};
+use futures::{StreamExt, TryStreamExt};
 
-use crate::csv::CsvDecoder;
+use crate::csv::{CsvDecoder, count_quotes, first_boundary};
 use crate::decode::TextDecoder;
 use crate::error::{Error, Result};
 use crate::fetch::Fetcher;
 use crate::result::RecordBatchStream;
 
-struct CsvState {
-    chunks: BoxStream<'static, Result<bytes::Bytes>>,
-    decoder: Option<CsvDecoder>,
-    remaining: u64,
-    query_id: String,
-    rows_done: u64,
+/// A run of whole records: the first segment starts with the header line.
+struct Segment {
+    bytes: Bytes,
+    first: bool,
 }
 
-/// The result CSV at `uri` as a stream of batches of `schema`.
+/// Cuts ordered (chunk, quote count) pairs into segments that end at record boundaries.
+#[derive(Default)]
+struct Cutter {
+    carry: BytesMut,
+    odd: bool,
+    emitted: bool,
+}
+
+impl Cutter {
+    fn push(&mut self, chunk: Bytes, quotes: u64) -> Option<Segment> {
+        let cut = first_boundary(&chunk, self.odd);
+        self.odd ^= quotes % 2 == 1;
+        match cut {
+            None => {
+                self.carry.extend_from_slice(&chunk);
+                None
+            }
+            Some(b) => {
+                let mut segment = std::mem::take(&mut self.carry);
+                segment.extend_from_slice(&chunk[..b]);
+                self.carry.extend_from_slice(&chunk[b..]);
+                let first = !std::mem::replace(&mut self.emitted, true);
+                Some(Segment { bytes: segment.freeze(), first })
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Option<Segment> {
+        if self.carry.is_empty() && self.emitted {
+            return None;
+        }
+        let first = !std::mem::replace(&mut self.emitted, true);
+        Some(Segment { bytes: std::mem::take(&mut self.carry).freeze(), first })
+    }
+}
+
+fn decode_segment(schema: SchemaRef, segment: Segment) -> Result<Option<RecordBatch>> {
+    let decoder = TextDecoder::new(schema)?;
+    let mut csv = if segment.first { CsvDecoder::new(decoder) } else { CsvDecoder::without_header(decoder) };
+    csv.feed(&segment.bytes, true)
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| Error::decode(format!("decode task failed: {e}")))
+}
+
+/// The result CSV at `uri` as a stream of batches of `schema`, in the file's row order.
 pub(crate) async fn csv_stream(fetcher: &Fetcher, uri: &str, query_id: &str, schema: SchemaRef) -> Result<RecordBatchStream> {
     let meta = fetcher.head(uri).await?;
-    let state = CsvState {
-        chunks: fetcher.chunks(uri, &meta).boxed(),
-        decoder: Some(CsvDecoder::new(TextDecoder::new(schema.clone())?)),
-        remaining: meta.size,
-        query_id: query_id.to_owned(),
-        rows_done: 0,
-    };
-    let stream = futures::stream::try_unfold(state, |mut state| async move {
+    let parallel = fetcher.config().concurrency.max(2);
+    let counted = fetcher
+        .chunks(uri, &meta)
+        .map_ok(|chunk| async move {
+            let c = chunk.clone();
+            let quotes = blocking(move || count_quotes(&c)).await?;
+            Ok::<_, Error>((chunk, quotes))
+        })
+        .try_buffered(parallel);
+    // Ordered, cheap: each chunk is scanned only up to its first record boundary.
+    let segments = futures::stream::unfold((counted.boxed(), Cutter::default(), false), |(mut counted, mut cutter, done)| async move {
+        if done {
+            return None;
+        }
         loop {
-            let Some(mut decoder) = state.decoder.take() else { return Ok(None) };
-            let chunk = match state.chunks.next().await {
-                Some(chunk) => chunk?,
-                None if state.remaining == 0 => bytes::Bytes::new(),
-                None => return Err(Error::decode("result CSV ended early")),
-            };
-            state.remaining -= chunk.len() as u64;
-            let last = state.remaining == 0;
-            let (decoder, batch) = tokio::task::spawn_blocking(move || {
-                let batch = decoder.feed(&chunk, last);
-                (decoder, batch)
-            })
-            .await
-            .map_err(|e| Error::decode(format!("decode task failed: {e}")))?;
-            let batch = batch.map_err(|e| e.in_result(&state.query_id, state.rows_done))?;
-            if !last {
-                state.decoder = Some(decoder);
-            }
-            match batch {
-                Some(b) => {
-                    state.rows_done += b.num_rows() as u64;
-                    return Ok(Some((b, state)));
+            match counted.next().await {
+                Some(Ok((chunk, quotes))) => {
+                    if let Some(seg) = cutter.push(chunk, quotes) {
+                        return Some((Ok(seg), (counted, cutter, false)));
+                    }
                 }
-                None if last => return Ok(None),
-                None => {}
+                Some(Err(e)) => return Some((Err(e), (counted, cutter, true))),
+                None => return cutter.finish().map(|seg| (Ok(seg), (counted, cutter, true))),
             }
         }
     });
-    Ok(RecordBatchStream::new(schema, stream))
+    let decode_schema = schema.clone();
+    let query_id = query_id.to_owned();
+    let batches = segments
+        .map_ok(move |segment| {
+            let schema = decode_schema.clone();
+            async move { blocking(move || decode_segment(schema, segment)).await? }
+        })
+        .try_buffered(parallel)
+        .scan(0u64, move |rows_done, item| {
+            let item = item.map_err(|e| e.in_result(&query_id, *rows_done)).map(|batch| {
+                *rows_done += batch.as_ref().map_or(0, |b| b.num_rows() as u64);
+                batch
+            });
+            futures::future::ready(Some(item))
+        })
+        .try_filter_map(|batch| futures::future::ready(Ok(batch)));
+    Ok(RecordBatchStream::new(schema, batches))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cutting_anywhere_gives_whole_records() {
+        let csv: &[u8] = b"\"h\"\n\"a\nb\"\n\"\"\"\"\n\n\"c,d\"\n";
+        for size in 1..csv.len() {
+            let mut cutter = Cutter::default();
+            let mut segments = Vec::new();
+            for chunk in csv.chunks(size) {
+                segments.extend(cutter.push(Bytes::copy_from_slice(chunk), count_quotes(chunk)));
+            }
+            segments.extend(cutter.finish());
+            assert!(segments[0].first && segments[1..].iter().all(|s| !s.first));
+            let joined: Vec<u8> = segments.iter().flat_map(|s| s.bytes.to_vec()).collect();
+            assert_eq!(joined, csv, "chunk size {size}");
+            for s in &segments {
+                assert!(s.bytes.is_empty() || s.bytes.ends_with(b"\n"), "chunk size {size}: {:?}", s.bytes);
+                // Every segment splits into whole records on its own.
+                crate::csv::split_records(&s.bytes, true, |_| Ok(())).unwrap();
+            }
+        }
+    }
 }
