@@ -72,7 +72,8 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 /// The result CSV at `uri` as a stream of batches of `schema`, in the file's row order.
 pub(crate) async fn csv_stream(fetcher: &Fetcher, uri: &str, query_id: &str, schema: SchemaRef) -> Result<RecordBatchStream> {
     let meta = fetcher.head(uri).await?;
-    let parallel = fetcher.config().concurrency.max(2);
+    // Decoding is CPU-bound: one segment per core in flight (more only adds memory).
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
     let counted = fetcher
         .chunks(uri, &meta)
         .map_ok(|chunk| async move {
