@@ -313,7 +313,10 @@ impl QueryHandle {
             if let Some(timeout) = self.timeout {
                 let elapsed = self.started.elapsed();
                 if elapsed >= timeout {
-                    let _ = self.cancel().await;
+                    if let Err(e) = self.cancel().await {
+                        // The query may keep running (and costing) on the server: say so.
+                        tracing::warn!(query_id = %self.query_id, "timed out, and StopQueryExecution failed: {e}");
+                    }
                     return Err(Error::Timeout { query_id: self.query_id.clone(), timeout, state: info.state });
                 }
                 interval = interval.min(timeout - elapsed);

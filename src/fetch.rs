@@ -64,10 +64,6 @@ impl Fetcher {
         Self { s3, config }
     }
 
-    pub(crate) fn config(&self) -> &FetchConfig {
-        &self.config
-    }
-
     pub(crate) async fn head(&self, uri: &str) -> Result<ObjectMeta> {
         let (bucket, key) = parse_s3_uri(uri)?;
         let out = self

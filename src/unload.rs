@@ -134,7 +134,7 @@ fn read_schema(metadata: &ArrowReaderMetadata, unit: TimeUnit) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-async fn open_file(fetcher: &Fetcher, uri: &str, unit: TimeUnit) -> Result<(S3ParquetReader, ArrowReaderMetadata, SchemaRef)> {
+async fn open_file(fetcher: &Fetcher, uri: &str, unit: TimeUnit) -> Result<Opened> {
     let meta = fetcher.head(uri).await?;
     let mut reader = S3ParquetReader { fetcher: fetcher.clone(), uri: uri.into(), meta };
     let parquet_err =
@@ -149,23 +149,32 @@ async fn open_file(fetcher: &Fetcher, uri: &str, unit: TimeUnit) -> Result<(S3Pa
 /// Reads every file of an UNLOAD; `None` when there is none (0 rows).
 pub(crate) async fn unload_stream(fetcher: &Fetcher, files: Vec<String>, unit: TimeUnit) -> Result<Option<RecordBatchStream>> {
     let Some(first) = files.first() else { return Ok(None) };
-    let (_, _, schema) = open_file(fetcher, first, unit).await?;
+    // The first file gives the schema; it is read with the reader and footer opened for that.
+    let opened = open_file(fetcher, first, unit).await?;
+    let schema = opened.2.clone();
+    let mut opened = Some(opened);
+    let jobs: Vec<(String, Option<Opened>)> = files.into_iter().map(|uri| (uri, opened.take())).collect();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(FILES_IN_FLIGHT * 2);
     let fetcher = fetcher.clone();
     let out_schema = schema.clone();
     tokio::spawn(async move {
-        futures::stream::iter(files)
-            .for_each_concurrent(FILES_IN_FLIGHT, |uri| {
+        futures::stream::iter(jobs)
+            .for_each_concurrent(FILES_IN_FLIGHT, |(uri, opened)| {
                 let (fetcher, tx, schema) = (fetcher.clone(), tx.clone(), out_schema.clone());
                 async move {
                     // Its own task: this file's decoding runs on whichever worker is free.
+                    let task_tx = tx.clone();
+                    let task_uri = uri.clone();
                     let task = tokio::spawn(async move {
-                        let result = read_file(&fetcher, &uri, unit, &schema, &tx).await;
+                        let result = read_file(&fetcher, &task_uri, opened, unit, &schema, &task_tx).await;
                         if let Err(e) = result {
-                            let _ = tx.send(Err(e)).await;
+                            let _ = task_tx.send(Err(e)).await;
                         }
                     });
-                    let _ = task.await;
+                    // A panicked reader must not end the stream as if the file were complete.
+                    if let Err(e) = task.await {
+                        let _ = tx.send(Err(Error::decode(format!("reading UNLOAD file {uri} failed: {e}")))).await;
+                    }
                 }
             })
             .await;
@@ -174,14 +183,21 @@ pub(crate) async fn unload_stream(fetcher: &Fetcher, files: Vec<String>, unit: T
     Ok(Some(RecordBatchStream::new(schema, stream)))
 }
 
+/// A data file with its reader and footer loaded, and the schema it is read with.
+type Opened = (S3ParquetReader, ArrowReaderMetadata, SchemaRef);
+
 async fn read_file(
     fetcher: &Fetcher,
     uri: &str,
+    opened: Option<Opened>,
     unit: TimeUnit,
     schema: &SchemaRef,
     tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
 ) -> Result<()> {
-    let (reader, metadata, file_schema) = open_file(fetcher, uri, unit).await?;
+    let (reader, metadata, file_schema) = match opened {
+        Some(o) => o,
+        None => open_file(fetcher, uri, unit).await?,
+    };
     if file_schema.fields().len() != schema.fields().len() {
         return Err(Error::decode(format!("UNLOAD file {uri} has another schema than the first file")));
     }
