@@ -17,6 +17,14 @@ use crate::error::{Error, Result};
 /// fields (None = NULL). Returns the bytes consumed: a trailing partial record is left for the
 /// next call (with more bytes appended); at the end of input (`last`) it is an error.
 pub fn split_records(buf: &[u8], last: bool, mut on_record: impl FnMut(&[Option<Cow<'_, str>>]) -> Result<()>) -> Result<usize> {
+    // UTF-8 is checked once for the whole buffer; fields are then cut at ASCII delimiters, which
+    // are always character boundaries. A character cut at the end of a piece waits for the next.
+    let text = match std::str::from_utf8(buf) {
+        Ok(text) => text,
+        Err(e) if !last && e.error_len().is_none() => std::str::from_utf8(&buf[..e.valid_up_to()]).expect("valid prefix"),
+        Err(e) => return Err(Error::decode(format!("result CSV is not UTF-8: {e}"))),
+    };
+    let buf = text.as_bytes();
     let mut fields: Vec<Option<Cow<'_, str>>> = Vec::new();
     let mut pos = 0; // start of the current record
     let mut i = 0;
@@ -44,7 +52,7 @@ pub fn split_records(buf: &[u8], last: bool, mut on_record: impl FnMut(&[Option<
                         }
                     }
                 }
-                let raw = std::str::from_utf8(&buf[start..j]).map_err(|e| Error::decode(format!("result CSV is not UTF-8: {e}")))?;
+                let raw = &text[start..j];
                 fields.push(Some(if escaped { Cow::Owned(raw.replace("\"\"", "\"")) } else { Cow::Borrowed(raw) }));
                 i = j + 1;
             } else {
@@ -53,12 +61,7 @@ pub fn split_records(buf: &[u8], last: bool, mut on_record: impl FnMut(&[Option<
                     Some(k) => i + k,
                     None => break 'records,
                 };
-                if end == i {
-                    fields.push(None);
-                } else {
-                    let raw = std::str::from_utf8(&buf[i..end]).map_err(|e| Error::decode(format!("result CSV is not UTF-8: {e}")))?;
-                    fields.push(Some(Cow::Borrowed(raw)));
-                }
+                fields.push(if end == i { None } else { Some(Cow::Borrowed(&text[i..end])) });
                 i = end;
             }
             match buf.get(i) {
@@ -112,11 +115,19 @@ impl CsvDecoder {
     /// [`Error::Decode`] for malformed or truncated CSV, a header that does not match the
     /// schema, or values that do not parse.
     pub fn feed(&mut self, bytes: &[u8], last: bool) -> Result<Option<RecordBatch>> {
-        let mut buf = std::mem::take(&mut self.carry);
-        buf.extend_from_slice(bytes);
+        // Whole pieces (a segment, or a piece after a record boundary) are split in place.
+        let joined;
+        let buf: &[u8] = if self.carry.is_empty() {
+            bytes
+        } else {
+            let mut b = std::mem::take(&mut self.carry);
+            b.extend_from_slice(bytes);
+            joined = b;
+            &joined
+        };
         let Self { decoder, header_seen, rows, .. } = self;
         let columns = decoder.schema().fields().len();
-        let consumed = split_records(&buf, last, |fields| {
+        let consumed = split_records(buf, last, |fields| {
             if !*header_seen {
                 *header_seen = true;
                 let names: Vec<&str> = fields.iter().map(|f| f.as_deref().unwrap_or("")).collect();
@@ -190,7 +201,7 @@ mod tests {
 
     #[test]
     fn pieces_and_truncation() {
-        let csv = b"\"a\",\"b\"\n\"1\",\"x\"\"y\"\n,\"2\"\n";
+        let csv = "\"a\",\"b\"\n\"1\",\"x\"\"y\"\n,\"2é€\"\n".as_bytes();
         for cut in 0..csv.len() {
             let mut got = Vec::new();
             let mut carry = Vec::new();
@@ -206,7 +217,9 @@ mod tests {
             assert_eq!(got.len(), 3, "cut at {cut}");
             assert_eq!(got[1][1].as_deref(), Some("x\"y"));
             assert_eq!(got[2][0], None);
+            assert_eq!(got[2][1].as_deref(), Some("2é€"), "a character cut between pieces at {cut}");
         }
+        assert!(split_records(b"\"a\xff\"\n", true, |_| Ok(())).is_err(), "invalid UTF-8");
         assert!(split_records(b"\"a\"\n\"tru", true, |_| Ok(())).is_err());
         assert!(split_records(b"\"a\"x\n", true, |_| Ok(())).is_err());
     }

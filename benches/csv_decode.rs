@@ -1,0 +1,102 @@
+//! CSV decoding alone, from memory, on one core: the CPU cost of the CSV source without I/O.
+//! `cargo bench --workspace --bench csv_decode` (env `BENCH_ROWS`, default 1,000,000).
+//!
+//! The text is Athena's result CSV of the benchmark table's columns (bigint, int, double,
+//! decimal(12,2), varchar, boolean, date, timestamp) with NULLs, as the endpoint writes it.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use arrow::datatypes::TimeUnit;
+use athena_arrow::csv::CsvDecoder;
+use athena_arrow::decode::TextDecoder;
+use athena_arrow::schema::{ColumnInfo, arrow_schema};
+
+fn mix(i: usize, salt: u64) -> u64 {
+    let mut z = (i as u64).wrapping_add(salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z ^ (z >> 31)
+}
+
+fn csv_text(rows: usize) -> String {
+    const WORDS: [&str; 8] = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"];
+    let mut s = String::from("\"id\",\"n\",\"x\",\"amount\",\"label\",\"flag\",\"day\",\"ts\"\n");
+    for i in 0..rows {
+        write!(s, "\"{i}\",").unwrap();
+        if mix(i, 1) % 13 != 0 {
+            write!(s, "\"{}\"", mix(i, 2) % 1_000_000).unwrap();
+        }
+        s.push(',');
+        if mix(i, 3) % 17 != 0 {
+            write!(s, "\"{:?}\"", (mix(i, 4) % 10_000_000) as f64 / 1000.0).unwrap();
+        }
+        s.push(',');
+        if mix(i, 5) % 11 != 0 {
+            let v = mix(i, 6) % 100_000_000;
+            write!(s, "\"{}.{:02}\"", v / 100, v % 100).unwrap();
+        }
+        s.push(',');
+        let h = mix(i, 7);
+        if h % 19 != 0 {
+            let words: Vec<&str> = (0..1 + (h % 6) as usize).map(|w| WORDS[((h >> (w * 3)) % 8) as usize]).collect();
+            write!(s, "\"{}\"", words.join(" ")).unwrap();
+        }
+        s.push(',');
+        if mix(i, 8) % 23 != 0 {
+            write!(s, "\"{}\"", mix(i, 9) % 2 == 0).unwrap();
+        }
+        s.push(',');
+        if mix(i, 10) % 29 != 0 {
+            let d = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Days::new(17_000 + mix(i, 11) % 3000);
+            write!(s, "\"{d}\"").unwrap();
+        }
+        s.push(',');
+        if mix(i, 12) % 31 != 0 {
+            let ms = 1_500_000_000_000 + (mix(i, 13) % 200_000_000_000) as i64;
+            let t = chrono::DateTime::from_timestamp_millis(ms).unwrap().naive_utc();
+            write!(s, "\"{}\"", t.format("%Y-%m-%d %H:%M:%S%.3f")).unwrap();
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn main() {
+    let rows = std::env::var("BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let columns: Vec<ColumnInfo> = [
+        ("id", "bigint", 19, 0),
+        ("n", "integer", 10, 0),
+        ("x", "double", 17, 0),
+        ("amount", "decimal", 12, 2),
+        ("label", "varchar", 2147483647, 0),
+        ("flag", "boolean", 0, 0),
+        ("day", "date", 0, 0),
+        ("ts", "timestamp", 3, 0),
+    ]
+    .into_iter()
+    .map(|(name, type_name, precision, scale)| ColumnInfo { name: name.into(), type_name: type_name.into(), precision, scale })
+    .collect();
+    let schema = arrow_schema(&columns, TimeUnit::Nanosecond).unwrap();
+    let text = csv_text(rows);
+    let bytes = text.as_bytes();
+    for round in 0..3 {
+        let start = Instant::now();
+        let mut decoder = CsvDecoder::new(TextDecoder::new(schema.clone()).unwrap());
+        let mut decoded = 0;
+        // Fed in 8 MiB pieces, as the chunk reader delivers them.
+        let mut pieces = bytes.chunks(8 << 20).peekable();
+        while let Some(piece) = pieces.next() {
+            if let Some(batch) = decoder.feed(piece, pieces.peek().is_none()).unwrap() {
+                decoded += batch.num_rows();
+            }
+        }
+        assert_eq!(decoded, rows);
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "round {round}: {rows} rows, {:.1} MB of CSV decoded on one core in {secs:.3} s: {:.1} MB/s, {:.0} rows/s",
+            bytes.len() as f64 / 1e6,
+            bytes.len() as f64 / 1e6 / secs,
+            rows as f64 / secs
+        );
+    }
+}
