@@ -89,8 +89,12 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&b| b == needle)
 }
 
-/// Decodes a result CSV fed in pieces into batches: the header line is checked against the
-/// schema and skipped; each call to [`feed`](Self::feed) yields the batch of its complete records.
+/// Rows per batch decoded from CSV, as for Parquet.
+pub const BATCH_ROWS: usize = 8192;
+
+/// Decodes a result CSV fed in pieces into batches of at most [`BATCH_ROWS`] rows: the header
+/// line is checked against the schema and skipped; each call to [`feed`](Self::feed) yields the
+/// batches of its complete records.
 #[derive(Debug)]
 pub struct CsvDecoder {
     decoder: TextDecoder,
@@ -100,6 +104,8 @@ pub struct CsvDecoder {
 }
 
 impl CsvDecoder {
+    /// A decoder for the CSV from its header line on; `decoder` is best made with
+    /// [`TextDecoder::with_capacity`]`(schema, BATCH_ROWS)`.
     pub fn new(decoder: TextDecoder) -> Self {
         Self { decoder, carry: Vec::new(), header_seen: false, rows: 0 }
     }
@@ -114,7 +120,7 @@ impl CsvDecoder {
     /// # Errors
     /// [`Error::Decode`] for malformed or truncated CSV, a header that does not match the
     /// schema, or values that do not parse.
-    pub fn feed(&mut self, bytes: &[u8], last: bool) -> Result<Option<RecordBatch>> {
+    pub fn feed(&mut self, bytes: &[u8], last: bool) -> Result<Vec<RecordBatch>> {
         // Whole pieces (a segment, or a piece after a record boundary) are split in place.
         let joined;
         let buf: &[u8] = if self.carry.is_empty() {
@@ -127,6 +133,7 @@ impl CsvDecoder {
         };
         let Self { decoder, header_seen, rows, .. } = self;
         let columns = decoder.schema().fields().len();
+        let mut batches = Vec::new();
         let consumed = split_records(buf, last, |fields| {
             if !*header_seen {
                 *header_seen = true;
@@ -141,13 +148,18 @@ impl CsvDecoder {
                 return Err(Error::decode(format!("result CSV row {rows} has {} fields, expected {columns}", fields.len())));
             }
             *rows += 1;
-            decoder.append_row(fields.iter().map(|f| f.as_deref()))
+            decoder.append_row(fields.iter().map(|f| f.as_deref()))?;
+            if decoder.len() == BATCH_ROWS {
+                batches.extend(decoder.flush()?);
+            }
+            Ok(())
         })?;
         self.carry = buf[consumed..].to_vec();
         if last && !self.header_seen {
             return Err(Error::decode("result CSV has no header line"));
         }
-        self.decoder.flush()
+        batches.extend(self.decoder.flush()?);
+        Ok(batches)
     }
 }
 
@@ -242,8 +254,8 @@ mod tests {
         ];
         let schema = arrow_schema(&cols, TimeUnit::Nanosecond).unwrap();
         let mut d = CsvDecoder::new(TextDecoder::new(schema.clone()).unwrap());
-        assert!(d.feed(b"\"n\",\"s\"\n\"1\",\"\"\n,", false).unwrap().is_some());
-        let b = d.feed(b"\n", true).unwrap().unwrap();
+        assert_eq!(d.feed(b"\"n\",\"s\"\n\"1\",\"\"\n,", false).unwrap().len(), 1);
+        let b = d.feed(b"\n", true).unwrap().pop().unwrap();
         assert_eq!((value_at(b.column(0).as_ref(), 0), value_at(b.column(1).as_ref(), 0)), (Value::Null, Value::Null));
         let mut d = CsvDecoder::new(TextDecoder::new(schema).unwrap());
         assert!(d.feed(b"\"x\",\"s\"\n", true).is_err());

@@ -19,6 +19,8 @@ pub struct TextDecoder {
     schema: SchemaRef,
     columns: Vec<Column>,
     rows: usize,
+    /// Rows the builders are sized for after each flush.
+    capacity: usize,
 }
 
 impl std::fmt::Debug for TextDecoder {
@@ -54,12 +56,12 @@ enum Timestamps {
 }
 
 impl Timestamps {
-    fn new(unit: TimeUnit, tz: Option<Arc<str>>) -> Self {
+    fn new(unit: TimeUnit, tz: Option<Arc<str>>, rows: usize) -> Self {
         match unit {
-            TimeUnit::Second => Timestamps::Second(TimestampSecondBuilder::new().with_timezone_opt(tz)),
-            TimeUnit::Millisecond => Timestamps::Milli(TimestampMillisecondBuilder::new().with_timezone_opt(tz)),
-            TimeUnit::Microsecond => Timestamps::Micro(TimestampMicrosecondBuilder::new().with_timezone_opt(tz)),
-            TimeUnit::Nanosecond => Timestamps::Nano(TimestampNanosecondBuilder::new().with_timezone_opt(tz)),
+            TimeUnit::Second => Timestamps::Second(TimestampSecondBuilder::with_capacity(rows).with_timezone_opt(tz)),
+            TimeUnit::Millisecond => Timestamps::Milli(TimestampMillisecondBuilder::with_capacity(rows).with_timezone_opt(tz)),
+            TimeUnit::Microsecond => Timestamps::Micro(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone_opt(tz)),
+            TimeUnit::Nanosecond => Timestamps::Nano(TimestampNanosecondBuilder::with_capacity(rows).with_timezone_opt(tz)),
         }
     }
 
@@ -82,6 +84,20 @@ impl Timestamps {
                 utc.timestamp_nanos_opt()
                     .ok_or_else(|| format!("{t} is outside the nanosecond range (1677-2262); use microsecond timestamps"))?,
             ),
+        }
+        Ok(())
+    }
+
+    /// Appends the instant `secs` + `nanos` after the epoch (the common path, without chrono).
+    fn append_parts(&mut self, secs: i64, nanos: u32) -> Result<(), String> {
+        let nanos = i64::from(nanos);
+        match self {
+            Timestamps::Second(b) => b.append_value(secs),
+            Timestamps::Milli(b) => b.append_value(secs * 1000 + nanos / 1_000_000),
+            Timestamps::Micro(b) => b.append_value(secs * 1_000_000 + nanos / 1000),
+            Timestamps::Nano(b) => b.append_value(secs.checked_mul(1_000_000_000).and_then(|v| v.checked_add(nanos)).ok_or_else(|| {
+                format!("timestamp {secs} s after the epoch is outside the nanosecond range (1677-2262); use microsecond timestamps")
+            })?),
         }
         Ok(())
     }
@@ -191,12 +207,18 @@ fn fast_date(b: &[u8]) -> Option<i32> {
 /// `YYYY-MM-DD HH:MM:SS` with an optional fraction of 1 to 9 digits, as Athena writes
 /// timestamps; other shapes go to chrono.
 fn fast_timestamp(b: &[u8]) -> Option<NaiveDateTime> {
+    let (secs, nanos) = fast_timestamp_parts(b)?;
+    DateTime::from_timestamp(secs, nanos).map(|t| t.naive_utc())
+}
+
+/// As [`fast_timestamp`], as (seconds since the epoch, nanoseconds).
+fn fast_timestamp_parts(b: &[u8]) -> Option<(i64, u32)> {
     if b.len() < 19 || b[10] != b' ' {
         return None;
     }
     let days = fast_date(&b[..10])?;
     let (clock, nanos) = fast_clock(&b[11..])?;
-    DateTime::from_timestamp(i64::from(days) * 86_400 + i64::from(clock), nanos).map(|t| t.naive_utc())
+    Some((i64::from(days) * 86_400 + i64::from(clock), nanos))
 }
 
 /// `HH:MM:SS` with an optional fraction of 1 to 9 digits -> (seconds since midnight, nanos).
@@ -269,25 +291,26 @@ pub(crate) fn parse_time_in(s: &str, unit: TimeUnit) -> Result<i64, String> {
 }
 
 impl Column {
-    fn new(dt: &DataType) -> Result<Self> {
+    /// A builder for `dt` with room for `rows` values (nested builders size themselves).
+    fn new(dt: &DataType, rows: usize) -> Result<Self> {
         Ok(match dt {
-            DataType::Utf8 => Column::Utf8(StringBuilder::new()),
-            DataType::Binary => Column::Binary(BinaryBuilder::new()),
-            DataType::Boolean => Column::Boolean(BooleanBuilder::new()),
-            DataType::Int8 => Column::Int8(Int8Builder::new()),
-            DataType::Int16 => Column::Int16(Int16Builder::new()),
-            DataType::Int32 => Column::Int32(Int32Builder::new()),
-            DataType::Int64 => Column::Int64(Int64Builder::new()),
-            DataType::Float32 => Column::Float32(Float32Builder::new()),
-            DataType::Float64 => Column::Float64(Float64Builder::new()),
+            DataType::Utf8 => Column::Utf8(StringBuilder::with_capacity(rows, rows * 16)),
+            DataType::Binary => Column::Binary(BinaryBuilder::with_capacity(rows, rows * 16)),
+            DataType::Boolean => Column::Boolean(BooleanBuilder::with_capacity(rows)),
+            DataType::Int8 => Column::Int8(Int8Builder::with_capacity(rows)),
+            DataType::Int16 => Column::Int16(Int16Builder::with_capacity(rows)),
+            DataType::Int32 => Column::Int32(Int32Builder::with_capacity(rows)),
+            DataType::Int64 => Column::Int64(Int64Builder::with_capacity(rows)),
+            DataType::Float32 => Column::Float32(Float32Builder::with_capacity(rows)),
+            DataType::Float64 => Column::Float64(Float64Builder::with_capacity(rows)),
             DataType::Decimal128(p, s) => Column::Decimal(
-                Decimal128Builder::new().with_precision_and_scale(*p, *s).map_err(|e| Error::decode(e.to_string()))?,
+                Decimal128Builder::with_capacity(rows).with_precision_and_scale(*p, *s).map_err(|e| Error::decode(e.to_string()))?,
                 *s as u8,
             ),
-            DataType::Date32 => Column::Date(Date32Builder::new()),
-            DataType::Timestamp(unit, tz) => Column::Timestamp(Timestamps::new(*unit, tz.clone()), tz.is_some()),
-            DataType::Time64(TimeUnit::Nanosecond) => Column::Time64Ns(Time64NanosecondBuilder::new()),
-            DataType::Time64(TimeUnit::Microsecond) => Column::Time64Us(Time64MicrosecondBuilder::new()),
+            DataType::Date32 => Column::Date(Date32Builder::with_capacity(rows)),
+            DataType::Timestamp(unit, tz) => Column::Timestamp(Timestamps::new(*unit, tz.clone(), rows), tz.is_some()),
+            DataType::Time64(TimeUnit::Nanosecond) => Column::Time64Ns(Time64NanosecondBuilder::with_capacity(rows)),
+            DataType::Time64(TimeUnit::Microsecond) => Column::Time64Us(Time64MicrosecondBuilder::with_capacity(rows)),
             DataType::List(_) | DataType::Map(..) | DataType::Struct(_) => Column::Nested(arrow::array::make_builder(dt, 1024), dt.clone()),
             other => return Err(Error::UnsupportedType { type_name: format!("text decoding into {other}") }),
         })
@@ -322,6 +345,9 @@ impl Column {
             }
             Column::Date(b) => prim!(b, parse_date),
             Column::Timestamp(b, tz) => {
+                if let Some((secs, nanos)) = v.filter(|_| !*tz).and_then(|s| fast_timestamp_parts(s.as_bytes())) {
+                    return b.append_parts(secs, nanos);
+                }
                 let t = match v {
                     None => None,
                     Some(s) if *tz => Some(parse_timestamp_tz(s)?),
@@ -390,8 +416,21 @@ impl TextDecoder {
     /// # Errors
     /// [`Error::UnsupportedType`] when a field has a type the text form cannot fill.
     pub fn new(schema: SchemaRef) -> Result<Self> {
-        let columns = schema.fields().iter().map(|f| Column::new(f.data_type())).collect::<Result<Vec<_>>>()?;
-        Ok(Self { schema, columns, rows: 0 })
+        Self::with_capacity(schema, 1024)
+    }
+
+    /// A decoder whose builders have room for `rows` rows per batch (fewer reallocations when
+    /// the batch size is known).
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_capacity(schema: SchemaRef, rows: usize) -> Result<Self> {
+        let columns = Self::builders(&schema, rows)?;
+        Ok(Self { schema, columns, rows: 0, capacity: rows })
+    }
+
+    fn builders(schema: &SchemaRef, rows: usize) -> Result<Vec<Column>> {
+        schema.fields().iter().map(|f| Column::new(f.data_type(), rows)).collect()
     }
 
     pub fn schema(&self) -> &SchemaRef {
@@ -442,6 +481,8 @@ impl TextDecoder {
         debug_assert!(self.columns.iter().all(|c| c.len() == self.rows));
         let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
         self.rows = 0;
+        // Finished builders keep no capacity: size them again for the next batch.
+        self.columns = Self::builders(&self.schema, self.capacity)?;
         RecordBatch::try_new(self.schema.clone(), arrays).map(Some).map_err(|e| Error::Decode {
             query_id: None,
             column: None,

@@ -11,7 +11,7 @@ use arrow::datatypes::SchemaRef;
 use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
 
-use crate::csv::{CsvDecoder, count_quotes, first_boundary};
+use crate::csv::{BATCH_ROWS, CsvDecoder, count_quotes, first_boundary};
 use crate::decode::TextDecoder;
 use crate::error::{Error, Result};
 use crate::fetch::Fetcher;
@@ -59,8 +59,8 @@ impl Cutter {
     }
 }
 
-fn decode_segment(schema: SchemaRef, segment: Segment) -> Result<Option<RecordBatch>> {
-    let decoder = TextDecoder::new(schema)?;
+fn decode_segment(schema: SchemaRef, segment: Segment) -> Result<Vec<RecordBatch>> {
+    let decoder = TextDecoder::with_capacity(schema, BATCH_ROWS)?;
     let mut csv = if segment.first { CsvDecoder::new(decoder) } else { CsvDecoder::without_header(decoder) };
     csv.feed(&segment.bytes, true)
 }
@@ -108,13 +108,13 @@ pub(crate) async fn csv_stream(fetcher: &Fetcher, uri: &str, query_id: &str, sch
         })
         .try_buffered(parallel)
         .scan(0u64, move |rows_done, item| {
-            let item = item.map_err(|e| e.in_result(&query_id, *rows_done)).map(|batch| {
-                *rows_done += batch.as_ref().map_or(0, |b| b.num_rows() as u64);
-                batch
+            let item = item.map_err(|e| e.in_result(&query_id, *rows_done)).map(|batches| {
+                *rows_done += batches.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+                futures::stream::iter(batches.into_iter().map(Ok))
             });
             futures::future::ready(Some(item))
         })
-        .try_filter_map(|batch| futures::future::ready(Ok(batch)));
+        .try_flatten();
     Ok(RecordBatchStream::new(schema, batches))
 }
 

@@ -131,6 +131,8 @@ impl Engine {
         config.options_mut().sql_parser.enable_ident_normalization = true;
         let ctx = SessionContext::new_with_config(config);
         ctx.register_udf(crate::udf::athena_json());
+        ctx.register_udf(crate::udf::athena_varchar());
+        ctx.register_udf(crate::udf::json_format());
         let catalog = Arc::new(MemoryCatalogProvider::new());
         ctx.register_catalog(CATALOG, catalog.clone());
         let mut views = Vec::new();

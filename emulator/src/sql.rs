@@ -306,6 +306,8 @@ fn rewrite_cast(inner: &Expr, data_type: &DataType) -> Option<Expr> {
         // Trino's default timestamp precision is 3 (DataFusion's is 9).
         DataType::Timestamp(None, tz) => Some(cast(inner.clone(), DataType::Timestamp(Some(3), *tz))),
         DataType::JSON => Some(parse_expr(&format!("athena_json({inner})"))),
+        // Trino's text of times, zones and intervals (DataFusion's cast writes ISO forms).
+        DataType::Varchar(_) | DataType::String(_) => Some(parse_expr(&format!("athena_varchar({inner})"))),
         // CAST(ROW(1, 2) AS ROW(a INTEGER, b INTEGER)): name the fields.
         DataType::Struct(fields, _) => {
             let args: Vec<&Expr> = match inner {

@@ -127,3 +127,68 @@ pub fn json_value(out: &mut String, array: &dyn Array, row: usize) {
         }
     }
 }
+
+/// `CAST(x AS VARCHAR)` and `json_format(json)`: the Athena text of a scalar value as a plain
+/// varchar (`01:02:03.500`, `2017-01-01 09:00:00.000 Asia/Tokyo`, `2 00:00:00.000`; json and
+/// uuid text unchanged), as Trino casts it. Nested values cannot be cast to varchar in Trino.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct AthenaText {
+    name: &'static str,
+    signature: Signature,
+}
+
+pub fn athena_varchar() -> ScalarUDF {
+    ScalarUDF::new_from_impl(AthenaText { name: "athena_varchar", signature: Signature::any(1, Volatility::Immutable) })
+}
+
+pub fn json_format() -> ScalarUDF {
+    ScalarUDF::new_from_impl(AthenaText { name: "json_format", signature: Signature::any(1, Volatility::Immutable) })
+}
+
+impl ScalarUDFImpl for AthenaText {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        match args.first() {
+            Some(DataType::List(_) | DataType::LargeList(_) | DataType::Map(..) | DataType::Struct(_)) => {
+                datafusion::common::plan_err!("Cannot cast {} to varchar", args[0])
+            }
+            _ => Ok(DataType::Utf8),
+        }
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let input = &args.arg_fields[0];
+        if self.name == "json_format" && input.metadata().get(ATHENA_TYPE_KEY).map(String::as_str) != Some("json") {
+            return datafusion::common::plan_err!(
+                "Unexpected parameters ({}) for function json_format. Expected: json_format(json)",
+                input.data_type()
+            );
+        }
+        let dt = self.return_type(&[input.data_type().clone()])?;
+        Ok(Arc::new(Field::new(self.name(), dt, true)))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let input = &arrays[0];
+        let mut builder = StringBuilder::with_capacity(input.len(), input.len() * 8);
+        let mut s = String::new();
+        for row in 0..input.len() {
+            if input.is_null(row) || input.data_type() == &DataType::Null {
+                builder.append_null();
+            } else {
+                s.clear();
+                write_value(&mut s, input.as_ref(), row);
+                builder.append_value(&s);
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(builder.finish())))
+    }
+}
