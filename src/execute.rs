@@ -230,8 +230,10 @@ pub struct QueryHandle {
     timeout: Option<Duration>,
     started: Instant,
     hints: TypeHints,
-    /// The query this handle's UNLOAD wraps (its results are then read from the data files).
-    unload_of: Option<Arc<str>>,
+    /// How this handle's UNLOAD wraps the query (its results are then read from the data files).
+    unload: Option<Arc<crate::unload::UnloadPlan>>,
+    /// The query as written, run instead when Athena refuses the UNLOAD.
+    fallback: Option<Box<crate::Query>>,
 }
 
 /// Column name -> type name with element types, for nested columns (see [`crate::Query::type_hint`]).
@@ -250,10 +252,11 @@ impl QueryHandle {
         cancel_on_drop: bool,
         timeout: Option<Duration>,
         hints: TypeHints,
-        unload_of: Option<Arc<str>>,
+        unload: Option<Arc<crate::unload::UnloadPlan>>,
+        fallback: Option<Box<crate::Query>>,
     ) -> Self {
         let guard = CancelGuard { handle: CancelHandle::new(conn.athena().clone(), &query_id), armed: AtomicBool::new(cancel_on_drop) };
-        Self { conn, query_id, guard, timeout, started: Instant::now(), hints, unload_of }
+        Self { conn, query_id, guard, timeout, started: Instant::now(), hints, unload, fallback }
     }
 
     pub fn query_id(&self) -> &str {
@@ -295,9 +298,16 @@ impl QueryHandle {
     /// # Errors
     /// [`Error::QueryFailed`], [`Error::Cancelled`], [`Error::Timeout`] (the query is stopped
     /// first), or [`Error::Api`].
-    pub async fn wait(self) -> Result<ResultSet> {
-        let info = self.wait_info().await?;
-        ResultSet::open(self.conn.clone(), info, &self.hints, self.unload_of.as_deref()).await
+    pub async fn wait(mut self) -> Result<ResultSet> {
+        let info = match self.wait_info().await {
+            Err(e) if crate::unload::is_unload_limitation(&e) && self.fallback.is_some() => {
+                tracing::debug!("UNLOAD refused the query ({e}); running it as written");
+                let fallback = self.fallback.take().expect("checked");
+                return Box::pin(fallback.execute()).await;
+            }
+            other => other?,
+        };
+        ResultSet::open(self.conn.clone(), info, &self.hints, self.unload.as_deref()).await
     }
 
     /// Polls until the query ends and returns its facts, without opening results.

@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 use crate::execute::QueryHandle;
 use crate::params::{Param, ParamStyle, format_pyformat, qmark_literals};
 use crate::result::ResultSet;
+use crate::schema::ColumnInfo;
+use crate::unload::UnloadPlan;
 
 /// A query to run, built from [`Connection::query`]. Every setter overrides the connection's
 /// setting for this query only.
@@ -29,6 +31,7 @@ use crate::result::ResultSet;
 /// # Ok(()) }
 /// ```
 #[must_use = "a query does nothing until executed or submitted"]
+#[derive(Clone)]
 pub struct Query {
     conn: Connection,
     sql: String,
@@ -238,19 +241,10 @@ impl Query {
             }
         }
         let mut interrupt = std::pin::pin!(interrupt);
-        let unload = self.unload.unwrap_or(self.conn.settings().unload) && crate::unload::is_select(&prepared.sql);
-        if unload {
-            let settings = self.conn.settings();
-            let Some(staging) = self.s3_staging_dir.as_ref().or(settings.s3_staging_dir.as_ref()) else {
-                return Err(Error::config("unload needs an s3_staging_dir: the data files go to a fresh prefix under it"));
-            };
-            let wrapped = Prepared {
-                sql: crate::unload::unload_sql(&prepared.sql, staging, &settings.unload_compression),
-                execution_parameters: prepared.execution_parameters.clone(),
-            };
-            match self.run(wrapped, Some(prepared.sql.as_str()), interrupt.as_mut()).await {
-                // Columns UNLOAD cannot write (time, tz, json, interval, uuid; unnamed or duplicate
-                // names): run the query itself and read its result CSV instead.
+        if let Some((wrapped, plan)) = self.plan_unload(&prepared, interrupt.as_mut()).await? {
+            match self.run(wrapped, Some(plan), interrupt.as_mut()).await {
+                // Nested columns with element types UNLOAD cannot write (ColumnInfo does not
+                // name element types): the query's own result CSV is read instead.
                 Err(e) if crate::unload::is_unload_limitation(&e) => {
                     tracing::debug!("UNLOAD refused the query ({e}); reading its result CSV instead");
                 }
@@ -260,14 +254,66 @@ impl Query {
         self.run(prepared, None, interrupt).await
     }
 
+    /// The UNLOAD to run instead of `prepared` when this query is read through UNLOAD (see
+    /// [`UnloadPlan`]); `None` to run it as written (not a SELECT, or its probe failed: the query
+    /// itself then reports its own error with positions in the user's text).
+    async fn plan_unload(
+        &self,
+        prepared: &Prepared,
+        interrupt: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    ) -> Result<Option<(Prepared, Arc<UnloadPlan>)>> {
+        let settings = self.conn.settings();
+        if !(self.unload.unwrap_or(settings.unload) && crate::unload::is_select(&prepared.sql)) {
+            return Ok(None);
+        }
+        let Some(staging) = self.s3_staging_dir.as_ref().or(settings.s3_staging_dir.as_ref()) else {
+            return Err(Error::config("unload needs an s3_staging_dir: the data files go to a fresh prefix under it"));
+        };
+        // The columns decide how the query is unloaded, before it is submitted.
+        let columns = match self.probe_columns(prepared, interrupt).await {
+            Ok(columns) => columns,
+            Err(e @ (Error::Cancelled { .. } | Error::Timeout { .. })) => return Err(e),
+            Err(e) => {
+                tracing::debug!("the UNLOAD probe failed ({e}); running the query as written");
+                return Ok(None);
+            }
+        };
+        let plan = UnloadPlan::new(&prepared.sql, columns);
+        let wrapped = Prepared {
+            sql: crate::unload::unload_sql(&plan.select, staging, &settings.unload_compression),
+            execution_parameters: prepared.execution_parameters.clone(),
+        };
+        Ok(Some((wrapped, Arc::new(plan))))
+    }
+
+    /// The columns of `prepared` (names and Athena types) from a `LIMIT 0` query of it, which
+    /// computes no rows. No start callback is called for it.
+    async fn probe_columns(
+        &self,
+        prepared: &Prepared,
+        interrupt: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    ) -> Result<Vec<ColumnInfo>> {
+        let probe = Prepared { sql: crate::unload::probe_sql(&prepared.sql), execution_parameters: prepared.execution_parameters.clone() };
+        let handle = self.start_with(probe, None, false, None).await?;
+        let cancel = handle.cancel_handle();
+        let info = tokio::select! {
+            info = handle.wait_info() => info?,
+            () = interrupt => {
+                cancel.cancel().await?;
+                return Err(Error::Cancelled { query_id: cancel.query_id().to_owned(), reason: "interrupted".into() });
+            }
+        };
+        crate::result::result_columns(&self.conn, &info.query_id).await
+    }
+
     /// Starts `prepared`, waits for it (or for `interrupt`, which stops it) and opens its results.
     async fn run(
         &self,
         prepared: Prepared,
-        unload_of: Option<&str>,
+        unload: Option<Arc<UnloadPlan>>,
         interrupt: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
     ) -> Result<ResultSet> {
-        let handle = self.start(prepared, unload_of).await?;
+        let handle = self.start_with(prepared, unload, true, None).await?;
         let cancel = handle.cancel_handle();
         tokio::select! {
             result = handle.wait() => result,
@@ -282,12 +328,30 @@ impl Query {
     ///
     /// # Errors
     /// As [`execute`](Self::execute) for what happens before the query runs.
+    ///
+    /// With UNLOAD, the columns are probed first (see [`crate::ConnectionBuilder::with_unload`]);
+    /// should Athena still refuse the UNLOAD, [`QueryHandle::wait`] runs the query as written.
     pub async fn submit(self) -> Result<QueryHandle> {
         let prepared = self.prepare()?;
-        self.start(prepared, None).await
+        let planned = self.plan_unload(&prepared, std::pin::pin!(std::future::pending())).await?;
+        match planned {
+            Some((wrapped, plan)) => {
+                let fallback = Box::new(self.clone().unload(false));
+                self.start_with(wrapped, Some(plan), true, Some(fallback)).await
+            }
+            None => self.start_with(prepared, None, true, None).await,
+        }
     }
 
-    async fn start(&self, prepared: Prepared, unload_of: Option<&str>) -> Result<QueryHandle> {
+    /// Starts `prepared`; `callbacks`: call the start callbacks (not for internal queries).
+    /// `fallback`: the query as written, run when Athena refuses its UNLOAD.
+    async fn start_with(
+        &self,
+        prepared: Prepared,
+        unload: Option<Arc<UnloadPlan>>,
+        callbacks: bool,
+        fallback: Option<Box<Query>>,
+    ) -> Result<QueryHandle> {
         let settings = self.conn.settings();
         let mut result_config = None;
         let staging = self.s3_staging_dir.as_ref().or(settings.s3_staging_dir.as_ref());
@@ -327,13 +391,16 @@ impl Query {
             self.cancel_on_drop.unwrap_or(settings.cancel_on_drop),
             self.timeout.or(settings.query_timeout),
             Arc::new(self.hints.clone()),
-            unload_of.map(Arc::from),
+            unload,
+            fallback,
         );
-        if let Some(cb) = &settings.on_start {
-            cb(&query_id);
-        }
-        if let Some(cb) = &self.on_start {
-            cb(&query_id);
+        if callbacks {
+            if let Some(cb) = &settings.on_start {
+                cb(&query_id);
+            }
+            if let Some(cb) = &self.on_start {
+                cb(&query_id);
+            }
         }
         Ok(handle)
     }

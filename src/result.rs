@@ -108,10 +108,10 @@ impl ResultSet {
         conn: Connection,
         info: QueryInfo,
         hints: &std::collections::HashMap<String, String>,
-        unload_of: Option<&str>,
+        unload: Option<&crate::unload::UnloadPlan>,
     ) -> Result<Self> {
-        if let Some(original) = unload_of {
-            return Self::open_unload(conn, info, original).await;
+        if let Some(plan) = unload {
+            return Self::open_unload(conn, info, plan).await;
         }
         let client = conn.athena().clone();
         let csv_location = match conn.settings().result_source {
@@ -126,10 +126,7 @@ impl ResultSet {
             .await
             .map_err(|e| Error::api("GetQueryResults", e))?;
         let rs = first.result_set();
-        let columns: Vec<ColumnInfo> = rs
-            .and_then(|r| r.result_set_metadata())
-            .map(|m| m.column_info().iter().map(ColumnInfo::from_sdk).collect())
-            .unwrap_or_default();
+        let columns = columns_of(rs);
         let schema = arrow_schema_with_hints(&columns, conn.settings().timestamp_unit, hints)?;
         if let Some(location) = csv_location {
             let stream = crate::source::csv_stream(conn.fetcher(), &location, &info.query_id, schema).await?;
@@ -151,43 +148,20 @@ impl ResultSet {
         Ok(Self { update_count: first.update_count(), info, columns, stream, current: None })
     }
 
-    /// The results of an UNLOAD this client wrapped around `original`.
-    async fn open_unload(conn: Connection, info: QueryInfo, original: &str) -> Result<Self> {
+    /// The results of an UNLOAD this client wrapped around a query (see [`crate::unload::UnloadPlan`]).
+    async fn open_unload(conn: Connection, info: QueryInfo, plan: &crate::unload::UnloadPlan) -> Result<Self> {
         let manifest = info.data_manifest_location.clone().ok_or_else(|| Error::ResultMissing {
             query_id: Some(info.query_id.clone()),
             message: "UNLOAD finished without a data manifest".into(),
         })?;
+        let unit = conn.settings().timestamp_unit;
         let files = crate::unload::manifest_files(conn.fetcher(), &manifest).await?;
-        match crate::unload::unload_stream(conn.fetcher(), files, conn.settings().timestamp_unit).await? {
-            Some(stream) => {
-                let columns = stream
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| {
-                        let (precision, scale) = match f.data_type() {
-                            arrow::datatypes::DataType::Decimal128(p, s) => (*p as i32, *s as i32),
-                            _ => (0, 0),
-                        };
-                        ColumnInfo {
-                            name: f.name().clone(),
-                            type_name: crate::schema::athena_type_of(f.data_type()).into(),
-                            precision,
-                            scale,
-                        }
-                    })
-                    .collect();
-                Ok(Self { info, columns, update_count: None, stream, current: None })
-            }
-            None => {
-                // 0 rows: no data files, so the schema comes from ColumnInfo of the query itself.
-                let empty = Box::pin(
-                    conn.query(format!("SELECT * FROM ({}) LIMIT 0", original.trim().trim_end_matches(';'))).unload(false).execute(),
-                )
-                .await?;
-                Ok(Self { info, columns: empty.columns, update_count: None, stream: empty.stream, current: None })
-            }
-        }
+        let stream = match crate::unload::unload_stream(conn.fetcher(), files, unit).await? {
+            Some(stream) => plan.restore(stream, unit)?,
+            // 0 rows: no data files; the schema comes from the query's ColumnInfo.
+            None => RecordBatchStream::new(arrow_schema_with_hints(&plan.columns, unit, &Default::default())?, futures::stream::empty()),
+        };
+        Ok(Self { info, columns: plan.columns.clone(), update_count: None, stream, current: None })
     }
 
     pub fn info(&self) -> &QueryInfo {
@@ -289,6 +263,23 @@ impl ResultSet {
             futures::stream::iter(rows)
         })
     }
+}
+
+/// The columns of a finished query, from GetQueryResults' metadata.
+pub(crate) async fn result_columns(conn: &Connection, query_id: &str) -> Result<Vec<ColumnInfo>> {
+    let out = conn
+        .athena()
+        .get_query_results()
+        .query_execution_id(query_id)
+        .max_results(1)
+        .send()
+        .await
+        .map_err(|e| Error::api("GetQueryResults", e))?;
+    Ok(columns_of(out.result_set()))
+}
+
+fn columns_of(rs: Option<&aws_sdk_athena::types::ResultSet>) -> Vec<ColumnInfo> {
+    rs.and_then(|r| r.result_set_metadata()).map(|m| m.column_info().iter().map(ColumnInfo::from_sdk).collect()).unwrap_or_default()
 }
 
 fn api_row(row: &aws_sdk_athena::types::Row) -> Vec<Option<String>> {

@@ -83,7 +83,7 @@ pub fn arrow_type(column: &ColumnInfo, timestamp_unit: TimeUnit) -> Result<DataT
 }
 
 /// `timestamp(6) with time zone` -> `timestamp with time zone`; `array<int>` -> `array`.
-fn strip_parameters(name: &str) -> String {
+pub(crate) fn strip_parameters(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut depth = 0;
     for c in name.chars() {

@@ -10,7 +10,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -20,10 +20,11 @@ use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuil
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
+use crate::decode::TextDecoder;
 use crate::error::{Error, Result};
 use crate::fetch::{Fetcher, ObjectMeta};
 use crate::result::RecordBatchStream;
-use crate::schema::{ATHENA_TYPE, athena_type_of};
+use crate::schema::{ATHENA_TYPE, ColumnInfo, arrow_field, athena_type_of, strip_parameters};
 
 /// Rows per batch read from Parquet (8192 decodes about 30% faster than 1024).
 const BATCH_ROWS: usize = 8192;
@@ -47,11 +48,141 @@ pub(crate) fn is_select(sql: &str) -> bool {
     word == "SELECT" || word == "WITH"
 }
 
+/// `sql` without surrounding blanks and its final `;`, to be nested in another statement (on
+/// lines of its own, so that a trailing `-- comment` cannot swallow what follows).
+fn body(sql: &str) -> &str {
+    sql.trim().trim_end_matches(';').trim_end()
+}
+
 /// The UNLOAD statement for `sql` into a fresh prefix under `staging`.
 pub(crate) fn unload_sql(sql: &str, staging: &str, compression: &str) -> String {
     let prefix = format!("{}/unload/{}/", staging.trim_end_matches('/'), uuid::Uuid::new_v4());
-    let body = sql.trim().trim_end_matches(';');
-    format!("UNLOAD ({body}) TO '{prefix}' WITH (format = 'PARQUET', compression = '{compression}')")
+    format!("UNLOAD (\n{}\n) TO '{prefix}' WITH (format = 'PARQUET', compression = '{compression}')", body(sql))
+}
+
+/// The query that tells the columns of `sql` (names and types) without computing a row.
+pub(crate) fn probe_sql(sql: &str) -> String {
+    format!("SELECT * FROM (\n{}\n) LIMIT 0", body(sql))
+}
+
+/// How a column UNLOAD cannot write as it is gets written: its text, as Athena's CSV gives it.
+fn text_expr(column: &str, type_name: &str) -> Option<String> {
+    match strip_parameters(type_name).as_str() {
+        "json" => Some(format!("json_format({column})")),
+        "time"
+        | "time with time zone"
+        | "timestamp with time zone"
+        | "interval year to month"
+        | "interval day to second"
+        | "uuid"
+        | "ipaddress"
+        | "unknown" => Some(format!("CAST({column} AS varchar)")),
+        _ => None,
+    }
+}
+
+/// Whether `name` is Athena's name for an unnamed column (`_col0`, `_col1`, ...).
+fn unnamed(name: &str) -> bool {
+    name.is_empty() || name.strip_prefix("_col").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// How a query is unloaded, decided before submission from the columns of its `LIMIT 0` probe.
+///
+/// The rule: a query whose columns UNLOAD can write is unloaded as it is. Otherwise it is
+/// wrapped so that every column has a name UNLOAD accepts (`c1`, `c2`, ... through a derived
+/// table's column aliases: unnamed and duplicate names) and every column of a type UNLOAD cannot
+/// write (time, time/timestamp with time zone, interval, json, uuid, ipaddress, unknown) is
+/// written as its text (`CAST(c AS varchar)`, `json_format(c)` for json). Reading restores the
+/// names and turns the text back into the column's Arrow type, so the result is the same as the
+/// CSV source's; the field metadata keeps the original Athena type.
+#[derive(Debug, Clone)]
+pub(crate) struct UnloadPlan {
+    /// The query's columns as Athena describes them.
+    pub columns: Vec<ColumnInfo>,
+    /// Per column: written as text.
+    pub as_text: Vec<bool>,
+    /// Whether the query is wrapped (names and types are then restored when reading).
+    pub rewritten: bool,
+    /// The query UNLOAD runs.
+    pub select: String,
+}
+
+impl UnloadPlan {
+    pub(crate) fn new(sql: &str, columns: Vec<ColumnInfo>) -> Self {
+        let mut seen = std::collections::HashSet::new();
+        let rename = columns.iter().any(|c| unnamed(&c.name) || !seen.insert(c.name.to_ascii_lowercase()));
+        let texts: Vec<Option<String>> =
+            (1..=columns.len()).zip(&columns).map(|(i, c)| text_expr(&format!("\"c{i}\""), &c.type_name)).collect();
+        let as_text: Vec<bool> = texts.iter().map(Option::is_some).collect();
+        if !rename && !as_text.contains(&true) {
+            return Self { columns, as_text, rewritten: false, select: sql.to_owned() };
+        }
+        let exprs: Vec<String> = texts
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| match text {
+                Some(expr) => format!("{expr} AS \"c{}\"", i + 1),
+                None => format!("\"c{}\"", i + 1),
+            })
+            .collect();
+        let aliases: Vec<String> = (1..=columns.len()).map(|i| format!("\"c{i}\"")).collect();
+        let select = format!("SELECT {} FROM (\n{}\n) AS \"t\" ({})", exprs.join(", "), body(sql), aliases.join(", "));
+        Self { columns, as_text, rewritten: true, select }
+    }
+
+    /// The stream of a rewritten query's UNLOAD with the query's own names and types.
+    pub(crate) fn restore(&self, stream: RecordBatchStream, unit: TimeUnit) -> Result<RecordBatchStream> {
+        if !self.rewritten {
+            return Ok(stream);
+        }
+        let read = stream.schema().clone();
+        if read.fields().len() != self.columns.len() {
+            return Err(Error::decode(format!("UNLOAD wrote {} columns, the query has {}", read.fields().len(), self.columns.len())));
+        }
+        let mut fields = Vec::with_capacity(self.columns.len());
+        let mut parsed = Vec::new(); // (column index, field) of text columns parsed back
+        for (i, (column, as_text)) in self.columns.iter().zip(&self.as_text).enumerate() {
+            let field = if *as_text {
+                let field = arrow_field(column, unit)?;
+                if field.data_type() != &DataType::Utf8 {
+                    parsed.push((i, field.clone()));
+                }
+                field
+            } else {
+                read.field(i).clone().with_name(&column.name)
+            };
+            fields.push(field);
+        }
+        let schema: SchemaRef = Arc::new(Schema::new(fields));
+        let text_schema: SchemaRef = Arc::new(Schema::new(parsed.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>()));
+        let out = schema.clone();
+        let batches = stream.map(move |batch| {
+            let batch = batch?;
+            let mut columns = batch.columns().to_vec();
+            if !parsed.is_empty() {
+                let mut decoder = TextDecoder::with_capacity(text_schema.clone(), batch.num_rows())?;
+                let texts: Vec<&arrow::array::StringArray> = parsed
+                    .iter()
+                    .map(|(i, _)| {
+                        columns[*i]
+                            .as_any()
+                            .downcast_ref::<arrow::array::StringArray>()
+                            .ok_or_else(|| Error::decode(format!("UNLOAD wrote column {} as {}, not text", i + 1, columns[*i].data_type())))
+                    })
+                    .collect::<Result<_>>()?;
+                for row in 0..batch.num_rows() {
+                    decoder.append_row(texts.iter().map(|t| t.is_valid(row).then(|| t.value(row))))?;
+                }
+                if let Some(decoded) = decoder.flush()? {
+                    for ((i, _), array) in parsed.iter().zip(decoded.columns()) {
+                        columns[*i] = array.clone();
+                    }
+                }
+            }
+            RecordBatch::try_new(out.clone(), columns).map_err(|e| Error::decode(format!("cannot restore the UNLOAD columns: {e}")))
+        });
+        Ok(RecordBatchStream::new(schema, batches))
+    }
 }
 
 /// Whether a failed UNLOAD failed for what UNLOAD cannot write (the plain query would succeed).
@@ -227,9 +358,40 @@ mod tests {
         assert!(!is_select("INSERT INTO t SELECT 1"));
         let sql = unload_sql("SELECT 1 AS a;", "s3://b/p/", "SNAPPY");
         assert!(
-            sql.starts_with("UNLOAD (SELECT 1 AS a) TO 's3://b/p/unload/")
+            sql.starts_with("UNLOAD (\nSELECT 1 AS a\n) TO 's3://b/p/unload/")
                 && sql.ends_with("/' WITH (format = 'PARQUET', compression = 'SNAPPY')"),
             "{sql}"
         );
+        assert_eq!(probe_sql("SELECT 1 -- c\n;"), "SELECT * FROM (\nSELECT 1 -- c\n) LIMIT 0");
+    }
+
+    fn col(name: &str, type_name: &str) -> ColumnInfo {
+        ColumnInfo { name: name.into(), type_name: type_name.into(), precision: 0, scale: 0 }
+    }
+
+    #[test]
+    fn plans_text_columns_and_names() {
+        let plan = UnloadPlan::new("SELECT a, b FROM t", vec![col("a", "integer"), col("b", "array")]);
+        assert!(!plan.rewritten);
+        assert_eq!(plan.select, "SELECT a, b FROM t");
+        let plan = UnloadPlan::new(
+            "SELECT ...",
+            vec![
+                col("a", "time(3)"),
+                col("_col1", "integer"),
+                col("a", "json"),
+                col("z", "timestamp(3) with time zone"),
+                col("n", "unknown"),
+            ],
+        );
+        assert!(plan.rewritten);
+        assert_eq!(plan.as_text, [true, false, true, true, true]);
+        assert_eq!(
+            plan.select,
+            "SELECT CAST(\"c1\" AS varchar) AS \"c1\", \"c2\", json_format(\"c3\") AS \"c3\", CAST(\"c4\" AS varchar) AS \"c4\", \
+             CAST(\"c5\" AS varchar) AS \"c5\" FROM (\nSELECT ...\n) AS \"t\" (\"c1\", \"c2\", \"c3\", \"c4\", \"c5\")"
+        );
+        // Duplicate names alone (case-insensitive, as Athena's) are enough to rename.
+        assert!(UnloadPlan::new("SELECT 1 AS a, 2 AS A", vec![col("a", "integer"), col("A", "integer")]).rewritten);
     }
 }

@@ -199,13 +199,15 @@ fn function_args(f: &Function) -> Option<Vec<&Expr>> {
 
 /// Rewrites Trino forms in place so that DataFusion plans them with Athena's result types.
 pub fn rewrite(stmt: &mut Statement) {
-    let mut r = Rewriter { keep: HashSet::new() };
+    let mut r = Rewriter { keep: HashSet::new(), depth: 0 };
     let _ = stmt.visit(&mut r);
 }
 
 struct Rewriter {
     /// Addresses of literals that must stay as written (ordinals in ORDER BY / GROUP BY, LIMIT).
     keep: HashSet<usize>,
+    /// Nesting of the query being visited (1 = the statement's own query).
+    depth: usize,
 }
 
 impl Rewriter {
@@ -218,6 +220,22 @@ impl VisitorMut for Rewriter {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        self.depth += 1;
+        // Trino names a subquery's unnamed columns `_col0`, `_col1`, ... (by position), so an
+        // outer query sees those names (the statement's own query is named after planning,
+        // where wildcards are expanded).
+        if self.depth > 1
+            && let SetExpr::Select(select) = query.body.as_mut()
+            && select.projection.iter().all(|item| matches!(item, SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }))
+        {
+            for (i, item) in select.projection.iter_mut().enumerate() {
+                if let SelectItem::UnnamedExpr(expr) = item
+                    && !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+                {
+                    *item = SelectItem::ExprWithAlias { expr: expr.clone(), alias: Ident::new(format!("_col{i}")) };
+                }
+            }
+        }
         if let Some(OrderBy { kind: OrderByKind::Expressions(items), .. }) = &query.order_by {
             for item in items {
                 self.keep(&item.expr);
@@ -245,6 +263,11 @@ impl VisitorMut for Rewriter {
                 self.keep(e);
             }
         }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _query: &mut Query) -> ControlFlow<()> {
+        self.depth -= 1;
         ControlFlow::Continue(())
     }
 
@@ -394,6 +417,11 @@ mod tests {
             "SELECT named_struct('a', CAST(CAST(1 AS INTEGER) AS INTEGER), 'b', CAST(CAST(2 AS INTEGER) AS INTEGER))"
         );
         assert_eq!(rewritten("SELECT CAST(a AS JSON)"), "SELECT athena_json(a)");
+        assert_eq!(rewritten("SELECT CAST(a AS VARCHAR)"), "SELECT athena_varchar(a)");
+        assert_eq!(
+            rewritten("SELECT * FROM (SELECT a, b + 1, 2 AS c FROM t)"),
+            "SELECT * FROM (SELECT a, b + CAST(1 AS INTEGER) AS _col1, CAST(2 AS INTEGER) AS c FROM t)"
+        );
         assert_eq!(preprocess("SELECT 'AS ROW(' , CAST(x AS row(a int))"), "SELECT 'AS ROW(' , CAST(x AS STRUCT<a int>)");
     }
 }

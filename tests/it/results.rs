@@ -216,3 +216,19 @@ async fn a_result_replaced_while_read_fails_loudly() {
     let e = r.fetch_all().await.unwrap_err();
     assert!(matches!(&e, Error::Storage { message, .. } if message.contains("changed")), "{e:?}");
 }
+
+#[tokio::test]
+async fn a_truncated_result_csv_gives_a_typed_error() {
+    let conn = crate::connect().await;
+    let handle = conn.query("SELECT a, CAST(a AS VARCHAR) AS s FROM many_rows").submit().await.unwrap();
+    let info = handle.wait_info().await.unwrap();
+    let location = info.output_location.clone().unwrap();
+    let (bucket, key) = location.trim_start_matches("s3://").split_once('/').unwrap();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conn.sdk_config()).endpoint_url(&crate::shared().endpoint).force_path_style(true).build(),
+    );
+    // Cut inside the last record's quoted value.
+    s3.put_object().bucket(bucket).key(key).body(b"\"a\",\"s\"\n\"1\",\"1\"\n\"2\",\"2".to_vec().into()).send().await.unwrap();
+    let e = handle.wait().await.unwrap().into_stream().collect_batches().await.unwrap_err();
+    assert!(matches!(&e, Error::Decode { message, .. } if message.contains("truncated")), "{e:?}");
+}

@@ -72,16 +72,16 @@ async fn nested_types_and_int96_timestamps_arrive_typed() {
 }
 
 #[tokio::test]
-async fn zero_rows_keep_the_schema_and_unsupported_columns_fall_back() {
+async fn zero_rows_keep_the_schema_and_unsupported_columns_are_rewritten() {
     let conn = unload_conn().await;
     let mut r = conn.execute("SELECT a, CAST(a AS VARCHAR) AS s FROM many_rows WHERE a < 0").await.unwrap();
     assert_eq!(r.info().substatement_type.as_deref(), Some("UNLOAD"));
     assert_eq!(r.schema().field(1).data_type(), &DataType::Utf8);
     assert!(r.fetch_all().await.unwrap().is_empty());
 
-    // time cannot be unloaded; unnamed columns neither: the plain query's CSV is read instead.
+    // time cannot be unloaded as it is, unnamed columns neither: written as text and renamed.
     let mut r = conn.execute("SELECT CAST(col_timestamp AS time) AS t, 1 FROM one_row_complex").await.unwrap();
-    assert_eq!(r.info().substatement_type.as_deref(), Some("SELECT"));
+    assert_eq!(r.info().substatement_type.as_deref(), Some("UNLOAD"));
     let row = r.fetch_one().await.unwrap().unwrap();
     assert_eq!(row.get(1), Some(Value::Integer(1)));
     let names: BTreeMap<String, Value> = row.to_dict();
@@ -90,4 +90,123 @@ async fn zero_rows_keep_the_schema_and_unsupported_columns_fall_back() {
     // Without a staging dir UNLOAD has nowhere to go.
     let conn = builder().with_unload(true).build().await.unwrap();
     assert!(matches!(conn.execute("SELECT 1 AS a").await, Err(Error::Config { .. })));
+}
+
+#[tokio::test]
+async fn columns_unload_cannot_write_go_as_text_and_come_back_typed() {
+    // time, timestamp with time zone, json, unknown (NULL) and an unnamed column: detected from
+    // the probe's ColumnInfo before the UNLOAD is submitted, never a refusal.
+    let sql = "SELECT CAST(col_timestamp AS time) AS t, from_unixtime(0, 'Asia/Tokyo') AS z, CAST(col_array AS JSON) AS j, \
+               NULL AS n, col_int + 1, col_string FROM one_row_complex";
+    let starts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = starts.clone();
+    let conn = builder()
+        .with_s3_staging_dir("s3://athena-results/unload-tests/")
+        .with_unload(true)
+        .with_on_start_query_execution(move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        })
+        .build()
+        .await
+        .unwrap();
+    let mut unloaded = conn.execute(sql).await.unwrap();
+    assert_eq!(unloaded.info().substatement_type.as_deref(), Some("UNLOAD"));
+    assert_eq!(starts.load(std::sync::atomic::Ordering::SeqCst), 1, "the probe calls no start callback");
+    let mut plain = conn.query(sql).unload(false).execute().await.unwrap();
+    assert_eq!(unloaded.description(), plain.description());
+    let (u, p) = (unloaded.schema().clone(), plain.schema().clone());
+    let names = |s: &arrow::datatypes::SchemaRef| s.fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>();
+    assert_eq!(names(&u), ["t", "z", "j", "n", "_col4", "col_string"]);
+    for i in 0..4 {
+        assert_eq!(u.field(i).data_type(), p.field(i).data_type(), "column {i}");
+        assert_eq!(u.field(i).metadata().get(ATHENA_TYPE), p.field(i).metadata().get(ATHENA_TYPE), "column {i}");
+    }
+    assert_eq!(u.field(0).data_type(), &DataType::Time64(TimeUnit::Nanosecond));
+    assert_eq!(u.field(1).data_type(), &DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())));
+    let (ur, pr) = (unloaded.fetch_all().await.unwrap(), plain.fetch_all().await.unwrap());
+    assert_eq!(ur.len(), 1);
+    assert_eq!(ur[0].values(), pr[0].values());
+    assert_eq!(ur[0].get(2), Some(Value::String("[1,2]".into())));
+    assert_eq!(ur[0].get(3), Some(Value::Null));
+
+    // Handles from submit() take the same route.
+    let handle = conn.query(sql).submit().await.unwrap();
+    let mut r = handle.wait().await.unwrap();
+    assert_eq!(r.info().substatement_type.as_deref(), Some("UNLOAD"));
+    assert_eq!(r.fetch_all().await.unwrap()[0].values(), pr[0].values());
+}
+
+#[tokio::test]
+async fn a_malformed_query_reports_its_own_error_not_the_probes() {
+    let conn = unload_conn().await;
+    let e = conn.execute("SELECT col_int FROM one_row_complex WHERE").await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("line 1:"), "{text}");
+    assert!(!text.contains("LIMIT 0") && !text.contains("UNLOAD"), "{text}");
+    // A trailing line comment does not swallow the wrapping.
+    let mut r = conn.execute("SELECT col_int FROM one_row_complex -- the end").await.unwrap();
+    assert_eq!(r.info().substatement_type.as_deref(), Some("UNLOAD"));
+    assert_eq!(r.fetch_all().await.unwrap().len(), 1);
+}
+
+/// The data files of a finished UNLOAD (its results not opened yet) and an S3 client.
+async fn finished_unload(
+    conn: &athena_arrow::Connection,
+    sql: &str,
+) -> (athena_arrow::QueryHandle, Vec<(String, String)>, aws_sdk_s3::Client) {
+    let handle = conn.query(sql).submit().await.unwrap();
+    let info = handle.wait_info().await.unwrap();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conn.sdk_config()).endpoint_url(&crate::shared().endpoint).force_path_style(true).build(),
+    );
+    let split = |uri: &str| {
+        let (b, k) = uri.trim_start_matches("s3://").split_once('/').unwrap();
+        (b.to_owned(), k.to_owned())
+    };
+    let (mb, mk) = split(info.data_manifest_location.as_deref().unwrap());
+    let manifest = s3.get_object().bucket(mb).key(mk).send().await.unwrap().body.collect().await.unwrap().into_bytes();
+    let files = std::str::from_utf8(&manifest).unwrap().lines().map(split).collect();
+    (handle, files, s3)
+}
+
+#[tokio::test]
+async fn damaged_or_missing_data_files_give_typed_errors() {
+    let conn = unload_conn().await;
+    let sql = "SELECT a, CAST(a AS VARCHAR) AS s FROM many_rows";
+
+    // Truncated: the footer is gone.
+    let (handle, files, s3) = finished_unload(&conn, sql).await;
+    let (bucket, key) = &files[0];
+    let bytes = s3.get_object().bucket(bucket).key(key).send().await.unwrap().body.collect().await.unwrap().into_bytes();
+    s3.put_object().bucket(bucket).key(key).body(bytes.slice(..bytes.len() / 2).to_vec().into()).send().await.unwrap();
+    let e = match handle.wait().await {
+        Ok(r) => r.into_stream().collect_batches().await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert!(matches!(&e, Error::Storage { uri, .. } if uri.ends_with(key.as_str())), "{e:?}");
+
+    // Corrupt: the right size and footer, garbage in the data pages.
+    let (handle, files, s3) = finished_unload(&conn, sql).await;
+    let (bucket, key) = &files[0];
+    let bytes = s3.get_object().bucket(bucket).key(key).send().await.unwrap().body.collect().await.unwrap().into_bytes();
+    let mut damaged = bytes.to_vec();
+    for b in &mut damaged[4..bytes.len() / 2] {
+        *b = 0xA5;
+    }
+    s3.put_object().bucket(bucket).key(key).body(damaged.into()).send().await.unwrap();
+    let e = match handle.wait().await {
+        Ok(r) => r.into_stream().collect_batches().await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert!(matches!(&e, Error::Storage { message, .. } if message.contains("Parquet")), "{e:?}");
+
+    // A manifest naming a file that is gone.
+    let (handle, files, s3) = finished_unload(&conn, sql).await;
+    let (bucket, key) = &files[0];
+    s3.delete_object().bucket(bucket).key(key).send().await.unwrap();
+    let e = match handle.wait().await {
+        Ok(r) => r.into_stream().collect_batches().await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert!(matches!(&e, Error::Storage { uri, .. } if uri.ends_with(key.as_str())), "{e:?}");
 }
