@@ -134,6 +134,7 @@ pub(crate) struct Settings {
     pub fetch: FetchConfig,
     pub unload: bool,
     pub unload_compression: String,
+    pub unload_cleanup: bool,
 }
 
 impl fmt::Debug for Settings {
@@ -157,6 +158,7 @@ impl fmt::Debug for Settings {
             .field("fetch", &self.fetch)
             .field("unload", &self.unload)
             .field("unload_compression", &self.unload_compression)
+            .field("unload_cleanup", &self.unload_cleanup)
             .finish_non_exhaustive()
     }
 }
@@ -187,6 +189,8 @@ impl Default for Settings {
             unload: false,
             // Fast to decode; Athena's own default for Parquet is GZIP.
             unload_compression: "SNAPPY".into(),
+            // Athena and PyAthena leave UNLOAD's files in place.
+            unload_cleanup: false,
         }
     }
 }
@@ -409,11 +413,25 @@ impl ConnectionBuilder {
 
     /// Reads SELECT/WITH results through UNLOAD to Parquet (default off, as PyAthena's
     /// `unload=False`): typed nested columns, exact types, files read in parallel. Needs an
-    /// s3_staging_dir (data files go to `<staging>/unload/<uuid>/`, which is not deleted).
-    /// Queries UNLOAD cannot write (time, tz, json, interval, uuid columns; unnamed or duplicate
-    /// column names) are run again as plain queries and read from their result CSV.
+    /// s3_staging_dir (data files go to `<staging>/unload/<uuid>/`, kept unless
+    /// [`with_unload_cleanup`](Self::with_unload_cleanup)).
+    ///
+    /// Each query is first described by a `LIMIT 0` query (no rows computed, no start callback)
+    /// so that what UNLOAD cannot write is handled before submission: unnamed or duplicate column
+    /// names are renamed and restored, and time, time/timestamp with time zone, interval, json,
+    /// uuid, ipaddress and NULL-typed columns are unloaded as text and typed back, giving the same
+    /// result as the CSV source. Should Athena still refuse (nested columns whose element types
+    /// UNLOAD cannot write), the query runs as written and its result CSV is read. Rows come in
+    /// no particular order across data files, as Athena writes them.
     pub fn with_unload(mut self, unload: bool) -> Self {
         self.settings.unload = unload;
+        self
+    }
+
+    /// Deletes an UNLOAD's data files and manifest once its result stream is dropped (default
+    /// off: the files stay, as Athena leaves them, for reuse or inspection).
+    pub fn with_unload_cleanup(mut self, cleanup: bool) -> Self {
+        self.settings.unload_cleanup = cleanup;
         self
     }
 

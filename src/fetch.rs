@@ -77,7 +77,16 @@ impl Fetcher {
         Ok(ObjectMeta { size: out.content_length().unwrap_or(0).max(0) as u64, etag: out.e_tag().map(str::to_owned) })
     }
 
-    /// The object's bytes as ordered chunks, `concurrency` ranges in flight.
+    /// Deletes the objects at `uris` (best effort: failures are logged).
+    pub(crate) async fn delete_all(&self, uris: &[String]) {
+        for uri in uris {
+            let Ok((bucket, key)) = parse_s3_uri(uri) else { continue };
+            if let Err(e) = self.s3.delete_object().bucket(bucket).key(key).send().await {
+                tracing::warn!("cannot delete {uri}: {e}");
+            }
+        }
+    }
+
     /// The whole (small) object in memory.
     pub(crate) async fn get_all(&self, uri: &str) -> Result<Bytes> {
         let meta = self.head(uri).await?;

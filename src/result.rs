@@ -156,10 +156,29 @@ impl ResultSet {
         })?;
         let unit = conn.settings().timestamp_unit;
         let files = crate::unload::manifest_files(conn.fetcher(), &manifest).await?;
+        let cleanup = conn.settings().unload_cleanup.then(|| {
+            let mut uris = files.clone();
+            uris.push(manifest.clone());
+            crate::unload::Cleanup::new(conn.fetcher().clone(), uris)
+        });
         let stream = match crate::unload::unload_stream(conn.fetcher(), files, unit).await? {
             Some(stream) => plan.restore(stream, unit)?,
             // 0 rows: no data files; the schema comes from the query's ColumnInfo.
             None => RecordBatchStream::new(arrow_schema_with_hints(&plan.columns, unit, &Default::default())?, futures::stream::empty()),
+        };
+        let stream = match cleanup {
+            Some(cleanup) => {
+                let schema = stream.schema().clone();
+                // The guard lives as long as the stream: dropping it deletes the files.
+                RecordBatchStream::new(
+                    schema,
+                    stream.map(move |b| {
+                        let _keep = &cleanup;
+                        b
+                    }),
+                )
+            }
+            None => stream,
         };
         Ok(Self { info, columns: plan.columns.clone(), update_count: None, stream, current: None })
     }

@@ -197,6 +197,28 @@ pub(crate) fn is_unload_limitation(e: &Error) -> bool {
     }
 }
 
+/// Deletes an UNLOAD's files when dropped (see [`crate::ConnectionBuilder::with_unload_cleanup`]).
+pub(crate) struct Cleanup {
+    fetcher: Fetcher,
+    uris: Vec<String>,
+    /// The runtime the results were opened on (the drop may happen outside it).
+    runtime: tokio::runtime::Handle,
+}
+
+impl Cleanup {
+    /// Must be called on a runtime.
+    pub(crate) fn new(fetcher: Fetcher, uris: Vec<String>) -> Self {
+        Self { fetcher, uris, runtime: tokio::runtime::Handle::current() }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let (fetcher, uris) = (self.fetcher.clone(), std::mem::take(&mut self.uris));
+        self.runtime.spawn(async move { fetcher.delete_all(&uris).await });
+    }
+}
+
 /// A Parquet object read through the chunk reader, pinned to its ETag.
 struct S3ParquetReader {
     fetcher: Fetcher,

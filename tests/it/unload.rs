@@ -210,3 +210,59 @@ async fn damaged_or_missing_data_files_give_typed_errors() {
     };
     assert!(matches!(&e, Error::Storage { uri, .. } if uri.ends_with(key.as_str())), "{e:?}");
 }
+
+#[tokio::test]
+async fn cleanup_deletes_the_files_once_the_results_are_dropped() {
+    let conn = builder()
+        .with_s3_staging_dir("s3://athena-results/unload-tests/")
+        .with_unload(true)
+        .with_unload_cleanup(true)
+        .build()
+        .await
+        .unwrap();
+    let (handle, files, s3) = finished_unload(&conn, "SELECT a FROM many_rows").await;
+    let mut r = handle.wait().await.unwrap();
+    assert_eq!(r.fetch_all().await.unwrap().len(), 10000);
+    let manifest = r.info().data_manifest_location.clone().unwrap();
+    let (mb, mk) = manifest.trim_start_matches("s3://").split_once('/').unwrap();
+    assert!(s3.head_object().bucket(mb).key(mk).send().await.is_ok(), "kept while the results are open");
+    drop(r);
+    let mut objects: Vec<(String, String)> = files;
+    objects.push((mb.to_owned(), mk.to_owned()));
+    for (bucket, key) in objects {
+        let mut gone = false;
+        for _ in 0..100 {
+            if s3.head_object().bucket(&bucket).key(&key).send().await.is_err() {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(gone, "{key} was not deleted");
+    }
+}
+
+#[tokio::test]
+async fn all_sources_agree_on_a_generated_table() {
+    // The benchmark table's generator: every type of it with NULLs, 30,000 rows.
+    let emulator = crate::start_emulator(athena_emulator::Emulator::builder().with_bench_rows(30_000));
+    let base = crate::builder_at(&emulator.endpoint).with_s3_staging_dir("s3://athena-results/agree/");
+    let mut by_source = Vec::new();
+    for conn in [
+        base.clone().build().await.unwrap(),
+        base.clone().with_result_source(athena_arrow::ResultSource::Api).build().await.unwrap(),
+        base.clone().with_unload(true).build().await.unwrap(),
+    ] {
+        let mut r = conn.execute("SELECT * FROM bench").await.unwrap();
+        let mut rows: Vec<Vec<Value>> = r.fetch_all().await.unwrap().iter().map(Row::values).collect();
+        rows.sort_by_key(|r| match r[0] {
+            Value::BigInt(id) => id,
+            ref other => panic!("id {other:?}"),
+        });
+        by_source.push((r.description(), rows));
+    }
+    assert_eq!(by_source[0].1.len(), 30_000);
+    assert!(by_source[0].1.iter().any(|r| r.contains(&Value::Null)), "the table has NULLs");
+    assert_eq!(by_source[0], by_source[1], "CSV vs GetQueryResults");
+    assert_eq!(by_source[0], by_source[2], "CSV vs UNLOAD");
+}
