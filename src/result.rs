@@ -115,7 +115,10 @@ impl ResultSet {
         }
         let client = conn.athena().clone();
         let csv_location = match conn.settings().result_source {
-            ResultSource::Auto => info.output_location.clone().filter(|l| l.ends_with(".csv")),
+            // An UNLOAD's result location names its manifest, not a result CSV.
+            ResultSource::Auto => {
+                info.output_location.clone().filter(|l| l.ends_with(".csv") && info.substatement_type.as_deref() != Some("UNLOAD"))
+            }
             ResultSource::Api => None,
         };
         let first = client

@@ -518,6 +518,9 @@ impl Engine {
             std::io::Write::write_all(&mut w, manifest_text.as_bytes())?;
             w.finish()?;
             outcome.manifest_location = Some(format!("s3://{bucket}/{key}"));
+            // An UNLOAD has a result location too (clients check it before reading the
+            // manifest); it names the manifest, as there is no result CSV.
+            outcome.output_location = outcome.manifest_location.clone();
         }
         let manifest_rows: Vec<Vec<String>> = lines.into_iter().map(|l| vec![l]).collect();
         let path = self.state_dir.join("results").join(format!("{}-manifest.csv", job.id));

@@ -299,6 +299,7 @@ async fn unload_writes_parquet_and_manifest() {
     assert_eq!(state(&q), QueryExecutionState::Succeeded, "{:?}", q.status());
     let manifest = q.statistics().unwrap().data_manifest_location().unwrap().to_owned();
     assert_eq!(manifest, format!("s3://athena-results/{}-manifest.csv", q.query_execution_id().unwrap()));
+    assert_eq!(q.result_configuration().unwrap().output_location(), Some(manifest.as_str()), "the result location names the manifest");
     let text = String::from_utf8(get_bytes(&manifest).await).unwrap();
     let files: Vec<&str> = text.lines().collect();
     assert!(!files.is_empty());
