@@ -114,6 +114,17 @@ macro_rules! delegate {
             async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
                 self.serve_get(req).await
             }
+
+            /// A key that is a "folder" of other keys (`prefix` of `prefix/file`) is no object:
+            /// 404, as S3 answers (s3s-fs would fail on the directory with a 500).
+            async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+                if let Some(path) = self.layout.object_path(&req.input.bucket, &req.input.key)
+                    && path.is_dir()
+                {
+                    return Err(s3_error!(NoSuchKey, "The specified key does not exist."));
+                }
+                self.fs.head_object(req).await
+            }
         }
     };
 }
@@ -126,7 +137,6 @@ delegate! {
         delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
         get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
         head_bucket(HeadBucketInput) -> HeadBucketOutput;
-        head_object(HeadObjectInput) -> HeadObjectOutput;
         list_buckets(ListBucketsInput) -> ListBucketsOutput;
         list_objects(ListObjectsInput) -> ListObjectsOutput;
         list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;

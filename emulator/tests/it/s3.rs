@@ -120,3 +120,15 @@ async fn realism_injects_faults_and_latency() {
     assert!(got.body.collect().await.is_err(), "the body must not complete");
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_folder_of_keys_is_no_object() {
+    let s3 = s3();
+    s3.put_object().bucket("athena-results").key("folder-test/inner/file.bin").body(ByteStream::from_static(b"x")).send().await.unwrap();
+    for key in ["folder-test", "folder-test/inner"] {
+        let e = s3.head_object().bucket("athena-results").key(key).send().await.unwrap_err();
+        assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(404), "HEAD {key}");
+        let e = s3.get_object().bucket("athena-results").key(key).send().await.unwrap_err();
+        assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(404), "GET {key}");
+    }
+}
