@@ -1,11 +1,16 @@
 //! End-to-end throughput of the result sources against the local endpoint, and the limits they
-//! are measured against. `cargo bench --workspace --bench fast_path` (env `BENCH_ROWS`, default
-//! 5,000,000; `BENCH_LATENCY_MS`, default 20: first-byte latency of every S3 GET).
+//! are measured against. `cargo bench --workspace --bench fast_path`; env `BENCH_ROWS` (default
+//! 5,000,000), `BENCH_REPEAT` (default 3: medians), `BENCH_LATENCY_MS` (first-byte latency of
+//! every S3 GET; default: 20 ms, then again with none), `BENCH_PEERS_PYTHON` (a Python with
+//! PyAthena and awswrangler, see benches/peers/run.sh: their times on the same endpoint and our
+//! ratios to them).
 //!
 //! Prints, per line: what, seconds, MB/s, rows/s. (a) UNLOAD source, (b) CSV source,
 //! (c) GetQueryResults paging on a slice, (d) raw concurrent ranged download of the UNLOAD files,
 //! (e) Parquet decode of the same files from memory on every core, (f) the ceiling when the same
-//! cores fetch and decode, 1/(1/d + 1/e); then peak heap while streaming at two result sizes.
+//! cores fetch and decode, 1/(1/d + 1/e); a one-row query; peak heap while streaming at two
+//! result sizes; the sources' reading throughput as a fraction of (f). "Reading only" starts
+//! when the client saw the query end (its poll), so it includes neither engine time nor poll slack.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -125,13 +130,39 @@ fn decode_in_memory(files: &[bytes::Bytes]) -> u64 {
     rows.load(Ordering::Relaxed) as u64
 }
 
-/// Execute-to-last-batch of `sql`; returns (seconds, rows, query info).
-async fn run(conn: &Connection, sql: &str) -> (f64, u64, athena_arrow::QueryInfo) {
+/// One execution of `sql`: execute-to-last-batch seconds, seconds from the query's end (as the
+/// client saw it) to the last batch, rows, and the query's facts.
+struct Run {
+    total: f64,
+    reading: f64,
+    rows: u64,
+    info: athena_arrow::QueryInfo,
+}
+
+async fn run_once(conn: &Connection, sql: &str) -> Run {
     let start = Instant::now();
-    let result = conn.execute(sql).await.unwrap();
+    let handle = conn.query(sql).submit().await.unwrap();
+    handle.wait_info().await.unwrap();
+    let ended = Instant::now();
+    let result = handle.wait().await.unwrap();
     let info = result.info().clone();
     let rows: u64 = result.into_stream().try_fold(0u64, |n, b| async move { Ok(n + b.num_rows() as u64) }).await.unwrap();
-    (start.elapsed().as_secs_f64(), rows, info)
+    Run { total: start.elapsed().as_secs_f64(), reading: ended.elapsed().as_secs_f64(), rows, info }
+}
+
+/// The run with the median total time of `repeat`.
+async fn run(conn: &Connection, sql: &str, repeat: usize) -> Run {
+    let mut runs = Vec::new();
+    for _ in 0..repeat {
+        runs.push(run_once(conn, sql).await);
+    }
+    runs.sort_by(|a, b| a.total.total_cmp(&b.total));
+    runs.swap_remove(runs.len() / 2)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 /// Peak heap growth while streaming the result of `sql` (the query itself finishes first).
@@ -144,70 +175,179 @@ async fn streaming_peak(conn: &Connection, sql: &str) -> (u64, usize) {
     (rows, PEAK.load(Ordering::Relaxed).saturating_sub(base))
 }
 
-fn main() {
-    // `cargo bench` passes `--bench`; nothing to parse.
-    let rows = env_usize("BENCH_ROWS", 5_000_000);
-    let latency = Duration::from_millis(env_usize("BENCH_LATENCY_MS", 20) as u64);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    rt.block_on(async move {
-        let started = Instant::now();
-        let emulator = Emulator::builder().with_bench_rows(rows).with_s3_latency(latency).start().await.unwrap();
-        println!("endpoint with {rows} bench rows and {latency:?} S3 first-byte latency ready in {:.1} s", started.elapsed().as_secs_f64());
-        let builder = Connection::builder()
-            .with_endpoint_url(emulator.endpoint())
-            .with_region(emulator.region())
-            .with_access_key(emulator.access_key_id(), emulator.secret_access_key())
-            .with_s3_staging_dir("s3://athena-results/bench/");
-        let csv = builder.clone().build().await.unwrap();
-        let unload = builder.clone().with_unload(true).build().await.unwrap();
-        let api = builder.with_result_source(ResultSource::Api).build().await.unwrap();
-        let s3 = s3_client(&emulator);
+/// What one latency setting measured, for the ratios.
+struct Measured {
+    unload: Run,
+    csv: Run,
+    one_row: Run,
+}
 
-        let (secs, n, info) = run(&unload, "SELECT * FROM bench").await;
-        let manifest = info.data_manifest_location.clone().unwrap();
-        let (mb, mk) = split(&manifest);
-        let listing = s3.get_object().bucket(mb).key(mk).send().await.unwrap().body.collect().await.unwrap().into_bytes();
-        let files: Vec<String> = String::from_utf8(listing.to_vec()).unwrap().lines().map(str::to_owned).collect();
-        let data = download(&s3, &files).await;
-        let parquet_bytes: u64 = data.iter().map(|d| d.len() as u64).sum();
-        println!(
-            "{} UNLOAD files, {:.1} MB of Parquet; engine time of the UNLOAD {:?}",
-            files.len(),
-            parquet_bytes as f64 / 1e6,
-            info.engine_execution_time.unwrap_or_default()
-        );
-        line("(a) UNLOAD source, execute to last batch", secs, parquet_bytes, n);
-        let fetch_secs = secs - info.total_execution_time.unwrap_or_default().as_secs_f64();
-        line("(a') UNLOAD source, reading only (after the query ended)", fetch_secs, parquet_bytes, n);
+async fn measure(rows: usize, latency: Duration, repeat: usize, memory: bool) -> (Measured, Emulator) {
+    let started = Instant::now();
+    let emulator = Emulator::builder().with_bench_rows(rows).with_s3_latency(latency).start().await.unwrap();
+    println!(
+        "\n== {rows} bench rows, {latency:?} S3 first-byte latency (endpoint ready in {:.1} s); median of {repeat}",
+        started.elapsed().as_secs_f64()
+    );
+    let builder = Connection::builder()
+        .with_endpoint_url(emulator.endpoint())
+        .with_region(emulator.region())
+        .with_access_key(emulator.access_key_id(), emulator.secret_access_key())
+        .with_s3_staging_dir("s3://athena-results/bench/");
+    let csv = builder.clone().build().await.unwrap();
+    let unload = builder.clone().with_unload(true).with_unload_cleanup(true).build().await.unwrap();
+    let api = builder.with_result_source(ResultSource::Api).build().await.unwrap();
+    let s3 = s3_client(&emulator);
 
-        let (secs, n, info) = run(&csv, "SELECT * FROM bench").await;
-        let (cb, ck) = split(info.output_location.as_deref().unwrap());
-        let csv_bytes = s3.head_object().bucket(cb).key(ck).send().await.unwrap().content_length().unwrap() as u64;
-        line("(b) CSV source, execute to last batch", secs, csv_bytes, n);
-        let fetch_secs = secs - info.total_execution_time.unwrap_or_default().as_secs_f64();
-        line("(b') CSV source, reading only", fetch_secs, csv_bytes, n);
+    // The files measured against are those of one UNLOAD of the whole table (kept).
+    let keep = Connection::builder()
+        .with_endpoint_url(emulator.endpoint())
+        .with_region(emulator.region())
+        .with_access_key(emulator.access_key_id(), emulator.secret_access_key())
+        .with_s3_staging_dir("s3://athena-results/bench/")
+        .with_unload(true)
+        .build()
+        .await
+        .unwrap();
+    let reference = run_once(&keep, "SELECT * FROM bench").await;
+    let manifest = reference.info.data_manifest_location.clone().unwrap();
+    let (mb, mk) = split(&manifest);
+    let listing = s3.get_object().bucket(mb).key(mk).send().await.unwrap().body.collect().await.unwrap().into_bytes();
+    let files: Vec<String> = String::from_utf8(listing.to_vec()).unwrap().lines().map(str::to_owned).collect();
+    let data = download(&s3, &files).await;
+    let parquet_bytes: u64 = data.iter().map(|d| d.len() as u64).sum();
+    println!(
+        "{} UNLOAD files, {:.1} MB of Parquet; engine time of an UNLOAD of the table {:?}",
+        files.len(),
+        parquet_bytes as f64 / 1e6,
+        reference.info.engine_execution_time.unwrap_or_default()
+    );
 
-        let slice = (rows / 50).clamp(1000, 100_000);
-        let (secs, n, _) = run(&api, &format!("SELECT * FROM bench WHERE id < {slice}")).await;
-        line(&format!("(c) GetQueryResults paging, {slice} rows"), secs, 0, n);
+    let a = run(&unload, "SELECT * FROM bench", repeat).await;
+    line("(a) UNLOAD source, execute to last batch", a.total, parquet_bytes, a.rows);
+    line("(a') UNLOAD source, reading only (after the query ended)", a.reading, parquet_bytes, a.rows);
 
+    let b = run(&csv, "SELECT * FROM bench", repeat).await;
+    let (cb, ck) = split(b.info.output_location.as_deref().unwrap());
+    let csv_bytes = s3.head_object().bucket(cb).key(ck).send().await.unwrap().content_length().unwrap() as u64;
+    line("(b) CSV source, execute to last batch", b.total, csv_bytes, b.rows);
+    line("(b') CSV source, reading only", b.reading, csv_bytes, b.rows);
+
+    let slice = (rows / 50).clamp(1000, 100_000);
+    let c = run(&api, &format!("SELECT * FROM bench WHERE id < {slice}"), repeat).await;
+    line(&format!("(c) GetQueryResults paging, {slice} rows"), c.total, 0, c.rows);
+
+    let mut downloads = Vec::new();
+    for _ in 0..repeat {
         let start = Instant::now();
         let again = download(&s3, &files).await;
-        let d = start.elapsed().as_secs_f64();
+        downloads.push(start.elapsed().as_secs_f64());
         assert_eq!(again.iter().map(|x| x.len() as u64).sum::<u64>(), parquet_bytes);
-        line("(d) raw ranged download of the UNLOAD files (8 x 8 MiB)", d, parquet_bytes, n);
+    }
+    let d = median(downloads);
+    line("(d) raw ranged download of the UNLOAD files (8 x 8 MiB)", d, parquet_bytes, a.rows);
 
+    let mut decodes = Vec::new();
+    let mut decoded = 0;
+    for _ in 0..repeat {
         let start = Instant::now();
-        let decoded = tokio::task::block_in_place(|| decode_in_memory(&data));
-        let e = start.elapsed().as_secs_f64();
-        line("(e) Parquet decode from memory, all cores", e, parquet_bytes, decoded);
-        line("(f) ceiling when the same cores fetch and decode", d + e, parquet_bytes, decoded);
+        decoded = tokio::task::block_in_place(|| decode_in_memory(&data));
+        decodes.push(start.elapsed().as_secs_f64());
+    }
+    let e = median(decodes);
+    line("(e) Parquet decode from memory, all cores", e, parquet_bytes, decoded);
+    line("(f) ceiling when the same cores fetch and decode", d + e, parquet_bytes, decoded);
+    let ceiling = decoded as f64 / (d + e);
 
+    let one_row = run(&csv, "SELECT 1 AS one", repeat.max(5)).await;
+    println!(
+        "one-row query, execute to last batch: {:.1} ms (engine {:.1} ms)",
+        one_row.total * 1e3,
+        one_row.info.engine_execution_time.unwrap_or_default().as_secs_f64() * 1e3
+    );
+
+    if memory {
         for n in [rows / 5, rows] {
             let (got, peak) = streaming_peak(&unload, &format!("SELECT * FROM bench WHERE id < {n}")).await;
             println!("peak heap while streaming {got:>9} rows through UNLOAD: {:>7.1} MB", peak as f64 / 1e6);
             let (got, peak) = streaming_peak(&csv, &format!("SELECT * FROM bench WHERE id < {n}")).await;
             println!("peak heap while streaming {got:>9} rows through CSV:    {:>7.1} MB", peak as f64 / 1e6);
+        }
+    }
+    let ratio = |r: &Run| r.rows as f64 / r.reading / ceiling;
+    println!("UNLOAD reading at {:.2}x of (f) in rows/s (target >= 0.8)", ratio(&a));
+    println!("CSV reading at {:.2}x of (f) in rows/s (target >= 0.5)", ratio(&b));
+    (Measured { unload: a, csv: b, one_row }, emulator)
+}
+
+/// Runs benches/peers/peers.py with `python` against `emulator`; prints our ratios to theirs.
+fn peers(python: &str, emulator: &Emulator, ours: &Measured, repeat: usize) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/peers/peers.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .args(["--endpoint", &emulator.endpoint(), "--region", emulator.region()])
+        .args(["--staging", "s3://athena-results/peers/", "--query", "SELECT * FROM bench", "--one-row", "SELECT 1 AS one"])
+        .args(["--repeat", &repeat.to_string()])
+        .env("AWS_ACCESS_KEY_ID", emulator.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", emulator.secret_access_key())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("the peers' Python runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("\n== peers on the same endpoint (best of {repeat}); ratio = their time / ours, execute to last row");
+    let ours_for = |name: &str| -> Option<(&Run, f64)> {
+        Some(match name {
+            n if n.contains("one_row") && n.ends_with("default") => (&ours.one_row, 10.0),
+            n if n.contains("one_row") => (&ours.one_row, 0.0),
+            "pyathena_arrow_unload_default" => (&ours.unload, 3.0),
+            "pyathena_arrow_unload_tuned" => (&ours.unload, 1.5),
+            n if n.starts_with("awswrangler_unload") => (&ours.unload, 1.5),
+            n if n.starts_with("pyathena_arrow_csv") => (&ours.csv, 1.5),
+            _ => return None,
+        })
+    };
+    for line in text.lines() {
+        let name = field(line, "name").unwrap_or_default();
+        if let Some(err) = field(line, "error") {
+            println!("{name:<34} failed: {err}");
+            continue;
+        }
+        let (Some(secs), Some((run, target))) = (field(line, "seconds").and_then(|s| s.parse::<f64>().ok()), ours_for(&name)) else {
+            println!("{line}");
+            continue;
+        };
+        let target = if target > 0.0 { format!("(target >= {target}x)") } else { String::new() };
+        println!("{name:<34} {secs:>8.3} s vs ours {:>8.3} s: {:>6.2}x {target}", run.total, secs / run.total);
+    }
+    if !out.status.success() {
+        println!("peers script failed: {}", out.status);
+    }
+}
+
+/// The value of `key` in a flat JSON object line (numbers and strings without escapes).
+fn field(line: &str, key: &str) -> Option<String> {
+    let at = line.find(&format!("\"{key}\": "))? + key.len() + 4;
+    let rest = &line[at..];
+    Some(if let Some(s) = rest.strip_prefix('"') { s[..s.find('"')?].to_owned() } else { rest[..rest.find([',', '}'])?].trim().to_owned() })
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing to parse.
+    let rows = env_usize("BENCH_ROWS", 5_000_000);
+    let repeat = env_usize("BENCH_REPEAT", 3).max(1);
+    let latencies: Vec<u64> = match std::env::var("BENCH_LATENCY_MS") {
+        Ok(v) => vec![v.parse().expect("BENCH_LATENCY_MS is a number of milliseconds")],
+        Err(_) => vec![20, 0],
+    };
+    let python = std::env::var("BENCH_PEERS_PYTHON").ok();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        for (i, ms) in latencies.into_iter().enumerate() {
+            let (measured, emulator) = measure(rows, Duration::from_millis(ms), repeat, i == 0).await;
+            if let (Some(python), 0) = (&python, i) {
+                let emulator_ref = &emulator;
+                tokio::task::block_in_place(|| peers(python, emulator_ref, &measured, repeat));
+            }
         }
     });
 }
