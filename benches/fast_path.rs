@@ -74,32 +74,34 @@ fn split(uri: &str) -> (String, String) {
     (b.to_owned(), k.to_owned())
 }
 
-/// Downloads every file with 8 ranged GETs of 8 MiB in flight; returns the bytes of each file.
+/// Downloads every file with 8 ranged GETs of 8 MiB in flight across all files (as the UNLOAD
+/// source may read several files at once); returns the bytes of each file.
 async fn download(s3: &aws_sdk_s3::Client, files: &[String]) -> Vec<bytes::Bytes> {
-    let mut out = Vec::new();
-    for f in files {
+    let chunk = 8u64 << 20;
+    let mut ranges = Vec::new(); // (file index, bucket, key, first byte, last byte)
+    for (i, f) in files.iter().enumerate() {
         let (bucket, key) = split(f);
         let size = s3.head_object().bucket(&bucket).key(&key).send().await.unwrap().content_length().unwrap() as u64;
-        let chunk = 8u64 << 20;
-        let ranges: Vec<(u64, u64)> = (0..size.div_ceil(chunk)).map(|i| (i * chunk, ((i + 1) * chunk).min(size) - 1)).collect();
-        let parts: Vec<bytes::Bytes> = futures::stream::iter(ranges)
-            .map(|(a, b)| {
-                let (s3, bucket, key) = (s3.clone(), bucket.clone(), key.clone());
-                async move {
-                    let o = s3.get_object().bucket(bucket).key(key).range(format!("bytes={a}-{b}")).send().await.unwrap();
-                    o.body.collect().await.unwrap().into_bytes()
-                }
-            })
-            .buffered(8)
-            .collect()
-            .await;
-        let mut all = bytes::BytesMut::with_capacity(size as usize);
-        for p in parts {
-            all.extend_from_slice(&p);
+        for c in 0..size.div_ceil(chunk) {
+            ranges.push((i, bucket.clone(), key.clone(), c * chunk, ((c + 1) * chunk).min(size) - 1));
         }
-        out.push(all.freeze());
     }
-    out
+    let parts: Vec<(usize, bytes::Bytes)> = futures::stream::iter(ranges)
+        .map(|(i, bucket, key, a, b)| {
+            let s3 = s3.clone();
+            async move {
+                let o = s3.get_object().bucket(bucket).key(key).range(format!("bytes={a}-{b}")).send().await.unwrap();
+                (i, o.body.collect().await.unwrap().into_bytes())
+            }
+        })
+        .buffered(8)
+        .collect()
+        .await;
+    let mut out = vec![bytes::BytesMut::new(); files.len()];
+    for (i, p) in parts {
+        out[i].extend_from_slice(&p);
+    }
+    out.into_iter().map(bytes::BytesMut::freeze).collect()
 }
 
 use futures::StreamExt;
@@ -245,7 +247,7 @@ async fn measure(rows: usize, latency: Duration, repeat: usize, memory: bool) ->
         assert_eq!(again.iter().map(|x| x.len() as u64).sum::<u64>(), parquet_bytes);
     }
     let d = median(downloads);
-    line("(d) raw ranged download of the UNLOAD files (8 x 8 MiB)", d, parquet_bytes, a.rows);
+    line("(d) raw ranged download of the UNLOAD files (8 x 8 MiB in flight)", d, parquet_bytes, a.rows);
 
     let mut decodes = Vec::new();
     let mut decoded = 0;
@@ -267,7 +269,7 @@ async fn measure(rows: usize, latency: Duration, repeat: usize, memory: bool) ->
     );
 
     if memory {
-        for n in [rows / 5, rows] {
+        for n in [rows / 5, rows / 2, rows] {
             let (got, peak) = streaming_peak(&unload, &format!("SELECT * FROM bench WHERE id < {n}")).await;
             println!("peak heap while streaming {got:>9} rows through UNLOAD: {:>7.1} MB", peak as f64 / 1e6);
             let (got, peak) = streaming_peak(&csv, &format!("SELECT * FROM bench WHERE id < {n}")).await;
@@ -294,7 +296,10 @@ fn peers(python: &str, emulator: &Emulator, ours: &Measured, repeat: usize) {
         .output()
         .expect("the peers' Python runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    println!("\n== peers on the same endpoint (best of {repeat}); ratio = their time / ours, execute to last row");
+    println!(
+        "\n== peers on the same endpoint (best of {repeat}); ratio = their time / ours, execute to last row; \
+         client = that minus Athena's TotalExecutionTime (poll slack and reading)"
+    );
     let ours_for = |name: &str| -> Option<(&Run, f64)> {
         Some(match name {
             n if n.contains("one_row") && n.ends_with("default") => (&ours.one_row, 10.0),
@@ -317,7 +322,14 @@ fn peers(python: &str, emulator: &Emulator, ours: &Measured, repeat: usize) {
             continue;
         };
         let target = if target > 0.0 { format!("(target >= {target}x)") } else { String::new() };
-        println!("{name:<34} {secs:>8.3} s vs ours {:>8.3} s: {:>6.2}x {target}", run.total, secs / run.total);
+        let ours_client = run.total - run.info.total_execution_time.unwrap_or_default().as_secs_f64();
+        let client = field(line, "client_seconds").and_then(|s| s.parse::<f64>().ok()).unwrap_or(f64::NAN);
+        println!(
+            "{name:<31} {secs:>7.3} s vs ours {:>7.3} s: {:>5.2}x {target:<17} client {client:>6.3} s vs {ours_client:>6.3} s: {:>5.2}x",
+            run.total,
+            secs / run.total,
+            client / ours_client
+        );
     }
     if !out.status.success() {
         println!("peers script failed: {}", out.status);

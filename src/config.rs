@@ -22,7 +22,8 @@ pub type OnStart = Arc<dyn Fn(&str) + Send + Sync>;
 /// after each poll, up to `max`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollConfig {
-    /// First wait after the start. Default 50 ms: most small queries finish within a few hundred ms.
+    /// First wait after the start (the status is also read at once). Default 20 ms: small
+    /// queries often finish within a few hundred ms, and each wait grows from there.
     pub initial: Duration,
     /// Growth factor per poll. Default 1.5.
     pub multiplier: f64,
@@ -33,7 +34,7 @@ pub struct PollConfig {
 
 impl Default for PollConfig {
     fn default() -> Self {
-        Self { initial: Duration::from_millis(50), multiplier: 1.5, max: Duration::from_secs(1) }
+        Self { initial: Duration::from_millis(20), multiplier: 1.5, max: Duration::from_secs(1) }
     }
 }
 
@@ -344,7 +345,7 @@ impl ConnectionBuilder {
         self
     }
 
-    /// Status polling (default [`PollConfig::default`]: 50 ms growing to 1 s).
+    /// Status polling (default [`PollConfig::default`]: the status at once, then after 20 ms, waits growing 1.5x to 1 s).
     pub fn with_poll(mut self, poll: PollConfig) -> Self {
         if poll.initial.is_zero() || poll.max < poll.initial {
             self.errors.push(format!("poll intervals must be positive and max >= initial, got {poll:?}"));
@@ -396,7 +397,8 @@ impl ConnectionBuilder {
     }
 
     /// Where rows come from (default [`ResultSource::Auto`]: the result CSV from S3 when the
-    /// query has an output location, else GetQueryResults).
+    /// query has an output location, else GetQueryResults; results of up to 999 rows from
+    /// GetQueryResults' first page).
     pub fn with_result_source(mut self, source: ResultSource) -> Self {
         self.settings.result_source = source;
         self

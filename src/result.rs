@@ -20,9 +20,13 @@ use crate::schema::{ColumnInfo, arrow_schema_with_hints};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ResultSource {
     /// The result CSV from S3 when the query has an output location (Athena's JDBC driver does
-    /// the same), else GetQueryResults.
+    /// the same), else GetQueryResults. A result that fits GetQueryResults' first page (up to
+    /// 999 rows) is taken from that page, which is asked for anyway for the column metadata
+    /// while the CSV's size is looked up: small results cost no S3 round trip.
     #[default]
     Auto,
+    /// Always the result CSV from S3 when there is one, whatever its size.
+    S3,
     /// Always GetQueryResults paging (1000 rows per call).
     Api,
 }
@@ -114,25 +118,31 @@ impl ResultSet {
             return Self::open_unload(conn, info, plan).await;
         }
         let client = conn.athena().clone();
-        let csv_location = match conn.settings().result_source {
-            // An UNLOAD's result location names its manifest, not a result CSV.
-            ResultSource::Auto => {
-                info.output_location.clone().filter(|l| l.ends_with(".csv") && info.substatement_type.as_deref() != Some("UNLOAD"))
-            }
-            ResultSource::Api => None,
-        };
-        let first = client
+        let source = conn.settings().result_source;
+        // An UNLOAD's result location names its manifest, not a result CSV.
+        let csv_location = info
+            .output_location
+            .clone()
+            .filter(|l| source != ResultSource::Api && l.ends_with(".csv") && info.substatement_type.as_deref() != Some("UNLOAD"));
+        let first_page = client
             .get_query_results()
             .query_execution_id(&info.query_id)
-            .max_results(if csv_location.is_some() { 1 } else { API_PAGE_ROWS })
-            .send()
-            .await
-            .map_err(|e| Error::api("GetQueryResults", e))?;
+            .max_results(if source == ResultSource::S3 && csv_location.is_some() { 1 } else { API_PAGE_ROWS })
+            .send();
+        let (first, meta) = match &csv_location {
+            Some(location) => {
+                let (first, meta) = tokio::join!(first_page, conn.fetcher().head(location));
+                (first, Some(meta))
+            }
+            None => (first_page.await, None),
+        };
+        let first = first.map_err(|e| Error::api("GetQueryResults", e))?;
         let rs = first.result_set();
         let columns = columns_of(rs);
         let schema = arrow_schema_with_hints(&columns, conn.settings().timestamp_unit, hints)?;
-        if let Some(location) = csv_location {
-            let stream = crate::source::csv_stream(conn.fetcher(), &location, &info.query_id, schema).await?;
+        let whole_in_first_page = source == ResultSource::Auto && first.next_token().is_none();
+        if let (Some(location), Some(meta), false) = (csv_location, meta, whole_in_first_page) {
+            let stream = crate::source::csv_stream(conn.fetcher(), &location, meta?, &info.query_id, schema);
             return Ok(Self { update_count: first.update_count(), info, columns, stream, current: None });
         }
         let mut rows: VecDeque<Vec<Option<String>>> = rs.map(|r| r.rows().iter().map(api_row).collect()).unwrap_or_default();

@@ -14,7 +14,7 @@ use futures::{StreamExt, TryStreamExt};
 use crate::csv::{BATCH_ROWS, CsvDecoder, count_quotes, first_boundary};
 use crate::decode::TextDecoder;
 use crate::error::{Error, Result};
-use crate::fetch::Fetcher;
+use crate::fetch::{Fetcher, ObjectMeta};
 use crate::result::RecordBatchStream;
 
 /// A run of whole records: the first segment starts with the header line.
@@ -70,8 +70,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 /// The result CSV at `uri` as a stream of batches of `schema`, in the file's row order.
-pub(crate) async fn csv_stream(fetcher: &Fetcher, uri: &str, query_id: &str, schema: SchemaRef) -> Result<RecordBatchStream> {
-    let meta = fetcher.head(uri).await?;
+pub(crate) fn csv_stream(fetcher: &Fetcher, uri: &str, meta: ObjectMeta, query_id: &str, schema: SchemaRef) -> RecordBatchStream {
     // Decoding is CPU-bound: one segment per core in flight (more only adds memory).
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
     let counted = fetcher
@@ -115,7 +114,7 @@ pub(crate) async fn csv_stream(fetcher: &Fetcher, uri: &str, query_id: &str, sch
             futures::future::ready(Some(item))
         })
         .try_flatten();
-    Ok(RecordBatchStream::new(schema, batches))
+    RecordBatchStream::new(schema, batches)
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 use arrow::array::AsArray;
 use arrow::datatypes::{DataType, Int32Type, TimeUnit};
 use athena_arrow::schema::ATHENA_TYPE;
+use std::time::Duration;
+
 use athena_arrow::{Error, FetchConfig, ResultSource, Value, row::Row};
 use chrono::NaiveDate;
 use futures::TryStreamExt;
@@ -169,7 +171,12 @@ async fn all_rows(conn: &athena_arrow::Connection, sql: &str) -> (String, Vec<Ve
 
 #[tokio::test]
 async fn csv_and_api_sources_agree() {
-    let csv = crate::builder().with_fetch(FetchConfig { chunk_size: 1000, concurrency: 4, max_attempts: 5 }).build().await.unwrap();
+    let csv = crate::builder()
+        .with_result_source(ResultSource::S3)
+        .with_fetch(FetchConfig { chunk_size: 1000, concurrency: 4, max_attempts: 5 })
+        .build()
+        .await
+        .unwrap();
     let api = crate::builder().with_result_source(ResultSource::Api).build().await.unwrap();
     for sql in [
         COMPLEX,
@@ -219,7 +226,8 @@ async fn a_result_replaced_while_read_fails_loudly() {
 
 #[tokio::test]
 async fn a_truncated_result_csv_gives_a_typed_error() {
-    let conn = crate::connect().await;
+    // (GetQueryResults reads the same file, so Auto would serve the short result from its page.)
+    let conn = crate::builder().with_result_source(ResultSource::S3).build().await.unwrap();
     let handle = conn.query("SELECT a, CAST(a AS VARCHAR) AS s FROM many_rows").submit().await.unwrap();
     let info = handle.wait_info().await.unwrap();
     let location = info.output_location.clone().unwrap();
@@ -231,4 +239,37 @@ async fn a_truncated_result_csv_gives_a_typed_error() {
     s3.put_object().bucket(bucket).key(key).body(b"\"a\",\"s\"\n\"1\",\"1\"\n\"2\",\"2".to_vec().into()).send().await.unwrap();
     let e = handle.wait().await.unwrap().into_stream().collect_batches().await.unwrap_err();
     assert!(matches!(&e, Error::Decode { message, .. } if message.contains("truncated")), "{e:?}");
+}
+
+#[tokio::test]
+async fn small_results_come_from_the_first_page_without_s3() {
+    // Every S3 GET of this endpoint fails with 503 SlowDown.
+    let emulator = crate::start_emulator(athena_emulator::Emulator::builder().with_faults(1.0, 0.0, 0.0));
+    let fetch = FetchConfig { chunk_size: 1 << 20, concurrency: 2, max_attempts: 1 };
+    let retry = athena_arrow::RetryConfig {
+        max_attempts: 1,
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(1),
+        deadline: Duration::from_secs(10),
+    };
+    let auto = crate::builder_at(&emulator.endpoint).with_fetch(fetch).with_retry(retry).build().await.unwrap();
+    let mut r = auto.execute("SELECT * FROM one_row_complex").await.unwrap();
+    assert_eq!(r.fetch_all().await.unwrap().len(), 1, "a result of one page needs no S3 GET");
+    let e = match auto.execute("SELECT * FROM many_rows").await {
+        Ok(r) => r.into_stream().collect_batches().await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert!(matches!(&e, Error::Storage { .. }), "10,000 rows are read from the CSV: {e:?}");
+    let s3_only = crate::builder_at(&emulator.endpoint)
+        .with_fetch(fetch)
+        .with_retry(retry)
+        .with_result_source(ResultSource::S3)
+        .build()
+        .await
+        .unwrap();
+    let e = match s3_only.execute("SELECT * FROM one_row_complex").await {
+        Ok(r) => r.into_stream().collect_batches().await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert!(matches!(&e, Error::Storage { .. }), "ResultSource::S3 always reads the CSV: {e:?}");
 }
