@@ -86,18 +86,27 @@ async fn download(s3: &aws_sdk_s3::Client, files: &[String]) -> Vec<bytes::Bytes
             ranges.push((i, bucket.clone(), key.clone(), c * chunk, ((c + 1) * chunk).min(size) - 1));
         }
     }
+    let mut sizes = vec![0usize; files.len()];
+    for (i, _, _, _, last) in &ranges {
+        sizes[*i] = sizes[*i].max(*last as usize + 1);
+    }
     let parts: Vec<(usize, bytes::Bytes)> = futures::stream::iter(ranges)
         .map(|(i, bucket, key, a, b)| {
             let s3 = s3.clone();
             async move {
-                let o = s3.get_object().bucket(bucket).key(key).range(format!("bytes={a}-{b}")).send().await.unwrap();
-                (i, o.body.collect().await.unwrap().into_bytes())
+                let mut body = s3.get_object().bucket(bucket).key(key).range(format!("bytes={a}-{b}")).send().await.unwrap().body;
+                // Straight into a buffer of the range's size, as the library's reader does.
+                let mut buf = bytes::BytesMut::with_capacity((b - a + 1) as usize);
+                while let Some(piece) = body.try_next().await.unwrap() {
+                    buf.extend_from_slice(&piece);
+                }
+                (i, buf.freeze())
             }
         })
         .buffered(8)
         .collect()
         .await;
-    let mut out = vec![bytes::BytesMut::new(); files.len()];
+    let mut out: Vec<bytes::BytesMut> = sizes.iter().map(|n| bytes::BytesMut::with_capacity(*n)).collect();
     for (i, p) in parts {
         out[i].extend_from_slice(&p);
     }

@@ -32,6 +32,8 @@ mod connection;
 mod credentials;
 pub mod csv;
 mod cursor;
+#[cfg(feature = "datafusion")]
+pub mod datafusion;
 pub mod decode;
 mod error;
 mod execute;

@@ -14,6 +14,7 @@
 mod api;
 mod auth;
 mod catalog;
+pub mod cli;
 mod config;
 mod engine;
 mod fixtures;

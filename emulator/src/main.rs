@@ -1,87 +1,23 @@
 //! `athena-emulator`: serves the local Athena + S3 endpoint until SIGINT/SIGTERM.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::time::Duration;
-
 use clap::Parser;
 
 /// A local Amazon Athena + S3 compatible endpoint on one port.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:4566")]
-    listen: SocketAddr,
-    /// Directory for S3 objects, the catalog and query history (default: temporary, removed at exit).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Do not create the standard fixture tables.
-    #[arg(long)]
-    no_fixtures: bool,
-    #[arg(long, default_value = "test")]
-    access_key_id: String,
-    #[arg(long, default_value = "test")]
-    secret_access_key: String,
-    #[arg(long, default_value = "us-east-1")]
-    region: String,
-    /// First-byte latency of every S3 GET, in milliseconds.
-    #[arg(long, default_value_t = 0)]
-    s3_latency_ms: u64,
-    /// Bandwidth cap per S3 GET response, in MB/s (0 = unlimited).
-    #[arg(long, default_value_t = 0.0)]
-    s3_bandwidth_mbps: f64,
-    /// Fraction of S3 GETs answered 503 SlowDown.
-    #[arg(long, default_value_t = 0.0)]
-    fault_slowdown_rate: f64,
-    /// Fraction of S3 GETs whose connection is cut mid-body.
-    #[arg(long, default_value_t = 0.0)]
-    fault_cut_rate: f64,
-    /// Fraction of Athena calls answered ThrottlingException.
-    #[arg(long, default_value_t = 0.0)]
-    fault_throttle_rate: f64,
-    /// Generate the benchmark table `default.bench` with this many rows.
-    #[arg(long)]
-    bench_rows: Option<usize>,
+    #[command(flatten)]
+    serve: athena_emulator::cli::ServeArgs,
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
-    let args = Args::parse();
-    let mut builder = athena_emulator::Emulator::builder()
-        .with_listen(args.listen)
-        .with_fixtures(!args.no_fixtures)
-        .with_credentials(args.access_key_id, args.secret_access_key)
-        .with_region(args.region)
-        .with_s3_latency(Duration::from_millis(args.s3_latency_ms))
-        .with_s3_bandwidth_mbps(args.s3_bandwidth_mbps)
-        .with_faults(args.fault_slowdown_rate, args.fault_cut_rate, args.fault_throttle_rate);
-    if let Some(dir) = args.data_dir {
-        builder = builder.with_data_dir(dir);
-    }
-    if let Some(rows) = args.bench_rows {
-        builder = builder.with_bench_rows(rows);
-    }
-    let emulator = match builder.start().await {
-        Ok(e) => e,
+    match athena_emulator::cli::serve(Args::parse().serve).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            let mut msg = format!("athena-emulator: {e}");
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                msg.push_str(&format!(": {s}"));
-                src = s.source();
-            }
-            eprintln!("{msg}");
-            return std::process::ExitCode::FAILURE;
+            eprintln!("athena-emulator: {e}");
+            std::process::ExitCode::FAILURE
         }
-    };
-    println!("athena-emulator listening on {}", emulator.endpoint());
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
-    emulator.shutdown().await;
-    std::process::ExitCode::SUCCESS
 }

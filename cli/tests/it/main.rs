@@ -1,0 +1,218 @@
+//! The `athena-arrow` binary end to end against the local endpoint, started once for the test
+//! binary on 127.0.0.1:0: each output format exactly, exports read back, exit codes, Ctrl-C.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::Int32Type;
+
+struct Shared {
+    endpoint: String,
+    _emulator: athena_emulator::Emulator,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn endpoint() -> &'static str {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    &SHARED
+        .get_or_init(|| {
+            std::thread::spawn(|| {
+                let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+                let emulator = runtime.block_on(athena_emulator::Emulator::builder().start()).expect("endpoint starts");
+                Shared { endpoint: emulator.endpoint(), _emulator: emulator, _runtime: runtime }
+            })
+            .join()
+            .unwrap()
+        })
+        .endpoint
+}
+
+/// The binary pointed at the shared endpoint.
+fn cli() -> Command {
+    cli_at(endpoint())
+}
+
+/// The binary pointed at `endpoint` with the endpoint's keys and nothing from the user's AWS files.
+fn cli_at(endpoint: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_athena-arrow"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .args(["--endpoint-url", endpoint, "--s3-staging-dir", "s3://athena-results/cli-tests/"]);
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    cli().args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(o.status.success(), "{:?}: {}", o.status, String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+const SQL: &str = "SELECT a, CAST(a AS VARCHAR) AS s, CAST(NULL AS VARCHAR) AS n FROM many_rows WHERE a < 3 ORDER BY a";
+
+#[test]
+fn text_formats_are_exact() {
+    assert_eq!(stdout(&run(&["query", SQL, "--format", "csv"])), "a,s,n\n0,0,\n1,1,\n2,2,\n");
+    assert_eq!(stdout(&run(&["query", SQL, "--format", "tsv"])), "a\ts\tn\n0\t0\t\n1\t1\t\n2\t2\t\n");
+    assert_eq!(
+        stdout(&run(&["query", SQL, "--format", "ndjson"])),
+        "{\"a\":0,\"s\":\"0\"}\n{\"a\":1,\"s\":\"1\"}\n{\"a\":2,\"s\":\"2\"}\n"
+    );
+    assert_eq!(stdout(&run(&["query", SQL, "--format", "json"])), "[{\"a\":0,\"s\":\"0\"},{\"a\":1,\"s\":\"1\"},{\"a\":2,\"s\":\"2\"}]");
+    assert_eq!(
+        stdout(&run(&["query", SQL, "--format", "table"])),
+        "+---+---+---+\n| a | s | n |\n+---+---+---+\n| 0 | 0 |   |\n| 1 | 1 |   |\n| 2 | 2 |   |\n+---+---+---+\n"
+    );
+    // Not a terminal: CSV by default; the summary line goes to stderr unless -q.
+    let o = run(&["query", "SELECT 1 AS one"]);
+    assert_eq!(stdout(&o), "one\n1\n");
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.starts_with("query ") && err.contains(" SUCCEEDED: scanned ") && err.contains(" 1 rows, "), "{err}");
+    let o = run(&["-q", "query", "SELECT 1 AS one"]);
+    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+    // An empty result still has its header.
+    assert_eq!(stdout(&run(&["query", "SELECT a FROM many_rows WHERE a < 0", "--format", "csv"])), "a\n");
+}
+
+fn read_parquet(path: &std::path::Path) -> Vec<RecordBatch> {
+    let file = std::fs::File::open(path).unwrap();
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap().map(Result::unwrap).collect()
+}
+
+#[test]
+fn exports_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    for unload in [false, true] {
+        let pq = dir.path().join(format!("out-{unload}.parquet"));
+        let mut args = vec!["query", "SELECT a FROM many_rows", "--format", "parquet", "-o", pq.to_str().unwrap()];
+        if unload {
+            args.push("--unload");
+        }
+        stdout(&run(&args));
+        let batches = read_parquet(&pq);
+        let mut values: Vec<i32> = batches.iter().flat_map(|b| b.column(0).as_primitive::<Int32Type>().values().to_vec()).collect();
+        values.sort_unstable();
+        assert_eq!(values, (0..10_000).collect::<Vec<_>>(), "unload {unload}");
+        assert_eq!(batches[0].schema().field(0).metadata().get("athena.type").map(String::as_str), Some("integer"));
+    }
+    let ipc = dir.path().join("out.arrow");
+    stdout(&run(&["query", SQL, "--format", "arrow", "-o", ipc.to_str().unwrap()]));
+    let reader = arrow::ipc::reader::FileReader::try_new(std::fs::File::open(&ipc).unwrap(), None).unwrap();
+    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    let b = &batches[0];
+    assert_eq!(b.num_rows(), 3);
+    assert_eq!(b.column(1).as_string::<i32>().value(2), "2");
+    assert!(b.column(2).is_null(0));
+    // The stream format on standard output.
+    let o = run(&["query", SQL, "--format", "arrow"]);
+    let reader = arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(stdout_bytes(&o)), None).unwrap();
+    assert_eq!(reader.map(|b| b.unwrap().num_rows()).sum::<usize>(), 3);
+}
+
+fn stdout_bytes(o: &Output) -> Vec<u8> {
+    assert!(o.status.success(), "{:?}: {}", o.status, String::from_utf8_lossy(&o.stderr));
+    o.stdout.clone()
+}
+
+#[test]
+fn sql_from_a_file_and_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("q.sql");
+    std::fs::write(&file, "SELECT a FROM many_rows WHERE a < %(n)s AND %(s)s = 'x''y' ORDER BY a\n").unwrap();
+    let o = run(&["query", "-f", file.to_str().unwrap(), "--param", "n=2", "--param", "s=x'y", "--format", "csv"]);
+    assert_eq!(stdout(&o), "a\n0\n1\n");
+    let o = run(&["query", "SELECT a FROM many_rows WHERE a < ? AND ? = 'it''s' ORDER BY a", "--qmark", "2", "--qmark", "'it's'"]);
+    assert_eq!(stdout(&o), "a\n0\n1\n");
+    let o = run(&["query", "SELECT 1 AS one", "--reuse-minutes", "60", "--timeout", "30s"]);
+    assert_eq!(stdout(&o), "one\n1\n");
+}
+
+#[test]
+fn metadata_commands() {
+    let dbs = stdout(&run(&["databases"]));
+    assert!(dbs.lines().any(|l| l == "default"), "{dbs}");
+    let tables = stdout(&run(&["tables"]));
+    assert!(tables.lines().any(|l| l == "many_rows") && tables.lines().any(|l| l == "one_row"), "{tables}");
+    assert_eq!(stdout(&run(&["describe", "default.many_rows"])), "a\tint\n");
+}
+
+#[test]
+fn exit_codes_tell_usage_query_and_connection_failures_apart() {
+    let code = |o: Output| (o.status.code(), String::from_utf8(o.stderr).unwrap());
+    let (c, err) = code(run(&["query", "SELECT 1", "--format", "yaml"]));
+    assert_eq!(c, Some(2), "{err}");
+    let (c, err) = code(run(&["query", "SELECT %(x)s", "--param", "y=1"]));
+    assert_eq!(c, Some(2), "{err}");
+    assert!(err.contains("x"), "{err}");
+    let (c, err) = code(run(&["query", "SELEC 1"]));
+    assert_eq!(c, Some(3), "{err}");
+    assert!(err.starts_with("athena-arrow: ") && err.contains("line 1:1"), "{err}");
+    let (c, err) = code(run(&["query", "SELECT * FROM no_such_table"]));
+    assert_eq!(c, Some(3), "{err}");
+    assert!(err.contains("no_such_table"), "{err}");
+    let (c, err) = code(cli().env("AWS_SECRET_ACCESS_KEY", "wrong").args(["query", "SELECT 1"]).output().unwrap());
+    assert_eq!(c, Some(4), "{err}");
+    // The whole cause chain: the API's refusal with its reason.
+    assert!(err.contains("signature") || err.contains("Signature"), "{err}");
+    let (c, err) = code(cli_at("http://127.0.0.1:9").args(["databases"]).output().unwrap());
+    assert_eq!(c, Some(4), "{err}");
+}
+
+#[test]
+fn ctrl_c_cancels_the_query() {
+    let endless = "SELECT sum(a.a + b.a + c.a) FROM many_rows a CROSS JOIN many_rows b CROSS JOIN many_rows c";
+    let child = cli().args(["query", endless]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let id = err.trim().rsplit(' ').next().unwrap().to_owned();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let state = rt.block_on(async {
+        let conn = athena_arrow::Connection::builder()
+            .with_endpoint_url(endpoint())
+            .with_region("us-east-1")
+            .with_access_key("test", "test")
+            .build()
+            .await
+            .unwrap();
+        conn.query_info(&id).await.unwrap().state
+    });
+    assert_eq!(state, athena_arrow::QueryState::Cancelled, "{err}");
+}
+
+#[test]
+fn local_and_emulator_modes() {
+    let o = Command::new(env!("CARGO_BIN_EXE_athena-arrow"))
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .args(["--local", "query", "SELECT col_string FROM one_row_complex", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&o), "col_string\na string\n");
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_athena-arrow"))
+        .args(["emulator", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    let o = cli_at(&url).args(["query", "SELECT 2 AS two"]).output().unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(stdout(&o), "two\n2\n");
+}

@@ -1,0 +1,88 @@
+//! The endpoint as a command: the flags of the `athena-emulator` binary (also
+//! `athena-arrow emulator`) and serving until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Flags of the local Amazon Athena + S3 compatible endpoint.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:4566")]
+    pub listen: SocketAddr,
+    /// Directory for S3 objects, the catalog and query history (default: temporary, removed at exit).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Do not create the standard fixture tables.
+    #[arg(long)]
+    pub no_fixtures: bool,
+    /// Access key id that requests must be signed with.
+    #[arg(long, default_value = "test")]
+    pub access_key_id: String,
+    /// Its secret key.
+    #[arg(long, default_value = "test")]
+    pub secret_access_key: String,
+    /// Region of the endpoint's signatures and ARNs.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// First-byte latency of every S3 GET, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub s3_latency_ms: u64,
+    /// Bandwidth cap per S3 GET response, in MB/s (0 = unlimited).
+    #[arg(long, default_value_t = 0.0)]
+    pub s3_bandwidth_mbps: f64,
+    /// Fraction of S3 GETs answered 503 SlowDown.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_slowdown_rate: f64,
+    /// Fraction of S3 GETs whose connection is cut mid-body.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_cut_rate: f64,
+    /// Fraction of Athena calls answered ThrottlingException.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_throttle_rate: f64,
+    /// Generate the benchmark table `default.bench` with this many rows.
+    #[arg(long)]
+    pub bench_rows: Option<usize>,
+}
+
+/// Serves the endpoint with `args` until Ctrl-C or SIGTERM; prints its address on stdout.
+///
+/// # Errors
+/// The endpoint cannot start (address in use, data directory unusable), with its causes.
+pub async fn serve(args: ServeArgs) -> Result<(), String> {
+    let mut builder = crate::Emulator::builder()
+        .with_listen(args.listen)
+        .with_fixtures(!args.no_fixtures)
+        .with_credentials(args.access_key_id, args.secret_access_key)
+        .with_region(args.region)
+        .with_s3_latency(Duration::from_millis(args.s3_latency_ms))
+        .with_s3_bandwidth_mbps(args.s3_bandwidth_mbps)
+        .with_faults(args.fault_slowdown_rate, args.fault_cut_rate, args.fault_throttle_rate);
+    if let Some(dir) = args.data_dir {
+        builder = builder.with_data_dir(dir);
+    }
+    if let Some(rows) = args.bench_rows {
+        builder = builder.with_bench_rows(rows);
+    }
+    let emulator = match builder.start().await {
+        Ok(e) => e,
+        Err(e) => {
+            let mut msg = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                msg.push_str(&format!(": {s}"));
+                src = s.source();
+            }
+            return Err(msg);
+        }
+    };
+    println!("athena-emulator listening on {}", emulator.endpoint());
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    emulator.shutdown().await;
+    Ok(())
+}
