@@ -216,3 +216,39 @@ fn local_and_emulator_modes() {
     server.wait().unwrap();
     assert_eq!(stdout(&o), "two\n2\n");
 }
+
+/// A Python with Polars: `ATHENA_POLARS_PYTHON`, else a venv under ~/.cache made on first use
+/// (pip install polars; the registry is reachable on every machine here).
+fn polars_python() -> String {
+    if let Ok(python) = std::env::var("ATHENA_POLARS_PYTHON") {
+        return python;
+    }
+    let home = std::env::var("HOME").expect("HOME is set");
+    let venv = format!("{home}/.cache/athena-polars-venv");
+    let python = format!("{venv}/bin/python");
+    let has_polars = Command::new(&python).args(["-c", "import polars"]).status().is_ok_and(|s| s.success());
+    if !has_polars {
+        assert!(Command::new("python3").args(["-m", "venv", &venv]).status().unwrap().success(), "python3 -m venv {venv}");
+        let pip = Command::new(format!("{venv}/bin/pip")).args(["install", "--quiet", "polars==2.1.0"]).status().unwrap();
+        assert!(pip.success(), "pip install polars into {venv}");
+    }
+    python
+}
+
+#[test]
+fn polars_reads_the_arrow_export_without_copying() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("result.arrow");
+    let sql = "SELECT a, CAST(a AS VARCHAR) AS s, CAST(NULL AS VARCHAR) AS n, CAST(a AS DECIMAL(10,2)) AS d, \
+               DATE '2017-01-02' AS day, TIMESTAMP '2017-01-01 00:00:00.123' AS ts FROM many_rows WHERE a < 2 ORDER BY a";
+    stdout(&run(&["query", sql, "--format", "arrow", "-o", path.to_str().unwrap()]));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/polars/read_ipc.py");
+    let o = Command::new(polars_python()).arg(script).arg(&path).output().unwrap();
+    assert_eq!(
+        stdout(&o),
+        "{'a': Int32, 's': String, 'n': String, 'd': Decimal(precision=10, scale=2), 'day': Date, 'ts': Datetime(time_unit='ns', time_zone=None)}\n\
+         a,s,n,d,day,ts\n\
+         0,0,,0.00,2017-01-02,2017-01-01T00:00:00.123000000\n\
+         1,1,,1.00,2017-01-02,2017-01-01T00:00:00.123000000\n"
+    );
+}
