@@ -418,13 +418,16 @@ impl ConnectionBuilder {
     /// s3_staging_dir (data files go to `<staging>/unload/<uuid>/`, kept unless
     /// [`with_unload_cleanup`](Self::with_unload_cleanup)).
     ///
-    /// Each query is first described by a `LIMIT 0` query (no rows computed, no start callback)
-    /// so that what UNLOAD cannot write is handled before submission: unnamed or duplicate column
-    /// names are renamed and restored, and time, time/timestamp with time zone, interval, json,
-    /// uuid, ipaddress and NULL-typed columns are unloaded as text and typed back, giving the same
-    /// result as the CSV source. Should Athena still refuse (nested columns whose element types
-    /// UNLOAD cannot write), the query runs as written and its result CSV is read. Rows come in
-    /// no particular order across data files, as Athena writes them.
+    /// Each query is also described by a `LIMIT 0` query (no rows computed, no start callback),
+    /// which runs while the UNLOAD of the query as written starts, so that it costs no wait when
+    /// nothing needs rewriting. When its columns show what UNLOAD cannot write, that UNLOAD is
+    /// stopped and a rewritten one submitted: unnamed or duplicate column names are renamed and
+    /// restored, and time, time/timestamp with time zone, interval, json, uuid, ipaddress and
+    /// NULL-typed columns are unloaded as text and typed back, giving the same result as the CSV
+    /// source. The start callbacks are called once, for the UNLOAD whose files are read. Should
+    /// Athena still refuse (nested columns whose element types UNLOAD cannot write), the query
+    /// runs as written and its result CSV is read. Rows come in no particular order across data
+    /// files, as Athena writes them.
     pub fn with_unload(mut self, unload: bool) -> Self {
         self.settings.unload = unload;
         self

@@ -263,6 +263,12 @@ impl QueryHandle {
         &self.query_id
     }
 
+    /// Marks this handle's query as the UNLOAD of `plan` (`fallback`: the query as written).
+    pub(crate) fn set_unload(&mut self, plan: Arc<crate::unload::UnloadPlan>, fallback: Option<Box<crate::Query>>) {
+        self.unload = Some(plan);
+        self.fallback = fallback;
+    }
+
     /// A handle that stops this query from another task or thread.
     pub fn cancel_handle(&self) -> CancelHandle {
         self.guard.handle.clone()

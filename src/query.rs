@@ -241,8 +241,8 @@ impl Query {
             }
         }
         let mut interrupt = std::pin::pin!(interrupt);
-        if let Some((wrapped, plan)) = self.plan_unload(&prepared, interrupt.as_mut()).await? {
-            match self.run(wrapped, Some(plan), interrupt.as_mut()).await {
+        if let Some(handle) = self.start_unload(&prepared, interrupt.as_mut(), None).await? {
+            match Self::wait_or_stop(handle, interrupt.as_mut()).await {
                 // Nested columns with element types UNLOAD cannot write (ColumnInfo does not
                 // name element types): the query's own result CSV is read instead.
                 Err(e) if crate::unload::is_unload_limitation(&e) => {
@@ -251,17 +251,24 @@ impl Query {
                 other => return other,
             }
         }
-        self.run(prepared, None, interrupt).await
+        let handle = self.start_with(prepared, None, true, None).await?;
+        Self::wait_or_stop(handle, interrupt).await
     }
 
-    /// The UNLOAD to run instead of `prepared` when this query is read through UNLOAD (see
-    /// [`UnloadPlan`]); `None` to run it as written (not a SELECT, or its probe failed: the query
-    /// itself then reports its own error with positions in the user's text).
-    async fn plan_unload(
+    /// Starts the UNLOAD that replaces `prepared` when this query is read through UNLOAD (see
+    /// [`UnloadPlan`]) and calls the start callbacks for it; `None` to run the query as written
+    /// (not a SELECT, or its probe failed: the query itself then reports its own error, with
+    /// positions in the user's text).
+    ///
+    /// The UNLOAD of the query as written starts first and the probe runs while it does: when
+    /// the probe's columns need no rewriting (the common case) the UNLOAD costs no extra wait.
+    /// Otherwise that UNLOAD is stopped (Athena refuses it anyway) and the rewritten one starts.
+    async fn start_unload(
         &self,
         prepared: &Prepared,
         interrupt: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
-    ) -> Result<Option<(Prepared, Arc<UnloadPlan>)>> {
+        fallback: Option<Box<Query>>,
+    ) -> Result<Option<QueryHandle>> {
         let settings = self.conn.settings();
         if !(self.unload.unwrap_or(settings.unload) && crate::unload::is_select(&prepared.sql)) {
             return Ok(None);
@@ -269,21 +276,38 @@ impl Query {
         let Some(staging) = self.s3_staging_dir.as_ref().or(settings.s3_staging_dir.as_ref()) else {
             return Err(Error::config("unload needs an s3_staging_dir: the data files go to a fresh prefix under it"));
         };
-        // The columns decide how the query is unloaded, before it is submitted.
+        let unload_sql = |select: &str| Prepared {
+            sql: crate::unload::unload_sql(select, staging, &settings.unload_compression),
+            execution_parameters: prepared.execution_parameters.clone(),
+        };
+        let mut direct = match self.start_with(unload_sql(&prepared.sql), None, false, None).await {
+            Ok(handle) => handle,
+            Err(e) => {
+                // Refused at submission (malformed SQL, ...): the query as written says why.
+                tracing::debug!("the UNLOAD was refused at submission ({e}); running the query as written");
+                return Ok(None);
+            }
+        };
         let columns = match self.probe_columns(prepared, interrupt).await {
             Ok(columns) => columns,
-            Err(e @ (Error::Cancelled { .. } | Error::Timeout { .. })) => return Err(e),
             Err(e) => {
+                stop_quietly(&direct).await;
+                if matches!(e, Error::Cancelled { .. } | Error::Timeout { .. }) {
+                    return Err(e);
+                }
                 tracing::debug!("the UNLOAD probe failed ({e}); running the query as written");
                 return Ok(None);
             }
         };
-        let plan = UnloadPlan::new(&prepared.sql, columns);
-        let wrapped = Prepared {
-            sql: crate::unload::unload_sql(&plan.select, staging, &settings.unload_compression),
-            execution_parameters: prepared.execution_parameters.clone(),
-        };
-        Ok(Some((wrapped, Arc::new(plan))))
+        let plan = Arc::new(UnloadPlan::new(&prepared.sql, columns));
+        if !plan.rewritten {
+            direct.set_unload(plan, fallback);
+            self.started(direct.query_id());
+            return Ok(Some(direct));
+        }
+        stop_quietly(&direct).await;
+        let select = plan.select.clone();
+        Ok(Some(self.start_with(unload_sql(&select), Some(plan), true, fallback).await?))
     }
 
     /// The columns of `prepared` (names and Athena types) from a `LIMIT 0` query of it, which
@@ -306,14 +330,8 @@ impl Query {
         crate::result::result_columns(&self.conn, &info.query_id).await
     }
 
-    /// Starts `prepared`, waits for it (or for `interrupt`, which stops it) and opens its results.
-    async fn run(
-        &self,
-        prepared: Prepared,
-        unload: Option<Arc<UnloadPlan>>,
-        interrupt: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
-    ) -> Result<ResultSet> {
-        let handle = self.start_with(prepared, unload, true, None).await?;
+    /// Waits for `handle` (or for `interrupt`, which stops it) and opens its results.
+    async fn wait_or_stop(handle: QueryHandle, interrupt: std::pin::Pin<&mut impl std::future::Future<Output = ()>>) -> Result<ResultSet> {
         let cancel = handle.cancel_handle();
         tokio::select! {
             result = handle.wait() => result,
@@ -333,12 +351,9 @@ impl Query {
     /// should Athena still refuse the UNLOAD, [`QueryHandle::wait`] runs the query as written.
     pub async fn submit(self) -> Result<QueryHandle> {
         let prepared = self.prepare()?;
-        let planned = self.plan_unload(&prepared, std::pin::pin!(std::future::pending())).await?;
-        match planned {
-            Some((wrapped, plan)) => {
-                let fallback = Box::new(self.clone().unload(false));
-                self.start_with(wrapped, Some(plan), true, Some(fallback)).await
-            }
+        let fallback = Box::new(self.clone().unload(false));
+        match self.start_unload(&prepared, std::pin::pin!(std::future::pending()), Some(fallback)).await? {
+            Some(handle) => Ok(handle),
             None => self.start_with(prepared, None, true, None).await,
         }
     }
@@ -395,14 +410,26 @@ impl Query {
             fallback,
         );
         if callbacks {
-            if let Some(cb) = &settings.on_start {
-                cb(&query_id);
-            }
-            if let Some(cb) = &self.on_start {
-                cb(&query_id);
-            }
+            self.started(&query_id);
         }
         Ok(handle)
+    }
+
+    /// The start callbacks, connection-level first.
+    fn started(&self, query_id: &str) {
+        if let Some(cb) = &self.conn.settings().on_start {
+            cb(query_id);
+        }
+        if let Some(cb) = &self.on_start {
+            cb(query_id);
+        }
+    }
+}
+
+/// Stops a query this client no longer needs; a failure only costs the query's own run.
+async fn stop_quietly(handle: &QueryHandle) {
+    if let Err(e) = handle.cancel().await {
+        tracing::debug!("stopping query {} failed: {e}", handle.query_id());
     }
 }
 
