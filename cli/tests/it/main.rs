@@ -252,3 +252,33 @@ fn polars_reads_the_arrow_export_without_copying() {
          1,1,,1.00,2017-01-02,2017-01-01T00:00:00.123000000\n"
     );
 }
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rows.csv");
+    // `script` runs the command on a pseudo-terminal (stderr included).
+    let command = format!(
+        "{} --endpoint-url {} --s3-staging-dir s3://athena-results/cli-tests/ query 'SELECT * FROM many_rows' -o {}",
+        env!("CARGO_BIN_EXE_athena-arrow"),
+        endpoint(),
+        out.display()
+    );
+    let mut script = Command::new("script");
+    script.args(["-qec", &command, "/dev/null"]);
+    for (k, v) in cli().get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let o = script.output().expect("script (util-linux) runs");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("\u{1b}[2K") && text.matches("scanned").count() >= 2, "progress lines, then the summary: {text}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 10_001);
+    // Not a terminal: the summary only.
+    let o = run(&["query", "SELECT * FROM many_rows", "-o", out.to_str().unwrap()]);
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!((err.lines().count(), err.contains('\u{1b}')), (1, false), "{err}");
+}
