@@ -321,18 +321,22 @@ fn peers(python: &str, emulator: &Emulator, ours: &Measured, repeat: usize) {
         })
     };
     for line in text.lines() {
-        let name = field(line, "name").unwrap_or_default();
-        if let Some(err) = field(line, "error") {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            println!("{line}");
+            continue;
+        };
+        let name = v["name"].as_str().unwrap_or_default();
+        if let Some(err) = v["error"].as_str() {
             println!("{name:<34} failed: {err}");
             continue;
         }
-        let (Some(secs), Some((run, target))) = (field(line, "seconds").and_then(|s| s.parse::<f64>().ok()), ours_for(&name)) else {
+        let (Some(secs), Some((run, target))) = (v["seconds"].as_f64(), ours_for(name)) else {
             println!("{line}");
             continue;
         };
         let target = if target > 0.0 { format!("(target >= {target}x)") } else { String::new() };
         let ours_client = run.total - run.info.total_execution_time.unwrap_or_default().as_secs_f64();
-        let client = field(line, "client_seconds").and_then(|s| s.parse::<f64>().ok()).unwrap_or(f64::NAN);
+        let client = v["client_seconds"].as_f64().unwrap_or(f64::NAN);
         println!(
             "{name:<31} {secs:>7.3} s vs ours {:>7.3} s: {:>5.2}x {target:<17} client {client:>6.3} s vs {ours_client:>6.3} s: {:>5.2}x",
             run.total,
@@ -343,13 +347,6 @@ fn peers(python: &str, emulator: &Emulator, ours: &Measured, repeat: usize) {
     if !out.status.success() {
         println!("peers script failed: {}", out.status);
     }
-}
-
-/// The value of `key` in a flat JSON object line (numbers and strings without escapes).
-fn field(line: &str, key: &str) -> Option<String> {
-    let at = line.find(&format!("\"{key}\": "))? + key.len() + 4;
-    let rest = &line[at..];
-    Some(if let Some(s) = rest.strip_prefix('"') { s[..s.find('"')?].to_owned() } else { rest[..rest.find([',', '}'])?].trim().to_owned() })
 }
 
 fn main() {

@@ -39,20 +39,7 @@ impl ScalarUDFImpl for AthenaJson {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let input = &arrays[0];
-        let mut builder = StringBuilder::with_capacity(input.len(), input.len() * 8);
-        let mut s = String::new();
-        for row in 0..input.len() {
-            if input.is_null(row) {
-                builder.append_null();
-            } else {
-                s.clear();
-                json_value(&mut s, input.as_ref(), row);
-                builder.append_value(&s);
-            }
-        }
-        Ok(ColumnarValue::Array(Arc::new(builder.finish())))
+        text_of_each(args, json_value)
     }
 }
 
@@ -176,19 +163,24 @@ impl ScalarUDFImpl for AthenaText {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let input = &arrays[0];
-        let mut builder = StringBuilder::with_capacity(input.len(), input.len() * 8);
-        let mut s = String::new();
-        for row in 0..input.len() {
-            if input.is_null(row) || input.data_type() == &DataType::Null {
-                builder.append_null();
-            } else {
-                s.clear();
-                write_value(&mut s, input.as_ref(), row);
-                builder.append_value(&s);
-            }
-        }
-        Ok(ColumnarValue::Array(Arc::new(builder.finish())))
+        text_of_each(args, write_value)
     }
+}
+
+/// A varchar column of `write`'s text of each non-NULL value of the one argument.
+fn text_of_each(args: ScalarFunctionArgs, write: fn(&mut String, &dyn Array, usize)) -> Result<ColumnarValue> {
+    let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+    let input = &arrays[0];
+    let mut builder = StringBuilder::with_capacity(input.len(), input.len() * 8);
+    let mut s = String::new();
+    for row in 0..input.len() {
+        if input.is_null(row) || input.data_type() == &DataType::Null {
+            builder.append_null();
+        } else {
+            s.clear();
+            write(&mut s, input.as_ref(), row);
+            builder.append_value(&s);
+        }
+    }
+    Ok(ColumnarValue::Array(Arc::new(builder.finish())))
 }

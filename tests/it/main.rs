@@ -52,6 +52,13 @@ pub fn builder() -> ConnectionBuilder {
     builder_at(&shared().endpoint)
 }
 
+/// An S3 client for the shared endpoint with `conn`'s credentials (to damage result files).
+pub fn s3_client(conn: &Connection) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conn.sdk_config()).endpoint_url(&shared().endpoint).force_path_style(true).build(),
+    )
+}
+
 pub async fn connect() -> Connection {
     builder().build().await.expect("connection builds")
 }

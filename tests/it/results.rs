@@ -216,9 +216,7 @@ async fn a_result_replaced_while_read_fails_loudly() {
     let mut r = conn.execute("SELECT a FROM many_rows").await.unwrap();
     let location = r.info().output_location.clone().unwrap();
     let (bucket, key) = location.trim_start_matches("s3://").split_once('/').unwrap();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(conn.sdk_config()).endpoint_url(&crate::shared().endpoint).force_path_style(true).build(),
-    );
+    let s3 = crate::s3_client(&conn);
     s3.put_object().bucket(bucket).key(key).body(b"\"a\"\n\"1\"\n".to_vec().into()).send().await.unwrap();
     let e = r.fetch_all().await.unwrap_err();
     assert!(matches!(&e, Error::Storage { message, .. } if message.contains("changed")), "{e:?}");
@@ -232,9 +230,7 @@ async fn a_truncated_result_csv_gives_a_typed_error() {
     let info = handle.wait_info().await.unwrap();
     let location = info.output_location.clone().unwrap();
     let (bucket, key) = location.trim_start_matches("s3://").split_once('/').unwrap();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(conn.sdk_config()).endpoint_url(&crate::shared().endpoint).force_path_style(true).build(),
-    );
+    let s3 = crate::s3_client(&conn);
     // Cut inside the last record's quoted value.
     s3.put_object().bucket(bucket).key(key).body(b"\"a\",\"s\"\n\"1\",\"1\"\n\"2\",\"2".to_vec().into()).send().await.unwrap();
     let e = handle.wait().await.unwrap().into_stream().collect_batches().await.unwrap_err();
