@@ -359,15 +359,16 @@ async fn query(conn: &Connection, q: QueryArgs, no_summary: bool, no_progress: b
         let info = result.info().clone();
         let fetch_started = Instant::now();
         let mut stream = result.into_stream();
-        sink.start(stream.schema())?;
+        progress.suspend(|| sink.start(stream.schema()))?;
         let (mut rows, mut bytes) = (0u64, 0u64);
         while let Some(batch) = stream.next().await {
             let batch = batch?;
             rows += batch.num_rows() as u64;
             bytes += batch.get_array_memory_size() as u64;
-            sink.write(&batch)?;
+            progress.suspend(|| sink.write(&batch))?;
             progress.fetching(rows, bytes, fetch_started.elapsed());
         }
+        progress.clear();
         sink.finish()?;
         Ok::<_, Failure>((info, rows, bytes, fetch_started.elapsed()))
     };

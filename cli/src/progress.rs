@@ -46,6 +46,14 @@ impl Progress {
         }
     }
 
+    /// Runs `f` (which writes to the terminal) with the progress line hidden.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
     pub fn clear(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
