@@ -318,10 +318,20 @@ impl QueryHandle {
 
     /// Polls until the query ends and returns its facts, without opening results.
     pub async fn wait_info(&self) -> Result<QueryInfo> {
+        self.wait_info_with(|_| {}).await
+    }
+
+    /// As [`wait_info`](Self::wait_info), calling `on_poll` with every status read (state, data
+    /// scanned so far), e.g. for a progress display. Polling and the timeout are the same.
+    ///
+    /// # Errors
+    /// As [`wait_info`](Self::wait_info).
+    pub async fn wait_info_with(&self, mut on_poll: impl FnMut(&QueryInfo)) -> Result<QueryInfo> {
         let poll = self.conn.settings().poll;
         let mut interval = poll.initial;
         loop {
             let info = self.poll().await?;
+            on_poll(&info);
             if info.state.is_terminal() {
                 info.terminal_error()?;
                 return Ok(info);

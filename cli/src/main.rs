@@ -346,15 +346,9 @@ async fn query(conn: &Connection, q: QueryArgs, no_summary: bool, no_progress: b
         let _ = tokio::signal::ctrl_c().await;
     };
     let work = async {
-        // Poll for progress until the query ends (wait() then reads the final state once more).
-        loop {
-            let info = handle.poll().await?;
-            progress.state(&info, started.elapsed());
-            if info.state.is_terminal() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        // The library's polling (and --timeout), showing each status read; wait() then reads
+        // the final state once more and opens the results.
+        handle.wait_info_with(|info| progress.state(info, started.elapsed())).await?;
         let result = handle.wait().await?;
         let info = result.info().clone();
         let fetch_started = Instant::now();

@@ -194,6 +194,15 @@ fn ctrl_c_cancels_the_query() {
 }
 
 #[test]
+fn timeout_stops_the_query() {
+    let endless = "SELECT sum(a.a + b.a + c.a) FROM many_rows a CROSS JOIN many_rows b CROSS JOIN many_rows c";
+    let o = run(&["query", endless, "--timeout", "1s"]);
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("did not finish within 1s") && err.contains("cancelled"), "{err}");
+}
+
+#[test]
 fn local_and_emulator_modes() {
     let o = Command::new(env!("CARGO_BIN_EXE_athena-arrow"))
         .env("AWS_CONFIG_FILE", "/nonexistent")
