@@ -207,19 +207,11 @@ async fn measure(rows: usize, latency: Duration, repeat: usize, memory: bool) ->
         .with_s3_staging_dir("s3://athena-results/bench/");
     let csv = builder.clone().build().await.unwrap();
     let unload = builder.clone().with_unload(true).with_unload_cleanup(true).build().await.unwrap();
+    // The files measured against are those of one UNLOAD of the whole table (kept).
+    let keep = builder.clone().with_unload(true).build().await.unwrap();
     let api = builder.with_result_source(ResultSource::Api).build().await.unwrap();
     let s3 = s3_client(&emulator);
 
-    // The files measured against are those of one UNLOAD of the whole table (kept).
-    let keep = Connection::builder()
-        .with_endpoint_url(emulator.endpoint())
-        .with_region(emulator.region())
-        .with_access_key(emulator.access_key_id(), emulator.secret_access_key())
-        .with_s3_staging_dir("s3://athena-results/bench/")
-        .with_unload(true)
-        .build()
-        .await
-        .unwrap();
     let reference = run_once(&keep, "SELECT * FROM bench").await;
     let manifest = reference.info.data_manifest_location.clone().unwrap();
     let (mb, mk) = split(&manifest);
