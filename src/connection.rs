@@ -1,18 +1,17 @@
-//! The connection: an Athena client with resolved settings, cheap to clone and share.
+//! The connection: the Athena and S3 clients with resolved settings, cheap to clone and share.
+//! This file holds what every step needs (the clients, the settings, building from a
+//! [`ConnectionBuilder`]); each step adds its own methods to [`Connection`] where it lives:
+//! queries in [`crate::query`], cursors in `rows`, catalog listings in `metadata`.
 
 use std::sync::Arc;
 
-use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig as SdkRetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::config::{ConnectionBuilder, RetryConfig, Settings};
-use crate::cursor::Cursor;
 use crate::error::{Error, Result};
-use crate::execute::CancelHandle;
 use crate::fetch::Fetcher;
-use crate::query::Query;
-use crate::result::ResultSet;
 
 /// A connection to Athena. Cloning is cheap (an `Arc`); clones share the client and settings.
 #[derive(Clone)]
@@ -33,31 +32,6 @@ impl std::fmt::Debug for Connection {
             .field("region", &self.inner.sdk_config.region())
             .field("settings", &self.inner.settings)
             .finish_non_exhaustive()
-    }
-}
-
-/// A database or table name as Athena lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TableMetadata {
-    pub name: String,
-    pub table_type: Option<String>,
-    /// Column name and Hive type spelling (`int`, `array<string>`, ...).
-    pub columns: Vec<(String, String)>,
-    pub partition_keys: Vec<(String, String)>,
-}
-
-impl TableMetadata {
-    fn from_sdk(t: &aws_sdk_athena::types::TableMetadata) -> Self {
-        let cols = |c: &[aws_sdk_athena::types::Column]| {
-            c.iter().map(|c| (c.name().to_owned(), c.r#type().unwrap_or_default().to_owned())).collect()
-        };
-        Self {
-            name: t.name().to_owned(),
-            table_type: t.table_type().map(str::to_owned),
-            columns: cols(t.columns()),
-            partition_keys: cols(t.partition_keys()),
-        }
     }
 }
 
@@ -115,94 +89,53 @@ impl Connection {
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.inner.sdk_config
     }
+}
 
-    /// A query with per-execute options; run it with [`Query::execute`] or [`Query::submit`].
-    pub fn query(&self, sql: impl Into<String>) -> Query {
-        Query::new(self.clone(), sql)
-    }
-
-    /// Runs `sql` with the connection's settings and waits for its results.
+impl ConnectionBuilder {
+    /// Resolves credentials and region and creates the connection.
     ///
     /// # Errors
-    /// As [`Query::execute`].
-    pub async fn execute(&self, sql: impl Into<String>) -> Result<ResultSet> {
-        self.query(sql).execute().await
-    }
-
-    /// A DB-API style cursor.
-    pub fn cursor(&self) -> Cursor {
-        Cursor::new(self.clone())
-    }
-
-    /// A handle that stops the query `query_id`.
-    pub fn cancel_handle(&self, query_id: &str) -> CancelHandle {
-        CancelHandle::new(self.inner.athena.clone(), query_id)
-    }
-
-    /// The facts of any query execution by id.
-    pub async fn query_info(&self, query_id: &str) -> Result<crate::QueryInfo> {
-        crate::execute::get_query_execution(&self.inner.athena, query_id).await
-    }
-
-    /// Database names of the connection's catalog.
-    pub async fn list_databases(&self) -> Result<Vec<String>> {
-        let mut names = Vec::new();
-        let mut pages =
-            self.inner.athena.list_databases().catalog_name(&self.inner.settings.catalog).max_results(50).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| Error::api("ListDatabases", e))?;
-            names.extend(page.database_list().iter().map(|d| d.name().to_owned()));
+    /// [`Error::Config`] for invalid settings, [`Error::Credentials`] when credentials cannot be
+    /// resolved (STS refused, no MFA code).
+    pub async fn build(self) -> Result<Connection> {
+        if !self.errors.is_empty() {
+            return Err(Error::config(self.errors.join("; ")));
         }
-        Ok(names)
-    }
-
-    /// Tables of `database` (the connection's schema when `None`).
-    pub async fn list_tables(&self, database: Option<&str>) -> Result<Vec<TableMetadata>> {
-        let db = database.unwrap_or(&self.inner.settings.schema);
-        let mut tables = Vec::new();
-        let mut pages = self
-            .inner
-            .athena
-            .list_table_metadata()
-            .catalog_name(&self.inner.settings.catalog)
-            .database_name(db)
-            .max_results(50)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| Error::api("ListTableMetadata", e))?;
-            tables.extend(page.table_metadata_list().iter().map(TableMetadata::from_sdk));
+        let base = match self.sdk_config.clone() {
+            Some(c) => {
+                let mut b = c.into_builder();
+                if let Some(r) = &self.region {
+                    b.set_region(Some(aws_config::Region::new(r.clone())));
+                }
+                if let Some(u) = &self.endpoint_url {
+                    b.set_endpoint_url(Some(u.clone()));
+                }
+                b.build()
+            }
+            None => {
+                let mut loader = aws_config::defaults(BehaviorVersion::latest());
+                if let Some(r) = &self.region {
+                    loader = loader.region(aws_config::Region::new(r.clone()));
+                }
+                if let Some(u) = &self.endpoint_url {
+                    loader = loader.endpoint_url(u.clone());
+                }
+                if let Some(p) = &self.credentials.profile {
+                    loader = loader.profile_name(p.clone());
+                }
+                if let Some(path) = &self.credentials.credentials_file {
+                    use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+                    loader = loader.profile_files(
+                        EnvConfigFiles::builder().with_file(EnvConfigFileKind::Credentials, path).include_default_config_file(true).build(),
+                    );
+                }
+                loader.load().await
+            }
+        };
+        if base.region().is_none() {
+            return Err(Error::config("no AWS region: set one with with_region, AWS_REGION or the profile"));
         }
-        Ok(tables)
-    }
-
-    /// Type hints for the nested columns of a table (column -> Hive type with element types),
-    /// for [`Query::type_hints`] when selecting those columns.
-    pub async fn table_type_hints(&self, database: Option<&str>, table: &str) -> Result<std::collections::HashMap<String, String>> {
-        let meta = self.table_metadata(database, table).await?;
-        Ok(meta
-            .columns
-            .into_iter()
-            .chain(meta.partition_keys)
-            .filter(|(_, t)| ["array", "map", "struct", "row"].iter().any(|p| t.to_ascii_lowercase().starts_with(p)))
-            .collect())
-    }
-
-    /// Metadata of one table of `database` (the connection's schema when `None`).
-    pub async fn table_metadata(&self, database: Option<&str>, table: &str) -> Result<TableMetadata> {
-        let db = database.unwrap_or(&self.inner.settings.schema);
-        let out = self
-            .inner
-            .athena
-            .get_table_metadata()
-            .catalog_name(&self.inner.settings.catalog)
-            .database_name(db)
-            .table_name(table)
-            .send()
-            .await
-            .map_err(|e| Error::api("GetTableMetadata", e))?;
-        out.table_metadata()
-            .map(TableMetadata::from_sdk)
-            .ok_or_else(|| Error::ResultMissing { query_id: None, message: format!("no metadata for table {db}.{table}") })
+        let sdk_config = self.credentials.resolve(base).await?;
+        Connection::new(sdk_config, self.athena_endpoint_url, self.retry, self.settings)
     }
 }

@@ -1,8 +1,37 @@
-//! The one error type of the crate.
+//! The one error type of the crate, and the query states its variants report. It imports no
+//! other module of the crate: every step of the flow can use it.
 
+use std::fmt;
 use std::time::Duration;
 
-use crate::execute::QueryState;
+/// State of a query execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueryState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl QueryState {
+    /// SUCCEEDED, FAILED or CANCELLED.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, QueryState::Succeeded | QueryState::Failed | QueryState::Cancelled)
+    }
+}
+
+impl fmt::Display for QueryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            QueryState::Queued => "QUEUED",
+            QueryState::Running => "RUNNING",
+            QueryState::Succeeded => "SUCCEEDED",
+            QueryState::Failed => "FAILED",
+            QueryState::Cancelled => "CANCELLED",
+        })
+    }
+}
 
 /// A boxed cause, reachable through [`std::error::Error::source`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

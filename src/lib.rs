@@ -21,39 +21,53 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The data flow, one module per step: [`config`] (configure) -> `execute`/`query` (start, poll,
-//! cancel) -> [`result`] (locate and stream) -> [`decode`] and [`schema`] (text to Arrow) ->
-//! [`row`] (row views). [`blocking`] wraps it all for synchronous programs.
+//! The data flow, one folder per step (see the README's "Where rows come from"):
+//!
+//! | step | module | what it does |
+//! |---|---|---|
+//! | configure | [`config`], `connection` | builder, environment, credentials; the clients and settings |
+//! | execute | `query` | parameters, cache, UNLOAD wrapping; start, poll, cancel |
+//! | locate + stream | `results` | API pages, result CSV, UNLOAD manifest; [`RecordBatchStream`], [`ResultSet`] |
+//! | fetch | [`fetch`] | parallel ranged GETs pinned by ETag |
+//! | decode | [`decode`] | schema mapper, text converter, nested values, CSV; no I/O |
+//! | rows | `rows` | [`Row`] views, [`Cursor`], the [`blocking`] facade |
+//! | integrations | `integrations` | DataFusion (feature `datafusion`) |
+//!
+//! Lower steps never import higher ones: `decode` imports nothing from query, results, fetch or
+//! rows, `fetch` only [`Error`], and `error` nothing (checked by `tests/it/layout.rs`).
 
-pub mod blocking;
-mod cache;
 pub mod config;
 mod connection;
-mod credentials;
-pub mod csv;
-mod cursor;
-#[cfg(feature = "datafusion")]
-pub mod datafusion;
 pub mod decode;
 mod error;
-mod execute;
 pub mod fetch;
-pub mod nested;
-pub mod params;
+mod integrations;
+mod metadata;
 mod query;
-pub mod result;
-pub mod row;
-pub mod schema;
-mod source;
-mod unload;
+mod results;
+mod rows;
+
+// The paths of the first flat layout, kept so that no user code breaks.
+pub use decode::{csv, nested, schema};
+#[cfg(feature = "datafusion")]
+pub use integrations::datafusion;
+pub use query::params;
+pub use rows::{blocking, row};
+
+/// The stream and the result set (also at the crate root).
+pub mod result {
+    pub use crate::results::{ColumnDescription, RecordBatchStream, ResultSet, ResultSource};
+}
 
 pub use config::{CacheConfig, ConnectionBuilder, Encryption, PollConfig, RetryConfig};
-pub use connection::{Connection, TableMetadata};
-pub use cursor::Cursor;
-pub use error::{BoxError, Error, Result};
-pub use execute::{CancelHandle, QueryHandle, QueryInfo, QueryState};
+pub use connection::Connection;
+pub use error::{BoxError, Error, QueryState, Result};
 pub use fetch::FetchConfig;
+pub use metadata::TableMetadata;
 pub use params::{Param, ParamStyle};
 pub use query::Query;
-pub use result::{ColumnDescription, RecordBatchStream, ResultSet, ResultSource};
+pub use query::execute::{CancelHandle, QueryHandle};
+pub use query::info::QueryInfo;
+pub use results::{ColumnDescription, RecordBatchStream, ResultSet, ResultSource};
 pub use row::{Row, Value};
+pub use rows::cursor::Cursor;

@@ -5,150 +5,16 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use aws_sdk_athena::types::{QueryExecution, QueryExecutionState, StatementType};
+use futures::future::BoxFuture;
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
-use crate::result::ResultSet;
-
-/// State of a query execution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum QueryState {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-impl QueryState {
-    fn from_sdk(s: Option<&QueryExecutionState>) -> Self {
-        match s {
-            Some(QueryExecutionState::Queued) | None => QueryState::Queued,
-            Some(QueryExecutionState::Running) => QueryState::Running,
-            Some(QueryExecutionState::Succeeded) => QueryState::Succeeded,
-            Some(QueryExecutionState::Failed) => QueryState::Failed,
-            Some(QueryExecutionState::Cancelled) => QueryState::Cancelled,
-            Some(_) => QueryState::Running,
-        }
-    }
-
-    /// SUCCEEDED, FAILED or CANCELLED.
-    pub fn is_terminal(self) -> bool {
-        matches!(self, QueryState::Succeeded | QueryState::Failed | QueryState::Cancelled)
-    }
-}
-
-impl fmt::Display for QueryState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            QueryState::Queued => "QUEUED",
-            QueryState::Running => "RUNNING",
-            QueryState::Succeeded => "SUCCEEDED",
-            QueryState::Failed => "FAILED",
-            QueryState::Cancelled => "CANCELLED",
-        })
-    }
-}
-
-/// The facts Athena reports about a query execution (GetQueryExecution).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct QueryInfo {
-    pub query_id: String,
-    /// The SQL as executed (after parameter substitution).
-    pub query: String,
-    pub state: QueryState,
-    pub state_change_reason: Option<String>,
-    /// `DDL`, `DML` or `UTILITY`.
-    pub statement_type: Option<String>,
-    /// `SELECT`, `INSERT`, `CREATE_TABLE_AS_SELECT`, ...
-    pub substatement_type: Option<String>,
-    pub work_group: Option<String>,
-    pub database: Option<String>,
-    pub catalog: Option<String>,
-    /// Where the result file is (`None` with Athena-managed results).
-    pub output_location: Option<String>,
-    pub data_manifest_location: Option<String>,
-    pub data_scanned_bytes: Option<i64>,
-    pub engine_execution_time: Option<Duration>,
-    pub query_queue_time: Option<Duration>,
-    pub query_planning_time: Option<Duration>,
-    pub service_processing_time: Option<Duration>,
-    pub total_execution_time: Option<Duration>,
-    pub reused_previous_result: bool,
-    pub submission_time: Option<SystemTime>,
-    pub completion_time: Option<SystemTime>,
-    pub error_category: Option<i32>,
-    pub error_type: Option<i32>,
-    pub error_message: Option<String>,
-    pub retryable: bool,
-}
-
-fn millis(v: Option<i64>) -> Option<Duration> {
-    v.and_then(|m| u64::try_from(m).ok()).map(Duration::from_millis)
-}
-
-fn system_time(t: Option<&aws_smithy_types::DateTime>) -> Option<SystemTime> {
-    t.and_then(|t| SystemTime::try_from(*t).ok())
-}
-
-impl QueryInfo {
-    pub(crate) fn from_sdk(q: &QueryExecution) -> Self {
-        let status = q.status();
-        let stats = q.statistics();
-        let error = status.and_then(|s| s.athena_error());
-        Self {
-            query_id: q.query_execution_id().unwrap_or_default().to_owned(),
-            query: q.query().unwrap_or_default().to_owned(),
-            state: QueryState::from_sdk(status.and_then(|s| s.state())),
-            state_change_reason: status.and_then(|s| s.state_change_reason()).map(str::to_owned),
-            statement_type: q.statement_type().map(|t| t.as_str().to_owned()),
-            substatement_type: q.substatement_type().map(str::to_owned),
-            work_group: q.work_group().map(str::to_owned),
-            database: q.query_execution_context().and_then(|c| c.database()).map(str::to_owned),
-            catalog: q.query_execution_context().and_then(|c| c.catalog()).map(str::to_owned),
-            output_location: q.result_configuration().and_then(|r| r.output_location()).map(str::to_owned),
-            data_manifest_location: stats.and_then(|s| s.data_manifest_location()).map(str::to_owned),
-            data_scanned_bytes: stats.and_then(|s| s.data_scanned_in_bytes()),
-            engine_execution_time: millis(stats.and_then(|s| s.engine_execution_time_in_millis())),
-            query_queue_time: millis(stats.and_then(|s| s.query_queue_time_in_millis())),
-            query_planning_time: millis(stats.and_then(|s| s.query_planning_time_in_millis())),
-            service_processing_time: millis(stats.and_then(|s| s.service_processing_time_in_millis())),
-            total_execution_time: millis(stats.and_then(|s| s.total_execution_time_in_millis())),
-            reused_previous_result: stats.and_then(|s| s.result_reuse_information()).is_some_and(|r| r.reused_previous_result()),
-            submission_time: system_time(status.and_then(|s| s.submission_date_time())),
-            completion_time: system_time(status.and_then(|s| s.completion_date_time())),
-            error_category: error.and_then(|e| e.error_category()),
-            error_type: error.and_then(|e| e.error_type()),
-            error_message: error.and_then(|e| e.error_message()).map(str::to_owned),
-            retryable: error.is_some_and(|e| e.retryable()),
-        }
-    }
-
-    /// Whether the statement is DML (SELECT, INSERT, UNLOAD, ...).
-    pub fn is_dml(&self) -> bool {
-        self.statement_type.as_deref() == Some(StatementType::Dml.as_str())
-    }
-
-    /// The error of a FAILED or CANCELLED query; `Ok` for any other state.
-    pub(crate) fn terminal_error(&self) -> Result<()> {
-        let reason = || self.state_change_reason.clone().or_else(|| self.error_message.clone()).unwrap_or_else(|| "no reason given".into());
-        match self.state {
-            QueryState::Failed => Err(Error::QueryFailed {
-                query_id: self.query_id.clone(),
-                reason: reason(),
-                error_category: self.error_category,
-                error_type: self.error_type,
-                retryable: self.retryable,
-            }),
-            QueryState::Cancelled => Err(Error::Cancelled { query_id: self.query_id.clone(), reason: reason() }),
-            _ => Ok(()),
-        }
-    }
-}
+use crate::query::info::{QueryInfo, get_query_execution};
+use crate::query::unload::is_unload_limitation;
+use crate::results::ResultSet;
+use crate::results::unload::UnloadColumns;
 
 /// Stops a query from anywhere: cheap to clone, `Send + Sync`, usable from another task or thread.
 #[derive(Clone)]
@@ -184,6 +50,13 @@ impl CancelHandle {
             .await
             .map_err(|e| Error::api("StopQueryExecution", e))?;
         Ok(())
+    }
+}
+
+impl Connection {
+    /// A handle that stops the query `query_id`.
+    pub fn cancel_handle(&self, query_id: &str) -> CancelHandle {
+        CancelHandle::new(self.athena().clone(), query_id)
     }
 }
 
@@ -230,11 +103,15 @@ pub struct QueryHandle {
     timeout: Option<Duration>,
     started: Instant,
     hints: TypeHints,
-    /// How this handle's UNLOAD wraps the query (its results are then read from the data files).
-    unload: Option<Arc<crate::unload::UnloadPlan>>,
-    /// The query as written, run instead when Athena refuses the UNLOAD.
-    fallback: Option<Box<crate::Query>>,
+    /// How this handle's UNLOAD wrote the query's columns (its results are then read from the
+    /// data files).
+    unload: Option<Arc<UnloadColumns>>,
+    /// Runs the query as written, when Athena refuses the UNLOAD.
+    fallback: Option<Fallback>,
 }
+
+/// The query as written, run when Athena refuses its UNLOAD (built by [`crate::Query::submit`]).
+pub(crate) type Fallback = Box<dyn FnOnce() -> BoxFuture<'static, Result<ResultSet>> + Send + Sync>;
 
 /// Column name -> type name with element types, for nested columns (see [`crate::Query::type_hint`]).
 pub(crate) type TypeHints = Arc<std::collections::HashMap<String, String>>;
@@ -252,8 +129,8 @@ impl QueryHandle {
         cancel_on_drop: bool,
         timeout: Option<Duration>,
         hints: TypeHints,
-        unload: Option<Arc<crate::unload::UnloadPlan>>,
-        fallback: Option<Box<crate::Query>>,
+        unload: Option<Arc<UnloadColumns>>,
+        fallback: Option<Fallback>,
     ) -> Self {
         let guard = CancelGuard { handle: CancelHandle::new(conn.athena().clone(), &query_id), armed: AtomicBool::new(cancel_on_drop) };
         Self { conn, query_id, guard, timeout, started: Instant::now(), hints, unload, fallback }
@@ -264,7 +141,7 @@ impl QueryHandle {
     }
 
     /// Marks this handle's query as the UNLOAD of `plan` (`fallback`: the query as written).
-    pub(crate) fn set_unload(&mut self, plan: Arc<crate::unload::UnloadPlan>, fallback: Option<Box<crate::Query>>) {
+    pub(crate) fn set_unload(&mut self, plan: Arc<UnloadColumns>, fallback: Option<Fallback>) {
         self.unload = Some(plan);
         self.fallback = fallback;
     }
@@ -306,10 +183,10 @@ impl QueryHandle {
     /// first), or [`Error::Api`].
     pub async fn wait(mut self) -> Result<ResultSet> {
         let info = match self.wait_info().await {
-            Err(e) if crate::unload::is_unload_limitation(&e) && self.fallback.is_some() => {
+            Err(e) if is_unload_limitation(&e) && self.fallback.is_some() => {
                 tracing::debug!("UNLOAD refused the query ({e}); running it as written");
                 let fallback = self.fallback.take().expect("checked");
-                return Box::pin(fallback.execute()).await;
+                return fallback().await;
             }
             other => other?,
         };
@@ -351,15 +228,6 @@ impl QueryHandle {
             interval = poll.next(interval);
         }
     }
-}
-
-pub(crate) async fn get_query_execution(client: &aws_sdk_athena::Client, query_id: &str) -> Result<QueryInfo> {
-    let out = client.get_query_execution().query_execution_id(query_id).send().await.map_err(|e| Error::api("GetQueryExecution", e))?;
-    let q = out.query_execution().ok_or_else(|| Error::ResultMissing {
-        query_id: Some(query_id.to_owned()),
-        message: "GetQueryExecution returned no execution".into(),
-    })?;
-    Ok(QueryInfo::from_sdk(q))
 }
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
-//! One query with its per-execute overrides (PyAthena's `execute(...)` keyword arguments).
+//! Query: one query with its per-execute overrides (PyAthena's `execute(...)` keyword arguments),
+//! its parameters ([`params`]), the client-side cache, UNLOAD wrapping, and starting, polling and
+//! cancelling it (`execute`). Its results are opened by [`crate::results`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -7,15 +9,36 @@ use std::time::Duration;
 
 use aws_sdk_athena::types::{QueryExecutionContext, ResultConfiguration, ResultReuseByAgeConfiguration, ResultReuseConfiguration};
 
-use crate::cache;
+pub(crate) mod cache;
+pub(crate) mod execute;
+pub(crate) mod info;
+pub mod params;
+pub(crate) mod unload;
+
 use crate::config::{CacheConfig, OnStart, check_reuse};
 use crate::connection::Connection;
+use crate::decode::schema::ColumnInfo;
 use crate::error::{Error, Result};
-use crate::execute::QueryHandle;
-use crate::params::{Param, ParamStyle, format_pyformat, qmark_literals};
-use crate::result::ResultSet;
-use crate::schema::ColumnInfo;
-use crate::unload::UnloadPlan;
+use crate::query::execute::{Fallback, QueryHandle};
+use crate::query::params::{Param, ParamStyle, format_pyformat, qmark_literals};
+use crate::query::unload::UnloadPlan;
+use crate::results::ResultSet;
+use crate::results::unload::UnloadColumns;
+
+impl Connection {
+    /// A query with per-execute options; run it with [`Query::execute`] or [`Query::submit`].
+    pub fn query(&self, sql: impl Into<String>) -> Query {
+        Query::new(self.clone(), sql)
+    }
+
+    /// Runs `sql` with the connection's settings and waits for its results.
+    ///
+    /// # Errors
+    /// As [`Query::execute`].
+    pub async fn execute(&self, sql: impl Into<String>) -> Result<ResultSet> {
+        self.query(sql).execute().await
+    }
+}
 
 /// A query to run, built from [`Connection::query`]. Every setter overrides the connection's
 /// setting for this query only.
@@ -245,7 +268,7 @@ impl Query {
             match Self::wait_or_stop(handle, interrupt.as_mut()).await {
                 // Nested columns with element types UNLOAD cannot write (ColumnInfo does not
                 // name element types): the query's own result CSV is read instead.
-                Err(e) if crate::unload::is_unload_limitation(&e) => {
+                Err(e) if unload::is_unload_limitation(&e) => {
                     tracing::debug!("UNLOAD refused the query ({e}); reading its result CSV instead");
                 }
                 other => return other,
@@ -267,17 +290,17 @@ impl Query {
         &self,
         prepared: &Prepared,
         interrupt: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
-        fallback: Option<Box<Query>>,
+        fallback: Option<Fallback>,
     ) -> Result<Option<QueryHandle>> {
         let settings = self.conn.settings();
-        if !(self.unload.unwrap_or(settings.unload) && crate::unload::is_select(&prepared.sql)) {
+        if !(self.unload.unwrap_or(settings.unload) && unload::is_select(&prepared.sql)) {
             return Ok(None);
         }
         let Some(staging) = self.s3_staging_dir.as_ref().or(settings.s3_staging_dir.as_ref()) else {
             return Err(Error::config("unload needs an s3_staging_dir: the data files go to a fresh prefix under it"));
         };
         let unload_sql = |select: &str| Prepared {
-            sql: crate::unload::unload_sql(select, staging, &settings.unload_compression),
+            sql: unload::unload_sql(select, staging, &settings.unload_compression),
             execution_parameters: prepared.execution_parameters.clone(),
         };
         let mut direct = match self.start_with(unload_sql(&prepared.sql), None, false, None).await {
@@ -299,15 +322,15 @@ impl Query {
                 return Ok(None);
             }
         };
-        let plan = Arc::new(UnloadPlan::new(&prepared.sql, columns));
-        if !plan.rewritten {
-            direct.set_unload(plan, fallback);
+        let plan = UnloadPlan::new(&prepared.sql, columns);
+        if !plan.columns.rewritten {
+            direct.set_unload(plan.columns, fallback);
             self.started(direct.query_id());
             return Ok(Some(direct));
         }
         stop_quietly(&direct).await;
         let select = plan.select.clone();
-        Ok(Some(self.start_with(unload_sql(&select), Some(plan), true, fallback).await?))
+        Ok(Some(self.start_with(unload_sql(&select), Some(plan.columns), true, fallback).await?))
     }
 
     /// The columns of `prepared` (names and Athena types) from a `LIMIT 0` query of it, which
@@ -317,7 +340,7 @@ impl Query {
         prepared: &Prepared,
         interrupt: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
     ) -> Result<Vec<ColumnInfo>> {
-        let probe = Prepared { sql: crate::unload::probe_sql(&prepared.sql), execution_parameters: prepared.execution_parameters.clone() };
+        let probe = Prepared { sql: unload::probe_sql(&prepared.sql), execution_parameters: prepared.execution_parameters.clone() };
         let handle = self.start_with(probe, None, false, None).await?;
         let cancel = handle.cancel_handle();
         let info = tokio::select! {
@@ -327,7 +350,7 @@ impl Query {
                 return Err(Error::Cancelled { query_id: cancel.query_id().to_owned(), reason: "interrupted".into() });
             }
         };
-        crate::result::result_columns(&self.conn, &info.query_id).await
+        crate::results::result_columns(&self.conn, &info.query_id).await
     }
 
     /// Waits for `handle` (or for `interrupt`, which stops it) and opens its results.
@@ -351,7 +374,8 @@ impl Query {
     /// should Athena still refuse the UNLOAD, [`QueryHandle::wait`] runs the query as written.
     pub async fn submit(self) -> Result<QueryHandle> {
         let prepared = self.prepare()?;
-        let fallback = Box::new(self.clone().unload(false));
+        let as_written = self.clone().unload(false);
+        let fallback: Fallback = Box::new(move || Box::pin(as_written.execute()));
         match self.start_unload(&prepared, std::pin::pin!(std::future::pending()), Some(fallback)).await? {
             Some(handle) => Ok(handle),
             None => self.start_with(prepared, None, true, None).await,
@@ -363,9 +387,9 @@ impl Query {
     async fn start_with(
         &self,
         prepared: Prepared,
-        unload: Option<Arc<UnloadPlan>>,
+        unload: Option<Arc<UnloadColumns>>,
         callbacks: bool,
-        fallback: Option<Box<Query>>,
+        fallback: Option<Fallback>,
     ) -> Result<QueryHandle> {
         let settings = self.conn.settings();
         let mut result_config = None;

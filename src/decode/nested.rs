@@ -6,91 +6,19 @@
 //! `, ` or `=` or `]` cannot be told apart from the structure, and a string `null` reads as NULL.
 //! UNLOAD results are typed exactly; prefer them for such data.
 
-use std::sync::Arc;
-
 use arrow::array::{
     ArrayBuilder, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder, Int8Builder,
     Int16Builder, Int32Builder, Int64Builder, ListBuilder, MapBuilder, StringBuilder, StructBuilder, Time64MicrosecondBuilder,
     Time64NanosecondBuilder, TimestampMicrosecondBuilder, TimestampMillisecondBuilder, TimestampNanosecondBuilder, TimestampSecondBuilder,
 };
-use arrow::datatypes::{DataType, Field, Fields, TimeUnit};
+use arrow::datatypes::{DataType, TimeUnit};
 
-use crate::decode::{parse_date, parse_decimal, parse_spaced_hex, parse_time_in, parse_timestamp, parse_timestamp_tz, timestamp_in};
-use crate::error::{Error, Result};
-use crate::schema::{ColumnInfo, arrow_type};
-
-/// Brackets of type names.
-const TYPE_BRACKETS: &[u8] = b"()<>";
-/// Brackets of nested values.
-const VALUE_BRACKETS: &[u8] = b"[]{}";
-
-/// Splits `s` at occurrences of the ASCII `sep` outside the bracket pairs of `brackets`.
-fn split_top(s: &str, sep: &str, brackets: &[u8]) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut depth = 0i32;
-    let mut start = 0;
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(p) = brackets.iter().position(|b| *b == bytes[i]) {
-            depth += if p % 2 == 0 { 1 } else { -1 };
-        }
-        if depth == 0 && bytes[i..].starts_with(sep.as_bytes()) {
-            parts.push(s[start..i].to_owned());
-            i += sep.len();
-            start = i;
-            continue;
-        }
-        i += 1;
-    }
-    parts.push(s[start..].to_owned());
-    parts
-}
-
-fn inner<'a>(text: &'a str, open: char, close: char) -> Option<&'a str> {
-    text.trim().strip_prefix(open)?.strip_suffix(close)
-}
-
-/// The Arrow type of a type name with element types: `array(integer)`, `array<int>`,
-/// `map(varchar, bigint)`, `map<string,bigint>`, `row(a integer, b varchar)`, `struct<a:int>`.
-///
-/// # Errors
-/// [`Error::UnsupportedType`] for names it cannot parse.
-pub fn parse_type(text: &str, unit: TimeUnit) -> Result<DataType> {
-    let t = text.trim();
-    let lower = t.to_ascii_lowercase();
-    let unsupported = || Error::UnsupportedType { type_name: text.to_owned() };
-    let args = |name: &str| -> Option<String> {
-        let rest = lower.strip_prefix(name)?.trim_start();
-        let body = inner(rest, '(', ')').or_else(|| inner(rest, '<', '>'))?;
-        // Keep the original case of field names.
-        let offset = t.len() - rest.len() + 1;
-        Some(t[offset..offset + body.len()].to_owned())
-    };
-    if let Some(item) = args("array") {
-        return Ok(DataType::List(Arc::new(Field::new("item", parse_type(&item, unit)?, true))));
-    }
-    if let Some(kv) = args("map") {
-        let parts = split_top(&kv, ",", TYPE_BRACKETS);
-        let [k, v] = parts.as_slice() else { return Err(unsupported()) };
-        let entries = Fields::from(vec![Field::new("key", parse_type(k, unit)?, false), Field::new("value", parse_type(v, unit)?, true)]);
-        return Ok(DataType::Map(Arc::new(Field::new("entries", DataType::Struct(entries), false)), false));
-    }
-    for (name, sep) in [("row", ' '), ("struct", ':')] {
-        if let Some(body) = args(name) {
-            let fields = split_top(&body, ",", TYPE_BRACKETS)
-                .iter()
-                .map(|f| {
-                    let f = f.trim();
-                    let (n, ty) = f.split_once(sep).ok_or_else(unsupported)?;
-                    Ok(Field::new(n.trim().trim_matches('"'), parse_type(ty, unit)?, true))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            return Ok(DataType::Struct(fields.into()));
-        }
-    }
-    arrow_type(&ColumnInfo { name: String::new(), type_name: lower, precision: 0, scale: 0 }, unit)
-}
+use crate::decode::parse::{
+    VALUE_BRACKETS, inner, parse_date, parse_decimal, parse_spaced_hex, parse_time_in, parse_timestamp, parse_timestamp_tz, split_top,
+    timestamp_in,
+};
+/// Kept at its first path (`athena_arrow::nested::parse_type`).
+pub use crate::decode::schema::parse_type;
 
 /// Appends the Athena text `v` (None = NULL) of a value of type `dt` to `builder` (as
 /// `arrow::array::make_builder` made it for `dt`).

@@ -1,19 +1,45 @@
 //! Configure: the connection builder, environment variables and the plain-data settings of
-//! polling, retries, result reuse and the client-side cache.
+//! polling, retries, result reuse, the client-side cache, parameters and result sources, and the
+//! credential paths ([`credentials`]). Building the connection itself is
+//! [`crate::Connection`]'s part.
+
+pub(crate) mod credentials;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::datatypes::TimeUnit;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 
-use crate::connection::Connection;
-use crate::credentials::{CredentialOptions, MfaTokenSource};
-use crate::error::{Error, Result};
+use crate::config::credentials::{CredentialOptions, MfaTokenSource};
 use crate::fetch::FetchConfig;
-use crate::params::ParamStyle;
-use crate::result::ResultSource;
+
+/// How parameters are bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParamStyle {
+    /// `%(name)s` placeholders, filled in by the client with escaped literals; a literal `%` is
+    /// written `%%` when parameters are given (PyAthena's only style before qmark).
+    #[default]
+    PyFormat,
+    /// `?` placeholders bound by Athena (ExecutionParameters), positional.
+    Qmark,
+}
+
+/// Where the rows of a result come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResultSource {
+    /// The result CSV from S3 when the query has an output location (Athena's JDBC driver does
+    /// the same), else GetQueryResults. A result that fits GetQueryResults' first page (up to
+    /// 999 rows) is taken from that page, which is asked for anyway for the column metadata
+    /// while the CSV's size is looked up: small results cost no S3 round trip.
+    #[default]
+    Auto,
+    /// Always the result CSV from S3 when there is one, whatever its size.
+    S3,
+    /// Always GetQueryResults paging (1000 rows per call).
+    Api,
+}
 
 /// Called once with the query id as soon as StartQueryExecution answered, before waiting.
 pub type OnStart = Arc<dyn Fn(&str) + Send + Sync>;
@@ -517,53 +543,6 @@ impl ConnectionBuilder {
     pub fn with_mfa_token_code(mut self, code: impl Fn() -> std::io::Result<String> + Send + Sync + 'static) -> Self {
         self.credentials.token_source = MfaTokenSource::Function(Arc::new(code));
         self
-    }
-
-    /// Resolves credentials and region and creates the connection.
-    ///
-    /// # Errors
-    /// [`Error::Config`] for invalid settings, [`Error::Credentials`] when credentials cannot be
-    /// resolved (STS refused, no MFA code).
-    pub async fn build(self) -> Result<Connection> {
-        if !self.errors.is_empty() {
-            return Err(Error::config(self.errors.join("; ")));
-        }
-        let base = match self.sdk_config.clone() {
-            Some(c) => {
-                let mut b = c.into_builder();
-                if let Some(r) = &self.region {
-                    b.set_region(Some(aws_config::Region::new(r.clone())));
-                }
-                if let Some(u) = &self.endpoint_url {
-                    b.set_endpoint_url(Some(u.clone()));
-                }
-                b.build()
-            }
-            None => {
-                let mut loader = aws_config::defaults(BehaviorVersion::latest());
-                if let Some(r) = &self.region {
-                    loader = loader.region(aws_config::Region::new(r.clone()));
-                }
-                if let Some(u) = &self.endpoint_url {
-                    loader = loader.endpoint_url(u.clone());
-                }
-                if let Some(p) = &self.credentials.profile {
-                    loader = loader.profile_name(p.clone());
-                }
-                if let Some(path) = &self.credentials.credentials_file {
-                    use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
-                    loader = loader.profile_files(
-                        EnvConfigFiles::builder().with_file(EnvConfigFileKind::Credentials, path).include_default_config_file(true).build(),
-                    );
-                }
-                loader.load().await
-            }
-        };
-        if base.region().is_none() {
-            return Err(Error::config("no AWS region: set one with with_region, AWS_REGION or the profile"));
-        }
-        let sdk_config = self.credentials.resolve(base).await?;
-        Connection::new(sdk_config, self.athena_endpoint_url, self.retry, self.settings)
     }
 }
 

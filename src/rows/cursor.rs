@@ -2,10 +2,17 @@
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
-use crate::execute::QueryInfo;
 use crate::query::Query;
-use crate::result::{ColumnDescription, ResultSet};
-use crate::row::Row;
+use crate::query::info::QueryInfo;
+use crate::results::{ColumnDescription, ResultSet};
+use crate::rows::row::Row;
+
+impl Connection {
+    /// A DB-API style cursor.
+    pub fn cursor(&self) -> Cursor {
+        Cursor::new(self.clone())
+    }
+}
 
 /// Executes queries one at a time and fetches their rows. Rows are views over Arrow batches;
 /// [`Row::to_dict`] gives DictCursor rows.

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use arrow::array::RecordBatch;
 
-use crate::decode::TextDecoder;
+use crate::decode::text::TextDecoder;
 use crate::error::{Error, Result};
 
 /// Splits complete records off the front of `buf`, calling `on_record` with each record's
@@ -184,8 +184,8 @@ pub fn first_boundary(bytes: &[u8], mut odd: bool) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::row::{Value, value_at};
-    use crate::schema::{ColumnInfo, arrow_schema};
+    use crate::decode::schema::{ColumnInfo, arrow_schema};
+    use crate::rows::row::{Value, value_at};
     use arrow::datatypes::TimeUnit;
 
     fn records(csv: &[u8]) -> Vec<Vec<Option<String>>> {

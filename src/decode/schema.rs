@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
+use crate::decode::parse::{TYPE_BRACKETS, inner, split_top};
 use crate::error::{Error, Result};
 
 /// Field metadata key holding the Athena type name (`varchar`, `decimal`, `array`, ...).
@@ -132,10 +133,51 @@ pub fn arrow_schema_with_hints(columns: &[ColumnInfo], timestamp_unit: TimeUnit,
             let Some(hint) = hints.get(&c.name) else { return Ok(field) };
             let mut metadata = field.metadata().clone();
             metadata.insert(ATHENA_TYPE_HINT.to_owned(), hint.clone());
-            Ok(field.with_data_type(crate::nested::parse_type(hint, timestamp_unit)?).with_metadata(metadata))
+            Ok(field.with_data_type(parse_type(hint, timestamp_unit)?).with_metadata(metadata))
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Arc::new(Schema::new(fields)))
+}
+
+/// The Arrow type of a type name with element types: `array(integer)`, `array<int>`,
+/// `map(varchar, bigint)`, `map<string,bigint>`, `row(a integer, b varchar)`, `struct<a:int>`.
+///
+/// # Errors
+/// [`Error::UnsupportedType`] for names it cannot parse.
+pub fn parse_type(text: &str, unit: TimeUnit) -> Result<DataType> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    let unsupported = || Error::UnsupportedType { type_name: text.to_owned() };
+    let args = |name: &str| -> Option<String> {
+        let rest = lower.strip_prefix(name)?.trim_start();
+        let body = inner(rest, '(', ')').or_else(|| inner(rest, '<', '>'))?;
+        // Keep the original case of field names.
+        let offset = t.len() - rest.len() + 1;
+        Some(t[offset..offset + body.len()].to_owned())
+    };
+    if let Some(item) = args("array") {
+        return Ok(DataType::List(Arc::new(Field::new("item", parse_type(&item, unit)?, true))));
+    }
+    if let Some(kv) = args("map") {
+        let parts = split_top(&kv, ",", TYPE_BRACKETS);
+        let [k, v] = parts.as_slice() else { return Err(unsupported()) };
+        let entries = Fields::from(vec![Field::new("key", parse_type(k, unit)?, false), Field::new("value", parse_type(v, unit)?, true)]);
+        return Ok(DataType::Map(Arc::new(Field::new("entries", DataType::Struct(entries), false)), false));
+    }
+    for (name, sep) in [("row", ' '), ("struct", ':')] {
+        if let Some(body) = args(name) {
+            let fields = split_top(&body, ",", TYPE_BRACKETS)
+                .iter()
+                .map(|f| {
+                    let f = f.trim();
+                    let (n, ty) = f.split_once(sep).ok_or_else(unsupported)?;
+                    Ok(Field::new(n.trim().trim_matches('"'), parse_type(ty, unit)?, true))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(DataType::Struct(fields.into()));
+        }
+    }
+    arrow_type(&ColumnInfo { name: String::new(), type_name: lower, precision: 0, scale: 0 }, unit)
 }
 
 /// The Athena type name of an Arrow type read from UNLOAD's Parquet (the inverse of

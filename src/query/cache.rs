@@ -5,8 +5,9 @@
 use std::time::SystemTime;
 
 use crate::config::CacheConfig;
+use crate::error::QueryState;
 use crate::error::{Error, Result};
-use crate::execute::{QueryInfo, QueryState};
+use crate::query::info::QueryInfo;
 
 /// ListQueryExecutions' largest page (and BatchGetQueryExecution's largest batch).
 const PAGE: usize = 50;

@@ -1,74 +1,28 @@
-//! Stream: the one streaming primitive ([`RecordBatchStream`]), the GetQueryResults source that
-//! feeds it, and [`ResultSet`], which adds the execution facts and row views on top.
+//! Locate and stream: where a finished query's rows are (GetQueryResults pages, the result CSV,
+//! UNLOAD's manifest and data files) and [`ResultSet`], which adds the execution facts and row
+//! views on top of the one streaming primitive, [`RecordBatchStream`].
+
+pub(crate) mod api;
+pub(crate) mod csv;
+mod stream;
+pub(crate) mod unload;
 
 use std::collections::VecDeque;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::{Stream, StreamExt};
 
+pub use crate::config::ResultSource;
 use crate::connection::Connection;
 use crate::decode::TextDecoder;
+use crate::decode::schema::{ColumnInfo, arrow_schema_with_hints};
 use crate::error::{Error, Result};
-use crate::execute::QueryInfo;
-use crate::row::Row;
-use crate::schema::{ColumnInfo, arrow_schema_with_hints};
-
-/// Where the rows of a result come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ResultSource {
-    /// The result CSV from S3 when the query has an output location (Athena's JDBC driver does
-    /// the same), else GetQueryResults. A result that fits GetQueryResults' first page (up to
-    /// 999 rows) is taken from that page, which is asked for anyway for the column metadata
-    /// while the CSV's size is looked up: small results cost no S3 round trip.
-    #[default]
-    Auto,
-    /// Always the result CSV from S3 when there is one, whatever its size.
-    S3,
-    /// Always GetQueryResults paging (1000 rows per call).
-    Api,
-}
-
-/// GetQueryResults' largest page.
-const API_PAGE_ROWS: i32 = 1000;
-
-/// A `'static` stream of record batches whose schema is known before the first batch.
-pub struct RecordBatchStream {
-    schema: SchemaRef,
-    inner: Pin<Box<dyn Stream<Item = Result<RecordBatch>> + Send>>,
-}
-
-impl std::fmt::Debug for RecordBatchStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecordBatchStream").field("schema", &self.schema).finish_non_exhaustive()
-    }
-}
-
-impl RecordBatchStream {
-    pub(crate) fn new(schema: SchemaRef, inner: impl Stream<Item = Result<RecordBatch>> + Send + 'static) -> Self {
-        Self { schema, inner: Box::pin(inner) }
-    }
-
-    pub fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    /// Collects every batch. The whole result is then in memory: prefer consuming the stream
-    /// for results of unknown size.
-    pub async fn collect_batches(self) -> Result<Vec<RecordBatch>> {
-        self.try_collect().await
-    }
-}
-
-impl Stream for RecordBatchStream {
-    type Item = Result<RecordBatch>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.as_mut().poll_next(cx)
-    }
-}
+use crate::query::info::QueryInfo;
+use crate::results::api::{API_PAGE_ROWS, ApiPages, api_row};
+pub use crate::results::stream::RecordBatchStream;
+use crate::results::unload::UnloadColumns;
+use crate::rows::row::Row;
 
 /// The column names of a result, as DB-API's `description` gives them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,7 +66,7 @@ impl ResultSet {
         conn: Connection,
         info: QueryInfo,
         hints: &std::collections::HashMap<String, String>,
-        unload: Option<&crate::unload::UnloadPlan>,
+        unload: Option<&UnloadColumns>,
     ) -> Result<Self> {
         if let Some(plan) = unload {
             return Self::open_unload(conn, info, plan).await;
@@ -142,7 +96,7 @@ impl ResultSet {
         let schema = arrow_schema_with_hints(&columns, conn.settings().timestamp_unit, hints)?;
         let whole_in_first_page = source == ResultSource::Auto && first.next_token().is_none();
         if let (Some(location), Some(meta), false) = (csv_location, meta, whole_in_first_page) {
-            let stream = crate::source::csv_stream(conn.fetcher(), &location, meta?, &info.query_id, schema);
+            let stream = csv::csv_stream(conn.fetcher(), &location, meta?, &info.query_id, schema);
             return Ok(Self { update_count: first.update_count(), info, columns, stream, current: None });
         }
         let mut rows: VecDeque<Vec<Option<String>>> = rs.map(|r| r.rows().iter().map(api_row).collect()).unwrap_or_default();
@@ -161,20 +115,20 @@ impl ResultSet {
         Ok(Self { update_count: first.update_count(), info, columns, stream, current: None })
     }
 
-    /// The results of an UNLOAD this client wrapped around a query (see [`crate::unload::UnloadPlan`]).
-    async fn open_unload(conn: Connection, info: QueryInfo, plan: &crate::unload::UnloadPlan) -> Result<Self> {
+    /// The results of an UNLOAD this client wrapped around a query (see [`UnloadColumns`]).
+    async fn open_unload(conn: Connection, info: QueryInfo, plan: &UnloadColumns) -> Result<Self> {
         let manifest = info.data_manifest_location.clone().ok_or_else(|| Error::ResultMissing {
             query_id: Some(info.query_id.clone()),
             message: "UNLOAD finished without a data manifest".into(),
         })?;
         let unit = conn.settings().timestamp_unit;
-        let files = crate::unload::manifest_files(conn.fetcher(), &manifest).await?;
+        let files = unload::manifest_files(conn.fetcher(), &manifest).await?;
         let cleanup = conn.settings().unload_cleanup.then(|| {
             let mut uris = files.clone();
             uris.push(manifest.clone());
-            crate::unload::Cleanup::new(conn.fetcher().clone(), uris)
+            unload::Cleanup::new(conn.fetcher().clone(), uris)
         });
-        let stream = match crate::unload::unload_stream(conn.fetcher(), files, unit).await? {
+        let stream = match unload::unload_stream(conn.fetcher(), files, unit).await? {
             Some(stream) => plan.restore(stream, unit)?,
             // 0 rows: no data files; the schema comes from the query's ColumnInfo.
             None => RecordBatchStream::new(arrow_schema_with_hints(&plan.columns, unit, &Default::default())?, futures::stream::empty()),
@@ -312,51 +266,4 @@ pub(crate) async fn result_columns(conn: &Connection, query_id: &str) -> Result<
 
 fn columns_of(rs: Option<&aws_sdk_athena::types::ResultSet>) -> Vec<ColumnInfo> {
     rs.and_then(|r| r.result_set_metadata()).map(|m| m.column_info().iter().map(ColumnInfo::from_sdk).collect()).unwrap_or_default()
-}
-
-fn api_row(row: &aws_sdk_athena::types::Row) -> Vec<Option<String>> {
-    row.data().iter().map(|d| d.var_char_value().map(str::to_owned)).collect()
-}
-
-/// GetQueryResults paging, one batch per page.
-struct ApiPages {
-    client: aws_sdk_athena::Client,
-    query_id: String,
-    decoder: TextDecoder,
-    pending: Option<VecDeque<Vec<Option<String>>>>,
-    next_token: Option<String>,
-    rows_done: u64,
-}
-
-impl ApiPages {
-    async fn next(mut self) -> Result<Option<(RecordBatch, Self)>> {
-        loop {
-            let rows = match self.pending.take() {
-                Some(rows) => rows,
-                None => {
-                    let Some(token) = self.next_token.take() else {
-                        return Ok(None);
-                    };
-                    let page = self
-                        .client
-                        .get_query_results()
-                        .query_execution_id(&self.query_id)
-                        .max_results(API_PAGE_ROWS)
-                        .next_token(token)
-                        .send()
-                        .await
-                        .map_err(|e| Error::api("GetQueryResults", e))?;
-                    self.next_token = page.next_token().map(str::to_owned);
-                    page.result_set().map(|r| r.rows().iter().map(api_row).collect()).unwrap_or_default()
-                }
-            };
-            for row in &rows {
-                self.decoder.append_row(row.iter().map(Option::as_deref)).map_err(|e| e.in_result(&self.query_id, self.rows_done))?;
-            }
-            if let Some(batch) = self.decoder.flush()? {
-                self.rows_done += batch.num_rows() as u64;
-                return Ok(Some((batch, self)));
-            }
-        }
-    }
 }

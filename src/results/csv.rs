@@ -1,4 +1,4 @@
-//! Locate + stream for S3 result files: the result CSV read by the parallel chunk reader, cut
+//! The result CSV source: the result CSV read by the parallel chunk reader, cut
 //! into segments at record boundaries and decoded on blocking threads in parallel, never on the
 //! task that drives the I/O.
 //!
@@ -11,11 +11,11 @@ use arrow::datatypes::SchemaRef;
 use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
 
-use crate::csv::{BATCH_ROWS, CsvDecoder, count_quotes, first_boundary};
 use crate::decode::TextDecoder;
+use crate::decode::csv::{BATCH_ROWS, CsvDecoder, count_quotes, first_boundary};
 use crate::error::{Error, Result};
 use crate::fetch::{Fetcher, ObjectMeta};
-use crate::result::RecordBatchStream;
+use crate::results::stream::RecordBatchStream;
 
 /// A run of whole records: the first segment starts with the header line.
 struct Segment {
@@ -137,7 +137,7 @@ mod tests {
             for s in &segments {
                 assert!(s.bytes.is_empty() || s.bytes.ends_with(b"\n"), "chunk size {size}: {:?}", s.bytes);
                 // Every segment splits into whole records on its own.
-                crate::csv::split_records(&s.bytes, true, |_| Ok(())).unwrap();
+                crate::decode::csv::split_records(&s.bytes, true, |_| Ok(())).unwrap();
             }
         }
     }

@@ -3,18 +3,8 @@
 
 use chrono::{NaiveDate, NaiveDateTime, Timelike};
 
+pub use crate::config::ParamStyle;
 use crate::error::{Error, Result};
-
-/// How parameters are bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ParamStyle {
-    /// `%(name)s` placeholders, filled in by the client with escaped literals; a literal `%` is
-    /// written `%%` when parameters are given (PyAthena's only style before qmark).
-    #[default]
-    PyFormat,
-    /// `?` placeholders bound by Athena (ExecutionParameters), positional.
-    Qmark,
-}
 
 /// A parameter value, rendered as a SQL literal.
 #[derive(Debug, Clone, PartialEq)]

@@ -41,7 +41,7 @@ pub(crate) fn parse_s3_uri(uri: &str) -> Result<(String, String)> {
     }
 }
 
-fn storage_error(uri: &str, message: impl Into<String>, source: Option<crate::BoxError>) -> Error {
+fn storage_error(uri: &str, message: impl Into<String>, source: Option<crate::error::BoxError>) -> Error {
     Error::Storage { uri: uri.to_owned(), message: message.into(), source }
 }
 
@@ -116,7 +116,7 @@ impl Fetcher {
         let len = (end - start) as usize;
         let mut buf = BytesMut::with_capacity(len);
         let mut failures = 0u32;
-        let mut last_error: Option<crate::BoxError> = None;
+        let mut last_error: Option<crate::error::BoxError> = None;
         while buf.len() < len {
             if failures >= self.config.max_attempts {
                 return Err(storage_error(

@@ -23,10 +23,10 @@ use arrow::array::RecordBatch;
 
 use crate::config::ConnectionBuilder;
 use crate::error::{Error, Result};
-use crate::execute::QueryInfo;
 use crate::query::Query;
-use crate::result::ColumnDescription;
-use crate::row::Row;
+use crate::query::info::QueryInfo;
+use crate::results::ColumnDescription;
+use crate::rows::row::Row;
 
 /// A blocking connection. Cloning is cheap.
 #[derive(Clone, Debug)]

@@ -1,0 +1,116 @@
+//! What is kept of one query: everything GetQueryExecution and GetQueryResults report, persisted
+//! as JSON beside the results so that the history survives a restart.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::engine::{ApiRows, Failure};
+use crate::types::ColumnInfo;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ErrorInfo {
+    pub category: i32,
+    pub error_type: i32,
+    pub message: String,
+}
+
+/// Everything GetQueryExecution and GetQueryResults report about one query; persisted as JSON.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Record {
+    pub id: String,
+    pub query: String,
+    pub database: String,
+    pub catalog: String,
+    pub workgroup: String,
+    pub statement_type: String,
+    pub substatement_type: String,
+    /// Results prefix used (`None` = managed results).
+    pub staging: Option<String>,
+    pub output_location: Option<String>,
+    pub encryption: Option<Value>,
+    pub execution_parameters: Option<Vec<String>>,
+    pub reuse: Option<Value>,
+    pub token: Option<String>,
+    pub state: String,
+    pub reason: Option<String>,
+    pub error: Option<ErrorInfo>,
+    pub submitted: f64,
+    pub completed: Option<f64>,
+    pub queue_ms: i64,
+    pub engine_ms: i64,
+    pub total_ms: i64,
+    pub scanned: u64,
+    pub manifest: Option<String>,
+    pub reused: bool,
+    pub columns: Vec<ColumnInfo>,
+    pub update_count: Option<i64>,
+    pub api_rows: Option<ApiRows>,
+    pub manifest_rows: Option<PathBuf>,
+}
+
+impl Record {
+    pub(crate) fn is_terminal(&self) -> bool {
+        matches!(self.state.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED")
+    }
+
+    pub(crate) fn to_json(&self) -> Value {
+        let mut status = json!({ "State": self.state, "SubmissionDateTime": self.submitted });
+        if let Some(c) = self.completed {
+            status["CompletionDateTime"] = json!(c);
+        }
+        if let Some(r) = &self.reason {
+            status["StateChangeReason"] = json!(r);
+        }
+        if let Some(e) = &self.error {
+            status["AthenaError"] =
+                json!({ "ErrorCategory": e.category, "ErrorType": e.error_type, "Retryable": false, "ErrorMessage": e.message });
+        }
+        let mut stats = json!({
+            "EngineExecutionTimeInMillis": self.engine_ms,
+            "DataScannedInBytes": self.scanned,
+            "TotalExecutionTimeInMillis": self.total_ms,
+            "QueryQueueTimeInMillis": self.queue_ms,
+            "QueryPlanningTimeInMillis": 0,
+            "ServiceProcessingTimeInMillis": (self.total_ms - self.engine_ms - self.queue_ms).max(0),
+            "ResultReuseInformation": { "ReusedPreviousResult": self.reused },
+        });
+        if let Some(m) = &self.manifest {
+            stats["DataManifestLocation"] = json!(m);
+        }
+        let mut result_conf = json!({});
+        if let Some(o) = &self.output_location {
+            result_conf["OutputLocation"] = json!(o);
+        }
+        if let Some(e) = &self.encryption {
+            result_conf["EncryptionConfiguration"] = e.clone();
+        }
+        let mut v = json!({
+            "QueryExecutionId": self.id,
+            "Query": self.query,
+            "StatementType": self.statement_type,
+            "SubstatementType": self.substatement_type,
+            "ResultConfiguration": result_conf,
+            "QueryExecutionContext": { "Database": self.database, "Catalog": self.catalog },
+            "Status": status,
+            "Statistics": stats,
+            "WorkGroup": self.workgroup,
+            "EngineVersion": { "SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3" },
+        });
+        if let Some(p) = &self.execution_parameters {
+            v["ExecutionParameters"] = json!(p);
+        }
+        if let Some(r) = &self.reuse {
+            v["ResultReuseConfiguration"] = r.clone();
+        }
+        v
+    }
+}
+
+/// Ends `rec` FAILED with `failure`'s reason and error.
+pub(crate) fn fail(rec: &mut Record, failure: &Failure) {
+    rec.state = "FAILED".into();
+    rec.reason = Some(failure.to_string());
+    rec.error = Some(ErrorInfo { category: failure.category, error_type: failure.error_type, message: failure.to_string() });
+}

@@ -1,0 +1,252 @@
+//! Scalar text parsers shared by the text converter and the nested-value reader: Athena's
+//! text of numbers, decimals, binary, dates, times and timestamps, and the splitting of
+//! bracketed type names and values. Pure functions of their input.
+
+use arrow::datatypes::TimeUnit;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
+/// Java's float text (`NaN`, `Infinity`, `1.0E20`) parses with Rust's own float grammar.
+pub(crate) fn parse_float<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.parse().map_err(|_| format!("{s:?} is not a number"))
+}
+
+pub(crate) fn parse_int<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.parse().map_err(|_| format!("{s:?} is not an integer of this width"))
+}
+
+/// Decimal text with at most `scale` fraction digits -> the unscaled integer.
+pub(crate) fn parse_decimal(s: &str, scale: u8) -> Result<i128, String> {
+    let err = || format!("{s:?} is not a decimal of scale {scale}");
+    let (neg, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if (int.is_empty() && frac.is_empty()) || frac.len() > scale as usize || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return Err(err());
+    }
+    let mut v: i128 = 0;
+    for b in int.bytes().chain(frac.bytes()) {
+        v = v.checked_mul(10).and_then(|v| v.checked_add((b - b'0') as i128)).ok_or_else(err)?;
+    }
+    for _ in frac.len()..scale as usize {
+        v = v.checked_mul(10).ok_or_else(err)?;
+    }
+    Ok(if neg { -v } else { v })
+}
+
+/// Athena's varbinary text: lowercase hex bytes separated by spaces (`31 32 33`).
+pub(crate) fn parse_spaced_hex(s: &str) -> Result<Vec<u8>, String> {
+    s.split(' ')
+        .filter(|p| !p.is_empty())
+        .map(|p| if p.len() == 2 { u8::from_str_radix(p, 16).ok() } else { None }.ok_or_else(|| format!("{s:?} is not spaced hex")))
+        .collect()
+}
+
+pub(crate) fn parse_date(s: &str) -> Result<i32, String> {
+    if let Some(days) = fast_date(s.as_bytes()) {
+        return Ok(days);
+    }
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date"))?;
+    Ok((d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32)
+}
+
+pub(crate) fn parse_timestamp(s: &str) -> Result<NaiveDateTime, String> {
+    if let Some(t) = fast_timestamp(s.as_bytes()) {
+        return Ok(t);
+    }
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").map_err(|_| format!("{s:?} is not a timestamp"))
+}
+
+/// `n` ASCII digits as a number.
+fn digits(b: &[u8]) -> Option<u32> {
+    b.iter().try_fold(0u32, |v, &d| d.is_ascii_digit().then(|| v * 10 + u32::from(d - b'0')))
+}
+
+/// Days since 1970-01-01 of the proleptic Gregorian date (H. Hinnant's days_from_civil).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(y: u32, m: u32) -> u32 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// The common shape `YYYY-MM-DD` without chrono's format interpreter; anything else (other
+/// year widths, invalid dates) is left to chrono, which reports it.
+fn fast_date(b: &[u8]) -> Option<i32> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (digits(&b[..4])?, digits(&b[5..7])?, digits(&b[8..])?);
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    i32::try_from(days_from_civil(i64::from(y), m, d)).ok()
+}
+
+/// `YYYY-MM-DD HH:MM:SS` with an optional fraction of 1 to 9 digits, as Athena writes
+/// timestamps; other shapes go to chrono.
+fn fast_timestamp(b: &[u8]) -> Option<NaiveDateTime> {
+    let (secs, nanos) = fast_timestamp_parts(b)?;
+    DateTime::from_timestamp(secs, nanos).map(|t| t.naive_utc())
+}
+
+/// As [`fast_timestamp`], as (seconds since the epoch, nanoseconds).
+pub(crate) fn fast_timestamp_parts(b: &[u8]) -> Option<(i64, u32)> {
+    if b.len() < 19 || b[10] != b' ' {
+        return None;
+    }
+    let days = fast_date(&b[..10])?;
+    let (clock, nanos) = fast_clock(&b[11..])?;
+    Some((i64::from(days) * 86_400 + i64::from(clock), nanos))
+}
+
+/// `HH:MM:SS` with an optional fraction of 1 to 9 digits -> (seconds since midnight, nanos).
+fn fast_clock(b: &[u8]) -> Option<(u32, u32)> {
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let (h, mi, sec) = (digits(&b[..2])?, digits(&b[3..5])?, digits(&b[6..8])?);
+    if h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let nanos = match &b[8..] {
+        [] => 0,
+        [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => digits(frac)? * 10u32.pow(9 - frac.len() as u32),
+        _ => return None,
+    };
+    Some((h * 3600 + mi * 60 + sec, nanos))
+}
+
+/// `2017-01-01 00:00:00.000 UTC` or `... +09:00` or `... Asia/Tokyo` -> the UTC instant.
+pub(crate) fn parse_timestamp_tz(s: &str) -> Result<NaiveDateTime, String> {
+    let (local, zone) = s.rsplit_once(' ').ok_or_else(|| format!("{s:?} has no time zone"))?;
+    let local = parse_timestamp(local)?;
+    let utc: DateTime<Utc> = if let Ok(tz) = zone.parse::<chrono_tz::Tz>() {
+        tz.from_local_datetime(&local).earliest().ok_or_else(|| format!("{s:?} does not exist in {zone}"))?.with_timezone(&Utc)
+    } else {
+        let offset = chrono::FixedOffset::east_opt(parse_offset(zone).ok_or_else(|| format!("unknown time zone {zone:?} in {s:?}"))?)
+            .ok_or_else(|| format!("offset out of range in {s:?}"))?;
+        offset.from_local_datetime(&local).single().ok_or_else(|| format!("{s:?} is ambiguous"))?.with_timezone(&Utc)
+    };
+    Ok(utc.naive_utc())
+}
+
+/// `+09:00`, `-05:30` -> seconds east of UTC.
+fn parse_offset(z: &str) -> Option<i32> {
+    let sign = match z.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (h, m) = z[1..].split_once(':').unwrap_or((&z[1..], "0"));
+    Some(sign * (h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60))
+}
+
+pub(crate) fn parse_time(s: &str) -> Result<NaiveTime, String> {
+    if let Some((secs, nanos)) = fast_clock(s.as_bytes()) {
+        return NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos).ok_or_else(|| format!("{s:?} is not a time"));
+    }
+    NaiveTime::parse_from_str(s, "%H:%M:%S%.f").map_err(|_| format!("{s:?} is not a time"))
+}
+
+/// A timestamp as a count of `unit` since the epoch.
+pub(crate) fn timestamp_in(t: NaiveDateTime, unit: TimeUnit) -> Result<i64, String> {
+    let utc = t.and_utc();
+    Ok(match unit {
+        TimeUnit::Second => utc.timestamp(),
+        TimeUnit::Millisecond => utc.timestamp_millis(),
+        TimeUnit::Microsecond => utc.timestamp_micros(),
+        TimeUnit::Nanosecond => utc
+            .timestamp_nanos_opt()
+            .ok_or_else(|| format!("{t} is outside the nanosecond range (1677-2262); use microsecond timestamps"))?,
+    })
+}
+
+/// A time of day (`01:02:03.500`) as a count of `unit` (micro- or nanoseconds) since midnight.
+pub(crate) fn parse_time_in(s: &str, unit: TimeUnit) -> Result<i64, String> {
+    let t = parse_time(s)?;
+    let nanos = t.num_seconds_from_midnight() as i64 * 1_000_000_000 + t.nanosecond() as i64;
+    Ok(if unit == TimeUnit::Nanosecond { nanos } else { nanos / 1000 })
+}
+
+/// Brackets of type names.
+pub(crate) const TYPE_BRACKETS: &[u8] = b"()<>";
+/// Brackets of nested values.
+pub(crate) const VALUE_BRACKETS: &[u8] = b"[]{}";
+
+/// Splits `s` at occurrences of the ASCII `sep` outside the bracket pairs of `brackets`.
+pub(crate) fn split_top(s: &str, sep: &str, brackets: &[u8]) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(p) = brackets.iter().position(|b| *b == bytes[i]) {
+            depth += if p % 2 == 0 { 1 } else { -1 };
+        }
+        if depth == 0 && bytes[i..].starts_with(sep.as_bytes()) {
+            parts.push(s[start..i].to_owned());
+            i += sep.len();
+            start = i;
+            continue;
+        }
+        i += 1;
+    }
+    parts.push(s[start..].to_owned());
+    parts
+}
+
+pub(crate) fn inner<'a>(text: &'a str, open: char, close: char) -> Option<&'a str> {
+    text.trim().strip_prefix(open)?.strip_suffix(close)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_date_and_time_parsers_agree_with_chrono() {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let day = epoch + chrono::Days::new(seed % 3_000_000) - chrono::Days::new(1_000_000);
+            let digits = (seed >> 40) % 10;
+            let time = NaiveTime::from_num_seconds_from_midnight_opt(((seed >> 20) % 86_400) as u32, ((seed >> 8) % 1_000_000_000) as u32)
+                .unwrap();
+            let frac = if digits == 0 { String::new() } else { format!(".{:09}", time.nanosecond())[..1 + digits as usize].to_owned() };
+            let text = format!("{} {}{frac}", day.format("%Y-%m-%d"), time.format("%H:%M:%S"));
+            let chrono = NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f");
+            assert_eq!(parse_timestamp(&text).ok(), chrono.ok(), "{text}");
+            let date = day.format("%Y-%m-%d").to_string();
+            assert_eq!(parse_date(&date).ok(), NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok().map(|d| (d - epoch).num_days() as i32));
+            let clock = &text[11..];
+            assert_eq!(parse_time(clock).ok(), NaiveTime::parse_from_str(clock, "%H:%M:%S%.f").ok(), "{clock}");
+        }
+        for bad in ["2017-02-29", "2017-13-01", "2017-00-10", "20170101", "2017-01-01x"] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_date("2016-02-29"), Ok(16_860));
+        assert_eq!(parse_date("0001-01-01"), Ok(-719_162));
+        for bad in ["2017-01-01 24:00:00", "2017-01-01 00:60:00", "2017-01-01 00:00:00.", "2017-01-01T00:00:00"] {
+            assert!(parse_timestamp(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_timestamp("2017-01-01 00:00:00.5").unwrap().and_utc().timestamp_nanos_opt(), Some(1_483_228_800_500_000_000));
+    }
+}

@@ -1,0 +1,4 @@
+//! Integrations with other Arrow engines, each behind its own feature.
+
+#[cfg(feature = "datafusion")]
+pub mod datafusion;

@@ -1,0 +1,167 @@
+//! UNLOAD as SQL: which queries are wrapped, the `UNLOAD ... TO` statement, the `LIMIT 0` probe
+//! that tells a query's columns, and the plan that renames or retypes what UNLOAD cannot write.
+//! Reading the files back is [`crate::results`]' part.
+
+use std::sync::Arc;
+
+use crate::decode::schema::{ColumnInfo, strip_parameters};
+use crate::error::Error;
+use crate::results::unload::UnloadColumns;
+
+/// Whether `sql` is a query UNLOAD can wrap (SELECT or WITH, after comments).
+pub(crate) fn is_select(sql: &str) -> bool {
+    let mut s = sql.trim_start();
+    loop {
+        if let Some(rest) = s.strip_prefix("--") {
+            s = rest.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if let Some(rest) = s.strip_prefix("/*") {
+            s = rest.split_once("*/").map_or("", |(_, r)| r).trim_start();
+        } else {
+            break;
+        }
+    }
+    let s = s.trim_start_matches('(').trim_start();
+    let word: String = s.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_uppercase();
+    word == "SELECT" || word == "WITH"
+}
+
+/// `sql` without surrounding blanks and its final `;`, to be nested in another statement (on
+/// lines of its own, so that a trailing `-- comment` cannot swallow what follows).
+fn body(sql: &str) -> &str {
+    sql.trim().trim_end_matches(';').trim_end()
+}
+
+/// The UNLOAD statement for `sql` into a fresh prefix under `staging`.
+pub(crate) fn unload_sql(sql: &str, staging: &str, compression: &str) -> String {
+    let prefix = format!("{}/unload/{}/", staging.trim_end_matches('/'), uuid::Uuid::new_v4());
+    format!("UNLOAD (\n{}\n) TO '{prefix}' WITH (format = 'PARQUET', compression = '{compression}')", body(sql))
+}
+
+/// The query that tells the columns of `sql` (names and types) without computing a row.
+pub(crate) fn probe_sql(sql: &str) -> String {
+    format!("SELECT * FROM (\n{}\n) LIMIT 0", body(sql))
+}
+
+/// How a column UNLOAD cannot write as it is gets written: its text, as Athena's CSV gives it.
+fn text_expr(column: &str, type_name: &str) -> Option<String> {
+    match strip_parameters(type_name).as_str() {
+        "json" => Some(format!("json_format({column})")),
+        "time"
+        | "time with time zone"
+        | "timestamp with time zone"
+        | "interval year to month"
+        | "interval day to second"
+        | "uuid"
+        | "ipaddress"
+        | "unknown" => Some(format!("CAST({column} AS varchar)")),
+        _ => None,
+    }
+}
+
+/// Whether `name` is Athena's name for an unnamed column (`_col0`, `_col1`, ...).
+fn unnamed(name: &str) -> bool {
+    name.is_empty() || name.strip_prefix("_col").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// How a query is unloaded, decided before submission from the columns of its `LIMIT 0` probe.
+///
+/// The rule: a query whose columns UNLOAD can write is unloaded as it is. Otherwise it is
+/// wrapped so that every column has a name UNLOAD accepts (`c1`, `c2`, ... through a derived
+/// table's column aliases: unnamed and duplicate names) and every column of a type UNLOAD cannot
+/// write (time, time/timestamp with time zone, interval, json, uuid, ipaddress, unknown) is
+/// written as its text (`CAST(c AS varchar)`, `json_format(c)` for json). Reading restores the
+/// names and turns the text back into the column's Arrow type, so the result is the same as the
+/// CSV source's; the field metadata keeps the original Athena type.
+#[derive(Debug, Clone)]
+pub(crate) struct UnloadPlan {
+    /// How the columns are written, for reading them back.
+    pub columns: Arc<UnloadColumns>,
+    /// The query UNLOAD runs.
+    pub select: String,
+}
+
+impl UnloadPlan {
+    pub(crate) fn new(sql: &str, columns: Vec<ColumnInfo>) -> Self {
+        let mut seen = std::collections::HashSet::new();
+        let rename = columns.iter().any(|c| unnamed(&c.name) || !seen.insert(c.name.to_ascii_lowercase()));
+        let texts: Vec<Option<String>> =
+            (1..=columns.len()).zip(&columns).map(|(i, c)| text_expr(&format!("\"c{i}\""), &c.type_name)).collect();
+        let as_text: Vec<bool> = texts.iter().map(Option::is_some).collect();
+        if !rename && !as_text.contains(&true) {
+            return Self { columns: Arc::new(UnloadColumns { columns, as_text, rewritten: false }), select: sql.to_owned() };
+        }
+        let exprs: Vec<String> = texts
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| match text {
+                Some(expr) => format!("{expr} AS \"c{}\"", i + 1),
+                None => format!("\"c{}\"", i + 1),
+            })
+            .collect();
+        let aliases: Vec<String> = (1..=columns.len()).map(|i| format!("\"c{i}\"")).collect();
+        let select = format!("SELECT {} FROM (\n{}\n) AS \"t\" ({})", exprs.join(", "), body(sql), aliases.join(", "));
+        Self { columns: Arc::new(UnloadColumns { columns, as_text, rewritten: true }), select }
+    }
+}
+
+/// Whether a failed UNLOAD failed for what UNLOAD cannot write (the plain query would succeed).
+pub(crate) fn is_unload_limitation(e: &Error) -> bool {
+    match e {
+        Error::QueryFailed { reason, .. } => {
+            reason.starts_with("NOT_SUPPORTED: Unsupported Hive type")
+                || reason.contains("Column name not specified")
+                || reason.contains("specified more than once")
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_only_queries() {
+        assert!(is_select("-- c\n  WITH x AS (SELECT 1) SELECT * FROM x"));
+        assert!(is_select("(SELECT 1)"));
+        assert!(!is_select("SHOW TABLES"));
+        assert!(!is_select("INSERT INTO t SELECT 1"));
+        let sql = unload_sql("SELECT 1 AS a;", "s3://b/p/", "SNAPPY");
+        assert!(
+            sql.starts_with("UNLOAD (\nSELECT 1 AS a\n) TO 's3://b/p/unload/")
+                && sql.ends_with("/' WITH (format = 'PARQUET', compression = 'SNAPPY')"),
+            "{sql}"
+        );
+        assert_eq!(probe_sql("SELECT 1 -- c\n;"), "SELECT * FROM (\nSELECT 1 -- c\n) LIMIT 0");
+    }
+
+    fn col(name: &str, type_name: &str) -> ColumnInfo {
+        ColumnInfo { name: name.into(), type_name: type_name.into(), precision: 0, scale: 0 }
+    }
+
+    #[test]
+    fn plans_text_columns_and_names() {
+        let plan = UnloadPlan::new("SELECT a, b FROM t", vec![col("a", "integer"), col("b", "array")]);
+        assert!(!plan.columns.rewritten);
+        assert_eq!(plan.select, "SELECT a, b FROM t");
+        let plan = UnloadPlan::new(
+            "SELECT ...",
+            vec![
+                col("a", "time(3)"),
+                col("_col1", "integer"),
+                col("a", "json"),
+                col("z", "timestamp(3) with time zone"),
+                col("n", "unknown"),
+            ],
+        );
+        assert!(plan.columns.rewritten);
+        assert_eq!(plan.columns.as_text, [true, false, true, true, true]);
+        assert_eq!(
+            plan.select,
+            "SELECT CAST(\"c1\" AS varchar) AS \"c1\", \"c2\", json_format(\"c3\") AS \"c3\", CAST(\"c4\" AS varchar) AS \"c4\", \
+             CAST(\"c5\" AS varchar) AS \"c5\" FROM (\nSELECT ...\n) AS \"t\" (\"c1\", \"c2\", \"c3\", \"c4\", \"c5\")"
+        );
+        // Duplicate names alone (case-insensitive, as Athena's) are enough to rename.
+        assert!(UnloadPlan::new("SELECT 1 AS a, 2 AS A", vec![col("a", "integer"), col("A", "integer")]).columns.rewritten);
+    }
+}
