@@ -1,12 +1,13 @@
 //! S3 GET throughput of the endpoint on loopback: ranged GETs of 8 MiB, 8 in flight, through the
 //! official SDK client, so that the endpoint is never what a client benchmark measures.
 //!
-//! `cargo bench --workspace --bench s3_get` prints the throughput of one round (8 x 8 MiB).
+//! `cargo bench --workspace --bench s3_get` prints the median time and throughput of 30 rounds
+//! (8 x 8 MiB each) after 3 warm-up rounds. A plain loop rather than criterion: one figure is
+//! wanted, and criterion's dependency tree would be compiled by every test build.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use athena_emulator::Emulator;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures::future::try_join_all;
 
 const RANGE: u64 = 8 << 20;
@@ -45,30 +46,35 @@ async fn round(s3: &aws_sdk_s3::Client) -> u64 {
     try_join_all(gets).await.expect("ranged GETs succeed").into_iter().sum()
 }
 
-fn s3_get(c: &mut Criterion) {
+const WARMUP: usize = 3;
+const ROUNDS: usize = 30;
+
+fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
     let emulator = rt.block_on(Emulator::builder().with_data_dir(dir.path()).with_fixtures(false).start()).expect("emulator starts");
     let s3 = client(&emulator);
     let data: Vec<u8> = (0..OBJECT).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     rt.block_on(s3.put_object().bucket("athena-results").key("bench/object").body(data.into()).send()).expect("put object");
-    assert_eq!(rt.block_on(round(&s3)), OBJECT);
-
-    let mut group = c.benchmark_group("s3_get");
-    group.throughput(Throughput::Bytes(OBJECT));
-    group.sample_size(30);
-    group.bench_function("8_ranged_8MiB_in_flight", |b| {
-        b.iter_custom(|iters| {
+    for _ in 0..WARMUP {
+        assert_eq!(rt.block_on(round(&s3)), OBJECT);
+    }
+    let mut times: Vec<Duration> = (0..ROUNDS)
+        .map(|_| {
             let start = Instant::now();
-            for _ in 0..iters {
-                rt.block_on(round(&s3));
-            }
+            assert_eq!(rt.block_on(round(&s3)), OBJECT);
             start.elapsed()
         })
-    });
-    group.finish();
+        .collect();
+    times.sort();
+    let median = times[ROUNDS / 2];
+    let gib_s = OBJECT as f64 / median.as_secs_f64() / f64::from(1u32 << 30);
+    println!(
+        "s3_get/8_ranged_8MiB_in_flight: median {:.1} ms per {} MiB round = {gib_s:.2} GiB/s (min {:.1} ms, max {:.1} ms, {ROUNDS} rounds)",
+        median.as_secs_f64() * 1e3,
+        OBJECT >> 20,
+        times[0].as_secs_f64() * 1e3,
+        times[ROUNDS - 1].as_secs_f64() * 1e3,
+    );
     rt.block_on(emulator.shutdown());
 }
-
-criterion_group!(benches, s3_get);
-criterion_main!(benches);
