@@ -126,6 +126,21 @@ pub enum Error {
     UnsupportedType { type_name: String },
 }
 
+/// The innermost cause of an error (the SDK's own layers only say "dispatch failure" or
+/// "io error"): what a user can act on, e.g. "Connection refused (os error 111)".
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !text.is_empty() {
+            last = text;
+        }
+        source = s.source();
+    }
+    last
+}
+
 fn api_message(code: Option<&str>, message: &str) -> String {
     match code {
         Some(code) if !message.starts_with(code) => format!("{code}: {message}"),
@@ -175,9 +190,18 @@ impl Error {
                 let retryable = matches!(meta.code(), Some("ThrottlingException" | "TooManyRequestsException" | "InternalServerException"));
                 (code, meta.message().unwrap_or("no message").to_owned(), retryable)
             }
-            SdkError::TimeoutError(_) => (None, "timed out".to_owned(), true),
-            SdkError::DispatchFailure(d) => (None, format!("cannot reach the endpoint ({d:?})"), d.is_io() || d.is_timeout()),
-            other => (None, other.to_string(), false),
+            SdkError::TimeoutError(_) => (None, "timed out; check the network and the endpoint URL".to_owned(), true),
+            SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
+                (None, format!("cannot reach the endpoint: {}; check the endpoint URL and the network", root_cause(&err)), true)
+            }
+            // Signing failed before anything was sent: most often no credentials could be found.
+            SdkError::DispatchFailure(_) => (
+                None,
+                format!("the request could not be sent: {}; check the AWS credentials (profile, keys, role) and region", root_cause(&err)),
+                false,
+            ),
+            SdkError::ResponseError(_) => (None, format!("unreadable response: {}", root_cause(&err)), true),
+            other => (None, root_cause(other), false),
         };
         Error::Api { operation, code, message, retryable, source: Some(Box::new(err)) }
     }

@@ -3,7 +3,8 @@
 //!
 //! Exit codes: 0 success; 2 usage errors (bad flags, parameters or settings); 3 the query failed
 //! or timed out; 4 connection, credential or storage failures; 1 anything else (writing the
-//! output, decoding); 130 interrupted (Ctrl-C stops the server-side query first).
+//! output, decoding); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP):
+//! each of the three stops the server-side query first.
 
 mod output;
 mod progress;
@@ -95,8 +96,9 @@ struct QueryArgs {
     /// values; repeat for each `?`.
     #[arg(long = "qmark", value_name = "VALUE")]
     qmark: Vec<String>,
-    /// Reuse a previous identical query's result up to this many minutes old.
-    #[arg(long, value_name = "MINUTES")]
+    /// Reuse a previous identical query's result up to this many minutes old (1 to 10080,
+    /// Athena's limit).
+    #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u64).range(1..=10_080))]
     reuse_minutes: Option<u64>,
     /// Stop the query after this long: seconds, or with a unit (500ms, 90s, 10m, 1h).
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
@@ -104,7 +106,9 @@ struct QueryArgs {
     /// Output format (default: table on a terminal, CSV otherwise).
     #[arg(long, value_enum)]
     format: Option<Format>,
-    /// Write to FILE instead of standard output.
+    /// Write to FILE instead of standard output. The export goes to a temporary file beside
+    /// FILE, renamed to FILE only once complete: a failed or interrupted run leaves FILE as it
+    /// was (an earlier export included) and no partial file behind.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
 }
@@ -117,6 +121,24 @@ mod exit {
     pub const CONNECTION: u8 = 4;
     pub const INTERRUPTED: u8 = 130;
 }
+
+/// AWS error codes that say the request could not be made as this connection stands
+/// (credentials, permissions, throttling, the service itself): exit code 4, not 3.
+const CONNECTION_CODES: &[&str] = &[
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "IncompleteSignature",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "MissingAuthenticationTokenException",
+    "ExpiredTokenException",
+    "ExpiredToken",
+    "AccessDeniedException",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "InternalServerException",
+    "ServiceUnavailableException",
+];
 
 /// An error and the exit code it maps to.
 struct Failure {
@@ -138,9 +160,11 @@ impl From<Error> for Failure {
             Error::Cancelled { .. } => exit::INTERRUPTED,
             Error::Credentials { .. } | Error::Storage { .. } | Error::ResultMissing { .. } => exit::CONNECTION,
             Error::Api { code, .. } => match code.as_deref() {
-                // Athena refused the query itself (MALFORMED_QUERY, ...): a query failure.
-                Some(c) if c.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_') => exit::QUERY,
-                _ => exit::CONNECTION,
+                // Not sent, not answered, not allowed or not now: the connection's side.
+                None => exit::CONNECTION,
+                Some(c) if CONNECTION_CODES.contains(&c) => exit::CONNECTION,
+                // Athena refused what was asked (MALFORMED_QUERY, no such table or database).
+                Some(_) => exit::QUERY,
             },
             _ => exit::FAILURE,
         };
@@ -342,9 +366,7 @@ async fn query(conn: &Connection, q: QueryArgs, no_summary: bool, no_progress: b
     let cancel = handle.cancel_handle();
     let query_id = handle.query_id().to_owned();
     progress.waiting(&query_id);
-    let interrupted = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    let interrupted = stop_signal();
     let work = async {
         // The library's polling (and --timeout), showing each status read; wait() then reads
         // the final state once more and opens the results.
@@ -368,16 +390,18 @@ async fn query(conn: &Connection, q: QueryArgs, no_summary: bool, no_progress: b
     };
     let outcome = tokio::select! {
         outcome = work => outcome,
-        () = interrupted => {
+        signal = interrupted => {
             progress.clear();
-            let stopped = cancel.cancel().await;
-            return Err(Failure {
-                code: exit::INTERRUPTED,
-                message: match stopped {
-                    Ok(()) => format!("interrupted: cancelled query {query_id}"),
-                    Err(e) => format!("interrupted; cancelling query {query_id} failed: {}", cause_chain(&e)),
+            // A query that already ended has nothing to stop: say what happened to it.
+            let ended = conn.query_info(&query_id).await.ok().filter(|i| i.state.is_terminal());
+            let message = match ended {
+                Some(info) => format!("{}: query {query_id} had already ended {}; the results were not all written", signal.name, info.state),
+                None => match cancel.cancel().await {
+                    Ok(()) => format!("{}: cancelled query {query_id}", signal.name),
+                    Err(e) => format!("{}; cancelling query {query_id} failed: {}", signal.name, cause_chain(&e)),
                 },
-            });
+            };
+            return Err(Failure { code: signal.exit_code, message });
         }
     };
     progress.clear();
@@ -386,6 +410,35 @@ async fn query(conn: &Connection, q: QueryArgs, no_summary: bool, no_progress: b
         eprintln!("{}", summary(&info, rows, bytes, fetch_time));
     }
     Ok(())
+}
+
+/// A signal that stops the CLI: the query is stopped on Athena first, as for Ctrl-C.
+struct Stop {
+    name: &'static str,
+    /// 128 + the signal number, as a shell reports a process ended by it.
+    exit_code: u8,
+}
+
+/// Resolves on the first of SIGINT (Ctrl-C), SIGTERM or SIGHUP.
+async fn stop_signal() -> Stop {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return Stop { name: "interrupted", exit_code: exit::INTERRUPTED };
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => Stop { name: "interrupted", exit_code: exit::INTERRUPTED },
+            _ = term.recv() => Stop { name: "terminated (SIGTERM)", exit_code: 143 },
+            _ = hup.recv() => Stop { name: "hung up (SIGHUP)", exit_code: 129 },
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        Stop { name: "interrupted", exit_code: exit::INTERRUPTED }
+    }
 }
 
 fn megabytes(bytes: u64) -> String {

@@ -1,9 +1,8 @@
 //! Result writers: each takes batches as they arrive, so exports stream with constant memory
 //! (except `table`, which lines up columns over the whole result).
 
-use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -43,11 +42,17 @@ enum Writer {
 }
 
 /// Where a result goes; `start` (with the schema) before the first batch.
+///
+/// A file is written as a temporary file beside its target and renamed over it only by
+/// [`finish`](Self::finish): a failed or interrupted export leaves the target as it was (an
+/// earlier good export included) and no partial file; the temporary file is removed when the
+/// sink is dropped unfinished.
 pub struct Sink {
     format: Format,
-    to_file: bool,
     out: Option<Out>,
     writer: Option<Writer>,
+    /// The temporary file and the target it becomes.
+    file: Option<(tempfile::TempPath, PathBuf)>,
 }
 
 fn failure(e: impl std::fmt::Display) -> Failure {
@@ -56,8 +61,32 @@ fn failure(e: impl std::fmt::Display) -> Failure {
 
 impl Sink {
     pub fn open(format: Format, path: Option<&Path>) -> Result<Self, Failure> {
+        let mut file = None;
         let out: Box<dyn Write + Send> = match path {
-            Some(p) => Box::new(File::create(p).map_err(|e| Failure::usage(format!("cannot create {}: {e}", p.display())))?),
+            Some(p) => {
+                let cannot = |e: std::io::Error| Failure::usage(format!("cannot write {}: {e}", p.display()));
+                if p.is_dir() {
+                    return Err(Failure::usage(format!("cannot write {}: it is a directory", p.display())));
+                }
+                let dir = match p.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => Path::new("."),
+                };
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let prefix = format!(".{name}.");
+                let mut builder = tempfile::Builder::new();
+                builder.prefix(&prefix).suffix(".partial");
+                #[cfg(unix)]
+                {
+                    // As a plain create would: 0666 less the umask (tempfile's default is 0600).
+                    use std::os::unix::fs::PermissionsExt;
+                    builder.permissions(std::fs::Permissions::from_mode(0o666));
+                }
+                let temp = builder.tempfile_in(dir).map_err(cannot)?;
+                let (handle, temp_path) = temp.into_parts();
+                file = Some((temp_path, p.to_path_buf()));
+                Box::new(handle)
+            }
             None => {
                 if matches!(format, Format::Parquet | Format::Arrow) && std::io::stdout().is_terminal() {
                     return Err(Failure::usage(format!("{format:?} is binary: give -o FILE or redirect standard output")));
@@ -65,7 +94,7 @@ impl Sink {
                 Box::new(std::io::stdout())
             }
         };
-        Ok(Self { format, to_file: path.is_some(), out: Some(BufWriter::with_capacity(1 << 20, out)), writer: None })
+        Ok(Self { format, out: Some(BufWriter::with_capacity(1 << 20, out)), writer: None, file })
     }
 
     pub fn start(&mut self, schema: &SchemaRef) -> Result<(), Failure> {
@@ -77,7 +106,7 @@ impl Sink {
             Format::Json => Writer::Json(arrow::json::ArrayWriter::new(out)),
             Format::Ndjson => Writer::Ndjson(arrow::json::LineDelimitedWriter::new(out)),
             Format::Parquet => Writer::Parquet(ArrowWriter::try_new(out, schema.clone(), None).map_err(failure)?),
-            Format::Arrow if self.to_file => Writer::IpcFile(arrow::ipc::writer::FileWriter::try_new(out, schema).map_err(failure)?),
+            Format::Arrow if self.file.is_some() => Writer::IpcFile(arrow::ipc::writer::FileWriter::try_new(out, schema).map_err(failure)?),
             Format::Arrow => Writer::IpcStream(arrow::ipc::writer::StreamWriter::try_new(out, schema).map_err(failure)?),
         });
         // Header-only formats show the columns even for an empty result.
@@ -125,6 +154,12 @@ impl Sink {
                 w.into_inner().map_err(failure)?
             }
         };
-        out.flush().map_err(failure)
+        out.flush().map_err(failure)?;
+        if let Some((temp, target)) = self.file.take() {
+            drop(out);
+            temp.persist(&target)
+                .map_err(|e| failure(format!("cannot rename the finished export to {}: {}", target.display(), e.error)))?;
+        }
+        Ok(())
     }
 }

@@ -13,6 +13,8 @@ use s3s::{S3Result, s3_error};
 use sha2::{Digest, Sha256};
 
 /// Maximum clock skew accepted between the request's `x-amz-date` and now (AWS uses 15 minutes).
+/// S3's longest presigned URL lifetime: 7 days.
+const MAX_PRESIGNED_SECS: u64 = 604_800;
 const MAX_SKEW_SECS: i64 = 15 * 60;
 
 #[derive(Clone)]
@@ -78,29 +80,58 @@ impl Keys {
 
     /// For S3 requests (whose signature s3s verifies): a temporary key must come with its
     /// session token, in the `x-amz-security-token` header or the presigned query.
-    pub fn session_token_ok(&self, headers: &http::HeaderMap, uri: &http::Uri) -> bool {
-        let header_key = headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_authorization(v).ok())
-            .map(|a| (a.access_key.to_owned(), headers.get("x-amz-security-token").and_then(|v| v.to_str().ok()).map(str::to_owned)));
-        let query_key = || {
-            let pairs: HashMap<String, String> = uri
-                .query()
-                .unwrap_or("")
-                .split('&')
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_owned(), percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned()))
-                .collect();
-            let credential = pairs.get("X-Amz-Credential")?;
-            Some((credential.split('/').next()?.to_owned(), pairs.get("X-Amz-Security-Token").cloned()))
+    /// Checks of an S3 request that s3s does not make: a temporary key needs its session token
+    /// and a long-term key may carry none, the credential scope names `s3`, and a presigned
+    /// URL lives at most S3's 7 days. `Err` holds S3's error code and message.
+    pub fn s3_precheck(&self, headers: &http::HeaderMap, uri: &http::Uri) -> Result<(), (u16, &'static str, String)> {
+        let pairs: HashMap<String, String> = uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned()))
+            .collect();
+        let header_auth = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| parse_authorization(v).ok());
+        let (access_key, service, token) = match (&header_auth, pairs.get("X-Amz-Credential")) {
+            (Some(a), _) => (
+                a.access_key.to_owned(),
+                a.service.to_owned(),
+                headers.get("x-amz-security-token").and_then(|v| v.to_str().ok()).map(str::to_owned),
+            ),
+            (None, Some(credential)) => {
+                let parts: Vec<&str> = credential.split('/').collect();
+                if let Some(expires) = pairs.get("X-Amz-Expires") {
+                    match expires.parse::<u64>() {
+                        Ok(secs) if secs <= MAX_PRESIGNED_SECS => {}
+                        _ => {
+                            return Err((
+                                400,
+                                "AuthorizationQueryParametersError",
+                                "X-Amz-Expires must be less than a week (in seconds) that is 604800".into(),
+                            ));
+                        }
+                    }
+                }
+                (
+                    parts.first().copied().unwrap_or("").to_owned(),
+                    parts.get(3).copied().unwrap_or("").to_owned(),
+                    pairs.get("X-Amz-Security-Token").cloned(),
+                )
+            }
+            (None, None) => return Ok(()), // anonymous: s3s refuses it on its own
         };
-        let Some((access_key, token)) = header_key.or_else(query_key) else {
-            return true; // anonymous: s3s refuses it on its own
-        };
+        if service != "s3" {
+            return Err((
+                400,
+                "AuthorizationHeaderMalformed",
+                format!("The authorization header is malformed; incorrect service '{service}'. This endpoint belongs to 's3'."),
+            ));
+        }
         match self.lookup(&access_key) {
-            Some(Secret { session_token: Some(expected), .. }) => token.as_deref() == Some(expected.as_str()),
-            _ => true,
+            Some(secret) if token != secret.session_token => {
+                Err((403, "InvalidToken", "The provided token is malformed or otherwise invalid.".into()))
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -130,6 +161,10 @@ pub enum AuthError {
     Expired(String),
     #[error("Credential should be scoped to a valid region. {0}")]
     WrongRegion(String),
+    #[error("Credential should be scoped to correct service: '{0}'.")]
+    WrongService(String),
+    #[error("The provided 'x-amz-content-sha256' header does not match what was computed.")]
+    PayloadHashMismatch,
     #[error("Authorization header is malformed: {0}")]
     Malformed(String),
 }
@@ -140,7 +175,11 @@ impl AuthError {
         match self {
             AuthError::Missing => "MissingAuthenticationTokenException",
             AuthError::UnknownKey => "UnrecognizedClientException",
-            AuthError::BadSignature | AuthError::WrongRegion(_) | AuthError::Malformed(_) => "InvalidSignatureException",
+            AuthError::BadSignature
+            | AuthError::WrongRegion(_)
+            | AuthError::WrongService(_)
+            | AuthError::Malformed(_)
+            | AuthError::PayloadHashMismatch => "InvalidSignatureException",
             AuthError::Expired(_) => "InvalidSignatureException",
         }
     }
@@ -217,10 +256,16 @@ fn canonical_query(query: Option<&str>) -> String {
     pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
-/// Verifies a SigV4-signed request whose whole body is `body`. Returns the access key id.
+/// Verifies a SigV4-signed request of `service` (`athena`, `sts`) whose whole body is `body`.
+/// Returns the access key id.
+///
+/// The signature covers the hash of the body received (an `x-amz-content-sha256` header must
+/// equal it), the credential scope must name this endpoint's region and `service`, and a session
+/// token is accepted only with the temporary key it was issued with.
 pub fn verify_sigv4(
     keys: &Keys,
     expected_region: &str,
+    service: &str,
     method: &http::Method,
     uri: &http::Uri,
     headers: &http::HeaderMap,
@@ -233,14 +278,16 @@ pub fn verify_sigv4(
         .map_err(|_| AuthError::Malformed("not ASCII".into()))?;
     let auth = parse_authorization(value)?;
     let secret = keys.lookup(auth.access_key).ok_or(AuthError::UnknownKey)?;
-    if let Some(token) = &secret.session_token {
-        let sent = headers.get("x-amz-security-token").and_then(|v| v.to_str().ok());
-        if sent != Some(token.as_str()) {
-            return Err(AuthError::UnknownKey);
-        }
+    let sent_token = headers.get("x-amz-security-token").and_then(|v| v.to_str().ok());
+    if sent_token != secret.session_token.as_deref() {
+        // A temporary key without its token, or a long-term key with a token it never had.
+        return Err(AuthError::UnknownKey);
     }
     if auth.region != expected_region {
         return Err(AuthError::WrongRegion(format!("'{}' is wrong; expecting '{expected_region}'", auth.region)));
+    }
+    if auth.service != service {
+        return Err(AuthError::WrongService(service.to_owned()));
     }
     let amz_date =
         headers.get("x-amz-date").and_then(|v| v.to_str().ok()).ok_or_else(|| AuthError::Malformed("missing x-amz-date".into()))?;
@@ -263,10 +310,13 @@ pub fn verify_sigv4(
         let joined: Vec<String> = values.iter().map(|v| v.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
         canonical_headers.push_str(&format!("{name}:{}\n", joined.join(",")));
     }
-    let payload_hash = match headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
-        Some(h) => h.to_owned(),
-        None => sha256_hex(body),
-    };
+    // The hash of what was received, never a header's claim: a header may only repeat it.
+    let payload_hash = sha256_hex(body);
+    if let Some(claimed) = headers.get("x-amz-content-sha256")
+        && claimed.as_bytes() != payload_hash.as_bytes()
+    {
+        return Err(AuthError::PayloadHashMismatch);
+    }
     let path = if uri.path().is_empty() { "/" } else { uri.path() };
     let canonical_request = format!(
         "{method}\n{path}\n{}\n{canonical_headers}\n{}\n{payload_hash}",
@@ -320,19 +370,39 @@ mod tests {
         let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
         let uri: http::Uri = "/".parse().unwrap();
         let ok = sign("test", &now, b"{}");
-        assert_eq!(verify_sigv4(&keys, "us-east-1", &http::Method::POST, &uri, &ok, b"{}").unwrap(), "test");
+        assert_eq!(verify_sigv4(&keys, "us-east-1", "athena", &http::Method::POST, &uri, &ok, b"{}").unwrap(), "test");
         // Body tampered with after signing.
-        assert_eq!(verify_sigv4(&keys, "us-east-1", &http::Method::POST, &uri, &ok, b"{ }"), Err(AuthError::BadSignature));
+        assert_eq!(verify_sigv4(&keys, "us-east-1", "athena", &http::Method::POST, &uri, &ok, b"{ }"), Err(AuthError::BadSignature));
         // Wrong secret.
         let bad = sign("nope", &now, b"{}");
-        assert_eq!(verify_sigv4(&keys, "us-east-1", &http::Method::POST, &uri, &bad, b"{}"), Err(AuthError::BadSignature));
+        assert_eq!(verify_sigv4(&keys, "us-east-1", "athena", &http::Method::POST, &uri, &bad, b"{}"), Err(AuthError::BadSignature));
         // Stale date.
         let old = sign("test", "20200101T000000Z", b"{}");
-        assert!(matches!(verify_sigv4(&keys, "us-east-1", &http::Method::POST, &uri, &old, b"{}"), Err(AuthError::Expired(_))));
+        assert!(matches!(verify_sigv4(&keys, "us-east-1", "athena", &http::Method::POST, &uri, &old, b"{}"), Err(AuthError::Expired(_))));
         // Region other than the endpoint's.
-        assert!(matches!(verify_sigv4(&keys, "eu-west-1", &http::Method::POST, &uri, &ok, b"{}"), Err(AuthError::WrongRegion(_))));
+        assert!(matches!(
+            verify_sigv4(&keys, "eu-west-1", "athena", &http::Method::POST, &uri, &ok, b"{}"),
+            Err(AuthError::WrongRegion(_))
+        ));
         // Unknown key.
         let empty = Keys::default();
-        assert_eq!(verify_sigv4(&empty, "us-east-1", &http::Method::POST, &uri, &ok, b"{}"), Err(AuthError::UnknownKey));
+        assert_eq!(verify_sigv4(&empty, "us-east-1", "athena", &http::Method::POST, &uri, &ok, b"{}"), Err(AuthError::UnknownKey));
+        // Signed for Athena, sent to STS.
+        assert_eq!(
+            verify_sigv4(&keys, "us-east-1", "sts", &http::Method::POST, &uri, &ok, b"{}"),
+            Err(AuthError::WrongService("sts".into()))
+        );
+        // A captured request with another body and a header claiming the signed body's hash.
+        let mut replay = ok.clone();
+        replay.insert("x-amz-content-sha256", sha256_hex(b"{}").parse().unwrap());
+        assert_eq!(
+            verify_sigv4(&keys, "us-east-1", "athena", &http::Method::POST, &uri, &replay, b"{\"x\":1}"),
+            Err(AuthError::PayloadHashMismatch)
+        );
+        assert_eq!(verify_sigv4(&keys, "us-east-1", "athena", &http::Method::POST, &uri, &replay, b"{}").unwrap(), "test");
+        // A long-term key with a session token it was never issued.
+        let mut token = ok.clone();
+        token.insert("x-amz-security-token", "forged".parse().unwrap());
+        assert_eq!(verify_sigv4(&keys, "us-east-1", "athena", &http::Method::POST, &uri, &token, b"{}"), Err(AuthError::UnknownKey));
     }
 }

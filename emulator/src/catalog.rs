@@ -200,11 +200,16 @@ pub fn s3_to_path(layout: &ObjectLayout, uri: &str) -> Option<PathBuf> {
     if key.is_empty() { Some(layout.bucket_path(&bucket)) } else { layout.object_path(&bucket, key.trim_end_matches('/')) }
 }
 
-/// `s3://bucket/a/b` -> (`bucket`, `a/b`).
+/// `s3://bucket/a/b` -> (`bucket`, `a/b`); `None` for anything else: another scheme, a bucket
+/// name S3 refuses (`.`, `..`), or a key that could name a path outside its bucket (`..`, `//`).
+/// Every location a request or statement names goes through here.
 pub fn split_s3_uri(uri: &str) -> Option<(String, String)> {
     let rest = uri.strip_prefix("s3://")?;
     let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-    (!bucket.is_empty()).then(|| (bucket.to_owned(), key.to_owned()))
+    if !crate::s3::valid_bucket(bucket) || (!key.is_empty() && crate::s3::key_problem(key).is_some()) {
+        return None;
+    }
+    Some((bucket.to_owned(), key.to_owned()))
 }
 
 /// Whether a directory holds any file (recursively): UNLOAD refuses a non-empty prefix.

@@ -438,6 +438,9 @@ impl Engine {
             _ => None,
         };
         let location = ct.location.clone().unwrap_or_default();
+        if !location.is_empty() && split_s3_uri(&location).is_none() {
+            return Err(Failure::user("INVALID_INPUT", format!("LOCATION must be an s3://bucket/prefix/ location: {location}")));
+        }
         let Some(query) = &ct.query else {
             let columns = ct
                 .columns

@@ -16,6 +16,81 @@ use crate::config::Realism;
 /// Size of the body chunks a GET streams; large enough that per-chunk overhead is negligible.
 const GET_CHUNK: usize = 1 << 20;
 
+/// S3's longest object key, in bytes.
+const MAX_KEY_BYTES: usize = 1024;
+/// The longest file name this machine's file systems take: a key segment must fit in one.
+const MAX_SEGMENT_BYTES: usize = 255;
+
+/// Whether `name` is a bucket name S3 accepts (3-63 lowercase letters, digits, `-` and `.`,
+/// starting and ending with a letter or digit): never `.`, `..` or anything with a `/`.
+pub fn valid_bucket(name: &str) -> bool {
+    let b = name.as_bytes();
+    (3..=63).contains(&b.len())
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.')
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && !name.contains("..")
+}
+
+/// Why `key` cannot be stored here, if it cannot: keys map to files under their bucket's folder,
+/// so a segment may not be empty (`a//b`, a leading `/`), `.` or `..`, hold a NUL, or exceed a
+/// file name's length; a trailing `/` (a folder marker) is allowed. Longer than 1024 bytes is S3's
+/// own KeyTooLongError.
+pub fn key_problem(key: &str) -> Option<(&'static str, String)> {
+    if key.len() > MAX_KEY_BYTES {
+        return Some(("KeyTooLongError", "Your key is too long".into()));
+    }
+    let body = key.strip_suffix('/').unwrap_or(key);
+    let bad =
+        body.contains('\0') || body.split('/').any(|seg| seg.is_empty() || seg == "." || seg == ".." || seg.len() > MAX_SEGMENT_BYTES);
+    bad.then(|| {
+        (
+            "InvalidArgument",
+            format!("Object key {key:?} is not supported by this endpoint: segments must be non-empty, not '.' or '..', without NUL, at most {MAX_SEGMENT_BYTES} bytes"),
+        )
+    })
+}
+
+/// Checks the bucket and key of a path-style S3 request path (`/bucket/key`, percent-encoded)
+/// before s3s-fs maps it to a file. `Err`: status, S3 error code, message.
+pub fn check_request_path(path: &str) -> Result<(), (u16, &'static str, String)> {
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|_| (400, "InvalidURI", "Couldn't parse the specified URI.".to_owned()))?;
+    let rest = decoded.strip_prefix('/').unwrap_or(&decoded);
+    if rest.is_empty() {
+        return Ok(()); // ListBuckets
+    }
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    if !valid_bucket(bucket) {
+        return Err((400, "InvalidBucketName", "The specified bucket is not valid.".to_owned()));
+    }
+    if key.is_empty() {
+        return Ok(());
+    }
+    match key_problem(key) {
+        Some(("KeyTooLongError", m)) => Err((400, "KeyTooLongError", m)),
+        Some((code, m)) => Err((400, code, m)),
+        None => Ok(()),
+    }
+}
+
+/// An S3 error response (XML, as S3 writes them).
+pub fn error_response(status: u16, code: &str, message: &str) -> http::Response<s3s::Body> {
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
+        esc(code),
+        esc(message),
+        uuid::Uuid::new_v4()
+    );
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/xml")
+        .body(s3s::Body::from(Bytes::from(body)))
+        .expect("valid response")
+}
+
 /// Where s3s-fs keeps objects and their sidecar files; shared with the Athena side, which writes
 /// result files in the same layout so that S3 serves them.
 #[derive(Debug, Clone)]
@@ -32,10 +107,11 @@ impl ObjectLayout {
         &self.root
     }
 
-    /// The file holding `bucket/key`, refusing keys that would escape the bucket.
+    /// The file holding `bucket/key`, refusing buckets and keys that could name a path outside
+    /// the bucket's folder.
     pub fn object_path(&self, bucket: &str, key: &str) -> Option<PathBuf> {
         let rel = Path::new(key);
-        if bucket.is_empty() || bucket.contains('/') || bucket.starts_with('.') {
+        if !valid_bucket(bucket) || key_problem(key).is_some() {
             return None;
         }
         if !rel.components().all(|c| matches!(c, Component::Normal(_))) {

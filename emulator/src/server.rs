@@ -51,8 +51,10 @@ impl Router {
             if crate::sts::is_sts_request(&req) {
                 return Ok(self.sts_call(req).await);
             }
-            if !self.keys.session_token_ok(req.headers(), req.uri()) {
-                return Ok(crate::sts::s3_invalid_token());
+            if let Err((status, code, message)) =
+                self.keys.s3_precheck(req.headers(), req.uri()).and_then(|()| crate::s3::check_request_path(req.uri().path()))
+            {
+                return Ok(crate::s3::error_response(status, code, &message));
             }
             return Ok(match self.s3.call(req.map(Body::from)).await {
                 Ok(resp) => resp,
@@ -77,7 +79,7 @@ impl Router {
                 message: format!("cannot read body: {e}"),
             })?
             .to_bytes();
-        verify_sigv4(&self.keys, &self.region, &parts.method, &parts.uri, &parts.headers, &body).map_err(|e| ApiError {
+        verify_sigv4(&self.keys, &self.region, "athena", &parts.method, &parts.uri, &parts.headers, &body).map_err(|e| ApiError {
             status: if matches!(e, crate::auth::AuthError::Missing) { 403 } else { 400 },
             aws_type: e.aws_type(),
             athena_code: None,
@@ -114,7 +116,7 @@ impl Router {
             Ok(b) => b.to_bytes(),
             Err(e) => return crate::sts::error_response(400, "InvalidRequest", &format!("cannot read body: {e}")),
         };
-        let caller = match verify_sigv4(&self.keys, &self.region, &parts.method, &parts.uri, &parts.headers, &body) {
+        let caller = match verify_sigv4(&self.keys, &self.region, "sts", &parts.method, &parts.uri, &parts.headers, &body) {
             Ok(caller) => caller,
             Err(e) => {
                 let code = match e {

@@ -52,17 +52,6 @@ pub fn error_response(status: u16, code: &str, message: &str) -> Response<Body> 
     )
 }
 
-/// S3's answer to a temporary key sent without (or with the wrong) session token.
-pub fn s3_invalid_token() -> Response<Body> {
-    Response::builder()
-        .status(403)
-        .header("content-type", "application/xml")
-        .body(Body::from(Bytes::from_static(
-            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidToken</Code><Message>The provided token is malformed or otherwise invalid.</Message></Error>",
-        )))
-        .expect("valid response")
-}
-
 fn parse_form(body: &[u8]) -> HashMap<String, String> {
     let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
     String::from_utf8_lossy(body)

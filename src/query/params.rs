@@ -83,32 +83,100 @@ pub(crate) enum Escape {
 }
 
 impl Escape {
-    /// Hive DDL (CREATE EXTERNAL TABLE, ALTER, DROP, MSCK, SHOW, DESCRIBE) is parsed by Hive's
-    /// grammar, where backslash escapes apply; everything else (queries, CTAS, views) is Trino.
+    /// The escaping of the statement `sql`, by its kind as Athena routes it: Hive DDL (parsed by
+    /// Hive's grammar, where backslash escapes apply) is CREATE [EXTERNAL] TABLE with columns,
+    /// CREATE/DROP DATABASE or SCHEMA, DROP TABLE, ALTER, MSCK, SHOW and DESCRIBE; everything
+    /// else is Trino: queries, INSERT, UPDATE, DELETE, MERGE, UNLOAD, EXPLAIN, views and CREATE
+    /// TABLE ... AS (CTAS). The kind is read from the statement's words outside literals,
+    /// quoted names, comments and parentheses: a `STORED AS PARQUET` is no CTAS.
     pub(crate) fn for_statement(sql: &str) -> Self {
-        let words: Vec<String> = strip_leading_comments(sql).split_whitespace().take(64).map(|w| w.to_ascii_uppercase()).collect();
-        let first = words.first().map(String::as_str).unwrap_or("");
-        let hive = match first {
-            "ALTER" | "DROP" | "MSCK" | "SHOW" | "DESCRIBE" => true,
-            // CTAS and CREATE VIEW are Trino statements.
-            "CREATE" => !words.iter().any(|w| w == "VIEW" || w == "AS" || w.starts_with("AS(")),
+        let words = top_level_words(sql, 256);
+        let word = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+        let hive = match word(0) {
+            "ALTER" | "MSCK" | "SHOW" | "DESCRIBE" | "DESC" => true,
+            "DROP" => matches!(word(1), "TABLE" | "DATABASE" | "SCHEMA"),
+            "CREATE" => {
+                let mut i = 1;
+                if word(1) == "OR" && word(2) == "REPLACE" {
+                    i = 3;
+                }
+                match word(i) {
+                    "EXTERNAL" | "DATABASE" | "SCHEMA" => true,
+                    // CTAS: an AS at the top level (not `STORED AS`) before the query.
+                    "TABLE" => !words
+                        .windows(3)
+                        .any(|w| w[0] != "STORED" && w[1] == "AS" && matches!(w[2].as_str(), "SELECT" | "WITH" | "VALUES" | "TABLE" | "(")),
+                    _ => false,
+                }
+            }
             _ => false,
         };
         if hive { Escape::Hive } else { Escape::Trino }
     }
 }
 
-fn strip_leading_comments(mut sql: &str) -> &str {
-    loop {
-        sql = sql.trim_start();
-        if let Some(rest) = sql.strip_prefix("--") {
-            sql = rest.split_once('\n').map_or("", |(_, r)| r);
-        } else if let Some(rest) = sql.strip_prefix("/*") {
-            sql = rest.split_once("*/").map_or("", |(_, r)| r);
-        } else {
-            return sql;
+/// The first `limit` words of `sql` in upper case, and `(` for each opening parenthesis, as they
+/// stand outside string literals, quoted names (`"..."`, `` `...` ``), comments and parentheses.
+fn top_level_words(sql: &str, limit: usize) -> Vec<String> {
+    let b = sql.as_bytes();
+    let (mut words, mut depth, mut i) = (Vec::new(), 0usize, 0usize);
+    while i < b.len() && words.len() < limit {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                // A quoted run; `''` inside a literal is a quote, and Hive's `\'` too.
+                i += 1;
+                while i < b.len() {
+                    if b[i] == b'\\' && q == b'\'' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == q {
+                        if b.get(i + 1) == Some(&q) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            b'(' => {
+                if depth == 0 {
+                    words.push("(".to_owned());
+                }
+                depth += 1;
+                i += 1;
+            }
+            b')' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                if depth == 0 {
+                    words.push(sql[start..i].to_ascii_uppercase());
+                }
+            }
+            _ => i += 1,
         }
     }
+    words
 }
 
 fn quote(s: &str, escape: Escape) -> String {
@@ -201,6 +269,11 @@ impl Param {
 /// [`Error::Parameter`] for a name without a value, a value whose name is not in the query, a
 /// `%` followed by anything else, or an unterminated placeholder.
 pub fn format_pyformat(sql: &str, params: &[(String, Param)]) -> Result<String> {
+    for (i, (name, _)) in params.iter().enumerate() {
+        if params[..i].iter().any(|(n, _)| n == name) {
+            return Err(Error::parameter(format!("parameter {name} is given more than once")));
+        }
+    }
     let escape = Escape::for_statement(sql);
     let mut used = vec![false; params.len()];
     let mut out = String::with_capacity(sql.len() + 16 * params.len());
@@ -288,13 +361,53 @@ mod tests {
         assert!(unused.to_string().contains("not used by the query: b"), "{unused}");
         assert!(format_pyformat("SELECT 'a%' , %(a)s", &[p("a", 1)]).is_err());
         assert!(format_pyformat("SELECT %(a", &[p("a", 1)]).is_err());
+        let twice = format_pyformat("SELECT %(a)s", &[p("a", 1), p("a", 2)]).unwrap_err();
+        assert_eq!(twice.to_string(), "invalid query parameters: parameter a is given more than once");
     }
 
     #[test]
-    fn hive_ddl_uses_backslash_escaping() {
-        assert_eq!(Escape::for_statement("-- c\nCREATE EXTERNAL TABLE t (a int) LOCATION %(l)s"), Escape::Hive);
-        assert_eq!(Escape::for_statement("CREATE TABLE t AS SELECT 1"), Escape::Trino);
-        assert_eq!(Escape::for_statement("/* x */ SELECT 1"), Escape::Trino);
-        assert_eq!(Escape::for_statement("ALTER TABLE t ADD PARTITION (dt = %(d)s)"), Escape::Hive);
+    fn escaping_follows_the_statement_kind() {
+        use Escape::{Hive, Trino};
+        let cases = [
+            ("-- c\nCREATE EXTERNAL TABLE t (a int) LOCATION %(l)s", Hive),
+            ("CREATE TABLE t (a int) STORED AS PARQUET LOCATION %(l)s", Hive),
+            ("create table t (a int) stored as parquet tblproperties ('x' = %(v)s)", Hive),
+            ("CREATE TABLE t (a int, b string COMMENT 'as select') STORED AS TEXTFILE", Hive),
+            ("CREATE TABLE t (a int) LOCATION 's3://b/p/' TBLPROPERTIES ('table_type' = 'ICEBERG')", Hive),
+            ("CREATE DATABASE d COMMENT %(c)s", Hive),
+            ("CREATE SCHEMA IF NOT EXISTS d", Hive),
+            ("ALTER TABLE t ADD PARTITION (dt = %(d)s)", Hive),
+            ("DROP TABLE IF EXISTS t", Hive),
+            ("DROP DATABASE d CASCADE", Hive),
+            ("MSCK REPAIR TABLE t", Hive),
+            ("SHOW PARTITIONS t", Hive),
+            ("SHOW TABLES LIKE %(p)s", Hive),
+            ("DESCRIBE t", Hive),
+            ("CREATE TABLE t AS SELECT 1", Trino),
+            ("CREATE TABLE t WITH (format = 'PARQUET') AS SELECT %(s)s AS c", Trino),
+            ("CREATE TABLE t AS (SELECT 1)", Trino),
+            ("CREATE TABLE t AS WITH x AS (SELECT 1) SELECT * FROM x", Trino),
+            ("CREATE TABLE \"as\" AS VALUES (1)", Trino),
+            ("CREATE VIEW v AS SELECT %(s)s", Trino),
+            ("CREATE OR REPLACE VIEW v AS SELECT 1", Trino),
+            ("DROP VIEW v", Trino),
+            ("/* CREATE EXTERNAL TABLE */ SELECT 1", Trino),
+            ("SELECT 'ALTER TABLE' AS x", Trino),
+            ("INSERT INTO t SELECT %(s)s", Trino),
+            ("UNLOAD (SELECT 1) TO 's3://b/p/' WITH (format = 'PARQUET')", Trino),
+            ("WITH a AS (SELECT 1) SELECT * FROM a", Trino),
+            ("EXPLAIN SELECT 1", Trino),
+            ("DELETE FROM t WHERE a = %(a)s", Trino),
+        ];
+        for (sql, want) in cases {
+            assert_eq!(Escape::for_statement(sql), want, "{sql}");
+        }
+    }
+
+    #[test]
+    fn hive_ddl_with_stored_as_takes_backslash_escapes() {
+        // The campaign's case: `STORED AS` once picked Trino quoting, so `\'` ended the literal.
+        let sql = format_pyformat("CREATE EXTERNAL TABLE t (a int) COMMENT %(c)s STORED AS PARQUET", &[p("c", "x\\' y")]).unwrap();
+        assert_eq!(sql, "CREATE EXTERNAL TABLE t (a int) COMMENT 'x\\\\\\' y' STORED AS PARQUET");
     }
 }

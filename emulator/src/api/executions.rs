@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures::FutureExt;
 use serde_json::{Value, json};
 
 use super::catalog::check_catalog;
@@ -72,18 +73,10 @@ impl Athena {
             return Err(ApiError::invalid("INVALID_INPUT", format!("Query text is longer than {MAX_QUERY_BYTES} bytes")));
         }
         let token = str_field(&body, "ClientRequestToken").map(str::to_owned);
-        if let Some(t) = &token {
-            let state = self.state.lock().unwrap();
-            if let Some(id) = state.tokens.get(t) {
-                return if state.records[id].query == query {
-                    Ok(json!({ "QueryExecutionId": id }))
-                } else {
-                    Err(ApiError::invalid(
-                        "IDEMPOTENT_PARAMETER_MISMATCH",
-                        "The ClientRequestToken was already used with different request parameters.",
-                    ))
-                };
-            }
+        if let Some(t) = &token
+            && let Some(answer) = token_answer(&self.state.lock().unwrap(), t, &query)
+        {
+            return answer;
         }
         let wg_name = str_field(&body, "WorkGroup").unwrap_or("primary").to_owned();
         let wg = self.workgroup(&wg_name)?.clone();
@@ -149,6 +142,13 @@ impl Athena {
             manifest_rows: None,
         };
         let mut state = self.state.lock().unwrap();
+        // The token is checked again under the lock that records the query: of concurrent calls
+        // with one token (an SDK retry racing its first attempt), exactly one creates a query.
+        if let Some(t) = &token
+            && let Some(answer) = token_answer(&state, t, &query)
+        {
+            return answer;
+        }
         if let Some(prev) = reusable(&state, &rec, reuse.as_ref()) {
             rec.state = "SUCCEEDED".into();
             rec.completed = Some(rec.submitted);
@@ -197,7 +197,16 @@ impl Athena {
             self.persist(&snapshot);
         }
         let started = Instant::now();
-        let result = self.engine.run(&job).await;
+        // Whatever happens in the engine, the query ends: a panic is a FAILED query, never one
+        // left RUNNING.
+        let result = match std::panic::AssertUnwindSafe(self.engine.run(&job)).catch_unwind().await {
+            Ok(result) => result,
+            Err(panic) => {
+                let what = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+                tracing::error!(query_id = %job.id, "the engine panicked: {}", what.as_deref().unwrap_or("(no message)"));
+                Err(crate::engine::Failure::system(format!("the engine failed: {}", what.as_deref().unwrap_or("internal error"))))
+            }
+        };
         let engine_ms = started.elapsed().as_millis() as i64;
         let mut state = self.state.lock().unwrap();
         state.tasks.remove(&job.id);
@@ -249,6 +258,20 @@ impl Athena {
         self.persist(&snapshot);
         Ok(())
     }
+}
+
+/// The answer to a StartQueryExecution whose ClientRequestToken was used before: the same query
+/// id for the same query text, else Athena's IDEMPOTENT_PARAMETER_MISMATCH.
+fn token_answer(state: &State, token: &str, query: &str) -> Option<Result<Value, ApiError>> {
+    let id = state.tokens.get(token)?;
+    Some(if state.records[id].query == query {
+        Ok(json!({ "QueryExecutionId": id }))
+    } else {
+        Err(ApiError::invalid(
+            "IDEMPOTENT_PARAMETER_MISMATCH",
+            "The ClientRequestToken was already used with different request parameters.",
+        ))
+    })
 }
 
 /// The newest earlier SUCCEEDED query that ResultReuseConfiguration lets this one reuse.
