@@ -109,6 +109,12 @@ pub enum Error {
         source: Option<BoxError>,
     },
 
+    /// What was read of a result disagrees with what Athena reports about it (fewer or more rows
+    /// than the query returned): a result file was changed, emptied or cut after the query
+    /// ended. Nothing read from it should be trusted.
+    #[error("the result of query {query_id} is incomplete: {message}")]
+    Incomplete { query_id: String, message: String },
+
     /// A result value could not be decoded into its Arrow type.
     #[error("cannot decode {}: {message}", decode_place(query_id.as_deref(), column.as_deref(), *row))]
     Decode {
@@ -220,7 +226,10 @@ impl Error {
     /// The query this error belongs to, when there is one.
     pub fn query_id(&self) -> Option<&str> {
         match self {
-            Error::QueryFailed { query_id, .. } | Error::Cancelled { query_id, .. } | Error::Timeout { query_id, .. } => Some(query_id),
+            Error::QueryFailed { query_id, .. }
+            | Error::Cancelled { query_id, .. }
+            | Error::Timeout { query_id, .. }
+            | Error::Incomplete { query_id, .. } => Some(query_id),
             Error::ResultMissing { query_id, .. } | Error::Decode { query_id, .. } => query_id.as_deref(),
             _ => None,
         }
@@ -291,4 +300,5 @@ athena_error_code!(
     list_databases::ListDatabasesError,
     list_table_metadata::ListTableMetadataError,
     get_table_metadata::GetTableMetadataError,
+    get_query_runtime_statistics::GetQueryRuntimeStatisticsError,
 );

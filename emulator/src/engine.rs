@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, SchemaProvider};
+use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
@@ -91,6 +91,10 @@ pub struct Outcome {
     pub output_location: Option<String>,
     pub manifest_location: Option<String>,
     pub api_rows: Option<ApiRows>,
+    /// Rows and bytes a SELECT returned (GetQueryRuntimeStatistics' OutputRows/OutputBytes,
+    /// "the number of rows returned by the query"); `None` for other statements, whose figures
+    /// on Athena are not confirmed.
+    pub output: Option<(u64, u64)>,
 }
 
 pub struct Engine {
@@ -121,64 +125,10 @@ impl Engine {
     }
 
     /// A DataFusion session seeing every database of the catalog, `database` as default schema.
+    /// Tables and views are looked up only when a query names them ([`LazyCatalog`]): a view
+    /// is planned in its own database when read, so a stale view fails only its readers.
     pub async fn session(&self, database: &str) -> Result<SessionContext, Failure> {
-        let mut config = SessionConfig::new()
-            .with_default_catalog_and_schema(CATALOG, database.to_ascii_lowercase())
-            .with_create_default_catalog_and_schema(false)
-            .with_batch_size(8192)
-            .with_information_schema(false);
-        config.options_mut().execution.parquet.schema_force_view_types = false;
-        config.options_mut().sql_parser.enable_ident_normalization = true;
-        let ctx = SessionContext::new_with_config(config);
-        ctx.register_udf(crate::udf::athena_json());
-        ctx.register_udf(crate::udf::athena_varchar());
-        ctx.register_udf(crate::udf::json_format());
-        let catalog = Arc::new(MemoryCatalogProvider::new());
-        ctx.register_catalog(CATALOG, catalog.clone());
-        let mut views = Vec::new();
-        for db in self.catalog.databases() {
-            let schema = Arc::new(MemorySchemaProvider::new());
-            catalog.register_schema(&db, schema.clone()).map_err(df_failure_plain)?;
-            for table in self.catalog.tables(&db).map_err(|e| Failure::system(e.to_string()))? {
-                if table.is_view() {
-                    views.push((db.clone(), table));
-                    continue;
-                }
-                let provider = self.listing_table(&table).await?;
-                schema.register_table(table.name.clone(), provider).map_err(df_failure_plain)?;
-            }
-        }
-        for (db, view) in views {
-            let sql = view.view_sql.clone().unwrap_or_default();
-            let mut stmt = crate::sql::parse(&sql).map_err(|e| Failure::user("GENERIC_USER_ERROR", format!("view {}: {e}", view.name)))?;
-            crate::sql::rewrite(&mut stmt);
-            let plan = ctx
-                .state()
-                .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(stmt)))
-                .await
-                .map_err(|e| Failure::user("VIEW_IS_STALE", format!("view {}.{} cannot be planned: {e}", db, view.name)))?;
-            let provider = Arc::new(datafusion::catalog::view::ViewTable::new(plan, Some(sql)));
-            if let Some(schema) = catalog.schema(&db) {
-                schema.register_table(view.name.clone(), provider).map_err(df_failure_plain)?;
-            }
-        }
-        Ok(ctx)
-    }
-
-    async fn listing_table(&self, table: &Table) -> Result<Arc<ListingTable>, Failure> {
-        let dir = self.catalog.data_dir(table);
-        std::fs::create_dir_all(&dir)?;
-        let url = ListingTableUrl::parse(format!("{}/", dir.display())).map_err(df_failure_plain)?;
-        let mut partition_cols = Vec::new();
-        for pk in &table.partition_keys {
-            let f = crate::types::hive_to_field(&pk.name, &pk.type_name).map_err(|e| Failure::system(e.to_string()))?;
-            partition_cols.push((pk.name.clone(), f.data_type().clone()));
-        }
-        let options =
-            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("").with_table_partition_cols(partition_cols);
-        let schema = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
-        let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
-        Ok(Arc::new(ListingTable::try_new(config).map_err(df_failure_plain)?))
+        Ok(session_in(&self.catalog, database, 0))
     }
 
     /// Runs a job to completion. Dropping the returned future stops the engine work.
@@ -208,12 +158,13 @@ impl Engine {
                     view_sql: Some(query_sql),
                     create_time: 0.0,
                 };
-                // Plan it once so that a broken view fails at creation, as in Athena.
+                // Plan it once, in its own database, so that a broken view fails at creation, as
+                // in Athena.
                 let mut table = table;
-                let ctx = self.session(&job.database).await?;
+                let db = schema_of(&view.name).unwrap_or_else(|| job.database.clone());
+                let ctx = self.session(&db).await?;
                 let df = ctx.sql(&view.query.to_string()).await.map_err(|e| df_failure(&job.sql, e))?;
                 table.columns = df.schema().fields().iter().map(|f| Column::new(f.name(), &hive_type(f))).collect();
-                let db = schema_of(&view.name).unwrap_or_else(|| job.database.clone());
                 if view.or_replace {
                     let _ = self.catalog.drop_table(&db, &table.name, true);
                 }
@@ -374,11 +325,14 @@ impl Engine {
         std::io::Write::write_all(&mut writer, &csv_header(&names))?;
         let mut stream = execute_stream(physical.clone(), ctx.task_ctx()).map_err(|e| df_failure(&job.sql, e))?;
         let (mut buf, mut scratch) = (Vec::with_capacity(1 << 20), String::new());
+        let (mut rows, mut bytes) = (0u64, 0u64);
         while let Some(batch) = stream.next().await {
             let batch = batch.map_err(|e| df_failure(&job.sql, e))?;
             buf.clear();
             write_csv_rows(&mut buf, &batch, &mut scratch);
             std::io::Write::write_all(&mut writer, &buf)?;
+            rows += batch.num_rows() as u64;
+            bytes += buf.len() as u64;
         }
         writer.finish()?;
         Ok(Outcome {
@@ -388,6 +342,7 @@ impl Engine {
             output_location,
             manifest_location: None,
             api_rows: Some(ApiRows { path: api_path, header: true }),
+            output: Some((rows, bytes)),
         })
     }
 
@@ -648,14 +603,134 @@ fn catalog_failure(e: crate::catalog::CatalogError) -> Failure {
     }
 }
 
+/// Views nested deeper than this are refused (a view reading itself, through others or not).
+const MAX_VIEW_DEPTH: usize = 32;
+
+/// A session over `catalog` with `database` as default schema; `depth`: views being planned.
+fn session_in(catalog: &Arc<Catalog>, database: &str, depth: usize) -> SessionContext {
+    let mut config = SessionConfig::new()
+        .with_default_catalog_and_schema(CATALOG, database.to_ascii_lowercase())
+        .with_create_default_catalog_and_schema(false)
+        .with_batch_size(8192)
+        .with_information_schema(false);
+    config.options_mut().execution.parquet.schema_force_view_types = false;
+    config.options_mut().sql_parser.enable_ident_normalization = true;
+    let ctx = SessionContext::new_with_config(config);
+    ctx.register_udf(crate::udf::athena_json());
+    ctx.register_udf(crate::udf::athena_varchar());
+    ctx.register_udf(crate::udf::json_format());
+    ctx.register_catalog(CATALOG, Arc::new(LazyCatalog { catalog: catalog.clone(), depth }));
+    ctx
+}
+
+/// The endpoint's catalog as DataFusion sees it: databases and tables read from the catalog
+/// when a query names them, never all up front.
+#[derive(Debug)]
+struct LazyCatalog {
+    catalog: Arc<Catalog>,
+    depth: usize,
+}
+
+impl CatalogProvider for LazyCatalog {
+    fn schema_names(&self) -> Vec<String> {
+        self.catalog.databases()
+    }
+
+    /// Every name is a schema here, so that reading a table of a database that does not exist
+    /// fails as Athena's SCHEMA_NOT_FOUND (not TABLE_NOT_FOUND) when the table is looked up.
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        Some(Arc::new(LazyDatabase { catalog: self.catalog.clone(), database: name.to_ascii_lowercase(), depth: self.depth }))
+    }
+}
+
+#[derive(Debug)]
+struct LazyDatabase {
+    catalog: Arc<Catalog>,
+    database: String,
+    depth: usize,
+}
+
+#[async_trait::async_trait]
+impl SchemaProvider for LazyDatabase {
+    fn table_names(&self) -> Vec<String> {
+        self.catalog.tables(&self.database).map(|ts| ts.into_iter().map(|t| t.name).collect()).unwrap_or_default()
+    }
+
+    async fn table(&self, name: &str) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
+        let external = |f: Failure| DataFusionError::External(Box::new(f));
+        if !self.catalog.has_database(&self.database) {
+            return Err(external(Failure::user("SCHEMA_NOT_FOUND", format!("Schema '{}' does not exist", self.database))));
+        }
+        let Ok(table) = self.catalog.table(&self.database, name) else { return Ok(None) };
+        if !table.is_view() {
+            return Ok(Some(listing_table(&self.catalog, &table).await.map_err(external)?));
+        }
+        let stale = |message: String| external(Failure::user("VIEW_IS_STALE", message));
+        if self.depth >= MAX_VIEW_DEPTH {
+            return Err(stale(format!(
+                "View '{CATALOG}.{}.{name}' is nested more than {MAX_VIEW_DEPTH} views deep (recursive?)",
+                self.database
+            )));
+        }
+        let sql = table.view_sql.clone().unwrap_or_default();
+        let (statement, _) = crate::sql::prepare(&sql).map_err(|e| stale(format!("View '{}.{name}': {e}", self.database)))?;
+        // Planned in the view's own database: its unqualified names are its database's tables.
+        let ctx = session_in(&self.catalog, &self.database, self.depth + 1);
+        let plan = ctx
+            .state()
+            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
+            .await
+            .map_err(|e| stale(format!("View '{CATALOG}.{}.{name}' is stale or in invalid state: {e}", self.database)))?;
+        Ok(Some(Arc::new(datafusion::catalog::view::ViewTable::new(plan, Some(sql)))))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.catalog.table(&self.database, name).is_ok()
+    }
+}
+
+async fn listing_table(catalog: &Catalog, table: &Table) -> Result<Arc<ListingTable>, Failure> {
+    let dir = catalog.data_dir(table);
+    std::fs::create_dir_all(&dir)?;
+    let url = ListingTableUrl::parse(format!("{}/", dir.display())).map_err(df_failure_plain)?;
+    let mut partition_cols = Vec::new();
+    for pk in &table.partition_keys {
+        let f = crate::types::hive_to_field(&pk.name, &pk.type_name).map_err(|e| Failure::system(e.to_string()))?;
+        partition_cols.push((pk.name.clone(), f.data_type().clone()));
+    }
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("").with_table_partition_cols(partition_cols);
+    let schema = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
+    let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
+    Ok(Arc::new(ListingTable::try_new(config).map_err(df_failure_plain)?))
+}
+
 fn df_failure_plain(e: DataFusionError) -> Failure {
     Failure::system(e.to_string())
 }
 
+/// The [`Failure`] a planning step raised as `DataFusionError::External`, however wrapped.
+fn external_failure(e: &DataFusionError) -> Option<Failure> {
+    match e {
+        DataFusionError::External(inner) => inner.downcast_ref::<Failure>().cloned(),
+        DataFusionError::Shared(inner) => external_failure(inner),
+        DataFusionError::Context(_, inner) => external_failure(inner),
+        DataFusionError::Diagnostic(_, inner) => external_failure(inner),
+        _ => None,
+    }
+}
+
 /// Maps an engine error to Athena's error code and message.
 pub fn df_failure(sql: &str, e: DataFusionError) -> Failure {
+    // A failure raised inside planning (a stale view, a table that cannot be read) keeps its code.
+    if let Some(f) = external_failure(&e) {
+        return f;
+    }
     let text = e.to_string();
     let msg = text.trim_start_matches("Error during planning: ").trim_start_matches("Schema error: ");
+    if let Some(schema) = msg.strip_prefix("failed to resolve schema: ") {
+        let (l, c) = locate(sql, schema);
+        return Failure::user("SCHEMA_NOT_FOUND", format!("line {l}:{c}: Schema '{schema}' does not exist"));
+    }
     if let Some(rest) = msg.strip_prefix("table '").and_then(|r| r.split_once("' not found")) {
         let full = rest.0;
         let short = full.rsplit('.').next().unwrap_or(full);

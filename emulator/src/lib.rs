@@ -67,6 +67,7 @@ pub struct EmulatorBuilder {
     bench_rows: Option<usize>,
     workgroups: Vec<WorkGroup>,
     realism: Realism,
+    limits: server::Limits,
 }
 
 impl Default for EmulatorBuilder {
@@ -84,6 +85,7 @@ impl Default for EmulatorBuilder {
             bench_rows: None,
             workgroups: default_workgroups(),
             realism: Realism::default(),
+            limits: server::Limits::default(),
         }
     }
 }
@@ -160,6 +162,19 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Longest a client may take to send a request's headers before its connection is closed
+    /// (default 30 s).
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// Connections served at once; more wait in the listen backlog (default 1024).
+    pub fn with_max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections.max(1);
+        self
+    }
+
     /// Starts serving; returns once the port accepts connections.
     pub async fn start(self) -> Result<Emulator, Error> {
         let (temp, data_dir) = match &self.data_dir {
@@ -200,7 +215,7 @@ impl EmulatorBuilder {
 
         let listener = tokio::net::TcpListener::bind(self.listen).await.map_err(|source| Error::Listen { addr: self.listen, source })?;
         let addr = listener.local_addr().map_err(|source| Error::Listen { addr: self.listen, source })?;
-        let task = tokio::spawn(server::serve(listener, router));
+        let task = tokio::spawn(server::serve(listener, router, self.limits));
         Ok(Emulator { addr, task, _temp: temp, data_dir, config: self })
     }
 }

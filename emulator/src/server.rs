@@ -3,15 +3,17 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use s3s::Body;
 use s3s::service::S3Service;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::api::{ApiError, Athena};
@@ -131,18 +133,61 @@ impl Router {
     }
 }
 
+/// Bounds on what clients may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest a client may take to send a request's headers (hyper's header read timeout): a
+    /// connection that stalls is closed rather than held. Default 30 s.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; further clients wait in the listen backlog. Default 1024.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { header_read_timeout: Duration::from_secs(30), max_connections: 1024 }
+    }
+}
+
 /// Accepts connections until the task is aborted; aborting it closes every connection.
-pub async fn serve(listener: TcpListener, router: Arc<Router>) {
+///
+/// At most `limits.max_connections` are served at once, each closed when its headers do not
+/// arrive within `limits.header_read_timeout`; when accepting fails (descriptors exhausted, say) the loop
+/// backs off instead of spinning, and goes on when connections close.
+pub async fn serve(listener: TcpListener, router: Arc<Router>, limits: Limits) {
     let mut connections = JoinSet::new();
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let mut backoff = Duration::ZERO;
     loop {
+        // A permit first, then a connection: both cancel-safe, so reaping finished connections
+        // can interrupt the wait.
+        let next = async {
+            let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
+            listener.accept().await.map(|(stream, _)| (stream, permit))
+        };
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+            accepted = next => {
+                let (stream, permit) = match accepted {
+                    Ok(accepted) => {
+                        backoff = Duration::ZERO;
+                        accepted
+                    }
+                    Err(e) => {
+                        // EMFILE/ENFILE and friends: retrying at once would spin a core.
+                        backoff = (backoff * 2).clamp(Duration::from_millis(5), Duration::from_secs(1));
+                        tracing::warn!("accept failed ({e}); retrying in {backoff:?}");
+                        tokio::time::sleep(backoff).await;
+                        continue;
+                    }
+                };
                 let _ = stream.set_nodelay(true);
                 let router = router.clone();
                 connections.spawn(async move {
+                    let _permit = permit;
                     let service = hyper::service::service_fn(move |req| router.clone().handle(req));
                     let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(limits.header_read_timeout)
                         .keep_alive(true)
                         .serve_connection(TokioIo::new(stream), service)
                         .await;

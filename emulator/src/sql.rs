@@ -17,6 +17,31 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// Stack of the threads that parse, plan and run statements. Deeply nested SQL (hundreds of
+/// `UNION ALL` branches, `+` or `||` terms, `AND`/`OR` chains) recurses that deep in the
+/// parser's AST visitors, DataFusion's planner and the AST's own drop; a debug build's frames
+/// are large. Only touched pages are ever allocated.
+pub const STACK_BYTES: usize = 256 << 20;
+
+/// Parses, classifies and rewrites `sql` on a thread of [`STACK_BYTES`] stack; the statement is
+/// handed back to be run (and dropped) on the engine's threads, which have the same stack.
+pub fn prepare(sql: &str) -> Result<(Statement, Kind), SyntaxError> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("athena-parse".into())
+            .stack_size(STACK_BYTES)
+            .spawn_scoped(scope, || {
+                let mut statement = parse(sql)?;
+                let kind = classify(&statement);
+                rewrite(&mut statement);
+                Ok((statement, kind))
+            })
+            .map_err(|e| SyntaxError { line: 1, column: 1, message: format!("cannot start the parser: {e}") })?
+            .join()
+            .unwrap_or_else(|_| Err(SyntaxError { line: 1, column: 1, message: "the statement is too complex to parse".into() }))
+    })
+}
+
 /// StatementType and SubstatementType, as GetQueryExecution reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kind {

@@ -260,4 +260,64 @@ mod tests {
         let mut d = CsvDecoder::new(TextDecoder::new(schema).unwrap());
         assert!(d.feed(b"\"x\",\"s\"\n", true).is_err());
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+        use crate::decode::schema::{ColumnInfo, arrow_schema};
+
+        fn decoder() -> CsvDecoder {
+            let columns: Vec<ColumnInfo> =
+                [("i", "integer", 10, 0), ("s", "varchar", 0, 0), ("d", "decimal", 10, 2), ("t", "timestamp", 3, 0)]
+                    .iter()
+                    .map(|(n, t, p, s)| ColumnInfo { name: (*n).into(), type_name: (*t).into(), precision: *p, scale: *s })
+                    .collect();
+            CsvDecoder::new(TextDecoder::new(arrow_schema(&columns, arrow::datatypes::TimeUnit::Nanosecond).unwrap()).unwrap())
+        }
+
+        /// Bytes shaped like a result CSV (quotes, commas, newlines, digits, dates) or not at all.
+        fn csvish() -> impl Strategy<Value = Vec<u8>> {
+            let piece = prop_oneof![
+                Just(b"\"i\",\"s\",\"d\",\"t\"\n".to_vec()),
+                Just(b"\"1\",\"a\",\"1.50\",\"2017-01-01 00:00:00.000\"\n".to_vec()),
+                Just(b",,,\n".to_vec()),
+                Just(b"\"\"".to_vec()),
+                Just(b"\"".to_vec()),
+                Just(b",".to_vec()),
+                Just(b"\n".to_vec()),
+                Just(b"\r\n".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..8),
+            ];
+            proptest::collection::vec(piece, 0..24).prop_map(|p| p.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+            /// Any bytes: rows or an error, never a panic, whether whole or fed in pieces.
+            #[test]
+            fn any_bytes_give_rows_or_an_error(bytes in csvish(), cut in 0usize..64) {
+                let whole = decoder().feed(&bytes, true);
+                let mut pieces = decoder();
+                let cut = cut.min(bytes.len());
+                let first = pieces.feed(&bytes[..cut], false);
+                let pieced = first.and_then(|mut a| { a.extend(pieces.feed(&bytes[cut..], true)?); Ok(a) });
+                // Fed whole or in two pieces, the same rows (or both fail).
+                match (whole, pieced) {
+                    (Ok(a), Ok(b)) => {
+                        let rows = |v: &Vec<RecordBatch>| v.iter().map(|b| b.num_rows()).sum::<usize>();
+                        prop_assert_eq!(rows(&a), rows(&b));
+                    }
+                    (Err(_), Err(_)) => {}
+                    (a, b) => prop_assert!(false, "whole {:?} vs pieces {:?}", a.map(|_| ()), b.map(|_| ())),
+                }
+            }
+
+            #[test]
+            fn raw_random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+                let _ = decoder().feed(&bytes, true);
+            }
+        }
+    }
 }

@@ -96,11 +96,24 @@ impl ResultSet {
         let schema = arrow_schema_with_hints(&columns, conn.settings().timestamp_unit, hints)?;
         let whole_in_first_page = source == ResultSource::Auto && first.next_token().is_none();
         if let (Some(location), Some(meta), false) = (csv_location, meta, whole_in_first_page) {
+            // Athena's count of the rows returned, asked for while the CSV is read: the stream
+            // fails at its end rather than deliver a changed or cut result as if it were whole.
+            let expected = tokio::spawn(output_rows(client, info.query_id.clone()));
             let stream = csv::csv_stream(conn.fetcher(), &location, meta?, &info.query_id, schema);
+            let stream = count_checked(stream, expected, info.query_id.clone(), location);
             return Ok(Self { update_count: first.update_count(), info, columns, stream, current: None });
         }
         let mut rows: VecDeque<Vec<Option<String>>> = rs.map(|r| r.rows().iter().map(api_row).collect()).unwrap_or_default();
-        if has_header_row(&info) && !rows.is_empty() {
+        if has_header_row(&info) {
+            // Athena's first row of a SELECT's results is its column names, even for 0 rows
+            // (and its result CSV always starts with them): none at all is a result that was
+            // emptied or cut, not an empty one.
+            if rows.is_empty() && info.substatement_type.as_deref() == Some("SELECT") {
+                return Err(Error::Incomplete {
+                    query_id: info.query_id.clone(),
+                    message: "GetQueryResults gave no rows, not even the header row every SELECT result starts with".into(),
+                });
+            }
             rows.pop_front();
         }
         let state = ApiPages {
@@ -122,7 +135,25 @@ impl ResultSet {
             message: "UNLOAD finished without a data manifest".into(),
         })?;
         let unit = conn.settings().timestamp_unit;
-        let files = unload::manifest_files(conn.fetcher(), &manifest).await?;
+        let files = match unload::manifest_files_from_api(conn.athena(), &info.query_id).await {
+            Ok(files) if !files.is_empty() => files,
+            // No files (0 rows), or no DATA_MANIFEST answer: the manifest object decides, and
+            // must agree when Athena listed none.
+            listed => {
+                let object = unload::manifest_files(conn.fetcher(), &manifest).await?;
+                match listed {
+                    Ok(_) if !object.is_empty() => {
+                        return Err(Error::Incomplete {
+                            query_id: info.query_id.clone(),
+                            message: format!("the manifest {manifest} names {} data files, Athena's DATA_MANIFEST none", object.len()),
+                        });
+                    }
+                    Err(e) => tracing::debug!("DATA_MANIFEST not available ({e}): reading the manifest object"),
+                    Ok(_) => {}
+                }
+                object
+            }
+        };
         let cleanup = conn.settings().unload_cleanup.then(|| {
             let mut uris = files.clone();
             uris.push(manifest.clone());
@@ -249,6 +280,57 @@ impl ResultSet {
             futures::stream::iter(rows)
         })
     }
+}
+
+/// The rows a finished query returned as Athena counts them (GetQueryRuntimeStatistics'
+/// OutputRows); `None` when Athena gives no figure (the call is refused or not answered: the
+/// result is then read unchecked).
+async fn output_rows(client: aws_sdk_athena::Client, query_id: String) -> Option<u64> {
+    match client.get_query_runtime_statistics().query_execution_id(&query_id).send().await {
+        Ok(out) => out.query_runtime_statistics()?.rows()?.output_rows().and_then(|n| u64::try_from(n).ok()),
+        Err(e) => {
+            tracing::debug!(
+                query_id,
+                "no runtime statistics, the row count is not checked: {}",
+                Error::api("GetQueryRuntimeStatistics", e)
+            );
+            None
+        }
+    }
+}
+
+/// `stream`, ending with [`Error::Incomplete`] when it delivered another number of rows than
+/// `expected` resolves to.
+fn count_checked(
+    stream: RecordBatchStream,
+    expected: tokio::task::JoinHandle<Option<u64>>,
+    query_id: String,
+    uri: String,
+) -> RecordBatchStream {
+    let schema = stream.schema().clone();
+    // `None` once the stream failed or was checked: nothing more is read.
+    let state = Some((stream, 0u64, expected));
+    let checked = futures::stream::unfold(state, move |state| {
+        let (query_id, uri) = (query_id.clone(), uri.clone());
+        async move {
+            let (mut stream, mut rows, expected) = state?;
+            match stream.next().await {
+                Some(Ok(batch)) => {
+                    rows += batch.num_rows() as u64;
+                    Some((Ok(batch), Some((stream, rows, expected))))
+                }
+                Some(Err(e)) => Some((Err(e), None)),
+                None => {
+                    let want = expected.await.ok().flatten()?;
+                    (want != rows).then(|| {
+                        let message = format!("{uri} gave {rows} rows, Athena reports {want} rows returned");
+                        (Err(Error::Incomplete { query_id, message }), None)
+                    })
+                }
+            }
+        }
+    });
+    RecordBatchStream::new(schema, checked)
 }
 
 /// The columns of a finished query, from GetQueryResults' metadata.

@@ -160,7 +160,38 @@ impl AsyncFileReader for S3ParquetReader {
     }
 }
 
-/// The data files named by the manifest at `manifest_uri`.
+/// The data files of an UNLOAD as Athena records them: GetQueryResults with QueryResultType
+/// DATA_MANIFEST, one `s3://` URI per row (anything else, such as a header row, is skipped).
+/// This needs no S3 GET, works with Athena-managed results, and does not trust the manifest
+/// object, which anyone with write access to the results location could change.
+pub(crate) async fn manifest_files_from_api(client: &aws_sdk_athena::Client, query_id: &str) -> Result<Vec<String>> {
+    let mut files = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .get_query_results()
+            .query_execution_id(query_id)
+            .query_result_type(aws_sdk_athena::types::QueryResultType::DataManifest)
+            .max_results(1000)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| Error::api("GetQueryResults", e))?;
+        let rows = page.result_set().map(|r| r.rows()).unwrap_or_default();
+        files.extend(
+            rows.iter()
+                .filter_map(|r| r.data().first().and_then(|d| d.var_char_value()))
+                .filter(|v| v.starts_with("s3://"))
+                .map(str::to_owned),
+        );
+        match page.next_token() {
+            Some(t) => token = Some(t.to_owned()),
+            None => return Ok(files),
+        }
+    }
+}
+
+/// The data files named by the manifest object at `manifest_uri`.
 pub(crate) async fn manifest_files(fetcher: &Fetcher, manifest_uri: &str) -> Result<Vec<String>> {
     let bytes = fetcher.get_all(manifest_uri).await?;
     let text = std::str::from_utf8(&bytes).map_err(|e| Error::decode(format!("manifest {manifest_uri} is not UTF-8: {e}")))?;
@@ -254,8 +285,12 @@ async fn read_file(
         Some(o) => o,
         None => open_file(fetcher, uri, unit).await?,
     };
-    if file_schema.fields().len() != schema.fields().len() {
-        return Err(Error::decode(format!("UNLOAD file {uri} has another schema than the first file")));
+    let same = file_schema.fields().len() == schema.fields().len()
+        && file_schema.fields().iter().zip(schema.fields()).all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
+    if !same {
+        return Err(Error::decode(format!(
+            "UNLOAD file {uri} has another schema than the first file: it was replaced after the query ended"
+        )));
     }
     let parquet_err =
         |e: ParquetError| Error::Storage { uri: uri.to_owned(), message: "cannot decode Parquet".into(), source: Some(Box::new(e)) };

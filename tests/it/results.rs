@@ -238,6 +238,44 @@ async fn a_truncated_result_csv_gives_a_typed_error() {
 }
 
 #[tokio::test]
+async fn a_shortened_or_emptied_result_csv_fails_loudly() {
+    for source in [ResultSource::Auto, ResultSource::S3] {
+        let conn = crate::builder().with_result_source(source).build().await.unwrap();
+        let s3 = crate::s3_client(&conn);
+        // Whole records, valid CSV, but 1,500 of the 10,000 rows Athena returned (more than
+        // one GetQueryResults page, so Auto reads the CSV too).
+        let handle = conn.query("SELECT a FROM many_rows").submit().await.unwrap();
+        let info = handle.wait_info().await.unwrap();
+        let location = info.output_location.clone().unwrap();
+        let (bucket, key) = location.trim_start_matches("s3://").split_once('/').unwrap();
+        let short: String = std::iter::once("\"a\"\n".to_owned()).chain((0..1500).map(|i| format!("\"{i}\"\n"))).collect();
+        s3.put_object().bucket(bucket).key(key).body(short.into_bytes().into()).send().await.unwrap();
+        let e = handle.wait().await.unwrap().into_stream().collect_batches().await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Incomplete { message, .. } if message.contains("gave 1500 rows, Athena reports 10000")),
+            "{source:?}: {e:?}"
+        );
+        assert_eq!(e.query_id(), Some(info.query_id.as_str()));
+        // Emptied: not even the header line Athena always writes.
+        let handle = conn.query("SELECT a FROM many_rows").submit().await.unwrap();
+        let info = handle.wait_info().await.unwrap();
+        let location = info.output_location.clone().unwrap();
+        let (bucket, key) = location.trim_start_matches("s3://").split_once('/').unwrap();
+        s3.put_object().bucket(bucket).key(key).body(Vec::new().into()).send().await.unwrap();
+        let e = match handle.wait().await {
+            Ok(r) => r.into_stream().collect_batches().await.unwrap_err(),
+            Err(e) => e,
+        };
+        // Read from the CSV (S3), or from GetQueryResults, which serves the same file (Auto).
+        assert!(
+            matches!(&e, Error::Decode { message, .. } if message.contains("no header line"))
+                || matches!(&e, Error::Incomplete { message, .. } if message.contains("not even the header row")),
+            "{source:?}: {e:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn small_results_come_from_the_first_page_without_s3() {
     // Every S3 GET of this endpoint fails with 503 SlowDown.
     let emulator = crate::start_emulator(athena_emulator::Emulator::builder().with_faults(1.0, 0.0, 0.0));

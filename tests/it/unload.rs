@@ -210,6 +210,34 @@ async fn damaged_or_missing_data_files_give_typed_errors() {
 }
 
 #[tokio::test]
+async fn an_emptied_manifest_or_a_swapped_file_cannot_shorten_the_result() {
+    let conn = unload_conn().await;
+    let sql = "SELECT a, CAST(a AS VARCHAR) AS s FROM many_rows";
+
+    // The manifest object emptied: the files come from Athena's DATA_MANIFEST, all rows arrive.
+    let (handle, _files, s3) = finished_unload(&conn, sql).await;
+    let info = handle.wait_info().await.unwrap();
+    let (bucket, key) = info.data_manifest_location.as_deref().unwrap().trim_start_matches("s3://").split_once('/').unwrap();
+    s3.put_object().bucket(bucket).key(key).body(Vec::new().into()).send().await.unwrap();
+    let batches = handle.wait().await.unwrap().into_stream().collect_batches().await.unwrap();
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 10_000);
+
+    // A data file replaced by a valid Parquet file of other columns.
+    let (handle, files, s3) = finished_unload(&conn, sql).await;
+    let (other, other_files, _) = finished_unload(&conn, "SELECT 1 AS x").await;
+    drop(other);
+    let (ob, ok) = &other_files[0];
+    let foreign = s3.get_object().bucket(ob).key(ok).send().await.unwrap().body.collect().await.unwrap().into_bytes();
+    let (bucket, key) = files.last().unwrap();
+    s3.put_object().bucket(bucket).key(key).body(foreign.to_vec().into()).send().await.unwrap();
+    let e = match handle.wait().await {
+        Ok(r) => r.into_stream().collect_batches().await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert!(matches!(&e, Error::Decode { message, .. } if message.contains("another schema")), "{e:?}");
+}
+
+#[tokio::test]
 async fn cleanup_deletes_the_files_once_the_results_are_dropped() {
     let conn = builder()
         .with_s3_staging_dir("s3://athena-results/unload-tests/")

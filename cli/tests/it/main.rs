@@ -168,19 +168,10 @@ fn exit_codes_tell_usage_query_and_connection_failures_apart() {
     assert_eq!(c, Some(4), "{err}");
 }
 
-#[test]
-fn ctrl_c_cancels_the_query() {
-    let endless = "SELECT sum(a.a + b.a + c.a) FROM many_rows a CROSS JOIN many_rows b CROSS JOIN many_rows c";
-    let child = cli().args(["query", endless]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(130), "{err}");
-    let id = err.trim().rsplit(' ').next().unwrap().to_owned();
+/// The state of query `id` on the shared endpoint.
+fn query_state(id: &str) -> athena_arrow::QueryState {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let state = rt.block_on(async {
+    rt.block_on(async {
         let conn = athena_arrow::Connection::builder()
             .with_endpoint_url(endpoint())
             .with_region("us-east-1")
@@ -188,9 +179,106 @@ fn ctrl_c_cancels_the_query() {
             .build()
             .await
             .unwrap();
-        conn.query_info(&id).await.unwrap().state
-    });
-    assert_eq!(state, athena_arrow::QueryState::Cancelled, "{err}");
+        conn.query_info(id).await.unwrap().state
+    })
+}
+
+#[test]
+fn ctrl_c_sigterm_and_sighup_cancel_the_query() {
+    let endless = "SELECT sum(a.a + b.a + c.a) FROM many_rows a CROSS JOIN many_rows b CROSS JOIN many_rows c";
+    for (signal, code, said) in [("-INT", 130, "interrupted"), ("-TERM", 143, "SIGTERM"), ("-HUP", 129, "SIGHUP")] {
+        let child = cli().args(["query", endless]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        let status = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(code), "{signal}: {err}");
+        assert!(err.contains(said) && err.contains("cancelled query"), "{signal}: {err}");
+        let id = err.trim().rsplit(' ').next().unwrap().to_owned();
+        assert_eq!(query_state(&id), athena_arrow::QueryState::Cancelled, "{signal}: {err}");
+    }
+}
+
+#[test]
+fn a_failed_export_keeps_the_earlier_file_and_leaves_no_partial_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.csv");
+    assert_eq!(stdout(&run(&["query", SQL, "--format", "csv", "-o", target.to_str().unwrap()])), "");
+    let good = std::fs::read_to_string(&target).unwrap();
+    assert_eq!(good, "a,s,n\n0,0,\n1,1,\n2,2,\n");
+    // A re-run that fails (here: in the engine, after the file would have been opened).
+    let o = run(&["query", "SELECT 1 / 0 AS x", "--format", "csv", "-o", target.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), good, "the earlier export is intact");
+    // An interrupted one: stopped once it has written part of a large result.
+    let big = "SELECT a.a AS x, b.a AS y FROM many_rows a CROSS JOIN (SELECT a FROM many_rows WHERE a < 500) b";
+    let mut child = cli().args(["query", big, "--format", "csv", "-o", target.to_str().unwrap()]).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let partial = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".partial") && e.metadata().is_ok_and(|m| m.len() > 0));
+        if partial {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the export ended before it could be interrupted");
+        assert!(std::time::Instant::now() < deadline, "no partial export appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), good, "the earlier export is intact");
+    let names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["out.csv"], "no temporary file is left behind");
+    // The export's permissions are a plain file's, not a temporary file's 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let new = dir.path().join("new.csv");
+        stdout(&run(&["query", SQL, "-o", new.to_str().unwrap()]));
+        assert_ne!(std::fs::metadata(&new).unwrap().permissions().mode() & 0o077, 0, "group/other bits follow the umask");
+    }
+}
+
+#[test]
+fn messages_say_what_failed() {
+    let code = |o: Output| (o.status.code(), String::from_utf8(o.stderr).unwrap());
+    // A missing table is the query's failure (3), not the connection's (4).
+    let (c, err) = code(run(&["describe", "default.no_such_table"]));
+    assert_eq!(c, Some(3), "{err}");
+    // A parameter given twice says so once.
+    let (c, err) = code(run(&["query", "SELECT %(a)s", "--param", "a=1", "--param", "a=2"]));
+    assert_eq!(c, Some(2), "{err}");
+    assert!(err.contains("parameter a is given more than once"), "{err}");
+    // Out-of-range reuse is a usage error, never a panic.
+    let (c, err) = code(run(&["query", "SELECT 1", "--reuse-minutes", "99999999999999999"]));
+    assert_eq!(c, Some(2), "{err}");
+    let (c, err) = code(run(&["query", "SELECT 1", "--reuse-minutes", "10081"]));
+    assert_eq!(c, Some(2), "{err}");
+    // An unreachable endpoint: what failed and what to check, on the first line, no SDK dump.
+    let (c, err) = code(cli_at("http://127.0.0.1:9").args(["databases"]).output().unwrap());
+    assert_eq!(c, Some(4), "{err}");
+    let first = err.lines().next().unwrap();
+    assert!(first.contains("cannot reach the endpoint") && first.contains("check the endpoint URL"), "{err}");
+    assert!(!first.contains("DispatchFailure") && !first.contains("ConnectorError {"), "{err}");
+}
+
+#[test]
+fn a_signal_after_the_query_ended_does_not_claim_to_cancel_it() {
+    // A large result written to a pipe nobody reads: the query has ended, the CLI is writing.
+    let big = "SELECT a.a AS x, b.a AS y FROM many_rows a CROSS JOIN (SELECT a FROM many_rows WHERE a < 300) b";
+    let mut child = cli().args(["query", big]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("had already ended SUCCEEDED") && !err.contains("cancelled query"), "{err}");
 }
 
 #[test]

@@ -16,6 +16,13 @@ use crate::engine::Job;
 const MAX_QUERY_BYTES: usize = 262_144;
 
 impl Athena {
+    pub(super) fn get_query_runtime_statistics(&self, body: &Value) -> Result<Value, ApiError> {
+        let id = required(body, "QueryExecutionId")?;
+        let state = self.state.lock().unwrap();
+        let rec = state.records.get(id).ok_or_else(|| not_found(id))?;
+        Ok(rec.runtime_statistics_json())
+    }
+
     pub(super) fn get_query_execution(&self, body: &Value) -> Result<Value, ApiError> {
         let id = required(body, "QueryExecutionId")?;
         let state = self.state.lock().unwrap();
@@ -105,9 +112,7 @@ impl Athena {
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect());
         let bound = bind_parameters(&query, params.as_deref().unwrap_or(&[]))?;
-        let mut statement = crate::sql::parse(&bound).map_err(|e| ApiError::invalid("MALFORMED_QUERY", e.to_string()))?;
-        let kind = crate::sql::classify(&statement);
-        crate::sql::rewrite(&mut statement);
+        let (statement, kind) = crate::sql::prepare(&bound).map_err(|e| ApiError::invalid("MALFORMED_QUERY", e.to_string()))?;
         let reuse = body.get("ResultReuseConfiguration").cloned();
 
         let id = uuid::Uuid::new_v4().to_string();
@@ -140,6 +145,7 @@ impl Athena {
             update_count: None,
             api_rows: None,
             manifest_rows: None,
+            output: None,
         };
         let mut state = self.state.lock().unwrap();
         // The token is checked again under the lock that records the query: of concurrent calls
@@ -147,6 +153,7 @@ impl Athena {
         if let Some(t) = &token
             && let Some(answer) = token_answer(&state, t, &query)
         {
+            self.engine_rt.spawn(async move { drop(statement) });
             return answer;
         }
         if let Some(prev) = reusable(&state, &rec, reuse.as_ref()) {
@@ -159,6 +166,7 @@ impl Athena {
             rec.api_rows = prev.api_rows.clone();
             rec.manifest = prev.manifest.clone();
             rec.manifest_rows = prev.manifest_rows.clone();
+            rec.output = prev.output;
         }
         self.persist(&rec);
         let reused = rec.reused;
@@ -167,7 +175,10 @@ impl Athena {
             state.tokens.insert(t, id.clone());
         }
         state.records.insert(id.clone(), rec);
-        if !reused {
+        if reused {
+            // A deep statement's drop recurses as deep as its parse: on an engine thread.
+            self.engine_rt.spawn(async move { drop(statement) });
+        } else {
             let job = Job { id: id.clone(), sql: bound, statement, kind, database, staging };
             let this = self.clone();
             let handle = self.engine_rt.spawn(async move { this.execute(job).await });
@@ -228,6 +239,7 @@ impl Athena {
                 rec.output_location = outcome.output_location;
                 rec.manifest = outcome.manifest_location;
                 rec.api_rows = outcome.api_rows;
+                rec.output = outcome.output;
                 if job.kind.substatement_type == "UNLOAD" {
                     rec.manifest_rows = Some(self.engine.manifest_rows_path(&job.id));
                 }

@@ -2,8 +2,9 @@
 //! (QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED) and its persisted history. One file per
 //! group of operations:
 //!
-//! - [`executions`]: StartQueryExecution, GetQueryExecution, BatchGetQueryExecution,
-//!   ListQueryExecutions, StopQueryExecution (and the engine task a query runs as).
+//! - [`executions`]: StartQueryExecution, GetQueryExecution, GetQueryRuntimeStatistics,
+//!   BatchGetQueryExecution, ListQueryExecutions, StopQueryExecution (and the engine task a
+//!   query runs as).
 //! - [`results`]: GetQueryResults (rows and DATA_MANIFEST pages).
 //! - [`catalog`]: ListDataCatalogs, GetDataCatalog, ListDatabases, GetDatabase,
 //!   ListTableMetadata, GetTableMetadata.
@@ -86,7 +87,12 @@ struct EngineRuntime(Option<tokio::runtime::Runtime>);
 impl EngineRuntime {
     fn new() -> std::io::Result<Self> {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads).thread_name("athena-engine").enable_all().build()?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("athena-engine")
+            .thread_stack_size(crate::sql::STACK_BYTES)
+            .enable_all()
+            .build()?;
         Ok(Self(Some(rt)))
     }
 
@@ -180,6 +186,7 @@ impl Athena {
         match operation {
             "StartQueryExecution" => self.start(body),
             "GetQueryExecution" => self.get_query_execution(&body),
+            "GetQueryRuntimeStatistics" => self.get_query_runtime_statistics(&body),
             "BatchGetQueryExecution" => self.batch_get_query_execution(&body),
             "ListQueryExecutions" => self.list_query_executions(&body),
             "StopQueryExecution" => self.stop_query_execution(&body),

@@ -48,11 +48,33 @@ pub(crate) struct Record {
     pub update_count: Option<i64>,
     pub api_rows: Option<ApiRows>,
     pub manifest_rows: Option<PathBuf>,
+    /// Rows and bytes a SELECT returned (GetQueryRuntimeStatistics).
+    #[serde(default)]
+    pub output: Option<(u64, u64)>,
 }
 
 impl Record {
     pub(crate) fn is_terminal(&self) -> bool {
         matches!(self.state.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED")
+    }
+
+    /// GetQueryRuntimeStatistics' answer: the timeline, and the rows and bytes returned where
+    /// the query is a finished SELECT.
+    pub(crate) fn runtime_statistics_json(&self) -> Value {
+        let mut stats = json!({
+            "Timeline": {
+                "QueryQueueTimeInMillis": self.queue_ms,
+                "ServicePreProcessingTimeInMillis": 0,
+                "QueryPlanningTimeInMillis": 0,
+                "EngineExecutionTimeInMillis": self.engine_ms,
+                "ServiceProcessingTimeInMillis": (self.total_ms - self.engine_ms - self.queue_ms).max(0),
+                "TotalExecutionTimeInMillis": self.total_ms,
+            }
+        });
+        if let (Some((rows, bytes)), "SUCCEEDED") = (self.output, self.state.as_str()) {
+            stats["Rows"] = json!({ "InputRows": 0, "InputBytes": self.scanned, "OutputRows": rows, "OutputBytes": bytes });
+        }
+        json!({ "QueryRuntimeStatistics": stats })
     }
 
     pub(crate) fn to_json(&self) -> Value {

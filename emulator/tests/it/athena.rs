@@ -473,3 +473,17 @@ async fn bench_table_is_generated_deterministically() {
     assert!(non_null > 60_000 && non_null < 70_000, "some NULLs: {non_null}");
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn runtime_statistics_count_the_rows_a_select_returned() {
+    let client = athena();
+    let q = run(&client, "SELECT a FROM many_rows WHERE a < 1234").await;
+    let out = client.get_query_runtime_statistics().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    let stats = out.query_runtime_statistics().unwrap();
+    assert_eq!(stats.rows().and_then(|r| r.output_rows()), Some(1234));
+    assert!(stats.timeline().unwrap().total_execution_time_in_millis().is_some());
+    // Other statements report no row figures (Athena's are unconfirmed for them).
+    let q = run(&client, "SHOW TABLES").await;
+    let out = client.get_query_runtime_statistics().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    assert!(out.query_runtime_statistics().unwrap().rows().is_none());
+}

@@ -2,6 +2,7 @@
 //! and asserts the Athena and S3 behaviours of athena-behaviour.md.
 
 mod athena;
+mod hostile;
 mod s3;
 
 use std::sync::OnceLock;
