@@ -201,11 +201,13 @@ impl Error {
                 (None, format!("cannot reach the endpoint: {}; check the endpoint URL and the network", root_cause(&err)), true)
             }
             // Signing failed before anything was sent: most often no credentials could be found.
-            SdkError::DispatchFailure(_) => (
-                None,
-                format!("the request could not be sent: {}; check the AWS credentials (profile, keys, role) and region", root_cause(&err)),
-                false,
-            ),
+            SdkError::DispatchFailure(_) => {
+                // The credential chain's report spans lines (one per provider): its first line
+                // here, the whole of it in the source chain.
+                let cause = root_cause(&err);
+                let first = cause.lines().next().unwrap_or_default().trim_end_matches(" Attempted:").trim_end_matches('.').to_owned();
+                (None, format!("the request could not be sent: {first}; check the AWS credentials (profile, keys, role) and region"), false)
+            }
             SdkError::ResponseError(_) => (None, format!("unreadable response: {}", root_cause(&err)), true),
             other => (None, root_cause(other), false),
         };

@@ -392,8 +392,9 @@ async fn query(conn: &Connection, q: QueryArgs, no_summary: bool, no_progress: b
         outcome = work => outcome,
         signal = interrupted => {
             progress.clear();
-            // A query that already ended has nothing to stop: say what happened to it.
-            let ended = conn.query_info(&query_id).await.ok().filter(|i| i.state.is_terminal());
+            // A query that already succeeded or failed has nothing to stop: say what happened to
+            // it. (One being cancelled, by this stop or by the dropped handle, is cancelled.)
+            let ended = conn.query_info(&query_id).await.ok().filter(|i| matches!(i.state, QueryState::Succeeded | QueryState::Failed));
             let message = match ended {
                 Some(info) => format!("{}: query {query_id} had already ended {}; the results were not all written", signal.name, info.state),
                 None => match cancel.cancel().await {

@@ -164,4 +164,86 @@ mod tests {
         // Duplicate names alone (case-insensitive, as Athena's) are enough to rename.
         assert!(UnloadPlan::new("SELECT 1 AS a, 2 AS A", vec![col("a", "integer"), col("A", "integer")]).columns.rewritten);
     }
+
+    /// The rewriting keeps any query a query: whatever names, literals, comments and trailing
+    /// `;` the query has, its probe and its rewritten SELECT parse whenever the query does, and
+    /// the UNLOAD wraps exactly the query's text.
+    #[cfg(feature = "datafusion")]
+    mod properties {
+        use datafusion::sql::sqlparser::dialect::GenericDialect;
+        use datafusion::sql::sqlparser::parser::Parser;
+        use proptest::prelude::*;
+
+        use super::super::*;
+        use crate::decode::schema::ColumnInfo;
+
+        fn parses(sql: &str) -> bool {
+            Parser::parse_sql(&GenericDialect {}, sql).is_ok_and(|s| s.len() == 1)
+        }
+
+        fn ident() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[a-z_][a-z0-9_]{0,6}",
+                // Quoted, with quotes, blanks, dots and dashes inside.
+                "[a-zA-Z0-9 .\\-\"]{1,8}".prop_map(|n| format!("\"{}\"", n.replace('"', "\"\""))),
+            ]
+        }
+
+        fn literal() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[0-9]{1,6}",
+                // Strings holding quotes, `--`, `/*`, `;`, parentheses and newlines.
+                "[a-z ';()\n/*-]{0,12}".prop_map(|t| format!("'{}'", t.replace('\'', "''"))),
+            ]
+        }
+
+        fn query() -> impl Strategy<Value = String> {
+            let column = (prop_oneof![ident(), literal()], proptest::option::of(ident())).prop_map(|(e, alias)| match alias {
+                Some(a) => format!("{e} AS {a}"),
+                None => e,
+            });
+            let tail = prop_oneof![Just(""), Just(";"), Just(" ;\n"), Just(" -- done; ) x"), Just("\n-- c\n;"), Just(" /* c */")];
+            (proptest::collection::vec(column, 1..5), ident(), proptest::option::of((ident(), literal())), tail).prop_map(
+                |(columns, table, filter, tail)| {
+                    let filter = filter.map(|(c, v)| format!(" WHERE {c} = {v}")).unwrap_or_default();
+                    format!("SELECT {} FROM {table}{filter}{tail}", columns.join(", "))
+                },
+            )
+        }
+
+        fn type_name() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("integer"),
+                Just("varchar"),
+                Just("json"),
+                Just("time(3)"),
+                Just("timestamp(3) with time zone"),
+                Just("interval day to second"),
+                Just("uuid"),
+                Just("unknown"),
+                Just("array"),
+                Just("decimal")
+            ]
+            .prop_map(str::to_owned)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn rewritten_queries_stay_valid(sql in query(), names in proptest::collection::vec(("_col[0-9]|[a-c]|", type_name()), 1..6)) {
+                prop_assume!(parses(&sql));
+                prop_assert!(parses(&probe_sql(&sql)), "probe of {:?}: {:?}", sql, probe_sql(&sql));
+                let columns: Vec<ColumnInfo> =
+                    names.into_iter().map(|(name, type_name)| ColumnInfo { name, type_name, precision: 0, scale: 0 }).collect();
+                let plan = UnloadPlan::new(&sql, columns.clone());
+                prop_assert!(parses(&plan.select), "rewrite of {:?}: {:?}", sql, plan.select);
+                prop_assert_eq!(plan.columns.columns.len(), columns.len());
+                let unload = unload_sql(&sql, "s3://b/p/", "SNAPPY");
+                let body = sql.trim().trim_end_matches(';').trim_end();
+                let expected_head = format!("UNLOAD (\n{body}\n) TO 's3://b/p/unload/");
+                prop_assert!(unload.starts_with(&expected_head), "{}", unload);
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 mod credentials;
 mod execute;
+mod faults;
 mod layout;
 mod params;
 mod results;

@@ -1,0 +1,95 @@
+//! Every source under every fault kind at once (S3 503 SlowDown, connections cut mid-body,
+//! Athena ThrottlingException), at a size where each kind happens many times: the content must
+//! equal a fault-free run's, checksum for checksum. And many queries of mixed sources on one
+//! connection at once, each exact.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::time::Duration;
+
+use arrow::array::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use athena_arrow::{Connection, FetchConfig, ResultSource, RetryConfig};
+
+/// 100,000 rows of several types (about 5 MB of CSV, 100 GetQueryResults pages).
+const SQL: &str = "SELECT a.a AS a, CAST(a.a AS VARCHAR) AS s, CAST(a.a AS DECIMAL(12,2)) / 7 AS d, \
+                   CAST(b.a AS DOUBLE) / 3 AS f, a.a % 2 = 0 AS even \
+                   FROM many_rows a CROSS JOIN (SELECT a FROM many_rows WHERE a < 10) b";
+
+/// Row count and a checksum of the rows as text, in sorted order (UNLOAD files have no order).
+fn checksum(batches: &[RecordBatch]) -> (usize, u64) {
+    let options = FormatOptions::default().with_null("NULL");
+    let mut rows: Vec<String> = Vec::new();
+    for b in batches {
+        let formatters: Vec<ArrayFormatter> = b.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap()).collect();
+        rows.extend((0..b.num_rows()).map(|i| formatters.iter().map(|f| f.value(i).to_string()).collect::<Vec<_>>().join("|")));
+    }
+    rows.sort();
+    let mut h = DefaultHasher::new();
+    rows.hash(&mut h);
+    (rows.len(), h.finish())
+}
+
+async fn read(conn: &Connection, unload: bool) -> Vec<RecordBatch> {
+    conn.query(SQL).unload(unload).execute().await.unwrap().collect().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_source_reads_the_same_content_under_faults() {
+    let clean = crate::builder().with_s3_staging_dir("s3://athena-results/faults-clean/").build().await.unwrap();
+    let expected = checksum(&read(&clean, false).await);
+    assert_eq!(expected.0, 100_000);
+
+    let emulator = crate::start_emulator(athena_emulator::Emulator::builder().with_faults(0.2, 0.2, 0.2));
+    let retry = RetryConfig {
+        max_attempts: 20,
+        initial_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(50),
+        ..RetryConfig::default()
+    };
+    // Small ranges: about 80 ranged GETs for the CSV, 20 or more for the Parquet files.
+    let fetch = FetchConfig { chunk_size: 64 << 10, concurrency: 8, max_attempts: 20 };
+    let faulty = |source: ResultSource, fetch: FetchConfig| {
+        crate::builder_at(&emulator.endpoint)
+            .with_s3_staging_dir("s3://athena-results/faults/")
+            .with_retry(retry)
+            .with_fetch(fetch)
+            .with_result_source(source)
+            .build()
+    };
+    let csv = faulty(ResultSource::S3, fetch).await.unwrap();
+    assert_eq!(checksum(&read(&csv, false).await), expected, "result CSV");
+    let api = faulty(ResultSource::Api, fetch).await.unwrap();
+    assert_eq!(checksum(&read(&api, false).await), expected, "GetQueryResults paging");
+    let unload = faulty(ResultSource::Auto, FetchConfig { chunk_size: 16 << 10, ..fetch }).await.unwrap();
+    assert_eq!(checksum(&read(&unload, true).await), expected, "UNLOAD");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_queries_of_mixed_sources_on_one_connection() {
+    let conn = crate::builder().with_s3_staging_dir("s3://athena-results/concurrent/").build().await.unwrap();
+    let tasks = (0..50u32).map(|i| {
+        let conn = conn.clone();
+        tokio::spawn(async move {
+            // Small results come from the first page, large ones from the CSV, every third
+            // through UNLOAD.
+            let (sql, unload, rows, sum) = match i % 3 {
+                0 => (format!("SELECT a FROM many_rows WHERE a < {i}"), false, i as usize, (0..i as i64).sum::<i64>()),
+                1 => (format!("SELECT a FROM many_rows WHERE a >= {i}"), false, 10_000 - i as usize, (i as i64..10_000).sum()),
+                _ => (format!("SELECT a FROM many_rows WHERE a % 50 = {i}"), true, 200, (0..200).map(|k| k * 50 + i as i64).sum()),
+            };
+            let batches = conn.query(&sql).unload(unload).execute().await.unwrap().collect().await.unwrap();
+            let mut got_rows = 0;
+            let mut got_sum = 0i64;
+            for b in &batches {
+                let a = b.column(0).as_any().downcast_ref::<arrow::array::Int32Array>().unwrap();
+                got_rows += b.num_rows();
+                got_sum += a.iter().map(|v| i64::from(v.unwrap())).sum::<i64>();
+            }
+            assert_eq!((got_rows, got_sum), (rows, sum), "query {i}: {sql}");
+        })
+    });
+    for t in futures::future::join_all(tasks).await {
+        t.unwrap();
+    }
+}
