@@ -4,6 +4,7 @@
 //! queries in [`crate::query`], cursors in `rows`, catalog listings in `metadata`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::retry::RetryConfig as SdkRetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -24,6 +25,8 @@ struct Inner {
     fetcher: Fetcher,
     sdk_config: SdkConfig,
     settings: Settings,
+    /// When the next status poll of any of this connection's queries may go out.
+    next_poll: tokio::sync::Mutex<tokio::time::Instant>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -69,7 +72,8 @@ impl Connection {
         if sdk_config.region().is_none() {
             return Err(Error::config("no AWS region"));
         }
-        Ok(Self { inner: Arc::new(Inner { athena, fetcher, sdk_config, settings }) })
+        let next_poll = tokio::sync::Mutex::new(tokio::time::Instant::now());
+        Ok(Self { inner: Arc::new(Inner { athena, fetcher, sdk_config, settings, next_poll }) })
     }
 
     pub(crate) fn fetcher(&self) -> &Fetcher {
@@ -78,6 +82,20 @@ impl Connection {
 
     pub(crate) fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// Waits for this connection's next GetQueryExecution slot: its queries together poll at
+    /// most `max_polls_per_second` times a second (slots are handed out in turn, so many
+    /// queries in flight share the budget rather than exceed Athena's quota).
+    pub(crate) async fn poll_slot(&self) {
+        let gap = Duration::from_secs_f64(1.0 / self.inner.settings.poll.max_polls_per_second);
+        let slot = {
+            let mut next = self.inner.next_poll.lock().await;
+            let slot = (*next).max(tokio::time::Instant::now());
+            *next = slot + gap;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
     }
 
     /// The Athena client (for calls this crate does not wrap).

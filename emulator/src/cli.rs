@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Fraction of Athena calls answered ThrottlingException.
     #[arg(long, default_value_t = 0.0)]
     pub fault_throttle_rate: f64,
+    /// Shortest time from a query's submission to its end, in milliseconds (Athena's queueing
+    /// and planning).
+    #[arg(long, default_value_t = 0)]
+    pub min_query_ms: u64,
     /// Generate the benchmark table `default.bench` with this many rows.
     #[arg(long)]
     pub bench_rows: Option<usize>,
@@ -58,6 +62,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         .with_region(args.region)
         .with_s3_latency(Duration::from_millis(args.s3_latency_ms))
         .with_s3_bandwidth_mbps(args.s3_bandwidth_mbps)
+        .with_min_query_time(Duration::from_millis(args.min_query_ms))
         .with_faults(args.fault_slowdown_rate, args.fault_cut_rate, args.fault_throttle_rate);
     if let Some(dir) = args.data_dir {
         builder = builder.with_data_dir(dir);

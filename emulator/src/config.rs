@@ -17,6 +17,9 @@ pub struct Realism {
     pub fault_cut_rate: f64,
     /// Fraction (0..=1) of Athena calls answered `ThrottlingException`.
     pub fault_throttle_rate: f64,
+    /// Shortest time from submission to a query's end (Athena's queueing and planning take
+    /// hundreds of milliseconds): a query done sooner stays RUNNING until then.
+    pub min_query_time: Duration,
 }
 
 impl Realism {

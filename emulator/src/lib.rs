@@ -162,6 +162,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Shortest time from a query's submission to its end, as Athena's queueing and planning
+    /// give every query (default none): for benchmarks of queries of realistic length.
+    pub fn with_min_query_time(mut self, time: Duration) -> Self {
+        self.realism.min_query_time = time;
+        self
+    }
+
     /// Longest a client may take to send a request's headers before its connection is closed
     /// (default 30 s).
     pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
@@ -211,12 +218,13 @@ impl EmulatorBuilder {
         let storage = s3::Storage::new(layout, realism).map_err(io)?;
         let mut builder = s3s::service::S3ServiceBuilder::new(storage);
         builder.set_auth(keys.clone());
-        let router = Arc::new(server::Router { athena, s3: builder.build(), keys, region: self.region.clone() });
+        let counters = Arc::new(server::S3Counters::default());
+        let router = Arc::new(server::Router { athena, s3: builder.build(), keys, region: self.region.clone(), counters: counters.clone() });
 
         let listener = tokio::net::TcpListener::bind(self.listen).await.map_err(|source| Error::Listen { addr: self.listen, source })?;
         let addr = listener.local_addr().map_err(|source| Error::Listen { addr: self.listen, source })?;
         let task = tokio::spawn(server::serve(listener, router, self.limits));
-        Ok(Emulator { addr, task, _temp: temp, data_dir, config: self })
+        Ok(Emulator { addr, task, _temp: temp, data_dir, config: self, counters })
     }
 }
 
@@ -228,6 +236,16 @@ pub struct Emulator {
     _temp: Option<tempfile::TempDir>,
     data_dir: PathBuf,
     config: EmulatorBuilder,
+    counters: Arc<server::S3Counters>,
+}
+
+/// S3 requests an endpoint has received so far, by method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct S3Requests {
+    pub get: u64,
+    pub head: u64,
+    /// PUT, POST, DELETE and the rest.
+    pub other: u64,
 }
 
 impl Emulator {
@@ -242,6 +260,12 @@ impl Emulator {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// S3 requests received so far, by method: round trips, for tests and benchmarks.
+    pub fn s3_requests(&self) -> S3Requests {
+        use std::sync::atomic::Ordering::Relaxed;
+        S3Requests { get: self.counters.get.load(Relaxed), head: self.counters.head.load(Relaxed), other: self.counters.other.load(Relaxed) }
     }
 
     pub fn access_key_id(&self) -> &str {

@@ -27,6 +27,15 @@ pub struct Router {
     pub s3: S3Service,
     pub keys: Keys,
     pub region: String,
+    pub counters: Arc<S3Counters>,
+}
+
+/// S3 requests received, by method (tests and benchmarks count round trips with them).
+#[derive(Debug, Default)]
+pub struct S3Counters {
+    pub get: std::sync::atomic::AtomicU64,
+    pub head: std::sync::atomic::AtomicU64,
+    pub other: std::sync::atomic::AtomicU64,
 }
 
 fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {
@@ -53,6 +62,12 @@ impl Router {
             if crate::sts::is_sts_request(&req) {
                 return Ok(self.sts_call(req).await);
             }
+            let counter = match *req.method() {
+                http::Method::GET => &self.counters.get,
+                http::Method::HEAD => &self.counters.head,
+                _ => &self.counters.other,
+            };
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if let Err((status, code, message)) =
                 self.keys.s3_precheck(req.headers(), req.uri()).and_then(|()| crate::s3::check_request_path(req.uri().path()))
             {

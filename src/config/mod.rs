@@ -44,29 +44,49 @@ pub enum ResultSource {
 /// Called once with the query id as soon as StartQueryExecution answered, before waiting.
 pub type OnStart = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// How the status of a running query is polled: starts near `initial`, grows by `multiplier`
-/// after each poll, up to `max`.
+/// How the status of a running query is polled. Athena has no completion push: a query is
+/// seen done up to one interval late, so the schedule is part of every query's latency.
+///
+/// The status is read at once, then after `initial`, each wait growing by `multiplier` up to
+/// `cap`; past that, a wait may grow to `proportion` of the time the query has run so far (so
+/// the expected slack, half an interval, stays near 5% of a long query's run time or under
+/// 100 ms for a short one), never beyond `max`. All queries of a connection share a budget of
+/// `max_polls_per_second` GetQueryExecution calls (Athena's account quota is 100/s).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollConfig {
-    /// First wait after the start (the status is also read at once). Default 20 ms: small
-    /// queries often finish within a few hundred ms, and each wait grows from there.
+    /// First wait after the start (the status is also read at once). Default 20 ms.
     pub initial: Duration,
     /// Growth factor per poll. Default 1.5.
     pub multiplier: f64,
-    /// Longest wait between polls. Default 1 s (PyAthena's fixed interval), so long queries cost
-    /// few GetQueryExecution calls and short ones little latency.
+    /// Where the growth by `multiplier` stops. Default 200 ms: at most ~100 ms of expected slack
+    /// for queries of a few seconds.
+    pub cap: Duration,
+    /// Longer waits in proportion to the time run so far. Default 0.1.
+    pub proportion: f64,
+    /// Longest wait between polls. Default 5 s (reached by queries running 50 s and more).
     pub max: Duration,
+    /// GetQueryExecution calls per second across all queries of the connection. Default 50.
+    pub max_polls_per_second: f64,
 }
 
 impl Default for PollConfig {
     fn default() -> Self {
-        Self { initial: Duration::from_millis(20), multiplier: 1.5, max: Duration::from_secs(1) }
+        Self {
+            initial: Duration::from_millis(20),
+            multiplier: 1.5,
+            cap: Duration::from_millis(200),
+            proportion: 0.1,
+            max: Duration::from_secs(5),
+            max_polls_per_second: 50.0,
+        }
     }
 }
 
 impl PollConfig {
-    pub(crate) fn next(&self, current: Duration) -> Duration {
-        current.mul_f64(self.multiplier.max(1.0)).min(self.max)
+    /// The wait after `current`, for a query that has run `elapsed`.
+    pub(crate) fn next(&self, current: Duration, elapsed: Duration) -> Duration {
+        let grown = current.mul_f64(self.multiplier.max(1.0)).min(self.cap.max(self.initial));
+        grown.max(elapsed.mul_f64(self.proportion.max(0.0))).min(self.max)
     }
 }
 
@@ -371,10 +391,12 @@ impl ConnectionBuilder {
         self
     }
 
-    /// Status polling (default [`PollConfig::default`]: the status at once, then after 20 ms, waits growing 1.5x to 1 s).
+    /// Status polling (default [`PollConfig::default`]: the status at once, then after 20 ms,
+    /// waits growing 1.5x to 200 ms, then to a tenth of the time run so far, at most 5 s; 50
+    /// polls a second across the connection's queries).
     pub fn with_poll(mut self, poll: PollConfig) -> Self {
-        if poll.initial.is_zero() || poll.max < poll.initial {
-            self.errors.push(format!("poll intervals must be positive and max >= initial, got {poll:?}"));
+        if poll.initial.is_zero() || poll.max < poll.initial || !(poll.max_polls_per_second > 0.0) {
+            self.errors.push(format!("poll intervals and rate must be positive and max >= initial, got {poll:?}"));
         }
         self.settings.poll = poll;
         self
@@ -563,8 +585,22 @@ mod tests {
         let s = Settings::default();
         assert_eq!((s.schema.as_str(), s.catalog.as_str(), s.cancel_on_drop), ("default", "awsdatacatalog", true));
         let p = PollConfig::default();
-        assert_eq!(p.next(Duration::from_millis(50)), Duration::from_millis(75));
-        assert_eq!(p.next(Duration::from_millis(900)), Duration::from_secs(1));
+        let ms = Duration::from_millis;
+        assert_eq!(p.next(ms(50), ms(100)), ms(75));
+        assert_eq!(p.next(ms(180), ms(500)), ms(200), "growth stops at the cap");
+        assert_eq!(p.next(ms(200), Duration::from_secs(4)), ms(400), "a tenth of the time run");
+        assert_eq!(p.next(ms(4000), Duration::from_secs(300)), Duration::from_secs(5), "never past max");
+        // Expected slack (half the interval in force when the query ends) for queries of
+        // 0.5 s, 4 s and 30 s: under 100 ms or 5% of the run time.
+        for run in [ms(500), ms(4000), ms(30_000)] {
+            let (mut t, mut interval) = (Duration::ZERO, p.initial);
+            while t + interval < run {
+                t += interval;
+                interval = p.next(interval, t);
+            }
+            let slack = interval / 2;
+            assert!(slack <= ms(100).max(run / 20), "{run:?}: slack {slack:?}");
+        }
         assert_eq!(check_reuse(Duration::from_secs(3600)), None);
     }
 }

@@ -64,17 +64,62 @@ impl Fetcher {
         Self { s3, config }
     }
 
-    pub(crate) async fn head(&self, uri: &str) -> Result<ObjectMeta> {
+    /// The first `len` bytes of the object (all of it when it is shorter) with its size and
+    /// ETag, from one ranged GET: no HEAD before reading. The rest is read pinned to that ETag.
+    pub(crate) async fn open_head(&self, uri: &str, len: u64) -> Result<(ObjectMeta, Bytes)> {
+        self.open(uri, format!("bytes=0-{}", len.max(1) - 1)).await
+    }
+
+    /// The last `len` bytes of the object (all of it when it is shorter) with its size and ETag,
+    /// from one suffix GET: a Parquet file's footer comes with its first request.
+    pub(crate) async fn open_tail(&self, uri: &str, len: u64) -> Result<(ObjectMeta, Bytes)> {
+        self.open(uri, format!("bytes=-{}", len.max(1))).await
+    }
+
+    /// One ranged GET whose `Content-Range` tells the object's size; a body cut short is
+    /// completed by GETs pinned to the ETag it came with.
+    async fn open(&self, uri: &str, range: String) -> Result<(ObjectMeta, Bytes)> {
         let (bucket, key) = parse_s3_uri(uri)?;
-        let out = self
-            .s3
-            .head_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| storage_error(uri, "HeadObject failed", Some(Box::new(e))))?;
-        Ok(ObjectMeta { size: out.content_length().unwrap_or(0).max(0) as u64, etag: out.e_tag().map(str::to_owned) })
+        let sent = self.s3.get_object().bucket(&bucket).key(&key).range(range).send().await;
+        let out = match sent {
+            Ok(out) => out,
+            // An empty object has no byte to range over (416 InvalidRange).
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
+                return Ok((ObjectMeta { size: 0, etag: None }, Bytes::new()));
+            }
+            Err(e) => {
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                let what = if matches!(status, Some(403 | 404)) { "GetObject refused" } else { "GetObject failed" };
+                return Err(storage_error(uri, what, Some(Box::new(e))));
+            }
+        };
+        let etag = out.e_tag().map(str::to_owned);
+        let length = out.content_length().unwrap_or(0).max(0) as u64;
+        // `bytes a-b/size`; without it (a 200 for the whole object) the body is the object.
+        let (start, size) = match out.content_range().and_then(parse_content_range) {
+            Some((start, size)) => (start, size),
+            None => (0, length),
+        };
+        let meta = ObjectMeta { size, etag };
+        let mut buf = BytesMut::with_capacity(length as usize);
+        let mut body = out.body;
+        loop {
+            match body.try_next().await {
+                Ok(Some(bytes)) => buf.extend_from_slice(&bytes),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(uri, "first body cut at byte {} ({e}): resuming", start + buf.len() as u64);
+                    break;
+                }
+            }
+        }
+        if (buf.len() as u64) < length {
+            let from = start + buf.len() as u64;
+            let rest = self.range(uri, meta.etag.as_deref(), from, start + length).await?;
+            buf.extend_from_slice(&rest);
+        }
+        buf.truncate(length as usize);
+        Ok((meta, buf.freeze()))
     }
 
     /// Deletes the objects at `uris` (best effort: failures are logged).
@@ -89,25 +134,32 @@ impl Fetcher {
 
     /// The whole (small) object in memory.
     pub(crate) async fn get_all(&self, uri: &str) -> Result<Bytes> {
-        let meta = self.head(uri).await?;
-        if meta.size == 0 {
-            return Ok(Bytes::new());
+        let (meta, first) = self.open_head(uri, self.config.chunk_size).await?;
+        if first.len() as u64 >= meta.size {
+            return Ok(first);
         }
-        self.range(uri, meta.etag.as_deref(), 0, meta.size).await
+        let rest = self.range(uri, meta.etag.as_deref(), first.len() as u64, meta.size).await?;
+        Ok([first, rest].concat().into())
     }
 
-    pub(crate) fn chunks(&self, uri: &str, meta: &ObjectMeta) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
+    /// The object's bytes in order, `first` (its opening bytes, already read) included, the
+    /// rest as ranged GETs in flight concurrently.
+    pub(crate) fn chunks(&self, uri: &str, meta: &ObjectMeta, first: Bytes) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
         let chunk = self.config.chunk_size.max(1);
-        let ranges: Vec<(u64, u64)> = (0..meta.size.div_ceil(chunk)).map(|i| (i * chunk, ((i + 1) * chunk).min(meta.size))).collect();
+        let from = (first.len() as u64).min(meta.size);
+        let ranges: Vec<(u64, u64)> =
+            (0..(meta.size - from).div_ceil(chunk)).map(|i| (from + i * chunk, (from + (i + 1) * chunk).min(meta.size))).collect();
+        let head = (!first.is_empty()).then_some(Ok(first));
         let this = self.clone();
         let uri = uri.to_owned();
         let etag = meta.etag.clone();
-        futures::stream::iter(ranges)
+        let rest = futures::stream::iter(ranges)
             .map(move |(start, end)| {
                 let (this, uri, etag) = (this.clone(), uri.clone(), etag.clone());
                 async move { this.range(&uri, etag.as_deref(), start, end).await }
             })
-            .buffered(self.config.concurrency.max(1))
+            .buffered(self.config.concurrency.max(1));
+        futures::stream::iter(head).chain(rest)
     }
 
     /// Bytes `start..end` of the object, resuming after cut or short bodies.
@@ -175,6 +227,13 @@ impl Fetcher {
     }
 }
 
+/// `bytes 0-99/1234` -> (0, 1234).
+fn parse_content_range(value: &str) -> Option<(u64, u64)> {
+    let (range, size) = value.strip_prefix("bytes ")?.split_once('/')?;
+    let start = range.split_once('-')?.0.parse().ok()?;
+    Some((start, size.parse().ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,5 +243,8 @@ mod tests {
         assert_eq!(parse_s3_uri("s3://b/k/x.csv").unwrap(), ("b".into(), "k/x.csv".into()));
         assert!(parse_s3_uri("s3://b/").is_err());
         assert!(parse_s3_uri("https://b/k").is_err());
+        assert_eq!(parse_content_range("bytes 0-99/1234"), Some((0, 1234)));
+        assert_eq!(parse_content_range("bytes 1200-1233/1234"), Some((1200, 1234)));
+        assert_eq!(parse_content_range("bytes */1234"), None);
     }
 }

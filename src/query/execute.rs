@@ -162,6 +162,7 @@ impl QueryHandle {
     /// # Errors
     /// [`Error::Api`] when the call fails.
     pub async fn poll(&self) -> Result<QueryInfo> {
+        self.conn.poll_slot().await;
         let info = get_query_execution(self.conn.athena(), &self.query_id).await?;
         if info.state.is_terminal() {
             self.guard.disarm();
@@ -225,7 +226,7 @@ impl QueryHandle {
                 interval = interval.min(timeout - elapsed);
             }
             tokio::time::sleep(interval).await;
-            interval = poll.next(interval);
+            interval = poll.next(interval, self.started.elapsed());
         }
     }
 }

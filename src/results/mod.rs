@@ -85,8 +85,9 @@ impl ResultSet {
             .send();
         let (first, meta) = match &csv_location {
             Some(location) => {
-                let (first, meta) = tokio::join!(first_page, conn.fetcher().head(location));
-                (first, Some(meta))
+                // The CSV's first range comes with its size and ETag: no HEAD.
+                let (first, opened) = tokio::join!(first_page, conn.fetcher().open_head(location, conn.settings().fetch.chunk_size));
+                (first, Some(opened))
             }
             None => (first_page.await, None),
         };
@@ -99,7 +100,8 @@ impl ResultSet {
             // Athena's count of the rows returned, asked for while the CSV is read: the stream
             // fails at its end rather than deliver a changed or cut result as if it were whole.
             let expected = tokio::spawn(output_rows(client, info.query_id.clone()));
-            let stream = csv::csv_stream(conn.fetcher(), &location, meta?, &info.query_id, schema);
+            let (meta, head) = meta?;
+            let stream = csv::csv_stream(conn.fetcher(), &location, meta, head, &info.query_id, schema);
             let stream = count_checked(stream, expected, info.query_id.clone(), location);
             return Ok(Self { update_count: first.update_count(), info, columns, stream, current: None });
         }

@@ -28,6 +28,9 @@ use crate::results::stream::RecordBatchStream;
 
 /// Rows per batch read from Parquet (8192 decodes about 30% faster than 1024).
 const BATCH_ROWS: usize = 8192;
+/// Bytes read from the end of each data file with its first request: the footer and, for
+/// small files, all of it.
+const FOOTER_GUESS: u64 = 64 * 1024;
 /// Data files read at once.
 const FILES_IN_FLIGHT: usize = 4;
 
@@ -122,11 +125,22 @@ impl Drop for Cleanup {
     }
 }
 
-/// A Parquet object read through the chunk reader, pinned to its ETag.
+/// A Parquet object read through the chunk reader, pinned to its ETag; its tail (read with the
+/// first request, footer included) is served from memory.
 struct S3ParquetReader {
     fetcher: Fetcher,
     uri: Arc<str>,
     meta: ObjectMeta,
+    /// The object's last bytes, from `tail_start` on.
+    tail: Bytes,
+    tail_start: u64,
+}
+
+impl S3ParquetReader {
+    fn cached(&self, range: &Range<u64>) -> Option<Bytes> {
+        (range.start >= self.tail_start && range.end <= self.meta.size)
+            .then(|| self.tail.slice((range.start - self.tail_start) as usize..(range.end - self.tail_start) as usize))
+    }
 }
 
 fn external(e: Error) -> ParquetError {
@@ -135,13 +149,25 @@ fn external(e: Error) -> ParquetError {
 
 impl AsyncFileReader for S3ParquetReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
-        async move { self.fetcher.range(&self.uri, self.meta.etag.as_deref(), range.start, range.end).await.map_err(external) }.boxed()
+        async move {
+            if let Some(bytes) = self.cached(&range) {
+                return Ok(bytes);
+            }
+            self.fetcher.range(&self.uri, self.meta.etag.as_deref(), range.start, range.end).await.map_err(external)
+        }
+        .boxed()
     }
 
     fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
         async move {
-            let etag = self.meta.etag.as_deref();
-            let gets = ranges.into_iter().map(|r| self.fetcher.range(&self.uri, etag, r.start, r.end));
+            let this = &*self;
+            let etag = this.meta.etag.as_deref();
+            let gets = ranges.into_iter().map(|r| async move {
+                match this.cached(&r) {
+                    Some(bytes) => Ok(bytes),
+                    None => this.fetcher.range(&this.uri, etag, r.start, r.end).await,
+                }
+            });
             futures::future::try_join_all(gets).await.map_err(external)
         }
         .boxed()
@@ -153,7 +179,7 @@ impl AsyncFileReader for S3ParquetReader {
     ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
         async move {
             let size = self.meta.size;
-            let metadata = ParquetMetaDataReader::new().with_prefetch_hint(Some(64 * 1024)).load_and_finish(self, size).await?;
+            let metadata = ParquetMetaDataReader::new().with_prefetch_hint(Some(FOOTER_GUESS as usize)).load_and_finish(self, size).await?;
             Ok(Arc::new(metadata))
         }
         .boxed()
@@ -222,8 +248,10 @@ fn read_schema(metadata: &ArrowReaderMetadata, unit: TimeUnit) -> SchemaRef {
 }
 
 async fn open_file(fetcher: &Fetcher, uri: &str, unit: TimeUnit) -> Result<Opened> {
-    let meta = fetcher.head(uri).await?;
-    let mut reader = S3ParquetReader { fetcher: fetcher.clone(), uri: uri.into(), meta };
+    // One request for the size, the ETag and the footer (Parquet footers are rarely longer).
+    let (meta, tail) = fetcher.open_tail(uri, FOOTER_GUESS).await?;
+    let tail_start = meta.size - tail.len() as u64;
+    let mut reader = S3ParquetReader { fetcher: fetcher.clone(), uri: uri.into(), meta, tail, tail_start };
     let parquet_err =
         |e: ParquetError| Error::Storage { uri: uri.to_owned(), message: "cannot read Parquet".into(), source: Some(Box::new(e)) };
     let metadata = ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new()).await.map_err(parquet_err)?;

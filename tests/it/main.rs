@@ -30,6 +30,13 @@ impl Drop for Shared {
     }
 }
 
+impl Shared {
+    /// S3 requests the endpoint has received so far.
+    pub fn s3_requests(&self) -> athena_emulator::S3Requests {
+        self.emulator.as_ref().expect("running").s3_requests()
+    }
+}
+
 pub fn start_emulator(builder: athena_emulator::EmulatorBuilder) -> Shared {
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

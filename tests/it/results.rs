@@ -276,6 +276,42 @@ async fn a_shortened_or_emptied_result_csv_fails_loudly() {
 }
 
 #[tokio::test]
+async fn results_are_read_without_head_requests() {
+    let emulator = crate::start_emulator(athena_emulator::Emulator::builder());
+    let conn = crate::builder_at(&emulator.endpoint)
+        .with_s3_staging_dir("s3://athena-results/round-trips/")
+        .with_result_source(ResultSource::S3)
+        .build()
+        .await
+        .unwrap();
+    // The result CSV (about 50 kB): its first ranged GET brings size, ETag and all the bytes.
+    let before = emulator.s3_requests();
+    let rows: usize = conn.execute("SELECT a FROM many_rows").await.unwrap().collect().await.unwrap().iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 10_000);
+    let after = emulator.s3_requests();
+    assert_eq!((after.head - before.head, after.get - before.get), (0, 1), "{before:?} -> {after:?}");
+    // UNLOAD: files listed by DATA_MANIFEST (no GET of the manifest), each small file read by
+    // the one suffix GET that brings its footer.
+    let before = emulator.s3_requests();
+    let result = conn.query("SELECT a FROM many_rows").unload(true).execute().await.unwrap();
+    let query_id = result.query_id().to_owned();
+    let rows: usize = result.collect().await.unwrap().iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 10_000);
+    let after = emulator.s3_requests();
+    let manifest = conn
+        .athena()
+        .get_query_results()
+        .query_execution_id(&query_id)
+        .query_result_type(aws_sdk_athena::types::QueryResultType::DataManifest)
+        .send()
+        .await
+        .unwrap();
+    let files = manifest.result_set().unwrap().rows().len() as u64;
+    assert!(files >= 1);
+    assert_eq!((after.head - before.head, after.get - before.get), (0, files), "{files} files: {before:?} -> {after:?}");
+}
+
+#[tokio::test]
 async fn small_results_come_from_the_first_page_without_s3() {
     // Every S3 GET of this endpoint fails with 503 SlowDown.
     let emulator = crate::start_emulator(athena_emulator::Emulator::builder().with_faults(1.0, 0.0, 0.0));

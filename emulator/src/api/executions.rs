@@ -219,6 +219,9 @@ impl Athena {
             }
         };
         let engine_ms = started.elapsed().as_millis() as i64;
+        if let Some(rest) = self.realism.min_query_time.checked_sub(submitted_at.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
         let mut state = self.state.lock().unwrap();
         state.tasks.remove(&job.id);
         let Some(rec) = state.records.get_mut(&job.id) else {
