@@ -374,6 +374,16 @@ async fn query(conn: &Connection, q: QueryArgs, no_summary: bool, no_progress: b
         let result = handle.wait().await?;
         let info = result.info().clone();
         let fetch_started = Instant::now();
+        // The total for the progress line, from Athena's statistics when the result has them
+        // (asked for anyway to check the result's completeness: no extra call).
+        let total = std::sync::Arc::new(std::sync::OnceLock::new());
+        let expected = result.expected_rows();
+        let filled = total.clone();
+        tokio::spawn(async move {
+            if let Some(n) = expected.await {
+                let _ = filled.set(n);
+            }
+        });
         let mut stream = result.into_stream();
         progress.suspend(|| sink.start(stream.schema()))?;
         let (mut rows, mut bytes) = (0u64, 0u64);
@@ -382,7 +392,7 @@ async fn query(conn: &Connection, q: QueryArgs, no_summary: bool, no_progress: b
             rows += batch.num_rows() as u64;
             bytes += batch.get_array_memory_size() as u64;
             progress.suspend(|| sink.write(&batch))?;
-            progress.fetching(rows, bytes, fetch_started.elapsed());
+            progress.fetching(rows, total.get().copied(), bytes, fetch_started.elapsed());
         }
         progress.clear();
         sink.finish()?;

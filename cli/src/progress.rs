@@ -39,10 +39,15 @@ impl Progress {
         }
     }
 
-    pub fn fetching(&self, rows: u64, bytes: u64, elapsed: Duration) {
+    /// `total`: the rows Athena says the result has, when known.
+    pub fn fetching(&self, rows: u64, total: Option<u64>, bytes: u64, elapsed: Duration) {
         if let Some(bar) = &self.bar {
             let secs = elapsed.as_secs_f64().max(1e-9);
-            bar.set_message(format!("{rows} rows, {:.1} MB, {:.1} MB/s", bytes as f64 / 1e6, bytes as f64 / 1e6 / secs));
+            let rows = match total {
+                Some(t) if t > 0 => format!("{rows} of {t} rows ({:.0}%)", rows as f64 * 100.0 / t as f64),
+                _ => format!("{rows} rows"),
+            };
+            bar.set_message(format!("{rows}, {:.1} MB, {:.1} MB/s", bytes as f64 / 1e6, bytes as f64 / 1e6 / secs));
         }
     }
 

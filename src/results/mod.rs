@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 
 pub use crate::config::ResultSource;
 use crate::connection::Connection;
@@ -44,7 +44,12 @@ pub struct ResultSet {
     update_count: Option<i64>,
     stream: RecordBatchStream,
     current: Option<(RecordBatch, usize)>,
+    /// Athena's count of the rows returned, asked for while a result file is read.
+    expected_rows: Option<ExpectedRows>,
 }
+
+/// The rows a result has as Athena counts them, awaited by more than one reader.
+type ExpectedRows = futures::future::Shared<futures::future::BoxFuture<'static, Option<u64>>>;
 
 impl std::fmt::Debug for ResultSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -99,11 +104,12 @@ impl ResultSet {
         if let (Some(location), Some(meta), false) = (csv_location, meta, whole_in_first_page) {
             // Athena's count of the rows returned, asked for while the CSV is read: the stream
             // fails at its end rather than deliver a changed or cut result as if it were whole.
-            let expected = tokio::spawn(output_rows(client, info.query_id.clone()));
+            let task = tokio::spawn(output_rows(client, info.query_id.clone()));
+            let expected: ExpectedRows = async move { task.await.ok().flatten() }.boxed().shared();
             let (meta, head) = meta?;
             let stream = csv::csv_stream(conn.fetcher(), &location, meta, head, &info.query_id, schema);
-            let stream = count_checked(stream, expected, info.query_id.clone(), location);
-            return Ok(Self { update_count: first.update_count(), info, columns, stream, current: None });
+            let stream = count_checked(stream, expected.clone(), info.query_id.clone(), location);
+            return Ok(Self { update_count: first.update_count(), info, columns, stream, current: None, expected_rows: Some(expected) });
         }
         let mut rows: VecDeque<Vec<Option<String>>> = rs.map(|r| r.rows().iter().map(api_row).collect()).unwrap_or_default();
         if has_header_row(&info) {
@@ -127,7 +133,7 @@ impl ResultSet {
             rows_done: 0,
         };
         let stream = RecordBatchStream::new(schema, futures::stream::try_unfold(state, ApiPages::next).boxed());
-        Ok(Self { update_count: first.update_count(), info, columns, stream, current: None })
+        Ok(Self { update_count: first.update_count(), info, columns, stream, current: None, expected_rows: None })
     }
 
     /// The results of an UNLOAD this client wrapped around a query (see [`UnloadColumns`]).
@@ -180,11 +186,25 @@ impl ResultSet {
             }
             None => stream,
         };
-        Ok(Self { info, columns: plan.columns.clone(), update_count: None, stream, current: None })
+        Ok(Self { info, columns: plan.columns.clone(), update_count: None, stream, current: None, expected_rows: None })
     }
 
     pub fn info(&self) -> &QueryInfo {
         &self.info
+    }
+
+    /// The number of rows Athena says the query returned (GetQueryRuntimeStatistics), for a
+    /// result read from its CSV file, e.g. to show a download's progress; `None` for other
+    /// sources or when Athena gives no figure. The stream checks it at its end as well. The
+    /// future is independent of this result set (it may outlive [`into_stream`](Self::into_stream)).
+    pub fn expected_rows(&self) -> impl std::future::Future<Output = Option<u64>> + Send + 'static {
+        let expected = self.expected_rows.clone();
+        async move {
+            match expected {
+                Some(e) => e.await,
+                None => None,
+            }
+        }
     }
 
     pub fn query_id(&self) -> &str {
@@ -305,7 +325,7 @@ async fn output_rows(client: aws_sdk_athena::Client, query_id: String) -> Option
 /// `expected` resolves to.
 fn count_checked(
     stream: RecordBatchStream,
-    expected: tokio::task::JoinHandle<Option<u64>>,
+    expected: ExpectedRows,
     query_id: String,
     uri: String,
 ) -> RecordBatchStream {
@@ -323,7 +343,7 @@ fn count_checked(
                 }
                 Some(Err(e)) => Some((Err(e), None)),
                 None => {
-                    let want = expected.await.ok().flatten()?;
+                    let want = expected.await?;
                     (want != rows).then(|| {
                         let message = format!("{uri} gave {rows} rows, Athena reports {want} rows returned");
                         (Err(Error::Incomplete { query_id, message }), None)

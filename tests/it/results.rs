@@ -276,6 +276,15 @@ async fn a_shortened_or_emptied_result_csv_fails_loudly() {
 }
 
 #[tokio::test]
+async fn athena_counts_the_rows_of_a_result_read_from_s3() {
+    let conn = crate::builder().with_result_source(ResultSource::S3).build().await.unwrap();
+    let result = conn.execute("SELECT a FROM many_rows WHERE a < 4321").await.unwrap();
+    assert_eq!(result.expected_rows().await, Some(4321));
+    let small = crate::connect().await.execute("SELECT 1").await.unwrap();
+    assert_eq!(small.expected_rows().await, None, "a first-page result is GetQueryResults' own answer");
+}
+
+#[tokio::test]
 async fn results_are_read_without_head_requests() {
     let emulator = crate::start_emulator(athena_emulator::Emulator::builder());
     let conn = crate::builder_at(&emulator.endpoint)
