@@ -219,7 +219,8 @@ impl EmulatorBuilder {
         let mut builder = s3s::service::S3ServiceBuilder::new(storage);
         builder.set_auth(keys.clone());
         let counters = Arc::new(server::S3Counters::default());
-        let router = Arc::new(server::Router { athena, s3: builder.build(), keys, region: self.region.clone(), counters: counters.clone() });
+        let router =
+            Arc::new(server::Router { athena, s3: builder.build(), keys, region: self.region.clone(), counters: counters.clone() });
 
         let listener = tokio::net::TcpListener::bind(self.listen).await.map_err(|source| Error::Listen { addr: self.listen, source })?;
         let addr = listener.local_addr().map_err(|source| Error::Listen { addr: self.listen, source })?;
@@ -265,7 +266,11 @@ impl Emulator {
     /// S3 requests received so far, by method: round trips, for tests and benchmarks.
     pub fn s3_requests(&self) -> S3Requests {
         use std::sync::atomic::Ordering::Relaxed;
-        S3Requests { get: self.counters.get.load(Relaxed), head: self.counters.head.load(Relaxed), other: self.counters.other.load(Relaxed) }
+        S3Requests {
+            get: self.counters.get.load(Relaxed),
+            head: self.counters.head.load(Relaxed),
+            other: self.counters.other.load(Relaxed),
+        }
     }
 
     pub fn access_key_id(&self) -> &str {

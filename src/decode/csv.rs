@@ -57,9 +57,12 @@ pub fn split_records(buf: &[u8], last: bool, mut on_record: impl FnMut(&[Option<
                 i = j + 1;
             } else {
                 // Unquoted: NULL when empty (Athena writes nothing else unquoted).
-                let end = match buf[i..].iter().position(|&b| b == b',' || b == b'\n') {
-                    Some(k) => i + k,
-                    None => break 'records,
+                let end = match buf.get(i) {
+                    Some(b',' | b'\n') => i,
+                    _ => match memchr::memchr2(b',', b'\n', &buf[i..]) {
+                        Some(k) => i + k,
+                        None => break 'records,
+                    },
                 };
                 fields.push(if end == i { None } else { Some(Cow::Borrowed(&text[i..end])) });
                 i = end;
@@ -86,7 +89,7 @@ pub fn split_records(buf: &[u8], last: bool, mut on_record: impl FnMut(&[Option<
 }
 
 fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == needle)
+    memchr::memchr(needle, haystack)
 }
 
 /// Rows per batch decoded from CSV, as for Parquet.

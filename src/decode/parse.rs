@@ -9,29 +9,76 @@ pub(crate) fn parse_float<T: std::str::FromStr>(s: &str) -> Result<T, String> {
     s.parse().map_err(|_| format!("{s:?} is not a number"))
 }
 
-pub(crate) fn parse_int<T: std::str::FromStr>(s: &str) -> Result<T, String> {
-    s.parse().map_err(|_| format!("{s:?} is not an integer of this width"))
+/// Decimal digits with an optional sign, in the integer type `T`: one pass over the bytes (the
+/// generic `str::parse` costs several times more on the short numbers results hold).
+pub(crate) fn parse_int<T: TryFrom<i64>>(s: &str) -> Result<T, String> {
+    let err = || format!("{s:?} is not an integer of this width");
+    let b = s.as_bytes();
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let zeros = digits.iter().take_while(|&&d| d == b'0').count().min(digits.len().saturating_sub(1));
+    let digits = &digits[zeros..];
+    if digits.is_empty() || digits.len() > 19 {
+        return Err(err());
+    }
+    // Up to 18 digits cannot overflow an i64; a 19th is checked.
+    let mut v: i64 = 0;
+    for (k, &d) in digits.iter().enumerate() {
+        let d = d.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(err());
+        }
+        v = if k < 18 { v * 10 - i64::from(d) } else { v.checked_mul(10).and_then(|v| v.checked_sub(i64::from(d))).ok_or_else(err)? };
+    }
+    // Accumulated negative, so that i64::MIN parses too.
+    let v = if neg { v } else { v.checked_neg().ok_or_else(err)? };
+    T::try_from(v).map_err(|_| err())
 }
 
 /// Decimal text with at most `scale` fraction digits -> the unscaled integer.
 pub(crate) fn parse_decimal(s: &str, scale: u8) -> Result<i128, String> {
     let err = || format!("{s:?} is not a decimal of scale {scale}");
-    let (neg, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
+    let b = s.as_bytes();
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
     };
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    if (int.is_empty() && frac.is_empty()) || frac.len() > scale as usize || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+    let (int, frac) = match memchr::memchr(b'.', digits) {
+        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
+        None => (digits, &digits[digits.len()..]),
+    };
+    if (int.is_empty() && frac.is_empty()) || frac.len() > scale as usize {
         return Err(err());
     }
-    let mut v: i128 = 0;
-    for b in int.bytes().chain(frac.bytes()) {
-        v = v.checked_mul(10).and_then(|v| v.checked_add((b - b'0') as i128)).ok_or_else(err)?;
-    }
-    for _ in frac.len()..scale as usize {
-        v = v.checked_mul(10).ok_or_else(err)?;
-    }
+    let v: i128 = if int.len() + scale as usize <= 18 {
+        // The common case: the unscaled value fits an u64 with room to spare.
+        let mut v: u64 = 0;
+        for &d in int.iter().chain(frac) {
+            let d = d.wrapping_sub(b'0');
+            if d > 9 {
+                return Err(err());
+            }
+            v = v * 10 + u64::from(d);
+        }
+        (v * 10u64.pow(u32::from(scale) - frac.len() as u32)) as i128
+    } else {
+        let mut v: i128 = 0;
+        for &d in int.iter().chain(frac) {
+            let d = d.wrapping_sub(b'0');
+            if d > 9 {
+                return Err(err());
+            }
+            v = v.checked_mul(10).and_then(|v| v.checked_add(i128::from(d))).ok_or_else(err)?;
+        }
+        for _ in frac.len()..scale as usize {
+            v = v.checked_mul(10).ok_or_else(err)?;
+        }
+        v
+    };
     Ok(if neg { -v } else { v })
 }
 
@@ -59,19 +106,31 @@ pub(crate) fn parse_timestamp(s: &str) -> Result<NaiveDateTime, String> {
 }
 
 /// `n` ASCII digits as a number.
+#[inline]
 fn digits(b: &[u8]) -> Option<u32> {
-    b.iter().try_fold(0u32, |v, &d| d.is_ascii_digit().then(|| v * 10 + u32::from(d - b'0')))
+    let mut v = 0u32;
+    for &d in b {
+        let d = d.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + u32::from(d);
+    }
+    Some(v)
 }
 
-/// Days since 1970-01-01 of the proleptic Gregorian date (H. Hinnant's days_from_civil).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
+/// Days since 1970-01-01 of the proleptic Gregorian date `y-m-d`, `y` in 0..=9999 (H. Hinnant's
+/// days_from_civil in unsigned arithmetic: the year is shifted by 400 so that no division
+/// rounds towards zero, and divisions by constants become multiplications).
+#[inline]
+fn days_from_civil(y: u32, m: u32, d: u32) -> i64 {
+    let y = y + 400 - u32::from(m <= 2);
+    let era = y / 400;
     let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    i64::from(era) * 146_097 + i64::from(doe) - 719_468 - 146_097
 }
 
 fn days_in_month(y: u32, m: u32) -> u32 {
@@ -93,7 +152,7 @@ fn fast_date(b: &[u8]) -> Option<i32> {
     if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
         return None;
     }
-    i32::try_from(days_from_civil(i64::from(y), m, d)).ok()
+    i32::try_from(days_from_civil(y, m, d)).ok()
 }
 
 /// `YYYY-MM-DD HH:MM:SS` with an optional fraction of 1 to 9 digits, as Athena writes
@@ -217,6 +276,39 @@ pub(crate) fn inner<'a>(text: &'a str, open: char, close: char) -> Option<&'a st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_and_decimals_parse_exactly() {
+        assert_eq!(parse_int::<i64>("9223372036854775807"), Ok(i64::MAX));
+        assert_eq!(parse_int::<i64>("-9223372036854775808"), Ok(i64::MIN));
+        assert!(parse_int::<i64>("9223372036854775808").is_err());
+        assert!(parse_int::<i64>("99999999999999999999").is_err());
+        assert_eq!(parse_int::<i8>("-128"), Ok(-128));
+        assert!(parse_int::<i8>("128").is_err());
+        assert_eq!(parse_int::<i32>("+42"), Ok(42));
+        for bad in ["", "-", "1a", " 1", "1 ", "0x1", "1.0"] {
+            assert!(parse_int::<i64>(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_decimal("1.5", 2), Ok(150));
+        assert_eq!(parse_decimal("-0.01", 2), Ok(-1));
+        assert_eq!(parse_decimal(".5", 1), Ok(5));
+        assert_eq!(parse_decimal("12345678901234567890.12", 2), Ok(1_234_567_890_123_456_789_012));
+        assert_eq!(parse_decimal("99999999999999999999999999999999999999", 0), Ok(99_999_999_999_999_999_999_999_999_999_999_999_999));
+        for bad in ["", ".", "1.234", "1e5", "1,5", "--1"] {
+            assert!(parse_decimal(bad, 2).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn days_from_civil_agrees_with_chrono_over_every_year() {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        for y in 0..=9999u32 {
+            for (m, d) in [(1, 1), (2, 28), (3, 1), (12, 31)] {
+                let want = (NaiveDate::from_ymd_opt(y as i32, m, d).unwrap() - epoch).num_days();
+                assert_eq!(days_from_civil(y, m, d), want, "{y}-{m}-{d}");
+            }
+        }
+    }
 
     #[test]
     fn fast_date_and_time_parsers_agree_with_chrono() {

@@ -71,7 +71,14 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 /// The result CSV at `uri` as a stream of batches of `schema`, in the file's row order.
 /// `head`: the object's first bytes, already read with its size and ETag.
-pub(crate) fn csv_stream(fetcher: &Fetcher, uri: &str, meta: ObjectMeta, head: Bytes, query_id: &str, schema: SchemaRef) -> RecordBatchStream {
+pub(crate) fn csv_stream(
+    fetcher: &Fetcher,
+    uri: &str,
+    meta: ObjectMeta,
+    head: Bytes,
+    query_id: &str,
+    schema: SchemaRef,
+) -> RecordBatchStream {
     // Decoding is CPU-bound: one segment per core in flight (more only adds memory).
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
     let counted = fetcher

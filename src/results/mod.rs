@@ -323,12 +323,7 @@ async fn output_rows(client: aws_sdk_athena::Client, query_id: String) -> Option
 
 /// `stream`, ending with [`Error::Incomplete`] when it delivered another number of rows than
 /// `expected` resolves to.
-fn count_checked(
-    stream: RecordBatchStream,
-    expected: ExpectedRows,
-    query_id: String,
-    uri: String,
-) -> RecordBatchStream {
+fn count_checked(stream: RecordBatchStream, expected: ExpectedRows, query_id: String, uri: String) -> RecordBatchStream {
     let schema = stream.schema().clone();
     // `None` once the stream failed or was checked: nothing more is read.
     let state = Some((stream, 0u64, expected));
