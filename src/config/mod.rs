@@ -452,9 +452,16 @@ impl ConnectionBuilder {
         self
     }
 
-    /// How result files are read from S3 (default [`FetchConfig::default`]: 8 MiB ranges, 8 in flight).
+    /// How result files are read from S3 (default [`FetchConfig::default`]: CSV in 8 MiB ranges,
+    /// 8 in flight; UNLOAD files under a budget of 32 MiB per core in flight, 16 MiB per core of
+    /// decoded batches buffered).
     pub fn with_fetch(mut self, fetch: FetchConfig) -> Self {
-        if fetch.chunk_size == 0 || fetch.concurrency == 0 || fetch.max_attempts == 0 {
+        if fetch.chunk_size == 0
+            || fetch.concurrency == 0
+            || fetch.max_attempts == 0
+            || fetch.unload_bytes_in_flight == 0
+            || fetch.decoded_bytes_buffered == 0
+        {
             self.errors.push(format!("fetch chunk size, concurrency and attempts must be positive, got {fetch:?}"));
         }
         self.settings.fetch = fetch;

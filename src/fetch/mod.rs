@@ -16,19 +16,56 @@ use crate::error::{Error, Result};
 /// How result objects are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FetchConfig {
-    /// Bytes per ranged GET. Default 8 MiB (AWS guidance: 8-16 MB).
+    /// Bytes per ranged GET of a result CSV. Default 8 MiB (AWS guidance: 8-16 MB).
     pub chunk_size: u64,
-    /// Ranged GETs in flight at once. Default 8 (about one connection per 90 MB/s wanted); data
-    /// in flight is bounded by `chunk_size * concurrency`.
+    /// Ranged GETs of a result CSV in flight at once. Default 8 (about one connection per
+    /// 90 MB/s wanted); data in flight is bounded by `chunk_size * concurrency`.
     pub concurrency: usize,
     /// Attempts per range when the body is cut or short (the SDK retries failed requests itself).
     /// Default 5.
     pub max_attempts: u32,
+    /// Bytes of UNLOAD data files being fetched or decoded at once, across all files: each
+    /// file's row groups are read one after the other, each holding its compressed size of this
+    /// budget until decoded, so few large row groups or many small files alike fill it (and
+    /// memory stays bounded whatever the file count or row-group size). A row group larger than
+    /// the budget is read alone. Default 32 MiB per core, at least 64 MiB.
+    pub unload_bytes_in_flight: u64,
+    /// Bytes of decoded batches waiting for the consumer. Default 16 MiB per core, at least
+    /// 32 MiB.
+    pub decoded_bytes_buffered: u64,
 }
 
 impl Default for FetchConfig {
     fn default() -> Self {
-        Self { chunk_size: 8 << 20, concurrency: 8, max_attempts: 5 }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+        Self {
+            chunk_size: 8 << 20,
+            concurrency: 8,
+            max_attempts: 5,
+            unload_bytes_in_flight: (cores * (32 << 20)).max(64 << 20),
+            decoded_bytes_buffered: (cores * (16 << 20)).max(32 << 20),
+        }
+    }
+}
+
+/// A budget of bytes shared by concurrent readers, counted in KiB permits of a semaphore.
+#[derive(Debug, Clone)]
+pub(crate) struct ByteBudget {
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+    capacity: u32,
+}
+
+impl ByteBudget {
+    pub(crate) fn new(bytes: u64) -> Self {
+        let capacity = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX >> 4).clamp(1, u32::MAX >> 4);
+        Self { permits: std::sync::Arc::new(tokio::sync::Semaphore::new(capacity as usize)), capacity }
+    }
+
+    /// Waits until `bytes` (at most the whole budget) are free and holds them until the permit
+    /// is dropped.
+    pub(crate) async fn acquire(&self, bytes: u64) -> tokio::sync::OwnedSemaphorePermit {
+        let units = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).clamp(1, self.capacity);
+        self.permits.clone().acquire_many_owned(units).await.expect("the budget is never closed")
     }
 }
 

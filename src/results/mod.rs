@@ -167,7 +167,7 @@ impl ResultSet {
             uris.push(manifest.clone());
             unload::Cleanup::new(conn.fetcher().clone(), uris)
         });
-        let stream = match unload::unload_stream(conn.fetcher(), files, unit).await? {
+        let stream = match unload::unload_stream(conn.fetcher(), files, unit, &conn.settings().fetch).await? {
             Some(stream) => plan.restore(stream, unit)?,
             // 0 rows: no data files; the schema comes from the query's ColumnInfo.
             None => RecordBatchStream::new(arrow_schema_with_hints(&plan.columns, unit, &Default::default())?, futures::stream::empty()),

@@ -19,11 +19,12 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::decode::TextDecoder;
 use crate::decode::schema::{ATHENA_TYPE, ColumnInfo, arrow_field, athena_type_of};
 use crate::error::{Error, Result};
-use crate::fetch::{Fetcher, ObjectMeta};
+use crate::fetch::{ByteBudget, FetchConfig, Fetcher, ObjectMeta};
 use crate::results::stream::RecordBatchStream;
 
 /// Rows per batch read from Parquet (8192 decodes about 30% faster than 1024).
@@ -31,8 +32,6 @@ const BATCH_ROWS: usize = 8192;
 /// Bytes read from the end of each data file with its first request: the footer and, for
 /// small files, all of it.
 const FOOTER_GUESS: u64 = 64 * 1024;
-/// Data files read at once.
-const FILES_IN_FLIGHT: usize = 4;
 
 /// The columns of a query read through UNLOAD and how they were written: with their own names and
 /// types, or (`rewritten`) renamed `c1..cN` with some written as text, to be restored on reading
@@ -127,6 +126,7 @@ impl Drop for Cleanup {
 
 /// A Parquet object read through the chunk reader, pinned to its ETag; its tail (read with the
 /// first request, footer included) is served from memory.
+#[derive(Clone)]
 struct S3ParquetReader {
     fetcher: Fetcher,
     uri: Arc<str>,
@@ -262,74 +262,102 @@ async fn open_file(fetcher: &Fetcher, uri: &str, unit: TimeUnit) -> Result<Opene
 }
 
 /// Reads every file of an UNLOAD; `None` when there is none (0 rows).
-pub(crate) async fn unload_stream(fetcher: &Fetcher, files: Vec<String>, unit: TimeUnit) -> Result<Option<RecordBatchStream>> {
+///
+/// Every file has its own task, reading its row groups in order (a file written in sorted
+/// order stays so); the tasks share `fetch.unload_bytes_in_flight` (each row group holds its
+/// compressed size of it while fetched and decoded, each footer its guess) and
+/// `fetch.decoded_bytes_buffered` (each batch holds its size until the consumer takes it).
+pub(crate) async fn unload_stream(
+    fetcher: &Fetcher,
+    files: Vec<String>,
+    unit: TimeUnit,
+    fetch: &FetchConfig,
+) -> Result<Option<RecordBatchStream>> {
     let Some(first) = files.first() else { return Ok(None) };
+    let in_flight = ByteBudget::new(fetch.unload_bytes_in_flight);
+    let buffered = ByteBudget::new(fetch.decoded_bytes_buffered);
     // The first file gives the schema; it is read with the reader and footer opened for that.
     let opened = open_file(fetcher, first, unit).await?;
     let schema = opened.2.clone();
     let mut opened = Some(opened);
-    let jobs: Vec<(String, Option<Opened>)> = files.into_iter().map(|uri| (uri, opened.take())).collect();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(FILES_IN_FLIGHT * 2);
-    let fetcher = fetcher.clone();
-    let out_schema = schema.clone();
-    tokio::spawn(async move {
-        futures::stream::iter(jobs)
-            .for_each_concurrent(FILES_IN_FLIGHT, |(uri, opened)| {
-                let (fetcher, tx, schema) = (fetcher.clone(), tx.clone(), out_schema.clone());
-                async move {
-                    // Its own task: this file's decoding runs on whichever worker is free.
-                    let task_tx = tx.clone();
-                    let task_uri = uri.clone();
-                    let task = tokio::spawn(async move {
-                        let result = read_file(&fetcher, &task_uri, opened, unit, &schema, &task_tx).await;
-                        if let Err(e) = result {
-                            let _ = task_tx.send(Err(e)).await;
-                        }
-                    });
-                    // A panicked reader must not end the stream as if the file were complete.
-                    if let Err(e) = task.await {
-                        let _ = tx.send(Err(Error::decode(format!("reading UNLOAD file {uri} failed: {e}")))).await;
-                    }
-                }
-            })
-            .await;
-    });
-    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(Result<RecordBatch>, Option<OwnedSemaphorePermit>)>();
+    for uri in files {
+        let opened = opened.take();
+        let (fetcher, tx, schema, in_flight, buffered) = (fetcher.clone(), tx.clone(), schema.clone(), in_flight.clone(), buffered.clone());
+        tokio::spawn(async move {
+            let file = File { fetcher: &fetcher, uri: &uri, unit, schema: &schema, in_flight: &in_flight, buffered: &buffered, tx: &tx };
+            // Its own task: a panicking reader must not end the stream as if the file were
+            // complete.
+            let task = std::panic::AssertUnwindSafe(file.read(opened)).catch_unwind().await;
+            let failure = match task {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some(Error::decode(format!("reading UNLOAD file {uri} failed: the reader panicked"))),
+            };
+            if let Some(e) = failure {
+                let _ = tx.send((Err(e), None));
+            }
+        });
+    }
+    drop(tx);
+    // The permit of a batch is released when the consumer takes the batch.
+    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|(item, _permit)| (item, rx)) });
     Ok(Some(RecordBatchStream::new(schema, stream)))
+}
+
+/// One data file being read, and what its reading shares with the others.
+struct File<'a> {
+    fetcher: &'a Fetcher,
+    uri: &'a str,
+    unit: TimeUnit,
+    schema: &'a SchemaRef,
+    in_flight: &'a ByteBudget,
+    buffered: &'a ByteBudget,
+    tx: &'a tokio::sync::mpsc::UnboundedSender<(Result<RecordBatch>, Option<OwnedSemaphorePermit>)>,
+}
+
+impl File<'_> {
+    async fn read(&self, opened: Option<Opened>) -> Result<()> {
+        let (reader, metadata, file_schema) = match opened {
+            Some(o) => o,
+            None => {
+                let _footer = self.in_flight.acquire(FOOTER_GUESS).await;
+                open_file(self.fetcher, self.uri, self.unit).await?
+            }
+        };
+        let same = file_schema.fields().len() == self.schema.fields().len()
+            && file_schema.fields().iter().zip(self.schema.fields()).all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
+        if !same {
+            return Err(Error::decode(format!(
+                "UNLOAD file {} has another schema than the first file: it was replaced after the query ended",
+                self.uri
+            )));
+        }
+        let parquet_err = |e: ParquetError| Error::Storage {
+            uri: self.uri.to_owned(),
+            message: "cannot decode Parquet".into(),
+            source: Some(Box::new(e)),
+        };
+        for group in 0..metadata.metadata().num_row_groups() {
+            let size = u64::try_from(metadata.metadata().row_group(group).compressed_size()).unwrap_or(0);
+            let _held = self.in_flight.acquire(size).await;
+            let mut stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader.clone(), metadata.clone())
+                .with_row_groups(vec![group])
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .map_err(parquet_err)?;
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(parquet_err)?;
+                let batch = batch.with_schema(self.schema.clone()).map_err(|e| Error::decode(format!("UNLOAD file {}: {e}", self.uri)))?;
+                let permit = self.buffered.acquire(batch.get_array_memory_size() as u64).await;
+                if self.tx.send((Ok(batch), Some(permit))).is_err() {
+                    return Ok(()); // the consumer is gone
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A data file with its reader and footer loaded, and the schema it is read with.
 type Opened = (S3ParquetReader, ArrowReaderMetadata, SchemaRef);
-
-async fn read_file(
-    fetcher: &Fetcher,
-    uri: &str,
-    opened: Option<Opened>,
-    unit: TimeUnit,
-    schema: &SchemaRef,
-    tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
-) -> Result<()> {
-    let (reader, metadata, file_schema) = match opened {
-        Some(o) => o,
-        None => open_file(fetcher, uri, unit).await?,
-    };
-    let same = file_schema.fields().len() == schema.fields().len()
-        && file_schema.fields().iter().zip(schema.fields()).all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
-    if !same {
-        return Err(Error::decode(format!(
-            "UNLOAD file {uri} has another schema than the first file: it was replaced after the query ended"
-        )));
-    }
-    let parquet_err =
-        |e: ParquetError| Error::Storage { uri: uri.to_owned(), message: "cannot decode Parquet".into(), source: Some(Box::new(e)) };
-    let mut stream =
-        ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata).with_batch_size(BATCH_ROWS).build().map_err(parquet_err)?;
-    while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(parquet_err)?;
-        let batch = batch.with_schema(schema.clone()).map_err(|e| Error::decode(format!("UNLOAD file {uri}: {e}")))?;
-        if tx.send(Ok(batch)).await.is_err() {
-            return Ok(()); // the consumer is gone
-        }
-    }
-    Ok(())
-}

@@ -48,7 +48,7 @@ async fn every_source_reads_the_same_content_under_faults() {
         ..RetryConfig::default()
     };
     // Small ranges: about 80 ranged GETs for the CSV, 20 or more for the Parquet files.
-    let fetch = FetchConfig { chunk_size: 64 << 10, concurrency: 8, max_attempts: 20 };
+    let fetch = FetchConfig { chunk_size: 64 << 10, concurrency: 8, max_attempts: 20, ..FetchConfig::default() };
     let faulty = |source: ResultSource, fetch: FetchConfig| {
         crate::builder_at(&emulator.endpoint)
             .with_s3_staging_dir("s3://athena-results/faults/")
@@ -92,4 +92,14 @@ async fn fifty_queries_of_mixed_sources_on_one_connection() {
     for t in futures::future::join_all(tasks).await {
         t.unwrap();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unload_files_read_under_budgets_smaller_than_a_row_group() {
+    // Budgets of 1 KiB: every row group is read alone, every batch waits for the consumer; the
+    // result is still whole and exact.
+    let tiny = FetchConfig { unload_bytes_in_flight: 1024, decoded_bytes_buffered: 1024, ..FetchConfig::default() };
+    let conn = crate::builder().with_s3_staging_dir("s3://athena-results/budget/").with_fetch(tiny).build().await.unwrap();
+    let clean = crate::builder().with_s3_staging_dir("s3://athena-results/budget-clean/").build().await.unwrap();
+    assert_eq!(checksum(&read(&conn, true).await), checksum(&read(&clean, false).await));
 }

@@ -173,7 +173,7 @@ async fn all_rows(conn: &athena_arrow::Connection, sql: &str) -> (String, Vec<Ve
 async fn csv_and_api_sources_agree() {
     let csv = crate::builder()
         .with_result_source(ResultSource::S3)
-        .with_fetch(FetchConfig { chunk_size: 1000, concurrency: 4, max_attempts: 5 })
+        .with_fetch(FetchConfig { chunk_size: 1000, concurrency: 4, max_attempts: 5, ..FetchConfig::default() })
         .build()
         .await
         .unwrap();
@@ -200,7 +200,7 @@ async fn csv_and_api_sources_agree() {
 async fn csv_reads_survive_slowdowns_and_cut_connections() {
     let emulator = crate::start_emulator(athena_emulator::Emulator::builder().with_faults(0.3, 0.3, 0.0));
     let conn = crate::builder_at(&emulator.endpoint)
-        .with_fetch(FetchConfig { chunk_size: 4096, concurrency: 8, max_attempts: 10 })
+        .with_fetch(FetchConfig { chunk_size: 4096, concurrency: 8, max_attempts: 10, ..FetchConfig::default() })
         .build()
         .await
         .unwrap();
@@ -212,7 +212,11 @@ async fn csv_reads_survive_slowdowns_and_cut_connections() {
 
 #[tokio::test]
 async fn a_result_replaced_while_read_fails_loudly() {
-    let conn = crate::builder().with_fetch(FetchConfig { chunk_size: 1024, concurrency: 1, max_attempts: 3 }).build().await.unwrap();
+    let conn = crate::builder()
+        .with_fetch(FetchConfig { chunk_size: 1024, concurrency: 1, max_attempts: 3, ..FetchConfig::default() })
+        .build()
+        .await
+        .unwrap();
     let mut r = conn.execute("SELECT a FROM many_rows").await.unwrap();
     let location = r.info().output_location.clone().unwrap();
     let (bucket, key) = location.trim_start_matches("s3://").split_once('/').unwrap();
@@ -324,7 +328,7 @@ async fn results_are_read_without_head_requests() {
 async fn small_results_come_from_the_first_page_without_s3() {
     // Every S3 GET of this endpoint fails with 503 SlowDown.
     let emulator = crate::start_emulator(athena_emulator::Emulator::builder().with_faults(1.0, 0.0, 0.0));
-    let fetch = FetchConfig { chunk_size: 1 << 20, concurrency: 2, max_attempts: 1 };
+    let fetch = FetchConfig { chunk_size: 1 << 20, concurrency: 2, max_attempts: 1, ..FetchConfig::default() };
     let retry = athena_arrow::RetryConfig {
         max_attempts: 1,
         initial_backoff: Duration::from_millis(1),
