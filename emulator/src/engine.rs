@@ -323,15 +323,27 @@ impl Engine {
             }
         };
         std::io::Write::write_all(&mut writer, &csv_header(&names))?;
-        let mut stream = execute_stream(physical.clone(), ctx.task_ctx()).map_err(|e| df_failure(&job.sql, e))?;
-        let (mut buf, mut scratch) = (Vec::with_capacity(1 << 20), String::new());
+        let stream = execute_stream(physical.clone(), ctx.task_ctx()).map_err(|e| df_failure(&job.sql, e))?;
+        // Batches are formatted on every core at once and written in order: one result file,
+        // as Athena's coordinator writes it, at the speed of all cores.
+        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut formatted = stream
+            .map(|batch| async move {
+                let batch = batch.map_err(|e| df_failure(&job.sql, e))?;
+                tokio::task::spawn_blocking(move || {
+                    let mut buf = Vec::with_capacity(batch.get_array_memory_size() * 2);
+                    write_csv_rows(&mut buf, &batch, &mut String::new());
+                    (buf, batch.num_rows() as u64)
+                })
+                .await
+                .map_err(|e| Failure::system(format!("formatting results failed: {e}")))
+            })
+            .buffered(parallel);
         let (mut rows, mut bytes) = (0u64, 0u64);
-        while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(|e| df_failure(&job.sql, e))?;
-            buf.clear();
-            write_csv_rows(&mut buf, &batch, &mut scratch);
+        while let Some(piece) = formatted.next().await {
+            let (buf, n) = piece?;
             std::io::Write::write_all(&mut writer, &buf)?;
-            rows += batch.num_rows() as u64;
+            rows += n;
             bytes += buf.len() as u64;
         }
         writer.finish()?;
