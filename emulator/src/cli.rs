@@ -45,6 +45,9 @@ pub struct ServeArgs {
     /// and planning).
     #[arg(long, default_value_t = 0)]
     pub min_query_ms: u64,
+    /// Rows an UNLOAD writes per data file before starting the next (default 2,000,000).
+    #[arg(long)]
+    pub unload_rows_per_file: Option<usize>,
     /// Generate the benchmark table `default.bench` with this many rows.
     #[arg(long)]
     pub bench_rows: Option<usize>,
@@ -66,6 +69,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         .with_faults(args.fault_slowdown_rate, args.fault_cut_rate, args.fault_throttle_rate);
     if let Some(dir) = args.data_dir {
         builder = builder.with_data_dir(dir);
+    }
+    if let Some(rows) = args.unload_rows_per_file {
+        builder = builder.with_unload_rows_per_file(rows);
     }
     if let Some(rows) = args.bench_rows {
         builder = builder.with_bench_rows(rows);

@@ -20,6 +20,9 @@ pub struct Realism {
     /// Shortest time from submission to a query's end (Athena's queueing and planning take
     /// hundreds of milliseconds): a query done sooner stays RUNNING until then.
     pub min_query_time: Duration,
+    /// Rows an UNLOAD writes per data file before starting the next (`None`: 2,000,000): large
+    /// UNLOADs on Athena write dozens to hundreds of files.
+    pub unload_rows_per_file: Option<usize>,
 }
 
 impl Realism {

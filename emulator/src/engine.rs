@@ -101,11 +101,13 @@ pub struct Engine {
     catalog: Arc<Catalog>,
     layout: ObjectLayout,
     state_dir: PathBuf,
+    /// Rows an UNLOAD writes per data file before it starts the next.
+    unload_rows_per_file: usize,
 }
 
 impl Engine {
-    pub fn new(catalog: Arc<Catalog>, layout: ObjectLayout, state_dir: PathBuf) -> Self {
-        Self { catalog, layout, state_dir }
+    pub fn new(catalog: Arc<Catalog>, layout: ObjectLayout, state_dir: PathBuf, unload_rows_per_file: usize) -> Self {
+        Self { catalog, layout, state_dir, unload_rows_per_file: unload_rows_per_file.max(1) }
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -466,13 +468,23 @@ impl Engine {
         }
         let (ctx, physical, schema) = self.plan(job, Statement::Query(Box::new(query.clone()))).await?;
         crate::unload::check_supported(&schema)?;
-        let files =
-            write_unload(&ctx, physical.clone(), schema.clone(), &self.layout, &self.tmp_dir(), &bucket, &prefix, &job.id, &options)
-                .await
-                .map_err(|e| match e {
-                    crate::unload::UnloadError::Engine(e) => df_failure(&job.sql, e),
-                    crate::unload::UnloadError::Failure(f) => f,
-                })?;
+        let files = write_unload(
+            &ctx,
+            physical.clone(),
+            schema.clone(),
+            &self.layout,
+            &self.tmp_dir(),
+            &bucket,
+            &prefix,
+            &job.id,
+            &options,
+            self.unload_rows_per_file,
+        )
+        .await
+        .map_err(|e| match e {
+            crate::unload::UnloadError::Engine(e) => df_failure(&job.sql, e),
+            crate::unload::UnloadError::Failure(f) => f,
+        })?;
         // The manifest goes to the results location (or internal storage for managed results).
         let lines: Vec<String> = files.iter().map(|(uri, _)| uri.clone()).collect();
         let mut outcome = Outcome {

@@ -169,6 +169,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Rows an UNLOAD writes per data file before starting the next (default 2,000,000): to
+    /// give a result Athena's shape of many files.
+    pub fn with_unload_rows_per_file(mut self, rows: usize) -> Self {
+        self.realism.unload_rows_per_file = Some(rows.max(1));
+        self
+    }
+
     /// Longest a client may take to send a request's headers before its connection is closed
     /// (default 30 s).
     pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
@@ -210,7 +217,8 @@ impl EmulatorBuilder {
             fixtures::install_bench(&catalog, rows)?;
         }
         let realism = Arc::new(self.realism.clone());
-        let engine = Arc::new(engine::Engine::new(catalog, layout.clone(), state_dir.clone()));
+        let rows_per_file = self.realism.unload_rows_per_file.unwrap_or(unload::ROWS_PER_FILE);
+        let engine = Arc::new(engine::Engine::new(catalog, layout.clone(), state_dir.clone(), rows_per_file));
         let athena = api::Athena::open(engine, self.workgroups.clone(), realism.clone(), state_dir.join("queries")).map_err(io)?;
 
         let keys = auth::Keys::default();

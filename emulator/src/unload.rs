@@ -31,8 +31,9 @@ use crate::s3::ObjectLayout;
 use crate::text::write_value;
 use crate::types::ATHENA_TYPE_KEY;
 
-/// Rows per data file before a writer rolls over to the next file.
-const ROWS_PER_FILE: usize = 2_000_000;
+/// Rows per data file before a writer rolls over to the next file (by default; see
+/// `EmulatorBuilder::with_unload_rows_per_file`).
+pub const ROWS_PER_FILE: usize = 2_000_000;
 
 #[derive(Debug, Clone)]
 pub struct UnloadOptions {
@@ -443,6 +444,7 @@ pub async fn write_unload(
     prefix: &str,
     query_id: &str,
     options: &UnloadOptions,
+    rows_per_file: usize,
 ) -> Result<Vec<(String, usize)>, UnloadError> {
     let part_idx: Vec<usize> = options
         .partitioned_by
@@ -477,15 +479,20 @@ pub async fn write_unload(
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(UnloadError::Engine)?;
                 for (folder, rows) in split_partitions(&batch, &part_idx, &data_idx) {
-                    let rows = conform(&rows, &target.schema).map_err(|e| UnloadError::Engine(e.into()))?;
-                    if !open.contains_key(&folder) {
-                        open.insert(folder.clone(), target.open(&folder)?);
-                    }
-                    let file = open.get_mut(&folder).expect("just opened");
-                    file.writer.write(&rows).map_err(|e| Failure::system(e.to_string()))?;
-                    file.rows += rows.num_rows();
-                    if file.rows >= ROWS_PER_FILE {
-                        done.push(FileTarget::close(open.remove(&folder).expect("present"))?);
+                    let mut rows = conform(&rows, &target.schema).map_err(|e| UnloadError::Engine(e.into()))?;
+                    while rows.num_rows() > 0 {
+                        if !open.contains_key(&folder) {
+                            open.insert(folder.clone(), target.open(&folder)?);
+                        }
+                        let file = open.get_mut(&folder).expect("just opened");
+                        // Files end at `rows_per_file` rows, whatever the batches' size.
+                        let take = (rows_per_file - file.rows).min(rows.num_rows());
+                        file.writer.write(&rows.slice(0, take)).map_err(|e| Failure::system(e.to_string()))?;
+                        file.rows += take;
+                        if file.rows >= rows_per_file {
+                            done.push(FileTarget::close(open.remove(&folder).expect("present"))?);
+                        }
+                        rows = rows.slice(take, rows.num_rows() - take);
                     }
                 }
             }

@@ -103,3 +103,28 @@ async fn unload_files_read_under_budgets_smaller_than_a_row_group() {
     let clean = crate::builder().with_s3_staging_dir("s3://athena-results/budget-clean/").build().await.unwrap();
     assert_eq!(checksum(&read(&conn, true).await), checksum(&read(&clean, false).await));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unload_of_many_small_files_reads_whole() {
+    // 100,000 rows in files of 1,500 rows: about 70 files, read under the byte budget.
+    let emulator = crate::start_emulator(athena_emulator::Emulator::builder().with_unload_rows_per_file(1_500));
+    let conn = crate::builder_at(&emulator.endpoint).with_s3_staging_dir("s3://athena-results/many-files/").build().await.unwrap();
+    let result = conn.query(SQL).unload(true).execute().await.unwrap();
+    let query_id = result.query_id().to_owned();
+    let got = checksum(&result.collect().await.unwrap());
+    let files = conn
+        .athena()
+        .get_query_results()
+        .query_execution_id(&query_id)
+        .query_result_type(aws_sdk_athena::types::QueryResultType::DataManifest)
+        .send()
+        .await
+        .unwrap()
+        .result_set()
+        .unwrap()
+        .rows()
+        .len();
+    assert!(files >= 64, "{files} files");
+    let clean = crate::builder().with_s3_staging_dir("s3://athena-results/many-files-clean/").build().await.unwrap();
+    assert_eq!(got, checksum(&read(&clean, false).await));
+}

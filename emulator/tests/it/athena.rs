@@ -487,3 +487,18 @@ async fn runtime_statistics_count_the_rows_a_select_returned() {
     let out = client.get_query_runtime_statistics().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
     assert!(out.query_runtime_statistics().unwrap().rows().is_none());
 }
+
+#[tokio::test]
+async fn a_minimum_query_time_keeps_quick_queries_running() {
+    let emulator = {
+        let runtime_emulator =
+            athena_emulator::Emulator::builder().with_fixtures(false).with_min_query_time(std::time::Duration::from_millis(400));
+        runtime_emulator.start().await.unwrap()
+    };
+    let client = athena_at(&emulator.endpoint(), "test");
+    let started = std::time::Instant::now();
+    let q = run(&client, "SELECT 1").await;
+    assert_eq!(state(&q), QueryExecutionState::Succeeded);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(400), "{:?}", started.elapsed());
+    assert!(q.statistics().unwrap().total_execution_time_in_millis().unwrap() >= 400);
+}
