@@ -5,6 +5,10 @@
 //! PyAthena and awswrangler, see benches/peers/run.sh: their times on the same endpoint and our
 //! ratios to them).
 //!
+//! S3's shape: `BENCH_BANDWIDTH_MBPS` (cap per GET response, i.e. per connection; default none),
+//! `BENCH_ROWS_PER_FILE` (UNLOAD data files of at most that many rows; default the endpoint's
+//! 2,000,000), `BENCH_MIN_QUERY_MS` (Athena's queueing and planning; default none).
+//!
 //! Prints, per line: what, seconds, MB/s, rows/s. (a) UNLOAD source, (b) CSV source,
 //! (c) GetQueryResults paging on a slice, (d) raw concurrent ranged download of the UNLOAD files,
 //! (e) Parquet decode of the same files from memory on every core, (f) the ceiling when the same
@@ -146,6 +150,10 @@ fn decode_in_memory(files: &[bytes::Bytes]) -> u64 {
 struct Run {
     total: f64,
     reading: f64,
+    /// Seconds from the query's end (as the client saw it) to the first batch.
+    first_batch: f64,
+    /// Seconds from the query's end on the endpoint to the client seeing it (poll slack).
+    slack: f64,
     rows: u64,
     info: athena_arrow::QueryInfo,
 }
@@ -153,12 +161,24 @@ struct Run {
 async fn run_once(conn: &Connection, sql: &str) -> Run {
     let start = Instant::now();
     let handle = conn.query(sql).submit().await.unwrap();
-    handle.wait_info().await.unwrap();
+    let seen = handle.wait_info().await.unwrap();
     let ended = Instant::now();
+    let slack = seen
+        .completion_time
+        .and_then(|done| std::time::SystemTime::now().duration_since(done).ok())
+        .map_or(f64::NAN, |d| d.as_secs_f64() - ended.elapsed().as_secs_f64());
     let result = handle.wait().await.unwrap();
     let info = result.info().clone();
-    let rows: u64 = result.into_stream().try_fold(0u64, |n, b| async move { Ok(n + b.num_rows() as u64) }).await.unwrap();
-    Run { total: start.elapsed().as_secs_f64(), reading: ended.elapsed().as_secs_f64(), rows, info }
+    let mut stream = result.into_stream();
+    let mut rows = 0u64;
+    let mut first_batch = f64::NAN;
+    while let Some(b) = stream.try_next().await.unwrap() {
+        if rows == 0 {
+            first_batch = ended.elapsed().as_secs_f64();
+        }
+        rows += b.num_rows() as u64;
+    }
+    Run { total: start.elapsed().as_secs_f64(), reading: ended.elapsed().as_secs_f64(), first_batch, slack, rows, info }
 }
 
 /// The run with the median total time of `repeat`.
@@ -195,9 +215,21 @@ struct Measured {
 
 async fn measure(rows: usize, latency: Duration, repeat: usize, memory: bool) -> (Measured, Emulator) {
     let started = Instant::now();
-    let emulator = Emulator::builder().with_bench_rows(rows).with_s3_latency(latency).start().await.unwrap();
+    let mut builder = Emulator::builder().with_bench_rows(rows).with_s3_latency(latency);
+    let bandwidth = std::env::var("BENCH_BANDWIDTH_MBPS").ok().and_then(|v| v.parse::<f64>().ok());
+    if let Some(mbps) = bandwidth {
+        builder = builder.with_s3_bandwidth_mbps(mbps);
+    }
+    if let Some(n) = std::env::var("BENCH_ROWS_PER_FILE").ok().and_then(|v| v.parse().ok()) {
+        builder = builder.with_unload_rows_per_file(n);
+    }
+    if let Some(ms) = std::env::var("BENCH_MIN_QUERY_MS").ok().and_then(|v| v.parse().ok()) {
+        builder = builder.with_min_query_time(Duration::from_millis(ms));
+    }
+    let emulator = builder.start().await.unwrap();
     println!(
-        "\n== {rows} bench rows, {latency:?} S3 first-byte latency (endpoint ready in {:.1} s); median of {repeat}",
+        "\n== {rows} bench rows, {latency:?} S3 first-byte latency, {} per connection (endpoint ready in {:.1} s); median of {repeat}",
+        bandwidth.map_or("no bandwidth cap".to_owned(), |m| format!("{m} MB/s")),
         started.elapsed().as_secs_f64()
     );
     let builder = Connection::builder()
@@ -229,12 +261,14 @@ async fn measure(rows: usize, latency: Duration, repeat: usize, memory: bool) ->
     let a = run(&unload, "SELECT * FROM bench", repeat).await;
     line("(a) UNLOAD source, execute to last batch", a.total, parquet_bytes, a.rows);
     line("(a') UNLOAD source, reading only (after the query ended)", a.reading, parquet_bytes, a.rows);
+    println!("    time to first batch {:.1} ms, poll slack {:.1} ms", a.first_batch * 1e3, a.slack * 1e3);
 
     let b = run(&csv, "SELECT * FROM bench", repeat).await;
     let (cb, ck) = split(b.info.output_location.as_deref().unwrap());
     let csv_bytes = s3.head_object().bucket(cb).key(ck).send().await.unwrap().content_length().unwrap() as u64;
     line("(b) CSV source, execute to last batch", b.total, csv_bytes, b.rows);
     line("(b') CSV source, reading only", b.reading, csv_bytes, b.rows);
+    println!("    time to first batch {:.1} ms, poll slack {:.1} ms", b.first_batch * 1e3, b.slack * 1e3);
 
     let slice = (rows / 50).clamp(1000, 100_000);
     let c = run(&api, &format!("SELECT * FROM bench WHERE id < {slice}"), repeat).await;

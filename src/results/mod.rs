@@ -48,6 +48,9 @@ pub struct ResultSet {
     expected_rows: Option<ExpectedRows>,
 }
 
+/// Bytes of a result CSV read by its first GET (the one that also brings its size and ETag).
+const FIRST_RANGE: u64 = 1 << 20;
+
 /// The rows a result has as Athena counts them, awaited by more than one reader.
 type ExpectedRows = futures::future::Shared<futures::future::BoxFuture<'static, Option<u64>>>;
 
@@ -91,7 +94,10 @@ impl ResultSet {
         let (first, meta) = match &csv_location {
             Some(location) => {
                 // The CSV's first range comes with its size and ETag: no HEAD.
-                let (first, opened) = tokio::join!(first_page, conn.fetcher().open_head(location, conn.settings().fetch.chunk_size));
+                // A short first range: the first batch arrives after one small GET (S3 gives a
+                // connection tens of MB/s), the rest follows in full chunks.
+                let first_range = conn.settings().fetch.chunk_size.min(FIRST_RANGE);
+                let (first, opened) = tokio::join!(first_page, conn.fetcher().open_head(location, first_range));
                 (first, Some(opened))
             }
             None => (first_page.await, None),
