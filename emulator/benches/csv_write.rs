@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+mod common;
+
 use athena_emulator::Emulator;
 use aws_sdk_athena::types::QueryExecutionState;
 
@@ -15,30 +17,8 @@ async fn main() {
     let rows = std::env::var("BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let emulator = Emulator::builder().with_data_dir(dir.path()).with_fixtures(false).with_bench_rows(rows).start().await.expect("starts");
-    let creds = aws_sdk_athena::config::Credentials::new(emulator.access_key_id(), emulator.secret_access_key(), None, None, "bench");
-    let athena = aws_sdk_athena::Client::from_conf(
-        aws_sdk_athena::Config::builder()
-            .behavior_version_latest()
-            .region(aws_sdk_athena::config::Region::new(emulator.region().to_owned()))
-            .endpoint_url(emulator.endpoint())
-            .credentials_provider(creds.clone())
-            .build(),
-    );
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version_latest()
-            .region(aws_sdk_s3::config::Region::new(emulator.region().to_owned()))
-            .endpoint_url(emulator.endpoint())
-            .force_path_style(true)
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                emulator.access_key_id(),
-                emulator.secret_access_key(),
-                None,
-                None,
-                "bench",
-            ))
-            .build(),
-    );
+    let athena = common::athena_client(&emulator);
+    let s3 = common::s3_client(&emulator);
     let mut runs = Vec::new();
     for _ in 0..3 {
         let id = athena.start_query_execution().query_string("SELECT * FROM bench").send().await.unwrap().query_execution_id.unwrap();

@@ -7,29 +7,14 @@
 
 use std::time::{Duration, Instant};
 
+mod common;
+
 use athena_emulator::Emulator;
 use futures::future::try_join_all;
 
 const RANGE: u64 = 8 << 20;
 const IN_FLIGHT: u64 = 8;
 const OBJECT: u64 = RANGE * IN_FLIGHT;
-
-fn client(emulator: &Emulator) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_s3::config::Region::new(emulator.region().to_owned()))
-        .endpoint_url(emulator.endpoint())
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            emulator.access_key_id(),
-            emulator.secret_access_key(),
-            None,
-            None,
-            "bench",
-        ))
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
 
 /// One round: every range of the object in flight at once; returns the bytes received.
 async fn round(s3: &aws_sdk_s3::Client) -> u64 {
@@ -53,7 +38,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
     let emulator = rt.block_on(Emulator::builder().with_data_dir(dir.path()).with_fixtures(false).start()).expect("emulator starts");
-    let s3 = client(&emulator);
+    let s3 = common::s3_client(&emulator);
     let data: Vec<u8> = (0..OBJECT).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     rt.block_on(s3.put_object().bucket("athena-results").key("bench/object").body(data.into()).send()).expect("put object");
     for _ in 0..WARMUP {

@@ -34,6 +34,16 @@ fn java_float_text(nan: bool, inf: bool, neg: bool, zero: bool, abs: f64, plain:
     }
 }
 
+/// The raw value of a timestamp array of `unit` at `row`.
+fn timestamp_value(array: &dyn Array, unit: TimeUnit, row: usize) -> i64 {
+    match unit {
+        TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row),
+        TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(row),
+        TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row),
+        TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row),
+    }
+}
+
 /// Appends the Athena text of `array[row]` (which must not be NULL at top level).
 pub fn write_value(out: &mut String, array: &dyn Array, row: usize) {
     macro_rules! prim {
@@ -76,15 +86,7 @@ pub fn write_value(out: &mut String, array: &dyn Array, row: usize) {
             let d = array.as_primitive::<Date64Type>().value_as_date(row).expect("date in range");
             let _ = write!(out, "{}", d.format("%Y-%m-%d"));
         }
-        DataType::Timestamp(unit, tz) => {
-            let v = match unit {
-                TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row),
-                TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(row),
-                TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row),
-                TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row),
-            };
-            write_timestamp(out, v, *unit, tz.as_deref());
-        }
+        DataType::Timestamp(unit, tz) => write_timestamp(out, timestamp_value(array, *unit, row), *unit, tz.as_deref()),
         DataType::Time32(unit) => {
             let v = match unit {
                 TimeUnit::Second => array.as_primitive::<Time32SecondType>().value(row) as i64 * 1_000_000_000,
@@ -303,14 +305,8 @@ impl<'a> CsvColumn<'a> {
                 out.push(b'"');
             }
             CsvColumn::Timestamp(a, unit) => {
-                let v = match unit {
-                    TimeUnit::Second => a.as_primitive::<TimestampSecondType>().value(row),
-                    TimeUnit::Millisecond => a.as_primitive::<TimestampMillisecondType>().value(row),
-                    TimeUnit::Microsecond => a.as_primitive::<TimestampMicrosecondType>().value(row),
-                    TimeUnit::Nanosecond => a.as_primitive::<TimestampNanosecondType>().value(row),
-                };
                 out.push(b'"');
-                write_naive_timestamp(out, v, *unit);
+                write_naive_timestamp(out, timestamp_value(*a, *unit, row), *unit);
                 out.push(b'"');
             }
             CsvColumn::Other(a) => {

@@ -112,18 +112,7 @@ async fn an_unload_of_many_small_files_reads_whole() {
     let result = conn.query(SQL).unload(true).execute().await.unwrap();
     let query_id = result.query_id().to_owned();
     let got = checksum(&result.collect().await.unwrap());
-    let files = conn
-        .athena()
-        .get_query_results()
-        .query_execution_id(&query_id)
-        .query_result_type(aws_sdk_athena::types::QueryResultType::DataManifest)
-        .send()
-        .await
-        .unwrap()
-        .result_set()
-        .unwrap()
-        .rows()
-        .len();
+    let files = crate::manifest_file_count(&conn, &query_id).await;
     assert!(files >= 64, "{files} files");
     let clean = crate::builder().with_s3_staging_dir("s3://athena-results/many-files-clean/").build().await.unwrap();
     assert_eq!(got, checksum(&read(&clean, false).await));

@@ -68,6 +68,19 @@ pub fn s3_client(conn: &Connection) -> aws_sdk_s3::Client {
     )
 }
 
+/// How many data files Athena lists for UNLOAD query `query_id` (GetQueryResults DATA_MANIFEST).
+pub async fn manifest_file_count(conn: &Connection, query_id: &str) -> u64 {
+    let out = conn
+        .athena()
+        .get_query_results()
+        .query_execution_id(query_id)
+        .query_result_type(aws_sdk_athena::types::QueryResultType::DataManifest)
+        .send()
+        .await
+        .unwrap();
+    out.result_set().unwrap().rows().len() as u64
+}
+
 pub async fn connect() -> Connection {
     builder().build().await.expect("connection builds")
 }
