@@ -110,8 +110,17 @@ impl ResultSet {
         if let (Some(location), Some(meta), false) = (csv_location, meta, whole_in_first_page) {
             // Athena's count of the rows returned, asked for while the CSV is read: the stream
             // fails at its end rather than deliver a changed or cut result as if it were whole.
-            let task = tokio::spawn(output_rows(client, info.query_id.clone()));
-            let expected: ExpectedRows = async move { task.await.ok().flatten() }.boxed().shared();
+            // (A reused result's own statistics may not describe the rows it reuses.)
+            let reused = info.reused_previous_result;
+            let task = (!reused).then(|| tokio::spawn(output_rows(client, info.query_id.clone())));
+            let expected: ExpectedRows = async move {
+                match task {
+                    Some(task) => task.await.ok().flatten(),
+                    None => None,
+                }
+            }
+            .boxed()
+            .shared();
             let (meta, head) = meta?;
             let stream = csv::csv_stream(conn.fetcher(), &location, meta, head, &info.query_id, schema);
             let stream = count_checked(stream, expected.clone(), info.query_id.clone(), location);
@@ -345,7 +354,9 @@ fn count_checked(stream: RecordBatchStream, expected: ExpectedRows, query_id: St
                 Some(Err(e)) => Some((Err(e), None)),
                 None => {
                     let want = expected.await?;
-                    (want != rows).then(|| {
+                    // Fewer rows than Athena returned: cut or emptied. More, where Athena counts
+                    // some: replaced. (A count of 0 with rows read is taken as no figure.)
+                    (rows < want || (want > 0 && rows > want)).then(|| {
                         let message = format!("{uri} gave {rows} rows, Athena reports {want} rows returned");
                         (Err(Error::Incomplete { query_id, message }), None)
                     })

@@ -204,12 +204,13 @@ pub(crate) async fn manifest_files_from_api(client: &aws_sdk_athena::Client, que
             .await
             .map_err(|e| Error::api("GetQueryResults", e))?;
         let rows = page.result_set().map(|r| r.rows()).unwrap_or_default();
-        files.extend(
-            rows.iter()
-                .filter_map(|r| r.data().first().and_then(|d| d.var_char_value()))
-                .filter(|v| v.starts_with("s3://"))
-                .map(str::to_owned),
-        );
+        let values: Vec<&str> = rows.iter().filter_map(|r| r.data().first().and_then(|d| d.var_char_value())).collect();
+        files.extend(values.iter().filter(|v| v.starts_with("s3://")).map(|v| (*v).to_owned()));
+        if files.is_empty() && values.len() > 1 {
+            // Rows, but none an s3:// URI: a shape this reader does not know; the manifest
+            // object decides instead.
+            return Err(Error::decode(format!("DATA_MANIFEST rows are not s3:// URIs (first: {:?})", values[0])));
+        }
         match page.next_token() {
             Some(t) => token = Some(t.to_owned()),
             None => return Ok(files),
