@@ -184,6 +184,19 @@ pub fn first_boundary(bytes: &[u8], mut odd: bool) -> Option<usize> {
     None
 }
 
+/// The end of the last record in `bytes` (the position after its `\n`), where `odd` tells
+/// whether the end of `bytes` is inside quotes: scanned backwards, usually over one record.
+pub fn last_boundary(bytes: &[u8], mut odd: bool) -> Option<usize> {
+    for (i, &b) in bytes.iter().enumerate().rev() {
+        match b {
+            b'\n' if !odd => return Some(i + 1),
+            b'"' => odd = !odd,
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

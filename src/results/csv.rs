@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::decode::TextDecoder;
-use crate::decode::csv::{BATCH_ROWS, CsvDecoder, count_quotes, first_boundary};
+use crate::decode::csv::{BATCH_ROWS, CsvDecoder, count_quotes, first_boundary, last_boundary};
 use crate::error::{Error, Result};
 use crate::fetch::{Fetcher, ObjectMeta};
 use crate::results::stream::RecordBatchStream;
@@ -32,30 +32,39 @@ struct Cutter {
 }
 
 impl Cutter {
-    fn push(&mut self, chunk: Bytes, quotes: u64) -> Option<Segment> {
-        let cut = first_boundary(&chunk, self.odd);
+    /// The segments `chunk` completes: the carried bytes with the chunk up to its first record
+    /// boundary, then (without a copy) the chunk up to its last boundary, whose rest is carried.
+    /// A chunk is thus decoded as soon as it arrives, not when the next one does.
+    fn push(&mut self, chunk: Bytes, quotes: u64) -> Vec<Segment> {
+        let start_odd = self.odd;
         self.odd ^= quotes % 2 == 1;
-        match cut {
-            None => {
-                self.carry.extend_from_slice(&chunk);
-                None
-            }
-            Some(b) => {
-                let mut segment = std::mem::take(&mut self.carry);
-                segment.extend_from_slice(&chunk[..b]);
-                self.carry.extend_from_slice(&chunk[b..]);
-                let first = !std::mem::replace(&mut self.emitted, true);
-                Some(Segment { bytes: segment.freeze(), first })
-            }
+        let Some(first) = first_boundary(&chunk, start_odd) else {
+            self.carry.extend_from_slice(&chunk);
+            return Vec::new();
+        };
+        let last = last_boundary(&chunk, self.odd).expect("a chunk with a first boundary has a last one");
+        let mut out = Vec::with_capacity(2);
+        let mut head = std::mem::take(&mut self.carry);
+        head.extend_from_slice(&chunk[..first]);
+        out.push(self.segment(head.freeze()));
+        if last > first {
+            out.push(self.segment(chunk.slice(first..last)));
         }
+        self.carry.extend_from_slice(&chunk[last..]);
+        out
+    }
+
+    fn segment(&mut self, bytes: Bytes) -> Segment {
+        let first = !std::mem::replace(&mut self.emitted, true);
+        Segment { bytes, first }
     }
 
     fn finish(&mut self) -> Option<Segment> {
         if self.carry.is_empty() && self.emitted {
             return None;
         }
-        let first = !std::mem::replace(&mut self.emitted, true);
-        Some(Segment { bytes: std::mem::take(&mut self.carry).freeze(), first })
+        let rest = std::mem::take(&mut self.carry).freeze();
+        Some(self.segment(rest))
     }
 }
 
@@ -97,15 +106,17 @@ pub(crate) fn csv_stream(
         loop {
             match counted.next().await {
                 Some(Ok((chunk, quotes))) => {
-                    if let Some(seg) = cutter.push(chunk, quotes) {
-                        return Some((Ok(seg), (counted, cutter, false)));
+                    let segments = cutter.push(chunk, quotes);
+                    if !segments.is_empty() {
+                        return Some((Ok(segments), (counted, cutter, false)));
                     }
                 }
                 Some(Err(e)) => return Some((Err(e), (counted, cutter, true))),
-                None => return cutter.finish().map(|seg| (Ok(seg), (counted, cutter, true))),
+                None => return cutter.finish().map(|seg| (Ok(vec![seg]), (counted, cutter, true))),
             }
         }
     });
+    let segments = segments.map_ok(|segments| futures::stream::iter(segments.into_iter().map(Ok))).try_flatten();
     let decode_schema = schema.clone();
     let query_id = query_id.to_owned();
     let batches = segments
@@ -138,6 +149,8 @@ mod tests {
             for chunk in csv.chunks(size) {
                 segments.extend(cutter.push(Bytes::copy_from_slice(chunk), count_quotes(chunk)));
             }
+            // Each chunk is cut at its last record boundary: nothing waits for a next chunk.
+            assert!(cutter.carry.is_empty(), "chunk size {size}: {:?} carried", cutter.carry);
             segments.extend(cutter.finish());
             assert!(segments[0].first && segments[1..].iter().all(|s| !s.first));
             let joined: Vec<u8> = segments.iter().flat_map(|s| s.bytes.to_vec()).collect();

@@ -97,8 +97,9 @@ impl ResultSet {
                 // A short first range: the first batch arrives after one small GET (S3 gives a
                 // connection tens of MB/s), the rest follows in full chunks.
                 let first_range = conn.settings().fetch.chunk_size.min(FIRST_RANGE);
-                let (first, opened) = tokio::join!(first_page, conn.fetcher().open_head(location, first_range));
-                (first, Some(opened))
+                let (fetcher, uri) = (conn.fetcher().clone(), location.clone());
+                let opening = tokio::spawn(async move { fetcher.open_head(&uri, first_range).await });
+                (first_page.await, Some(opening))
             }
             None => (first_page.await, None),
         };
@@ -107,6 +108,15 @@ impl ResultSet {
         let columns = columns_of(rs);
         let schema = arrow_schema_with_hints(&columns, conn.settings().timestamp_unit, hints)?;
         let whole_in_first_page = source == ResultSource::Auto && first.next_token().is_none();
+        // A result whole in its first page does not wait for the CSV's first GET.
+        let meta = match meta {
+            Some(opening) if whole_in_first_page => {
+                opening.abort();
+                None
+            }
+            Some(opening) => Some(opening.await.map_err(|e| Error::decode(format!("opening the result CSV failed: {e}")))?),
+            None => None,
+        };
         if let (Some(location), Some(meta), false) = (csv_location, meta, whole_in_first_page) {
             // Athena's count of the rows returned, asked for while the CSV is read: the stream
             // fails at its end rather than deliver a changed or cut result as if it were whole.
