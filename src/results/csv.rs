@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::decode::TextDecoder;
-use crate::decode::csv::{BATCH_ROWS, CsvDecoder, count_quotes, first_boundary, last_boundary};
+use crate::decode::csv::{BATCH_ROWS, CsvDecoder, count_quotes, last_boundary};
 use crate::error::{Error, Result};
 use crate::fetch::{Fetcher, ObjectMeta};
 use crate::results::stream::RecordBatchStream;
@@ -32,26 +32,25 @@ struct Cutter {
 }
 
 impl Cutter {
-    /// The segments `chunk` completes: the carried bytes with the chunk up to its first record
-    /// boundary, then (without a copy) the chunk up to its last boundary, whose rest is carried.
-    /// A chunk is thus decoded as soon as it arrives, not when the next one does.
+    /// The segment `chunk` completes: the carried bytes (the end of a record begun in an
+    /// earlier chunk) and the chunk up to its last record boundary, whose rest is carried. A
+    /// chunk is thus decoded as soon as it arrives, not when the next one does; one segment a
+    /// chunk keeps every core on a whole chunk (without carried bytes, without a copy).
     fn push(&mut self, chunk: Bytes, quotes: u64) -> Vec<Segment> {
-        let start_odd = self.odd;
         self.odd ^= quotes % 2 == 1;
-        let Some(first) = first_boundary(&chunk, start_odd) else {
+        let Some(last) = last_boundary(&chunk, self.odd) else {
             self.carry.extend_from_slice(&chunk);
             return Vec::new();
         };
-        let last = last_boundary(&chunk, self.odd).expect("a chunk with a first boundary has a last one");
-        let mut out = Vec::with_capacity(2);
-        let mut head = std::mem::take(&mut self.carry);
-        head.extend_from_slice(&chunk[..first]);
-        out.push(self.segment(head.freeze()));
-        if last > first {
-            out.push(self.segment(chunk.slice(first..last)));
-        }
+        let bytes = if self.carry.is_empty() {
+            chunk.slice(..last)
+        } else {
+            let mut joined = std::mem::take(&mut self.carry);
+            joined.extend_from_slice(&chunk[..last]);
+            joined.freeze()
+        };
         self.carry.extend_from_slice(&chunk[last..]);
-        out
+        vec![self.segment(bytes)]
     }
 
     fn segment(&mut self, bytes: Bytes) -> Segment {
