@@ -37,7 +37,7 @@ pub fn split_records(buf: &[u8], last: bool, mut on_record: impl FnMut(&[Option<
                 let mut j = start;
                 let mut escaped = false;
                 loop {
-                    match memchr(b'"', &buf[j..]) {
+                    match memchr::memchr(b'"', &buf[j..]) {
                         None => break 'records, // incomplete quoted value
                         Some(k) => {
                             j += k;
@@ -86,10 +86,6 @@ pub fn split_records(buf: &[u8], last: bool, mut on_record: impl FnMut(&[Option<
         return Err(Error::decode(format!("result CSV is truncated: {} bytes after the last complete record", buf.len() - pos)));
     }
     Ok(pos)
-}
-
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    memchr::memchr(needle, haystack)
 }
 
 /// Rows per batch decoded from CSV, as for Parquet.

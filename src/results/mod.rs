@@ -97,9 +97,11 @@ impl ResultSet {
                 // A short first range: the first batch arrives after one small GET (S3 gives a
                 // connection tens of MB/s), the rest follows in full chunks.
                 let first_range = conn.settings().fetch.chunk_size.min(FIRST_RANGE);
+                // Its own task, under a handle: dropped (small result, or an error), it stops.
                 let (fetcher, uri) = (conn.fetcher().clone(), location.clone());
-                let opening = tokio::spawn(async move { fetcher.open_head(&uri, first_range).await });
-                (first_page.await, Some(opening))
+                let (opening, handle) = async move { fetcher.open_head(&uri, first_range).await }.remote_handle();
+                tokio::spawn(opening);
+                (first_page.await, Some(handle))
             }
             None => (first_page.await, None),
         };
@@ -110,22 +112,22 @@ impl ResultSet {
         let whole_in_first_page = source == ResultSource::Auto && first.next_token().is_none();
         // A result whole in its first page does not wait for the CSV's first GET.
         let meta = match meta {
-            Some(opening) if whole_in_first_page => {
-                opening.abort();
-                None
-            }
-            Some(opening) => Some(opening.await.map_err(|e| Error::decode(format!("opening the result CSV failed: {e}")))?),
-            None => None,
+            Some(opening) if !whole_in_first_page => Some(opening.await),
+            _ => None,
         };
         if let (Some(location), Some(meta), false) = (csv_location, meta, whole_in_first_page) {
             // Athena's count of the rows returned, asked for while the CSV is read: the stream
             // fails at its end rather than deliver a changed or cut result as if it were whole.
             // (A reused result's own statistics may not describe the rows it reuses.)
-            let reused = info.reused_previous_result;
-            let task = (!reused).then(|| tokio::spawn(output_rows(client, info.query_id.clone())));
+            // It runs as its own task, stopped when the result set and its stream are dropped.
+            let task = (!info.reused_previous_result).then(|| {
+                let (task, handle) = output_rows(client, info.query_id.clone()).remote_handle();
+                tokio::spawn(task);
+                handle
+            });
             let expected: ExpectedRows = async move {
                 match task {
-                    Some(task) => task.await.ok().flatten(),
+                    Some(handle) => handle.await,
                     None => None,
                 }
             }

@@ -171,7 +171,7 @@ async fn locations_are_checked_when_the_statement_is_accepted() {
 async fn concurrent_starts_with_one_token_make_one_query() {
     let client = athena();
     for round in 0..5 {
-        let token = format!("concurrent-token-{round}-{}", uuid_like(round));
+        let token = format!("concurrent-token-{round}-{}", uuid::Uuid::new_v4().simple());
         let starts = (0..20).map(|_| {
             let (client, token) = (client.clone(), token.clone());
             tokio::spawn(async move {
@@ -189,10 +189,6 @@ async fn concurrent_starts_with_one_token_make_one_query() {
         let ids: Vec<String> = futures::future::join_all(starts).await.into_iter().map(Result::unwrap).collect();
         assert!(ids.iter().all(|id| *id == ids[0]), "round {round}: {ids:?}");
     }
-}
-
-fn uuid_like(seed: u32) -> String {
-    format!("{:032x}", u128::from(seed).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835) ^ std::process::id() as u128)
 }
 
 async fn run_in_db(client: &aws_sdk_athena::Client, sql: &str, db: &str) -> aws_sdk_athena::types::QueryExecution {
