@@ -68,6 +68,7 @@ pub use params::{Param, ParamStyle};
 pub use query::Query;
 pub use query::execute::{CancelHandle, QueryHandle};
 pub use query::info::QueryInfo;
+pub use results::partition::{Partitions, ResultPartition};
 pub use results::{ColumnDescription, RecordBatchStream, ResultSet, ResultSource};
 pub use row::{Row, Value};
 pub use rows::cursor::Cursor;

@@ -49,8 +49,9 @@ pub type OnStart = Arc<dyn Fn(&str) + Send + Sync>;
 ///
 /// The status is read at once, then after `initial`, each wait growing by `multiplier` up to
 /// `cap`; past that, a wait may grow to `proportion` of the time the query has run so far (so
-/// the expected slack, half an interval, stays near 5% of a long query's run time or under
-/// 100 ms for a short one), never beyond `max`. All queries of a connection share a budget of
+/// the expected slack, half an interval, stays near 1.5% of a long query's run time and under
+/// 25 ms for one of a second: a client polling every 50 ms sees no query sooner), never beyond
+/// `max`. All queries of a connection share a budget of
 /// `max_polls_per_second` GetQueryExecution calls (Athena's account quota is 100/s).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollConfig {
@@ -58,12 +59,12 @@ pub struct PollConfig {
     pub initial: Duration,
     /// Growth factor per poll. Default 1.5.
     pub multiplier: f64,
-    /// Where the growth by `multiplier` stops. Default 200 ms: at most ~100 ms of expected slack
-    /// for queries of a few seconds.
+    /// Where the growth by `multiplier` stops. Default 50 ms (reached after 0.1 s).
     pub cap: Duration,
-    /// Longer waits in proportion to the time run so far. Default 0.1.
+    /// Longer waits in proportion to the time run so far. Default 0.03 (past 1.7 s of run time;
+    /// about 140 polls for a 30 s query, 1 a second at its end).
     pub proportion: f64,
-    /// Longest wait between polls. Default 5 s (reached by queries running 50 s and more).
+    /// Longest wait between polls. Default 5 s (reached by queries running 170 s and more).
     pub max: Duration,
     /// GetQueryExecution calls per second across all queries of the connection. Default 50.
     pub max_polls_per_second: f64,
@@ -74,8 +75,8 @@ impl Default for PollConfig {
         Self {
             initial: Duration::from_millis(20),
             multiplier: 1.5,
-            cap: Duration::from_millis(200),
-            proportion: 0.1,
+            cap: Duration::from_millis(50),
+            proportion: 0.03,
             max: Duration::from_secs(5),
             max_polls_per_second: 50.0,
         }
@@ -392,7 +393,7 @@ impl ConnectionBuilder {
     }
 
     /// Status polling (default [`PollConfig::default`]: the status at once, then after 20 ms,
-    /// waits growing 1.5x to 200 ms, then to a tenth of the time run so far, at most 5 s; 50
+    /// waits growing 1.5x to 50 ms, then to 3% of the time run so far, at most 5 s; 50
     /// polls a second across the connection's queries).
     pub fn with_poll(mut self, poll: PollConfig) -> Self {
         if poll.initial.is_zero() || poll.max < poll.initial || !(poll.max_polls_per_second > 0.0) {
@@ -593,12 +594,12 @@ mod tests {
         assert_eq!((s.schema.as_str(), s.catalog.as_str(), s.cancel_on_drop), ("default", "awsdatacatalog", true));
         let p = PollConfig::default();
         let ms = Duration::from_millis;
-        assert_eq!(p.next(ms(50), ms(100)), ms(75));
-        assert_eq!(p.next(ms(180), ms(500)), ms(200), "growth stops at the cap");
-        assert_eq!(p.next(ms(200), Duration::from_secs(4)), ms(400), "a tenth of the time run");
+        assert_eq!(p.next(ms(20), ms(20)), ms(30));
+        assert_eq!(p.next(ms(45), ms(500)), ms(50), "growth stops at the cap");
+        assert_eq!(p.next(ms(50), Duration::from_secs(4)), ms(120), "3% of the time run");
         assert_eq!(p.next(ms(4000), Duration::from_secs(300)), Duration::from_secs(5), "never past max");
         // Expected slack (half the interval in force when the query ends) for queries of
-        // 0.5 s, 4 s and 30 s: under 100 ms or 5% of the run time.
+        // 0.5 s, 4 s and 30 s: at most a 50 ms poll's (25 ms) or 1.5% of the run time.
         for run in [ms(500), ms(4000), ms(30_000)] {
             let (mut t, mut interval) = (Duration::ZERO, p.initial);
             while t + interval < run {
@@ -606,7 +607,7 @@ mod tests {
                 interval = p.next(interval, t);
             }
             let slack = interval / 2;
-            assert!(slack <= ms(100).max(run / 20), "{run:?}: slack {slack:?}");
+            assert!(slack <= ms(25).max(run.mul_f64(0.015)), "{run:?}: slack {slack:?}");
         }
         assert_eq!(check_reuse(Duration::from_secs(3600)), None);
     }

@@ -17,7 +17,7 @@ pub const ATHENA_PRECISION: &str = "athena.precision";
 pub const ATHENA_SCALE: &str = "athena.scale";
 
 /// One result column as Athena describes it (GetQueryResults' ColumnInfo).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ColumnInfo {
     pub name: String,
     /// Athena's type name, lower case: `varchar`, `decimal`, `timestamp with time zone`, `array`.

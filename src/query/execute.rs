@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::query::info::{QueryInfo, get_query_execution};
 use crate::query::unload::is_unload_limitation;
 use crate::results::ResultSet;
+use crate::results::partition::{Partitions, partitions_of};
 use crate::results::unload::UnloadColumns;
 
 /// Stops a query from anywhere: cheap to clone, `Send + Sync`, usable from another task or thread.
@@ -192,6 +193,25 @@ impl QueryHandle {
             other => other?,
         };
         ResultSet::open(self.conn.clone(), info, &self.hints, self.unload.as_deref()).await
+    }
+
+    /// Polls until the query ends, then lists its result as [`Partitions`] without reading
+    /// rows: one per UNLOAD data file, else one for the result CSV (or for API paging). Each
+    /// can be read here or elsewhere with [`Connection::read_partition`].
+    ///
+    /// # Errors
+    /// As [`wait`](Self::wait), and [`Error::Storage`] when a result object cannot be reached.
+    pub async fn wait_partitions(mut self) -> Result<Partitions> {
+        let info = match self.wait_info().await {
+            Err(e) if is_unload_limitation(&e) && self.fallback.is_some() => {
+                tracing::debug!("UNLOAD refused the query ({e}); running it as written");
+                let fallback = self.fallback.take().expect("checked");
+                let written = fallback().await?;
+                return partitions_of(&self.conn, written.info().clone(), &self.hints, None).await;
+            }
+            other => other?,
+        };
+        partitions_of(&self.conn, info, &self.hints, self.unload.as_deref()).await
     }
 
     /// Polls until the query ends and returns its facts, without opening results.

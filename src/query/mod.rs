@@ -365,6 +365,15 @@ impl Query {
         }
     }
 
+    /// Runs the query and lists its result as partitions (see [`QueryHandle::wait_partitions`]):
+    /// with [`unload`](Self::unload) one per data file, for many processes or machines to read.
+    ///
+    /// # Errors
+    /// As [`execute`](Self::execute).
+    pub async fn execute_partitions(self) -> Result<crate::results::partition::Partitions> {
+        self.submit().await?.wait_partitions().await
+    }
+
     /// Starts the query and returns at once with a handle (callbacks are called first).
     ///
     /// # Errors

@@ -4,6 +4,7 @@
 
 pub(crate) mod api;
 pub(crate) mod csv;
+pub(crate) mod partition;
 mod stream;
 pub(crate) mod unload;
 
@@ -79,8 +80,19 @@ impl ResultSet {
         if let Some(plan) = unload {
             return Self::open_unload(conn, info, plan).await;
         }
+        let (source, unit) = (conn.settings().result_source, conn.settings().timestamp_unit);
+        Self::open_as(conn, info, hints, source, unit).await
+    }
+
+    /// As [`open`](Self::open) for a query read as written, from `source`, timestamps in `unit`.
+    pub(crate) async fn open_as(
+        conn: Connection,
+        info: QueryInfo,
+        hints: &std::collections::HashMap<String, String>,
+        source: ResultSource,
+        unit: arrow::datatypes::TimeUnit,
+    ) -> Result<Self> {
         let client = conn.athena().clone();
-        let source = conn.settings().result_source;
         // An UNLOAD's result location names its manifest, not a result CSV.
         let csv_location = info
             .output_location
@@ -108,7 +120,7 @@ impl ResultSet {
         let first = first.map_err(|e| Error::api("GetQueryResults", e))?;
         let rs = first.result_set();
         let columns = columns_of(rs);
-        let schema = arrow_schema_with_hints(&columns, conn.settings().timestamp_unit, hints)?;
+        let schema = arrow_schema_with_hints(&columns, unit, hints)?;
         let whole_in_first_page = source == ResultSource::Auto && first.next_token().is_none();
         // A result whole in its first page does not wait for the CSV's first GET.
         let meta = match meta {
@@ -170,31 +182,14 @@ impl ResultSet {
             message: "UNLOAD finished without a data manifest".into(),
         })?;
         let unit = conn.settings().timestamp_unit;
-        let files = match unload::manifest_files_from_api(conn.athena(), &info.query_id).await {
-            Ok(files) if !files.is_empty() => files,
-            // No files (0 rows), or no DATA_MANIFEST answer: the manifest object decides, and
-            // must agree when Athena listed none.
-            listed => {
-                let object = unload::manifest_files(conn.fetcher(), &manifest).await?;
-                match listed {
-                    Ok(_) if !object.is_empty() => {
-                        return Err(Error::Incomplete {
-                            query_id: info.query_id.clone(),
-                            message: format!("the manifest {manifest} names {} data files, Athena's DATA_MANIFEST none", object.len()),
-                        });
-                    }
-                    Err(e) => tracing::debug!("DATA_MANIFEST not available ({e}): reading the manifest object"),
-                    Ok(_) => {}
-                }
-                object
-            }
-        };
+        let files = unload::data_files(&conn, &info).await?;
         let cleanup = conn.settings().unload_cleanup.then(|| {
             let mut uris = files.clone();
             uris.push(manifest.clone());
             unload::Cleanup::new(conn.fetcher().clone(), uris)
         });
-        let stream = match unload::unload_stream(conn.fetcher(), files, unit, &conn.settings().fetch).await? {
+        let listed = files.into_iter().map(|f| (f, None)).collect();
+        let stream = match unload::unload_stream(conn.fetcher(), listed, unit, &conn.settings().fetch).await? {
             Some(stream) => plan.restore(stream, unit)?,
             // 0 rows: no data files; the schema comes from the query's ColumnInfo.
             None => RecordBatchStream::new(arrow_schema_with_hints(&plan.columns, unit, &Default::default())?, futures::stream::empty()),

@@ -21,10 +21,12 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use tokio::sync::OwnedSemaphorePermit;
 
+use crate::connection::Connection;
 use crate::decode::TextDecoder;
 use crate::decode::schema::{ATHENA_TYPE, ColumnInfo, arrow_field, athena_type_of};
 use crate::error::{Error, Result};
 use crate::fetch::{ByteBudget, FetchConfig, Fetcher, ObjectMeta};
+use crate::query::info::QueryInfo;
 use crate::results::stream::RecordBatchStream;
 
 /// Rows per batch read from Parquet (8192 decodes about 30% faster than 1024).
@@ -218,6 +220,31 @@ pub(crate) async fn manifest_files_from_api(client: &aws_sdk_athena::Client, que
     }
 }
 
+/// The data files of the finished UNLOAD `info`: as DATA_MANIFEST lists them, else (no files,
+/// or no answer) as the manifest object does, which must then agree that there are none.
+pub(crate) async fn data_files(conn: &Connection, info: &QueryInfo) -> Result<Vec<String>> {
+    let manifest = info.data_manifest_location.clone().ok_or_else(|| Error::ResultMissing {
+        query_id: Some(info.query_id.clone()),
+        message: "UNLOAD finished without a data manifest".into(),
+    })?;
+    let listed = match manifest_files_from_api(conn.athena(), &info.query_id).await {
+        Ok(files) if !files.is_empty() => return Ok(files),
+        listed => listed,
+    };
+    let object = manifest_files(conn.fetcher(), &manifest).await?;
+    match listed {
+        Ok(_) if !object.is_empty() => Err(Error::Incomplete {
+            query_id: info.query_id.clone(),
+            message: format!("the manifest {manifest} names {} data files, Athena's DATA_MANIFEST none", object.len()),
+        }),
+        Err(e) => {
+            tracing::debug!("DATA_MANIFEST not available ({e}): reading the manifest object");
+            Ok(object)
+        }
+        Ok(_) => Ok(object),
+    }
+}
+
 /// The data files named by the manifest object at `manifest_uri`.
 pub(crate) async fn manifest_files(fetcher: &Fetcher, manifest_uri: &str) -> Result<Vec<String>> {
     let bytes = fetcher.get_all(manifest_uri).await?;
@@ -248,9 +275,27 @@ fn read_schema(metadata: &ArrowReaderMetadata, unit: TimeUnit) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-async fn open_file(fetcher: &Fetcher, uri: &str, unit: TimeUnit) -> Result<Opened> {
+/// The schema a data file is read with (its footer only).
+pub(crate) async fn file_schema(fetcher: &Fetcher, uri: &str, unit: TimeUnit) -> Result<SchemaRef> {
+    Ok(open_file(fetcher, uri, unit, None).await?.2)
+}
+
+/// Opens a data file; `expected`: the size and ETag it must still have.
+async fn open_file(fetcher: &Fetcher, uri: &str, unit: TimeUnit, expected: Option<&ObjectMeta>) -> Result<Opened> {
     // One request for the size, the ETag and the footer (Parquet footers are rarely longer).
     let (meta, tail) = fetcher.open_tail(uri, FOOTER_GUESS).await?;
+    if let Some(want) = expected {
+        if meta.size != want.size || (want.etag.is_some() && meta.etag != want.etag) {
+            return Err(Error::Storage {
+                uri: uri.to_owned(),
+                message: format!(
+                    "the object changed since the result was partitioned (size {} and ETag {:?}, partitioned at {} and {:?})",
+                    meta.size, meta.etag, want.size, want.etag
+                ),
+                source: None,
+            });
+        }
+    }
     let tail_start = meta.size - tail.len() as u64;
     let mut reader = S3ParquetReader { fetcher: fetcher.clone(), uri: uri.into(), meta, tail, tail_start };
     let parquet_err =
@@ -268,25 +313,35 @@ async fn open_file(fetcher: &Fetcher, uri: &str, unit: TimeUnit) -> Result<Opene
 /// order stays so); the tasks share `fetch.unload_bytes_in_flight` (each row group holds its
 /// compressed size of it while fetched and decoded, each footer its guess) and
 /// `fetch.decoded_bytes_buffered` (each batch holds its size until the consumer takes it).
+/// `files`: each URI with, when known, the size and ETag it must still have.
 pub(crate) async fn unload_stream(
     fetcher: &Fetcher,
-    files: Vec<String>,
+    files: Vec<(String, Option<ObjectMeta>)>,
     unit: TimeUnit,
     fetch: &FetchConfig,
 ) -> Result<Option<RecordBatchStream>> {
-    let Some(first) = files.first() else { return Ok(None) };
+    let Some((first, expected)) = files.first() else { return Ok(None) };
     let in_flight = ByteBudget::new(fetch.unload_bytes_in_flight);
     let buffered = ByteBudget::new(fetch.decoded_bytes_buffered);
     // The first file gives the schema; it is read with the reader and footer opened for that.
-    let opened = open_file(fetcher, first, unit).await?;
+    let opened = open_file(fetcher, first, unit, expected.as_ref()).await?;
     let schema = opened.2.clone();
     let mut opened = Some(opened);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(Result<RecordBatch>, Option<OwnedSemaphorePermit>)>();
-    for uri in files {
+    for (uri, expected) in files {
         let opened = opened.take();
         let (fetcher, tx, schema, in_flight, buffered) = (fetcher.clone(), tx.clone(), schema.clone(), in_flight.clone(), buffered.clone());
         tokio::spawn(async move {
-            let file = File { fetcher: &fetcher, uri: &uri, unit, schema: &schema, in_flight: &in_flight, buffered: &buffered, tx: &tx };
+            let file = File {
+                fetcher: &fetcher,
+                uri: &uri,
+                expected: expected.as_ref(),
+                unit,
+                schema: &schema,
+                in_flight: &in_flight,
+                buffered: &buffered,
+                tx: &tx,
+            };
             // Its own task: a panicking reader must not end the stream as if the file were
             // complete.
             let task = std::panic::AssertUnwindSafe(file.read(opened)).catch_unwind().await;
@@ -310,6 +365,7 @@ pub(crate) async fn unload_stream(
 struct File<'a> {
     fetcher: &'a Fetcher,
     uri: &'a str,
+    expected: Option<&'a ObjectMeta>,
     unit: TimeUnit,
     schema: &'a SchemaRef,
     in_flight: &'a ByteBudget,
@@ -323,7 +379,7 @@ impl File<'_> {
             Some(o) => o,
             None => {
                 let _footer = self.in_flight.acquire(FOOTER_GUESS).await;
-                open_file(self.fetcher, self.uri, self.unit).await?
+                open_file(self.fetcher, self.uri, self.unit, self.expected).await?
             }
         };
         let same = file_schema.fields().len() == self.schema.fields().len()

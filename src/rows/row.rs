@@ -229,6 +229,12 @@ impl Row {
         Self { batch, index }
     }
 
+    /// The row view of `batch` at `index` (`None` past its last row), e.g. of the batches a
+    /// partition gives.
+    pub fn at(batch: &RecordBatch, index: usize) -> Option<Self> {
+        (index < batch.num_rows()).then(|| Self::new(batch.clone(), index))
+    }
+
     pub fn len(&self) -> usize {
         self.batch.num_columns()
     }

@@ -5,6 +5,7 @@ mod execute;
 mod faults;
 mod layout;
 mod params;
+mod partitions;
 mod results;
 mod unload;
 
