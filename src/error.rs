@@ -300,6 +300,7 @@ athena_error_code!(
     list_query_executions::ListQueryExecutionsError,
     batch_get_query_execution::BatchGetQueryExecutionError,
     list_databases::ListDatabasesError,
+    list_data_catalogs::ListDataCatalogsError,
     list_table_metadata::ListTableMetadataError,
     get_table_metadata::GetTableMetadataError,
     get_query_runtime_statistics::GetQueryRuntimeStatisticsError,

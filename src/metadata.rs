@@ -30,10 +30,26 @@ impl TableMetadata {
 }
 
 impl Connection {
+    /// Names of the data catalogs (ListDataCatalogs).
+    pub async fn list_catalogs(&self) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        let mut pages = self.athena().list_data_catalogs().max_results(50).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| Error::api("ListDataCatalogs", e))?;
+            names.extend(page.data_catalogs_summary().iter().filter_map(|c| c.catalog_name()).map(str::to_owned));
+        }
+        Ok(names)
+    }
+
     /// Database names of the connection's catalog.
     pub async fn list_databases(&self) -> Result<Vec<String>> {
+        self.list_databases_in(&self.settings().catalog).await
+    }
+
+    /// Database names of `catalog`.
+    pub async fn list_databases_in(&self, catalog: &str) -> Result<Vec<String>> {
         let mut names = Vec::new();
-        let mut pages = self.athena().list_databases().catalog_name(&self.settings().catalog).max_results(50).into_paginator().send();
+        let mut pages = self.athena().list_databases().catalog_name(catalog).max_results(50).into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| Error::api("ListDatabases", e))?;
             names.extend(page.database_list().iter().map(|d| d.name().to_owned()));
@@ -44,15 +60,14 @@ impl Connection {
     /// Tables of `database` (the connection's schema when `None`).
     pub async fn list_tables(&self, database: Option<&str>) -> Result<Vec<TableMetadata>> {
         let db = database.unwrap_or(&self.settings().schema);
+        self.list_tables_in(&self.settings().catalog, db).await
+    }
+
+    /// Tables of `database` in `catalog`.
+    pub async fn list_tables_in(&self, catalog: &str, database: &str) -> Result<Vec<TableMetadata>> {
         let mut tables = Vec::new();
-        let mut pages = self
-            .athena()
-            .list_table_metadata()
-            .catalog_name(&self.settings().catalog)
-            .database_name(db)
-            .max_results(50)
-            .into_paginator()
-            .send();
+        let mut pages =
+            self.athena().list_table_metadata().catalog_name(catalog).database_name(database).max_results(50).into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| Error::api("ListTableMetadata", e))?;
             tables.extend(page.table_metadata_list().iter().map(TableMetadata::from_sdk));
@@ -75,17 +90,46 @@ impl Connection {
     /// Metadata of one table of `database` (the connection's schema when `None`).
     pub async fn table_metadata(&self, database: Option<&str>, table: &str) -> Result<TableMetadata> {
         let db = database.unwrap_or(&self.settings().schema);
+        self.table_metadata_in(&self.settings().catalog, db, table).await
+    }
+
+    /// Metadata of one table of `database` in `catalog`.
+    pub async fn table_metadata_in(&self, catalog: &str, database: &str, table: &str) -> Result<TableMetadata> {
         let out = self
             .athena()
             .get_table_metadata()
-            .catalog_name(&self.settings().catalog)
-            .database_name(db)
+            .catalog_name(catalog)
+            .database_name(database)
             .table_name(table)
             .send()
             .await
             .map_err(|e| Error::api("GetTableMetadata", e))?;
         out.table_metadata()
             .map(TableMetadata::from_sdk)
-            .ok_or_else(|| Error::ResultMissing { query_id: None, message: format!("no metadata for table {db}.{table}") })
+            .ok_or_else(|| Error::ResultMissing { query_id: None, message: format!("no metadata for table {catalog}.{database}.{table}") })
+    }
+
+    /// The Arrow schema of a table's columns (partition keys last), through the schema mapper
+    /// with nested columns typed by their element types.
+    ///
+    /// # Errors
+    /// As [`table_metadata_in`](Self::table_metadata_in); [`Error::UnsupportedType`].
+    pub async fn table_schema_in(&self, catalog: &str, database: &str, table: &str) -> Result<arrow::datatypes::SchemaRef> {
+        let meta = self.table_metadata_in(catalog, database, table).await?;
+        let columns: Vec<(String, String)> = meta.columns.into_iter().chain(meta.partition_keys).collect();
+        let infos: Vec<crate::decode::schema::ColumnInfo> = columns
+            .iter()
+            .map(|(name, t)| crate::decode::schema::ColumnInfo {
+                name: name.clone(),
+                type_name: t.to_ascii_lowercase(),
+                precision: 0,
+                scale: 0,
+            })
+            .collect();
+        let hints = columns
+            .into_iter()
+            .filter(|(_, t)| ["array", "map", "struct", "row"].iter().any(|p| t.to_ascii_lowercase().starts_with(p)))
+            .collect();
+        crate::decode::schema::arrow_schema_with_hints(&infos, self.settings().timestamp_unit, &hints)
     }
 }

@@ -1,0 +1,98 @@
+//! Bound parameters: each row of a bound batch becomes one list of [`Param`]s, sent as
+//! Athena's ExecutionParameters (qmark `?` placeholders) as typed literals.
+
+use adbc_core::error::Result;
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, TimeUnit, TimestampNanosecondType, UInt64Type};
+use athena_arrow::Param;
+
+use crate::options::invalid;
+
+/// The parameters of every row of `batch`, column by column.
+pub fn rows(batch: &RecordBatch) -> Result<Vec<Vec<Param>>> {
+    let mut rows = vec![Vec::with_capacity(batch.num_columns()); batch.num_rows()];
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let values = column_params(column.as_ref()).map_err(|m| invalid(format!("parameter {:?}: {m}", field.name())))?;
+        for (row, v) in rows.iter_mut().zip(values) {
+            row.push(v);
+        }
+    }
+    Ok(rows)
+}
+
+fn column_params(a: &dyn Array) -> std::result::Result<Vec<Param>, String> {
+    let to = |dt: &DataType| cast(a, dt).map_err(|e| e.to_string());
+    let each = |f: &dyn Fn(usize) -> Param| (0..a.len()).map(|i| if a.is_null(i) { Param::Null } else { f(i) }).collect::<Vec<_>>();
+    Ok(match a.data_type() {
+        DataType::Null => vec![Param::Null; a.len()],
+        DataType::Boolean => {
+            let b = a.as_boolean();
+            each(&|i| Param::Bool(b.value(i)))
+        }
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => {
+            let c = to(&DataType::Int64)?;
+            let c = c.as_primitive::<Int64Type>();
+            each(&|i| Param::Int(c.value(i)))
+        }
+        DataType::UInt64 => {
+            let c = a.as_primitive::<UInt64Type>();
+            each(&|i| Param::UInt(c.value(i)))
+        }
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => {
+            let c = to(&DataType::Float64)?;
+            let c = c.as_primitive::<Float64Type>();
+            each(&|i| Param::Float(c.value(i)))
+        }
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let c = to(&DataType::Utf8)?;
+            let c = c.as_string::<i32>();
+            each(&|i| Param::String(c.value(i).to_owned()))
+        }
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
+            let c = to(&DataType::Binary)?;
+            let c = c.as_binary::<i32>();
+            each(&|i| Param::Bytes(c.value(i).to_vec()))
+        }
+        DataType::Date32 | DataType::Date64 => {
+            let c = to(&DataType::Date32)?;
+            let c = c.as_primitive::<Date32Type>();
+            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+            each(&|i| Param::Date(epoch + chrono::TimeDelta::days(i64::from(c.value(i)))))
+        }
+        DataType::Timestamp(..) => {
+            // The instant (UTC) of zoned values, the wall clock of naive ones.
+            let c = to(&DataType::Timestamp(TimeUnit::Nanosecond, None))?;
+            let c = c.as_primitive::<TimestampNanosecondType>();
+            each(&|i| Param::Timestamp(chrono::DateTime::from_timestamp_nanos(c.value(i)).naive_utc()))
+        }
+        DataType::Decimal128(..) | DataType::Decimal256(..) => {
+            let c = to(&DataType::Utf8)?;
+            let c = c.as_string::<i32>();
+            each(&|i| Param::Decimal(c.value(i).to_owned()))
+        }
+        other => return Err(format!("type {other} cannot be bound (bind booleans, numbers, decimals, text, binary, dates or timestamps)")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Decimal128Array, Int32Array, StringArray};
+
+    use super::*;
+
+    #[test]
+    fn a_row_becomes_typed_parameters() {
+        let batch = RecordBatch::try_from_iter([
+            ("n", Arc::new(Int32Array::from(vec![Some(7), None])) as _),
+            ("s", Arc::new(StringArray::from(vec!["it's", "日本"])) as _),
+            ("d", Arc::new(Decimal128Array::from(vec![150, -5]).with_precision_and_scale(10, 2).unwrap()) as _),
+        ])
+        .unwrap();
+        let rows = rows(&batch).unwrap();
+        assert_eq!(rows[0], vec![Param::Int(7), Param::String("it's".into()), Param::Decimal("1.50".into())]);
+        assert_eq!(rows[1], vec![Param::Null, Param::String("日本".into()), Param::Decimal("-0.05".into())]);
+    }
+}
