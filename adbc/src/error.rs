@@ -31,6 +31,8 @@ fn classify(text: &str) -> Option<(Status, &'static str)> {
         ("ALREADY_EXISTS", Status::AlreadyExists, "42P07"),
         ("TABLE_ALREADY_EXISTS", Status::AlreadyExists, "42P07"),
         ("NOT_SUPPORTED", Status::NotImplemented, "0A000"),
+        // A request Athena refuses as given (an output location that is no S3 URI, ...).
+        ("INVALID_INPUT", Status::InvalidArguments, "22023"),
     ];
     CODES.iter().find(|(c, _, _)| text.starts_with(c) || text.contains(&format!("{c}:"))).map(|(_, s, q)| (*s, *q))
 }

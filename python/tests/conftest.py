@@ -1,0 +1,99 @@
+"""One local Athena endpoint for the whole test session (the `athena-arrow emulator` command of
+the workspace's build, on 127.0.0.1:0)."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+#: Rows of `default.bench`, the large table of the streaming test.
+BENCH_ROWS = 4_000_000
+
+
+def _cli() -> str:
+    explicit = os.environ.get("ATHENA_ARROW_CLI")
+    if explicit:
+        return explicit
+    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    for profile in ("debug", "release"):
+        candidate = target / profile / "athena-arrow"
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which("athena-arrow")
+    if found:
+        return found
+    raise RuntimeError("the athena-arrow binary is not built: run `cargo build -p athena-arrow-cli` or set ATHENA_ARROW_CLI")
+
+
+class Endpoint:
+    def __init__(self, url: str, process: subprocess.Popen):
+        self.url = url
+        self.process = process
+
+    def kwargs(self, **extra):
+        """PyAthena-style keywords for this endpoint."""
+        base = dict(
+            s3_staging_dir="s3://athena-results/python/",
+            region_name="us-east-1",
+            endpoint_url=self.url,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        base.update(extra)
+        return base
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    data = tempfile.mkdtemp(prefix="athena-py-")
+    process = subprocess.Popen(
+        [_cli(), "emulator", "--listen", "127.0.0.1:0", "--data-dir", data, "--bench-rows", str(BENCH_ROWS), "--unload-rows-per-file", "200000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = None
+    assert process.stdout is not None
+    for line in process.stdout:
+        m = re.search(r"listening on (http://\S+)", line)
+        if m:
+            url = m.group(1)
+            break
+    if url is None:
+        err = process.stderr.read() if process.stderr else ""
+        raise RuntimeError(f"the endpoint did not start: {err}")
+    # Keep reading its output so the pipe never fills.
+    threading.Thread(target=process.stdout.read, daemon=True).start()
+    threading.Thread(target=process.stderr.read, daemon=True).start()
+    yield Endpoint(url, process)
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture()
+def conn(endpoint):
+    from adbc_driver_athena import dbapi
+
+    with dbapi.connect(**endpoint.kwargs()) as c:
+        yield c
+
+
+@pytest.fixture()
+def unload_conn(endpoint):
+    from adbc_driver_athena import dbapi
+
+    with dbapi.connect(**endpoint.kwargs(unload=True)) as c:
+        yield c
