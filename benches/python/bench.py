@@ -1,0 +1,162 @@
+"""Python clients on one endpoint and one table: our ADBC driver (fetch_arrow_table through the
+CSV and UNLOAD, a streamed fetch_record_batch, Polars' read_database) against PyAthena 4.2.1
+(ArrowCursor CSV and unload=True, PolarsCursor), each with its default and with 0.05 s polling.
+
+    benches/python/run.sh      # makes the venv, builds the release driver, runs this
+
+Every case runs in its own process, once; it reports end to end seconds (execute to the whole
+result in memory; the streamed case to the last batch), client seconds (that minus Athena's
+TotalExecutionTime of the query: polling slack plus reading) and the process's peak RSS.
+The endpoint is the release `athena-emulator`, shaped as S3 (30 ms first byte, 80 MB/s per
+connection, 500 ms least query time), `default.bench` UNLOADed into files of 75,000 rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+CASE = r"""
+import json, os, sys, time
+case, endpoint, sql = sys.argv[1], sys.argv[2], sys.argv[3]
+staging = "s3://athena-results/pybench/"
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+def engine_ms(query_id):
+    import boto3
+    athena = boto3.client("athena", region_name="us-east-1", endpoint_url=endpoint)
+    return athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Statistics"]["TotalExecutionTimeInMillis"]
+os.environ["AWS_ENDPOINT_URL"] = endpoint
+os.environ["AWS_ALLOW_HTTP"] = "true"
+os.environ["AWS_ACCESS_KEY_ID"] = "test"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "test"
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+tuned = case.endswith("_tuned")
+if case.startswith("ours"):
+    from adbc_driver_athena import dbapi
+    unload = "_unload" in case
+    kw = dict(s3_staging_dir=staging, region_name="us-east-1", endpoint_url=endpoint, unload=unload)
+    conn = dbapi.connect(**kw)
+    start = time.perf_counter()
+    cur = conn.cursor()
+    if "_polars" in case:
+        import polars as pl
+        frame = pl.read_database(sql, connection=cur)
+        rows = frame.height
+    elif "_stream" in case:
+        cur.execute(sql)
+        rows = sum(b.num_rows for b in cur.fetch_record_batch())
+    else:
+        cur.execute(sql)
+        rows = cur.fetch_arrow_table().num_rows
+    secs = time.perf_counter() - start
+    total_ms = engine_ms(cur.query_id)
+else:
+    import pyarrow.fs as pafs
+    original = pafs.S3FileSystem
+    host = endpoint.split("://", 1)[1].rstrip("/")
+    def s3fs(*a, **k):
+        k.setdefault("endpoint_override", host)
+        k.setdefault("scheme", "http")
+        return original(*a, **k)
+    pafs.S3FileSystem = s3fs
+    from pyathena import connect
+    kwargs = {"poll_interval": 0.05} if tuned else {}
+    unload = "_unload" in case
+    if "_polars" in case:
+        from pyathena.polars.cursor import PolarsCursor as C
+    else:
+        from pyathena.arrow.cursor import ArrowCursor as C
+    conn = connect(s3_staging_dir=staging, region_name="us-east-1", cursor_class=C, **kwargs)
+    start = time.perf_counter()
+    cur = conn.cursor(unload=unload).execute(sql)
+    rows = (cur.as_polars().height if "_polars" in case else cur.as_arrow().num_rows)
+    secs = time.perf_counter() - start
+    total_ms = engine_ms(cur.query_id)
+print(json.dumps({"case": case, "rows": rows, "seconds": secs, "client_seconds": secs - total_ms / 1000, "peak_rss": hwm()}))
+"""
+
+CASES = [
+    "ours_csv",
+    "ours_unload",
+    "ours_stream_csv",
+    "ours_stream_unload",
+    "ours_polars_csv",
+    "ours_polars_unload",
+    "pyathena_arrow_csv_default",
+    "pyathena_arrow_csv_tuned",
+    "pyathena_arrow_unload_default",
+    "pyathena_arrow_unload_tuned",
+    "pyathena_polars_csv_default",
+    "pyathena_polars_csv_tuned",
+    "pyathena_polars_unload_default",
+    "pyathena_polars_unload_tuned",
+]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--emulator", required=True, help="the release athena-emulator binary")
+    p.add_argument("--rows", default="1000000,5000000")
+    p.add_argument("--only", default="")
+    args = p.parse_args()
+    sizes = [int(r) for r in args.rows.split(",")]
+    data = tempfile.mkdtemp(prefix="athena-pybench-")
+    emulator = subprocess.Popen(
+        [args.emulator, "--listen", "127.0.0.1:0", "--data-dir", data, "--bench-rows", str(max(sizes)),
+         "--unload-rows-per-file", "75000", "--s3-latency-ms", "30", "--s3-bandwidth-mbps", "80", "--min-query-ms", "500"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    url = re.search(r"(http://\S+)", emulator.stdout.readline()).group(1)
+    results = []
+    try:
+        for rows in sizes:
+            sql = f"SELECT * FROM bench WHERE id < {rows}"
+            for case in CASES:
+                if args.only and args.only not in case:
+                    continue
+                out = subprocess.run([sys.executable, "-c", CASE, case, url, sql], capture_output=True, text=True, timeout=900)
+                if out.returncode != 0:
+                    r = {"case": case, "rows": rows, "error": out.stderr.strip().splitlines()[-1][:300]}
+                else:
+                    r = json.loads(out.stdout.strip().splitlines()[-1])
+                    r["size"] = rows
+                r.setdefault("size", rows)
+                print(json.dumps(r), flush=True)
+                results.append(r)
+    finally:
+        emulator.terminate()
+    print()
+    print(f"| case | rows | end to end s | client s | peak RSS MB |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        if "error" in r:
+            print(f"| {r['case']} | {r['size']} | failed: {r['error']} | | |")
+        else:
+            print(f"| {r['case']} | {r['rows']} | {r['seconds']:.2f} | {r['client_seconds']:.2f} | {r['peak_rss'] / 1e6:.0f} |")
+    by = {(r["case"], r["size"]): r for r in results if "error" not in r}
+    print()
+    for rows in sizes:
+        for ours, theirs, target in [
+            ("ours_csv", "pyathena_arrow_csv_tuned", 3.0),
+            ("ours_unload", "pyathena_arrow_unload_tuned", 1.5),
+        ]:
+            a, b = by.get((ours, rows)), by.get((theirs, rows))
+            if a and b:
+                print(f"{rows} rows: client time {theirs} / {ours} = {b['client_seconds'] / a['client_seconds']:.2f}x (target >= {target}x)")
+        for ours, theirs in [("ours_stream_csv", "pyathena_arrow_csv_tuned"), ("ours_stream_unload", "pyathena_arrow_unload_tuned")]:
+            a, b = by.get((ours, rows)), by.get((theirs, rows))
+            if a and b:
+                print(f"{rows} rows: peak RSS {ours} / {theirs} = {a['peak_rss'] / b['peak_rss']:.2f} (target <= 0.33)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
