@@ -132,6 +132,23 @@ pub enum Error {
     UnsupportedType { type_name: String },
 }
 
+/// An error's message followed by each cause not already in it (`message: cause: its cause`):
+/// what the CLI prints and the ADBC driver reports, since the SDK's outer layers alone say
+/// little ("dispatch failure").
+pub fn message_with_causes(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = s.source();
+    }
+    message
+}
+
 /// The innermost cause of an error (the SDK's own layers only say "dispatch failure" or
 /// "io error"): what a user can act on, e.g. "Connection refused (os error 111)".
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {

@@ -61,7 +61,7 @@ pub mod result {
 
 pub use config::{CacheConfig, ConnectionBuilder, Encryption, PollConfig, RetryConfig};
 pub use connection::Connection;
-pub use error::{BoxError, Error, QueryState, Result};
+pub use error::{BoxError, Error, QueryState, Result, message_with_causes};
 pub use fetch::FetchConfig;
 pub use metadata::TableMetadata;
 pub use params::{Param, ParamStyle};

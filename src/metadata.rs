@@ -27,6 +27,19 @@ impl TableMetadata {
             partition_keys: cols(t.partition_keys()),
         }
     }
+
+    /// Columns then partition keys, as the table's rows hold them.
+    fn all_columns(&self) -> impl Iterator<Item = &(String, String)> {
+        self.columns.iter().chain(&self.partition_keys)
+    }
+
+    /// Type hints of the nested columns (column -> Hive type with element types).
+    pub fn type_hints(&self) -> std::collections::HashMap<String, String> {
+        self.all_columns()
+            .filter(|(_, t)| ["array", "map", "struct", "row"].iter().any(|p| t.to_ascii_lowercase().starts_with(p)))
+            .cloned()
+            .collect()
+    }
 }
 
 impl Connection {
@@ -78,13 +91,7 @@ impl Connection {
     /// Type hints for the nested columns of a table (column -> Hive type with element types),
     /// for [`Query::type_hints`] when selecting those columns.
     pub async fn table_type_hints(&self, database: Option<&str>, table: &str) -> Result<std::collections::HashMap<String, String>> {
-        let meta = self.table_metadata(database, table).await?;
-        Ok(meta
-            .columns
-            .into_iter()
-            .chain(meta.partition_keys)
-            .filter(|(_, t)| ["array", "map", "struct", "row"].iter().any(|p| t.to_ascii_lowercase().starts_with(p)))
-            .collect())
+        Ok(self.table_metadata(database, table).await?.type_hints())
     }
 
     /// Metadata of one table of `database` (the connection's schema when `None`).
@@ -116,9 +123,8 @@ impl Connection {
     /// As [`table_metadata_in`](Self::table_metadata_in); [`Error::UnsupportedType`].
     pub async fn table_schema_in(&self, catalog: &str, database: &str, table: &str) -> Result<arrow::datatypes::SchemaRef> {
         let meta = self.table_metadata_in(catalog, database, table).await?;
-        let columns: Vec<(String, String)> = meta.columns.into_iter().chain(meta.partition_keys).collect();
-        let infos: Vec<crate::decode::schema::ColumnInfo> = columns
-            .iter()
+        let infos: Vec<crate::decode::schema::ColumnInfo> = meta
+            .all_columns()
             .map(|(name, t)| crate::decode::schema::ColumnInfo {
                 name: name.clone(),
                 type_name: t.to_ascii_lowercase(),
@@ -126,10 +132,6 @@ impl Connection {
                 scale: 0,
             })
             .collect();
-        let hints = columns
-            .into_iter()
-            .filter(|(_, t)| ["array", "map", "struct", "row"].iter().any(|p| t.to_ascii_lowercase().starts_with(p)))
-            .collect();
-        crate::decode::schema::arrow_schema_with_hints(&infos, self.settings().timestamp_unit, &hints)
+        crate::decode::schema::arrow_schema_with_hints(&infos, self.settings().timestamp_unit, &meta.type_hints())
     }
 }

@@ -3,7 +3,6 @@
 //! driver's own tokio runtime; results stream batch by batch as the library yields them.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -207,6 +206,9 @@ impl adbc_core::Connection for AthenaConnection {
         Ok(AthenaStatement::new(self.conn.clone()))
     }
 
+    /// The connection's own calls (catalog listings, schemas, partitions opened) are single API
+    /// round trips with the SDK's timeouts: nothing is left to stop. Queries are cancelled
+    /// through their statement.
     fn cancel(&mut self) -> Result<()> {
         Ok(())
     }
@@ -298,12 +300,21 @@ impl RecordBatchReader for StreamReader {
     }
 }
 
-/// What a statement's `cancel` stops: the query in flight, or the next one to start.
+/// What a statement's `cancel` can stop. ADBC's cancel stops the execution in progress; with
+/// none, it does nothing (no flag is left to stop a later query).
 #[derive(Default)]
-struct Cancel {
-    handle: Mutex<Option<CancelHandle>>,
-    requested: AtomicBool,
+enum Running {
+    #[default]
+    Idle,
+    /// StartQueryExecution is in flight: a cancel now is carried out once the query has an id.
+    Submitting {
+        cancel_requested: bool,
+    },
+    Query(CancelHandle),
 }
+
+#[derive(Default)]
+struct Cancel(Mutex<Running>);
 
 /// One query at a time.
 pub struct AthenaStatement {
@@ -385,17 +396,30 @@ impl AthenaStatement {
 
     /// Starts `query` and waits for it, stoppable by [`cancel`](adbc_core::Statement::cancel).
     async fn run<T>(&mut self, query: Query, wait: impl AsyncFnOnce(athena_arrow::QueryHandle) -> athena_arrow::Result<T>) -> Result<T> {
-        self.cancel.requested.store(false, Ordering::SeqCst);
-        let handle = query.submit().await.map_err(from_athena)?;
-        self.last_query_id = Some(handle.query_id().to_owned());
-        *self.cancel.handle.lock().expect("cancel lock") = Some(handle.cancel_handle());
-        // A cancel that came while the query was being submitted stops it now.
-        if self.cancel.requested.load(Ordering::SeqCst) {
-            handle.cancel().await.map_err(from_athena)?;
-        }
-        let out = wait(handle).await;
-        *self.cancel.handle.lock().expect("cancel lock") = None;
+        self.cancel.set(Running::Submitting { cancel_requested: false });
+        let out = self.submit_and_wait(query, wait).await;
+        self.cancel.set(Running::Idle);
         out.map_err(from_athena)
+    }
+
+    async fn submit_and_wait<T>(
+        &mut self,
+        query: Query,
+        wait: impl AsyncFnOnce(athena_arrow::QueryHandle) -> athena_arrow::Result<T>,
+    ) -> athena_arrow::Result<T> {
+        let handle = query.submit().await?;
+        self.last_query_id = Some(handle.query_id().to_owned());
+        let requested = {
+            let mut running = self.cancel.0.lock().expect("cancel lock");
+            let requested = matches!(*running, Running::Submitting { cancel_requested: true });
+            *running = Running::Query(handle.cancel_handle());
+            requested
+        };
+        if requested {
+            // The cancel came while the query was being submitted; waiting then reports CANCELLED.
+            handle.cancel().await?;
+        }
+        wait(handle).await
     }
 }
 
@@ -525,16 +549,29 @@ impl adbc_core::Statement for AthenaStatement {
 pub struct StatementCanceller(Arc<Cancel>);
 
 impl StatementCanceller {
-    /// Stops the query in flight (StopQueryExecution), or the next one the statement starts.
+    /// Stops the statement's query in flight (StopQueryExecution); does nothing when none runs.
     pub fn cancel(&self) -> Result<()> {
         self.0.cancel()
     }
 }
 
 impl Cancel {
+    fn set(&self, running: Running) {
+        *self.0.lock().expect("cancel lock") = running;
+    }
+
     fn cancel(&self) -> Result<()> {
-        self.requested.store(true, Ordering::SeqCst);
-        let handle = self.handle.lock().expect("cancel lock").clone();
+        let handle = {
+            let mut running = self.0.lock().expect("cancel lock");
+            match &mut *running {
+                Running::Idle => None,
+                Running::Submitting { cancel_requested } => {
+                    *cancel_requested = true;
+                    None
+                }
+                Running::Query(h) => Some(h.clone()),
+            }
+        };
         if let Some(h) = handle {
             block_on(h.cancel()).map_err(from_athena)?;
         }

@@ -54,16 +54,7 @@ const AUTH_CODES: &[&str] = &[
 ];
 
 pub fn from_athena(e: AthenaError) -> Error {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = s.source();
-    }
+    let message = athena_arrow::message_with_causes(&e);
     let (status, state) = match &e {
         AthenaError::Config { .. } | AthenaError::Parameter { .. } => (Status::InvalidArguments, Some("HY000")),
         AthenaError::Credentials { .. } => (Status::Unauthenticated, Some("28000")),

@@ -168,29 +168,14 @@ impl From<Error> for Failure {
             },
             _ => exit::FAILURE,
         };
-        Self { code, message: cause_chain(&e) }
+        Self { code, message: athena_arrow::message_with_causes(&e) }
     }
 }
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
-        Self { code: exit::FAILURE, message: cause_chain(&e) }
+        Self { code: exit::FAILURE, message: athena_arrow::message_with_causes(&e) }
     }
-}
-
-/// `error: cause: its cause ...`, without repeating a cause already in the message.
-fn cause_chain(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = s.source();
-    }
-    message
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -292,10 +277,10 @@ async fn connection_builder(args: &ConnArgs) -> Result<(ConnectionBuilder, Optio
         if args.endpoint_url.is_some() {
             return Err(Failure::usage("--local and --endpoint-url exclude each other"));
         }
-        let emulator = athena_emulator::Emulator::builder()
-            .start()
-            .await
-            .map_err(|e| Failure { code: exit::CONNECTION, message: format!("cannot start the local endpoint: {}", cause_chain(&e)) })?;
+        let emulator = athena_emulator::Emulator::builder().start().await.map_err(|e| Failure {
+            code: exit::CONNECTION,
+            message: format!("cannot start the local endpoint: {}", athena_arrow::message_with_causes(&e)),
+        })?;
         builder = builder
             .with_endpoint_url(emulator.endpoint())
             .with_region(emulator.region())
@@ -409,7 +394,7 @@ async fn query(conn: &Connection, q: QueryArgs, no_summary: bool, no_progress: b
                 Some(info) => format!("{}: query {query_id} had already ended {}; the results were not all written", signal.name, info.state),
                 None => match cancel.cancel().await {
                     Ok(()) => format!("{}: cancelled query {query_id}", signal.name),
-                    Err(e) => format!("{}; cancelling query {query_id} failed: {}", signal.name, cause_chain(&e)),
+                    Err(e) => format!("{}; cancelling query {query_id} failed: {}", signal.name, athena_arrow::message_with_causes(&e)),
                 },
             };
             return Err(Failure { code: signal.exit_code, message });

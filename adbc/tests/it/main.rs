@@ -170,6 +170,12 @@ fn cancel_from_another_thread_stops_the_query() {
         vec![(OptionDatabase::Uri, uri.into()), (OptionDatabase::Username, "test".into()), (OptionDatabase::Password, "test".into())];
     let db = adbc_driver_athena::AthenaDriver::default().new_database_with_opts(opts).unwrap();
     let mut conn = db.new_connection().unwrap();
+    // With nothing running, a cancel does nothing, and leaves nothing behind for the next query.
+    let mut idle = conn.new_statement().unwrap();
+    idle.canceller().cancel().unwrap();
+    idle.set_sql_query("SELECT 1 AS one").unwrap();
+    let rows: usize = idle.execute().unwrap().map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 1);
     let mut stmt = conn.new_statement().unwrap();
     // A guard so that a cancel that does not work fails the test instead of hanging it.
     stmt.set_option(OptionStatement::Other("adbc.athena.query_timeout_seconds".into()), "60".into()).unwrap();
