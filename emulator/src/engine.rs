@@ -263,7 +263,8 @@ impl Engine {
     fn utility(&self, job: &Job, names: &[&str], rows: Vec<Vec<String>>) -> Result<Outcome, Failure> {
         let lines: Vec<String> = rows.iter().map(|r| r.join("\t")).collect();
         let mut outcome = self.write_txt(job, &lines)?;
-        outcome.columns = names.iter().map(|n| ColumnInfo::new(n, "varchar", i32::MAX, 0)).collect();
+        // Hive-executed utility statements type their columns `string`, precision 0.
+        outcome.columns = names.iter().map(|n| ColumnInfo::new(n, "string", 0, 0)).collect();
         outcome.update_count = Some(0);
         outcome.api_rows = Some(self.write_api_rows(job, None, &rows)?);
         Ok(outcome)
@@ -384,18 +385,31 @@ impl Engine {
         };
         let (ctx, physical, schema) = self.plan(job, Statement::Query(source.clone())).await?;
         let target = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
-        if schema.fields().len() != target.fields().len() {
+        // INSERT INTO t (b, a): the query's columns go to the named ones, the rest are NULL.
+        let mapping: Vec<Option<usize>> = if insert.columns.is_empty() {
+            (0..target.fields().len()).map(Some).collect()
+        } else {
+            let named: Vec<String> = insert.columns.iter().map(last_ident).collect();
+            for n in &named {
+                if target.index_of(n).is_err() {
+                    let (l, c) = locate(&job.sql, n);
+                    return Err(Failure::user(
+                        "COLUMN_NOT_FOUND",
+                        format!("line {l}:{c}: Insert column name does not exist in target table: {n}"),
+                    ));
+                }
+            }
+            target.fields().iter().map(|f| named.iter().position(|n| n == &f.name().to_ascii_lowercase())).collect()
+        };
+        let expected = mapping.iter().flatten().count();
+        if schema.fields().len() != expected {
             return Err(Failure::user(
                 "TYPE_MISMATCH",
-                format!(
-                    "Insert query has mismatched column types: Table: {} columns, Query: {} columns",
-                    target.fields().len(),
-                    schema.fields().len()
-                ),
+                format!("Insert query has mismatched column types: Table: {expected} columns, Query: {} columns", schema.fields().len()),
             ));
         }
         let dir = self.catalog.data_dir(&table);
-        let rows = write_parquet_file(&ctx, physical.clone(), target, dir, &self.tmp_dir(), &job.id, &job.sql).await?;
+        let rows = write_parquet_file(&ctx, physical.clone(), target, &mapping, dir, &self.tmp_dir(), &job.id, &job.sql).await?;
         self.row_count_outcome(job, rows, physical.as_ref())
     }
 
@@ -443,7 +457,8 @@ impl Engine {
         let table = self.catalog.table(&db, &name).map_err(catalog_failure)?;
         let target = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
         let dir = self.catalog.data_dir(&table);
-        let rows = match write_parquet_file(&ctx, physical.clone(), target, dir, &self.tmp_dir(), &job.id, &job.sql).await {
+        let mapping: Vec<Option<usize>> = (0..target.fields().len()).map(Some).collect();
+        let rows = match write_parquet_file(&ctx, physical.clone(), target, &mapping, dir, &self.tmp_dir(), &job.id, &job.sql).await {
             Ok(rows) => rows,
             Err(e) => {
                 let _ = self.catalog.drop_table(&db, &name, true);
@@ -526,6 +541,7 @@ async fn write_parquet_file(
     ctx: &SessionContext,
     physical: Arc<dyn ExecutionPlan>,
     target: SchemaRef,
+    mapping: &[Option<usize>],
     dir: PathBuf,
     tmp_dir: &std::path::Path,
     id: &str,
@@ -539,7 +555,7 @@ async fn write_parquet_file(
         let mut stream = execute_stream(physical, ctx.task_ctx()).map_err(|e| df_failure(sql, e))?;
         while let Some(batch) = stream.next().await {
             let batch = batch.map_err(|e| df_failure(sql, e))?;
-            let batch = conform(&batch, &target).map_err(|e| df_failure(sql, e))?;
+            let batch = conform(&batch, &target, mapping).map_err(|e| df_failure(sql, e))?;
             rows += batch.num_rows();
             writer.write(&batch).map_err(|e| Failure::system(e.to_string()))?;
         }
@@ -549,16 +565,34 @@ async fn write_parquet_file(
     Ok(rows)
 }
 
-/// Casts a batch to the table's column types (INSERT coercion).
-fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch, DataFusionError> {
-    let columns =
-        batch.columns().iter().zip(target.fields()).map(|(c, f)| arrow::compute::cast(c, f.data_type())).collect::<Result<Vec<_>, _>>()?;
-    Ok(RecordBatch::try_new(target.clone(), columns)?)
+/// A batch as the table's columns: target column `i` from the batch's column `mapping[i]` cast
+/// to its type (INSERT coercion), or NULL where `mapping[i]` is `None`.
+fn conform(batch: &RecordBatch, target: &SchemaRef, mapping: &[Option<usize>]) -> Result<RecordBatch, DataFusionError> {
+    let columns = target
+        .fields()
+        .iter()
+        .zip(mapping)
+        .map(|(f, m)| match m {
+            Some(i) => arrow::compute::cast(batch.column(*i), f.data_type()),
+            None => Ok(arrow::array::new_null_array(f.data_type(), batch.num_rows())),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    Ok(RecordBatch::try_new_with_options(target.clone(), columns, &options)?)
 }
 
 /// Sum of the `bytes_scanned` metric over the plan: what the scans actually read.
+/// A scan whose files were read whole with their footer (small files: the metric counts only
+/// reads beyond the footer prefetch) counts the size of its files, as Athena counts what it read.
 pub fn bytes_scanned(plan: &dyn ExecutionPlan) -> u64 {
-    let own = plan.metrics().and_then(|m| m.sum_by_name("bytes_scanned")).map_or(0, |v| v.as_usize() as u64);
+    let mut own = plan.metrics().and_then(|m| m.sum_by_name("bytes_scanned")).map_or(0, |v| v.as_usize() as u64);
+    if own == 0
+        && let Some(source) = plan.downcast_ref::<datafusion::datasource::source::DataSourceExec>()
+        && let Some(files) = source.data_source().downcast_ref::<datafusion::datasource::physical_plan::FileScanConfig>()
+        && plan.metrics().and_then(|m| m.output_rows()).unwrap_or(0) > 0
+    {
+        own = files.file_groups.iter().flat_map(|g| g.files()).map(|f| f.object_meta.size).sum();
+    }
     own + plan.children().iter().map(|c| bytes_scanned(c.as_ref())).sum::<u64>()
 }
 
@@ -638,6 +672,8 @@ fn session_in(catalog: &Arc<Catalog>, database: &str, depth: usize) -> SessionCo
         .with_batch_size(8192)
         .with_information_schema(false);
     config.options_mut().execution.parquet.schema_force_view_types = false;
+    // Athena's session zone: `timestamp with time zone` casts and now() are in UTC.
+    config.options_mut().execution.time_zone = Some("UTC".into());
     config.options_mut().sql_parser.enable_ident_normalization = true;
     let ctx = SessionContext::new_with_config(config);
     ctx.register_udf(crate::udf::athena_json());

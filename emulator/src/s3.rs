@@ -201,6 +201,42 @@ macro_rules! delegate {
                 }
                 self.fs.head_object(req).await
             }
+
+            /// S3 ignores an empty Delimiter (fsspec's `find` sends `delimiter=`); s3s-fs would
+            /// take it as a delimiter that ends every key at once.
+            async fn list_objects_v2(&self, mut req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+                if req.input.delimiter.as_deref() == Some("") {
+                    req.input.delimiter = None;
+                }
+                self.fs.list_objects_v2(req).await
+            }
+
+            async fn list_objects(&self, mut req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+                if req.input.delimiter.as_deref() == Some("") {
+                    req.input.delimiter = None;
+                }
+                self.fs.list_objects(req).await
+            }
+
+            /// Deleting a key that is no object -- absent, or a "folder" of other keys -- succeeds
+            /// and deletes nothing, as in S3 (s3s-fs fails on the directory with a 500).
+            async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+                if self.is_folder_key(&req.input.bucket, &req.input.key) {
+                    return Ok(S3Response::new(DeleteObjectOutput::default()));
+                }
+                self.fs.delete_object(req).await
+            }
+
+            async fn delete_objects(&self, mut req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+                let bucket = req.input.bucket.clone();
+                let (folders, objects): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut req.input.delete.objects).into_iter().partition(|o| self.is_folder_key(&bucket, &o.key));
+                req.input.delete.objects = objects;
+                let mut response = self.fs.delete_objects(req).await?;
+                let deleted = response.output.deleted.get_or_insert_with(Vec::new);
+                deleted.extend(folders.into_iter().map(|o| DeletedObject { key: Some(o.key), version_id: o.version_id, ..Default::default() }));
+                Ok(response)
+            }
         }
     };
 }
@@ -209,13 +245,9 @@ delegate! {
         create_bucket(CreateBucketInput) -> CreateBucketOutput;
         copy_object(CopyObjectInput) -> CopyObjectOutput;
         delete_bucket(DeleteBucketInput) -> DeleteBucketOutput;
-        delete_object(DeleteObjectInput) -> DeleteObjectOutput;
-        delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
         get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
         head_bucket(HeadBucketInput) -> HeadBucketOutput;
         list_buckets(ListBucketsInput) -> ListBucketsOutput;
-        list_objects(ListObjectsInput) -> ListObjectsOutput;
-        list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
         put_object(PutObjectInput) -> PutObjectOutput;
         create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
         upload_part(UploadPartInput) -> UploadPartOutput;
@@ -226,6 +258,11 @@ delegate! {
 }
 
 impl Storage {
+    /// A key without a trailing `/` whose path is a directory: a prefix of other keys, no object.
+    fn is_folder_key(&self, bucket: &str, key: &str) -> bool {
+        !key.ends_with('/') && self.layout.object_path(bucket, key).is_some_and(|p| p.is_dir())
+    }
+
     /// GetObject from a memory map: zero-copy ranged reads, no hashing, optional realism.
     async fn serve_get(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;

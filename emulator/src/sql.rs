@@ -306,6 +306,11 @@ impl VisitorMut for Rewriter {
             Expr::TypedString(ts) => typed_literal(ts),
             Expr::Cast { expr: inner, data_type, .. } => rewrite_cast(inner, data_type),
             Expr::Function(f) => rewrite_function(f),
+            // `ts AT TIME ZONE 'Asia/Tokyo'`: the same instant shown in that zone (a timestamp
+            // without zone is in the session zone, UTC); DataFusion would read it as local time.
+            Expr::AtTimeZone { timestamp, time_zone } => string_literal(time_zone)
+                .and_then(crate::text::Zone::try_parse)
+                .map(|zone| zoned(&format!("CAST({timestamp} AS TIMESTAMP(3) WITH TIME ZONE)"), "Millisecond", &zone)),
             _ => None,
         };
         if let Some(r) = replacement {
@@ -336,22 +341,103 @@ fn typed_literal(ts: &TypedString) -> Option<Expr> {
             Some(cast(lit, DataType::Decimal(ExactNumberInfo::PrecisionAndScale(precision, scale as i64))))
         }
         DataType::Timestamp(None, tz) => {
-            let frac = text.split_once('.').map_or(0, |(_, f)| f.chars().take_while(char::is_ascii_digit).count());
-            let p = match frac {
-                0 => 0,
-                1..=3 => 3,
-                4..=6 => 6,
-                _ => 9,
-            };
-            Some(cast(lit, DataType::Timestamp(Some(p), *tz)))
+            if let Some(zoned) = zoned_timestamp_literal(&text, *tz != TimezoneInfo::None && *tz != TimezoneInfo::WithoutTimeZone) {
+                return Some(zoned);
+            }
+            Some(cast(lit, DataType::Timestamp(Some(fraction_precision(&text)), *tz)))
         }
+        _ => None,
+    }
+}
+
+/// Trino's precision of a timestamp literal: its fraction digits rounded up to 0, 3, 6 or 9.
+fn fraction_precision(text: &str) -> u64 {
+    let frac = text.split_once('.').map_or(0, |(_, f)| f.chars().take_while(char::is_ascii_digit).count());
+    match frac {
+        0 => 0,
+        1..=3 => 3,
+        4..=6 => 6,
+        _ => 9,
+    }
+}
+
+/// `TIMESTAMP '2020-01-01 00:00:00 Asia/Tokyo'` (or `+09:00`, `UTC`; or any timestamp text cast to
+/// `timestamp with time zone`, which without a zone is in the session zone, UTC): a
+/// `timestamp(p) with time zone` literal of that instant, carrying its zone. `None` when the
+/// text has no zone and `with_time_zone` is false, or is not a timestamp (left to the engine).
+fn zoned_timestamp_literal(text: &str, with_time_zone: bool) -> Option<Expr> {
+    let (local, zone) = split_zone(text);
+    let zone = match zone {
+        Some(z) => crate::text::Zone::try_parse(z)?,
+        None if with_time_zone => crate::text::Zone::parse("UTC"),
+        None => return None,
+    };
+    let naive = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(local, f).ok())
+        .or_else(|| chrono::NaiveDate::parse_from_str(local, "%Y-%m-%d").ok().map(|d| d.and_time(chrono::NaiveTime::MIN)))?;
+    let instant = zone.instant_of(naive)?;
+    let precision = fraction_precision(local);
+    let (value, unit) = match precision {
+        0 => (instant.timestamp(), "Second"),
+        3 => (instant.timestamp_millis(), "Millisecond"),
+        6 => (instant.timestamp_micros(), "Microsecond"),
+        _ => (instant.timestamp_nanos_opt()?, "Nanosecond"),
+    };
+    Some(zoned(&format!("CAST({value} AS BIGINT)"), unit, &zone))
+}
+
+/// `expr` (a count of `unit` since the epoch, or a timestamp) as `timestamp with time zone` in `zone`.
+fn zoned(expr: &str, unit: &str, zone: &crate::text::Zone) -> Expr {
+    parse_expr(&format!("arrow_cast({expr}, 'Timestamp({unit}, \"{}\")')", zone.arrow_name()))
+}
+
+/// `2020-01-01 00:00:00 Asia/Tokyo` -> (`2020-01-01 00:00:00`, `Asia/Tokyo`); also `...00+09:00`.
+fn split_zone(text: &str) -> (&str, Option<&str>) {
+    let text = text.trim();
+    if let Some((local, zone)) = text.rsplit_once(' ')
+        && local.len() >= 10
+        && zone.chars().next().is_some_and(|c| !c.is_ascii_digit())
+    {
+        return (local.trim_end(), Some(zone));
+    }
+    // An offset right after the clock: `2020-01-01 00:00:00+09:00` / `...Z`.
+    if text.len() > 19
+        && let Some(at) = text[11..].find(['+', '-', 'Z']).map(|p| p + 11)
+    {
+        return (&text[..at], Some(&text[at..]));
+    }
+    (text, None)
+}
+
+/// An integer literal's value (through the INTEGER casts this rewriter puts on them, and `-`).
+fn int_literal(e: &Expr) -> Option<i32> {
+    match e {
+        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => n.parse().ok(),
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => int_literal(expr),
+        Expr::UnaryOp { op: UnaryOperator::Minus, expr } => int_literal(expr).map(|v| -v),
+        _ => None,
+    }
+}
+
+/// A string literal's text.
+fn string_literal(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Value(v) => literal_text(v),
         _ => None,
     }
 }
 
 fn rewrite_cast(inner: &Expr, data_type: &DataType) -> Option<Expr> {
     match data_type {
-        // Trino's default timestamp precision is 3 (DataFusion's is 9).
+        // Text cast to `timestamp with time zone`: the instant of its own zone (UTC without one).
+        DataType::Timestamp(_, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz)
+            if string_literal(inner).is_some_and(|t| zoned_timestamp_literal(t, true).is_some()) =>
+        {
+            zoned_timestamp_literal(string_literal(inner)?, true)
+        }
+        // Trino's default timestamp precision is 3 (DataFusion's is 9); a timestamp cast to
+        // `timestamp with time zone` is in the session zone (UTC, the session's time_zone).
         DataType::Timestamp(None, tz) => Some(cast(inner.clone(), DataType::Timestamp(Some(3), *tz))),
         DataType::JSON => Some(parse_expr(&format!("athena_json({inner})"))),
         // Trino's text of times, zones and intervals (DataFusion's cast writes ISO forms).
@@ -386,12 +472,30 @@ fn rewrite_function(f: &Function) -> Option<Expr> {
     match (name.as_str(), args.as_slice()) {
         ("if", [c, a]) => Some(parse_expr(&format!("CASE WHEN {c} THEN {a} END"))),
         ("if", [c, a, b]) => Some(parse_expr(&format!("CASE WHEN {c} THEN {a} ELSE {b} END"))),
+        // Trino's from_unixtime(double [, zone | hours, minutes]) -> timestamp(3) with time zone.
+        ("from_unixtime", [x]) => Some(from_unixtime(x, &crate::text::Zone::parse("UTC"))),
+        ("from_unixtime", [x, z]) => Some(from_unixtime(x, &crate::text::Zone::try_parse(string_literal(z)?)?)),
+        ("from_unixtime", [x, h, m]) => {
+            let (h, m) = (int_literal(h)?, int_literal(m)?);
+            let secs = h * 3600 + if h < 0 { -m.abs() } else { m } * 60;
+            let (sign, abs) = if secs < 0 { ('-', -secs) } else { ('+', secs) };
+            Some(from_unixtime(x, &crate::text::Zone::try_parse(&format!("{sign}{:02}:{:02}", abs / 3600, abs / 60 % 60))?))
+        }
+        // with_timezone(timestamp, zone): the wall clock read in that zone.
+        ("with_timezone", [ts, z]) => {
+            let zone = crate::text::Zone::try_parse(string_literal(z)?)?;
+            Some(zoned(&format!("CAST({ts} AS TIMESTAMP(3))"), "Millisecond", &zone))
+        }
         ("row", _) => {
             let list: Vec<String> = args.iter().map(|a| a.to_string()).collect();
             Some(parse_expr(&format!("struct({})", list.join(", "))))
         }
         _ => None,
     }
+}
+
+fn from_unixtime(x: &Expr, zone: &crate::text::Zone) -> Expr {
+    zoned(&format!("CAST(round(CAST({x} AS DOUBLE) * 1000) AS BIGINT)"), "Millisecond", zone)
 }
 
 #[cfg(test)]

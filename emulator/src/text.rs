@@ -179,35 +179,108 @@ fn write_timestamp(out: &mut String, v: i64, unit: TimeUnit, tz: Option<&str>) {
         TimeUnit::Microsecond => (v.div_euclid(1_000_000), v.rem_euclid(1_000_000) * 1000, 6),
         TimeUnit::Nanosecond => (v.div_euclid(1_000_000_000), v.rem_euclid(1_000_000_000), 9),
     };
-    let offset = tz.and_then(parse_offset).unwrap_or(0);
-    let Some(dt) = chrono::DateTime::from_timestamp(secs + offset as i64, nanos as u32) else {
+    let Some(utc) = chrono::DateTime::from_timestamp(secs, nanos as u32) else {
         out.push_str("<out of range>");
         return;
     };
-    let _ = write!(out, "{}", dt.format("%Y-%m-%d %H:%M:%S"));
+    // Trino prints a `timestamp with time zone` as the wall clock in its own zone, then the zone.
+    let zone = tz.map(Zone::parse);
+    let local = match &zone {
+        Some(z) => utc.naive_utc() + chrono::Duration::seconds(z.offset_at(&utc) as i64),
+        None => utc.naive_utc(),
+    };
+    let _ = write!(out, "{}", local.format("%Y-%m-%d %H:%M:%S"));
     if digits > 0 {
         let frac = format!("{nanos:09}");
         out.push('.');
         out.push_str(&frac[..digits]);
     }
-    if let Some(tz) = tz {
+    if let Some(z) = zone {
         out.push(' ');
-        out.push_str(if tz == "+00:00" { "UTC" } else { tz });
+        out.push_str(&z.label);
     }
 }
 
-/// Seconds east of UTC for `UTC`, `Z` or `±HH:MM`; named zones other than UTC are not resolved.
-fn parse_offset(tz: &str) -> Option<i32> {
-    if tz.eq_ignore_ascii_case("utc") || tz == "Z" {
-        return Some(0);
+/// A time zone as Trino names it in text: `UTC` for every zero offset spelling, `+05:30` for
+/// offsets, region names (`Asia/Tokyo`) as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Zone {
+    pub label: String,
+    kind: ZoneKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum ZoneKind {
+    Fixed(i32),
+    Named(chrono_tz::Tz),
+}
+
+impl Zone {
+    /// Any zone Arrow or Trino spells: `UTC`, `Z`, `+00:00`, `+09:00`, `-0530`, `Asia/Tokyo`.
+    /// An unknown name is kept as a label at offset 0 (Arrow refuses such zones earlier).
+    pub fn parse(tz: &str) -> Zone {
+        Self::try_parse(tz).unwrap_or(Zone { label: tz.to_owned(), kind: ZoneKind::Fixed(0) })
     }
+
+    pub fn try_parse(tz: &str) -> Option<Zone> {
+        let t = tz.trim();
+        if ["utc", "z", "gmt", "ut", "etc/utc", "etc/gmt", "zulu", "universal"].contains(&t.to_ascii_lowercase().as_str()) {
+            return Some(Zone { label: "UTC".into(), kind: ZoneKind::Fixed(0) });
+        }
+        if let Some(secs) = parse_offset(t) {
+            if secs == 0 {
+                return Some(Zone { label: "UTC".into(), kind: ZoneKind::Fixed(0) });
+            }
+            let (sign, abs) = if secs < 0 { ('-', -secs) } else { ('+', secs) };
+            return Some(Zone { label: format!("{sign}{:02}:{:02}", abs / 3600, abs / 60 % 60), kind: ZoneKind::Fixed(secs) });
+        }
+        let named: chrono_tz::Tz = t.parse().ok()?;
+        Some(Zone { label: named.name().to_owned(), kind: ZoneKind::Named(named) })
+    }
+
+    /// Seconds east of UTC at the instant `utc`.
+    pub fn offset_at(&self, utc: &chrono::DateTime<chrono::Utc>) -> i32 {
+        use chrono::{Offset, TimeZone};
+        match &self.kind {
+            ZoneKind::Fixed(s) => *s,
+            ZoneKind::Named(tz) => tz.offset_from_utc_datetime(&utc.naive_utc()).fix().local_minus_utc(),
+        }
+    }
+
+    /// The instant of a wall-clock time in this zone (the earlier one where clocks go back).
+    pub fn instant_of(&self, local: chrono::NaiveDateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+        use chrono::TimeZone;
+        match &self.kind {
+            ZoneKind::Fixed(s) => Some(local.and_utc() - chrono::Duration::seconds(*s as i64)),
+            ZoneKind::Named(tz) => tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&chrono::Utc)),
+        }
+    }
+
+    /// The zone as Arrow types carry it.
+    pub fn arrow_name(&self) -> String {
+        match &self.kind {
+            ZoneKind::Fixed(0) => "UTC".into(),
+            ZoneKind::Fixed(_) => self.label.clone(),
+            ZoneKind::Named(tz) => tz.name().to_owned(),
+        }
+    }
+}
+
+/// Seconds east of UTC for `±HH:MM`, `±HHMM` or `±HH`.
+fn parse_offset(tz: &str) -> Option<i32> {
     let sign = match tz.as_bytes().first()? {
         b'+' => 1,
         b'-' => -1,
         _ => return None,
     };
-    let (h, m) = tz[1..].split_once(':').unwrap_or((&tz[1..], "0"));
-    Some(sign * (h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60))
+    let rest = &tz[1..];
+    let (h, m) = match rest.split_once(':') {
+        Some(hm) => hm,
+        None if rest.len() == 4 => rest.split_at(2),
+        None => (rest, "0"),
+    };
+    let (h, m) = (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?);
+    (h <= 14 && m < 60).then_some(sign * (h * 3600 + m * 60))
 }
 
 /// Writes the rows of `batch` as Athena's result CSV: every non-NULL value quoted, `"` doubled,
@@ -545,6 +618,21 @@ mod tests {
         s.clear();
         write_value(&mut s, &tz, 0);
         assert_eq!(s, "1970-01-01 09:00:00.000 +09:00");
+        // Named zones: the wall clock in the zone, daylight saving included (athena-behaviour.md 4).
+        let cases = [
+            (0, "Asia/Tokyo", "1970-01-01 09:00:00.000 Asia/Tokyo"),
+            (0, "UTC", "1970-01-01 00:00:00.000 UTC"),
+            (0, "+00:00", "1970-01-01 00:00:00.000 UTC"),
+            (0, "+05:30", "1970-01-01 05:30:00.000 +05:30"),
+            (1_593_561_600_000, "America/New_York", "2020-06-30 20:00:00.000 America/New_York"),
+            (1_577_836_800_000, "America/New_York", "2019-12-31 19:00:00.000 America/New_York"),
+        ];
+        for (ms, zone, text) in cases {
+            let a = TimestampMillisecondArray::from(vec![ms]).with_timezone(zone);
+            s.clear();
+            write_value(&mut s, &a, 0);
+            assert_eq!(s, text, "{ms} in {zone}");
+        }
         let t = Time64NanosecondArray::from(vec![3_723_000_000_000]);
         s.clear();
         write_value(&mut s, &t, 0);

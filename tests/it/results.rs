@@ -348,3 +348,29 @@ async fn small_results_come_from_the_first_page_without_s3() {
     };
     assert!(matches!(&e, Error::Storage { .. }), "ResultSource::S3 always reads the CSV: {e:?}");
 }
+
+/// Each zoned form Athena prints (`1970-01-01 09:00:00.000 Asia/Tokyo`, `... UTC`, `... +05:30`)
+/// decodes to its instant: UTC nanoseconds, whatever zone the text was in.
+#[tokio::test]
+async fn zoned_timestamps_decode_to_their_instant() {
+    let cases: [(&str, i64); 10] = [
+        ("from_unixtime(0, 'Asia/Tokyo')", 0),
+        ("from_unixtime(0)", 0),
+        ("from_unixtime(1.5, 5, 30)", 1_500),
+        ("TIMESTAMP '2020-01-01 00:00:00.000 UTC'", 1_577_836_800_000),
+        ("TIMESTAMP '2020-06-01 12:00:00.000 America/New_York'", 1_591_027_200_000),
+        ("TIMESTAMP '2020-01-01 00:00:00.000' AT TIME ZONE 'Asia/Tokyo'", 1_577_836_800_000),
+        ("TIMESTAMP '2020-01-01 09:00:00.000 Asia/Tokyo' AT TIME ZONE 'UTC'", 1_577_836_800_000),
+        ("with_timezone(TIMESTAMP '2020-01-01 00:00:00.000', 'Asia/Tokyo')", 1_577_804_400_000),
+        ("CAST(TIMESTAMP '2017-01-01 00:00:00.000' AS timestamp with time zone)", 1_483_228_800_000),
+        ("CAST('2020-01-01 00:00:00.000 +05:30' AS timestamp with time zone)", 1_577_817_000_000),
+    ];
+    let conn = connect().await;
+    for (expr, millis) in cases {
+        let batches = conn.execute(&format!("SELECT {expr} AS z")).await.unwrap().collect().await.unwrap();
+        let column = batches[0].column(0);
+        assert_eq!(column.data_type(), &DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), "{expr}");
+        let nanos = column.as_primitive::<arrow::datatypes::TimestampNanosecondType>().value(0);
+        assert_eq!(nanos, millis * 1_000_000, "{expr}");
+    }
+}

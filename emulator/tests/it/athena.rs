@@ -217,6 +217,8 @@ async fn result_reuse_and_statistics() {
     let stats = first.statistics().unwrap();
     assert!(!stats.result_reuse_information().unwrap().reused_previous_result());
     assert!(stats.data_scanned_in_bytes().unwrap() > 0, "bytes scanned are measured");
+    let small = run(&client, "SELECT * FROM one_row").await;
+    assert!(small.statistics().unwrap().data_scanned_in_bytes().unwrap() > 0, "a small Parquet scan counts what it read");
     let second = client.start_query_execution().query_string(sql).result_reuse_configuration(reuse).send().await.unwrap();
     let second = wait(&client, second.query_execution_id().unwrap()).await;
     assert_ne!(first.query_execution_id(), second.query_execution_id());
@@ -274,6 +276,9 @@ async fn statement_kinds_and_utility_results() {
     let q = run(&client, "SHOW COLUMNS IN one_row").await;
     let text = get_bytes(q.result_configuration().unwrap().output_location().unwrap()).await;
     assert_eq!(text, b"number_of_rows      ");
+    let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    let info = &page.result_set().unwrap().result_set_metadata().unwrap().column_info()[0];
+    assert_eq!((info.name(), info.r#type(), info.precision()), ("field", "string", 0));
 
     let q = run(&client, "EXPLAIN SELECT 1").await;
     assert_eq!((q.statement_type().unwrap().as_str(), q.substatement_type()), ("DML", Some("EXPLAIN")));
@@ -501,4 +506,39 @@ async fn a_minimum_query_time_keeps_quick_queries_running() {
     assert_eq!(state(&q), QueryExecutionState::Succeeded);
     assert!(started.elapsed() >= std::time::Duration::from_millis(400), "{:?}", started.elapsed());
     assert!(q.statistics().unwrap().total_execution_time_in_millis().unwrap() >= 400);
+}
+
+/// `timestamp with time zone` as Trino prints it: the wall clock in the value's own zone with
+/// its precision, then the zone (a region name as written, `UTC` for zero offsets, `+05:30`).
+pub const ZONED_CASES: [(&str, &str, i64); 10] = [
+    ("from_unixtime(0, 'Asia/Tokyo')", "1970-01-01 09:00:00.000 Asia/Tokyo", 0),
+    ("from_unixtime(0)", "1970-01-01 00:00:00.000 UTC", 0),
+    ("from_unixtime(1.5, 5, 30)", "1970-01-01 05:30:01.500 +05:30", 1_500),
+    ("TIMESTAMP '2020-01-01 00:00:00.000 UTC'", "2020-01-01 00:00:00.000 UTC", 1_577_836_800_000),
+    ("TIMESTAMP '2020-06-01 12:00:00.000 America/New_York'", "2020-06-01 12:00:00.000 America/New_York", 1_591_027_200_000),
+    ("TIMESTAMP '2020-01-01 00:00:00.000' AT TIME ZONE 'Asia/Tokyo'", "2020-01-01 09:00:00.000 Asia/Tokyo", 1_577_836_800_000),
+    ("TIMESTAMP '2020-01-01 09:00:00.000 Asia/Tokyo' AT TIME ZONE 'UTC'", "2020-01-01 00:00:00.000 UTC", 1_577_836_800_000),
+    ("with_timezone(TIMESTAMP '2020-01-01 00:00:00.000', 'Asia/Tokyo')", "2020-01-01 00:00:00.000 Asia/Tokyo", 1_577_804_400_000),
+    ("CAST(TIMESTAMP '2017-01-01 00:00:00.000' AS timestamp with time zone)", "2017-01-01 00:00:00.000 UTC", 1_483_228_800_000),
+    ("CAST('2020-01-01 00:00:00.000 +05:30' AS timestamp with time zone)", "2020-01-01 00:00:00.000 +05:30", 1_577_817_000_000),
+];
+
+#[tokio::test]
+async fn zoned_timestamps_print_their_own_wall_clock() {
+    let client = athena();
+    for (expr, text, _) in ZONED_CASES {
+        let q = run(&client, &format!("SELECT {expr} AS z")).await;
+        assert_eq!(state(&q), QueryExecutionState::Succeeded, "{expr}: {:?}", q.status());
+        let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+        let rs = page.result_set().unwrap();
+        let info = &rs.result_set_metadata().unwrap().column_info()[0];
+        assert_eq!((info.r#type(), info.precision()), ("timestamp with time zone", 3), "{expr}");
+        assert_eq!(values(rs)[1][0].as_deref(), Some(text), "{expr}");
+    }
+    // UNLOAD refuses them as Athena does.
+    let q =
+        run(&client, "UNLOAD (SELECT from_unixtime(0, 'Asia/Tokyo') AS z) TO 's3://athena-results/tz-unload/' WITH (format = 'PARQUET')")
+            .await;
+    assert_eq!(state(&q), QueryExecutionState::Failed);
+    assert!(q.status().unwrap().state_change_reason().unwrap().contains("Unsupported Hive type: timestamp"), "{:?}", q.status());
 }

@@ -132,3 +132,38 @@ async fn a_folder_of_keys_is_no_object() {
         assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(404), "GET {key}");
     }
 }
+
+#[tokio::test]
+async fn empty_delimiter_is_ignored_and_deleting_a_folder_key_deletes_nothing() {
+    let s3 = s3();
+    s3.create_bucket().bucket("it-s3-edges").send().await.unwrap();
+    for k in ["f/a.csv", "f/sub/b.csv"] {
+        s3.put_object().bucket("it-s3-edges").key(k).body(ByteStream::from_static(b"x")).send().await.unwrap();
+    }
+    // fsspec's find() lists with `delimiter=`: S3 lists every key under the prefix.
+    let listed = s3.list_objects_v2().bucket("it-s3-edges").prefix("f/").delimiter("").send().await.unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["f/a.csv", "f/sub/b.csv"]);
+    assert!(listed.common_prefixes().is_empty());
+    // ListObjectsV2 gives Last-Modified with milliseconds, as S3 does (both on a whole
+    // second: one chance in a million).
+    assert!(listed.contents().iter().any(|o| o.last_modified().unwrap().subsec_nanos() != 0));
+
+    // A "folder" key (a prefix of other keys) and an absent key: success, nothing deleted.
+    let ids = ["f/sub", "f", "absent"]
+        .into_iter()
+        .map(|k| aws_sdk_s3::types::ObjectIdentifier::builder().key(k).build().unwrap())
+        .collect::<Vec<_>>();
+    let deleted = s3
+        .delete_objects()
+        .bucket("it-s3-edges")
+        .delete(aws_sdk_s3::types::Delete::builder().set_objects(Some(ids)).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.errors().is_empty(), "{:?}", deleted.errors());
+    assert_eq!(deleted.deleted().len(), 3);
+    s3.delete_object().bucket("it-s3-edges").key("f/sub").send().await.unwrap();
+    let after = s3.list_objects_v2().bucket("it-s3-edges").send().await.unwrap();
+    assert_eq!(after.contents().len(), 2);
+}
