@@ -46,6 +46,22 @@ pub struct Table {
     /// Epoch seconds.
     #[serde(default)]
     pub create_time: f64,
+    /// SerDe and formats; `None`: Parquet (tables the endpoint writes itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<crate::hive::Storage>,
+    /// TBLPROPERTIES.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
+    /// Registered partitions (ALTER TABLE ADD PARTITION, MSCK REPAIR TABLE).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<Partition>,
+}
+
+/// One registered partition: its values in partition-key order and its location.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Partition {
+    pub values: Vec<String>,
+    pub location: String,
 }
 
 impl Table {
@@ -55,6 +71,32 @@ impl Table {
 
     pub fn table_type(&self) -> &'static str {
         if self.is_view() { "VIRTUAL_VIEW" } else { "EXTERNAL_TABLE" }
+    }
+
+    /// A table of the given columns, stored as Parquet at `location` (empty: the default).
+    pub fn new(name: &str, columns: Vec<Column>, location: String) -> Self {
+        Table {
+            name: name.to_owned(),
+            columns,
+            partition_keys: vec![],
+            location,
+            comment: None,
+            view_sql: None,
+            create_time: 0.0,
+            storage: None,
+            properties: BTreeMap::new(),
+            partitions: vec![],
+        }
+    }
+
+    pub fn storage(&self) -> crate::hive::Storage {
+        self.storage.clone().unwrap_or_else(crate::hive::Storage::parquet)
+    }
+
+    /// An Iceberg table (`TBLPROPERTIES ('table_type'='ICEBERG')`): rows can be deleted and
+    /// updated, and DROP TABLE removes its data.
+    pub fn is_iceberg(&self) -> bool {
+        self.properties.get("table_type").is_some_and(|t| t.eq_ignore_ascii_case("iceberg"))
     }
 
     /// The Arrow schema of the data columns (partition keys excluded).
@@ -110,6 +152,10 @@ impl Catalog {
         let tmp = self.path.with_extension("tmp");
         std::fs::write(&tmp, bytes)?;
         std::fs::rename(tmp, &self.path)
+    }
+
+    pub fn layout(&self) -> &ObjectLayout {
+        &self.layout
     }
 
     pub fn databases(&self) -> Vec<String> {
@@ -184,6 +230,17 @@ impl Catalog {
             if tables.remove(&name.to_ascii_lowercase()).is_none() && !if_exists {
                 return Err(CatalogError::NoTable(format!("{db}.{name}")));
             }
+        }
+        Ok(self.save()?)
+    }
+
+    /// Replaces a table's definition (partitions registered, properties set).
+    pub fn update_table(&self, db: &str, table: Table) -> Result<(), CatalogError> {
+        {
+            let mut data = self.data.write().unwrap();
+            let tables = data.databases.get_mut(&db.to_ascii_lowercase()).ok_or_else(|| CatalogError::NoDatabase(db.into()))?;
+            let slot = tables.get_mut(&table.name).ok_or_else(|| CatalogError::NoTable(format!("{db}.{}", table.name)))?;
+            *slot = table;
         }
         Ok(self.save()?)
     }

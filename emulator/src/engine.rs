@@ -17,7 +17,7 @@ use datafusion::sql::sqlparser::ast::{self as sqlast, ObjectType, Statement};
 use futures::StreamExt;
 use parquet::arrow::ArrowWriter;
 
-use crate::catalog::{Catalog, Column, Table, split_s3_uri};
+use crate::catalog::{Catalog, Column, Table, WAREHOUSE_BUCKET, split_s3_uri};
 use crate::results::ObjectWriter;
 use crate::s3::ObjectLayout;
 use crate::sql::Kind;
@@ -68,7 +68,7 @@ pub struct Job {
     pub id: String,
     /// The SQL with ExecutionParameters bound.
     pub sql: String,
-    pub statement: Statement,
+    pub statement: crate::sql::Prepared,
     pub kind: Kind,
     pub database: String,
     /// Results location prefix `s3://bucket/prefix/`; `None` for Athena-managed results.
@@ -118,7 +118,7 @@ impl Engine {
         &self.layout
     }
 
-    fn tmp_dir(&self) -> PathBuf {
+    pub(crate) fn tmp_dir(&self) -> PathBuf {
         self.state_dir.join("tmp")
     }
 
@@ -135,8 +135,12 @@ impl Engine {
 
     /// Runs a job to completion. Dropping the returned future stops the engine work.
     pub async fn run(&self, job: &Job) -> Result<Outcome, Failure> {
-        match &job.statement {
-            Statement::Query(_) => self.run_select(job).await,
+        let statement = match &job.statement {
+            crate::sql::Prepared::Hive(hive) => return self.run_hive(job, hive).await,
+            crate::sql::Prepared::Sql(statement) => statement,
+        };
+        match statement {
+            Statement::Query(_) => self.run_select(job, statement).await,
             Statement::Explain { statement, .. } => self.run_explain(job, statement).await,
             Statement::Unload { query: Some(query), to, with, .. } => self.run_unload(job, query, &to.value, with).await,
             Statement::Insert(insert) => self.run_insert(job, insert).await,
@@ -151,15 +155,7 @@ impl Engine {
             }
             Statement::CreateView(view) => {
                 let query_sql = view.query.to_string();
-                let table = Table {
-                    name: last_ident(&view.name),
-                    columns: vec![],
-                    partition_keys: vec![],
-                    location: String::new(),
-                    comment: None,
-                    view_sql: Some(query_sql),
-                    create_time: 0.0,
-                };
+                let table = Table { view_sql: Some(query_sql), ..Table::new(&last_ident(&view.name), vec![], String::new()) };
                 // Plan it once, in its own database, so that a broken view fails at creation, as
                 // in Athena.
                 let mut table = table;
@@ -181,7 +177,13 @@ impl Engine {
                         }
                         _ => {
                             let db = schema_of(name).unwrap_or_else(|| job.database.clone());
-                            self.catalog.drop_table(&db, &last_ident(name), *if_exists).map_err(catalog_failure)?
+                            let table = self.catalog.table(&db, &last_ident(name)).ok();
+                            self.catalog.drop_table(&db, &last_ident(name), *if_exists).map_err(catalog_failure)?;
+                            // An Iceberg table's data, and that of a table the endpoint placed in
+                            // its warehouse, go with it; an external table's files stay.
+                            if let Some(t) = table.filter(|t| !t.is_view() && (t.is_iceberg() || t.location.starts_with(&format!("s3://{WAREHOUSE_BUCKET}/")))) {
+                                let _ = std::fs::remove_dir_all(self.catalog.data_dir(&t));
+                            }
                         }
                     }
                 }
@@ -189,6 +191,8 @@ impl Engine {
             }
             // Partitions are discovered from the `key=value/` folders of the table location.
             Statement::AlterTable(_) => self.ddl_done(job),
+            Statement::Delete(delete) => self.run_delete(job, delete).await,
+            Statement::Update(update) => self.run_update(job, update).await,
             Statement::ShowTables { .. } => {
                 let tables = self.catalog.tables(&job.database).map_err(catalog_failure)?;
                 let rows = tables.iter().map(|t| vec![t.name.clone()]).collect();
@@ -210,13 +214,7 @@ impl Engine {
             }
             Statement::ExplainTable { table_name, .. } => {
                 let table = self.lookup_table(job, table_name)?;
-                let rows = table
-                    .columns
-                    .iter()
-                    .chain(&table.partition_keys)
-                    .map(|c| vec![pad20(&c.name), pad20(&c.type_name), pad20(c.comment.as_deref().unwrap_or(""))])
-                    .collect();
-                self.utility(job, &["col_name", "data_type", "comment"], rows)
+                self.utility(job, &["col_name", "data_type", "comment"], crate::ddl::describe_rows(&table))
             }
             other => Err(Failure::user(
                 "NOT_SUPPORTED",
@@ -225,7 +223,7 @@ impl Engine {
         }
     }
 
-    fn lookup_table(&self, job: &Job, name: &sqlast::ObjectName) -> Result<Table, Failure> {
+    pub(crate) fn lookup_table(&self, job: &Job, name: &sqlast::ObjectName) -> Result<Table, Failure> {
         let db = schema_of(name).unwrap_or_else(|| job.database.clone());
         let t = last_ident(name);
         self.catalog.table(&db, &t).map_err(|_| {
@@ -244,7 +242,7 @@ impl Engine {
     }
 
     /// INSERT and CTAS: no rows, UpdateCount = rows written, one ColumnInfo `rows bigint`.
-    fn row_count_outcome(&self, job: &Job, rows: usize, physical: &dyn ExecutionPlan) -> Result<Outcome, Failure> {
+    pub(crate) fn row_count_outcome(&self, job: &Job, rows: usize, physical: &dyn ExecutionPlan) -> Result<Outcome, Failure> {
         Ok(Outcome {
             columns: vec![ColumnInfo::new("rows", "bigint", 19, 0)],
             update_count: Some(rows as i64),
@@ -254,13 +252,13 @@ impl Engine {
         })
     }
 
-    fn ddl_done(&self, job: &Job) -> Result<Outcome, Failure> {
+    pub(crate) fn ddl_done(&self, job: &Job) -> Result<Outcome, Failure> {
         let mut outcome = self.write_txt(job, &[])?;
         outcome.api_rows = Some(self.write_api_rows(job, None, &[])?);
         Ok(outcome)
     }
 
-    fn utility(&self, job: &Job, names: &[&str], rows: Vec<Vec<String>>) -> Result<Outcome, Failure> {
+    pub(crate) fn utility(&self, job: &Job, names: &[&str], rows: Vec<Vec<String>>) -> Result<Outcome, Failure> {
         let lines: Vec<String> = rows.iter().map(|r| r.join("\t")).collect();
         let mut outcome = self.write_txt(job, &lines)?;
         // Hive-executed utility statements type their columns `string`, precision 0.
@@ -271,7 +269,7 @@ impl Engine {
     }
 
     /// `<id>.txt`: rows joined with `\n`, no trailing newline, no header, no quoting.
-    fn write_txt(&self, job: &Job, lines: &[String]) -> Result<Outcome, Failure> {
+    pub(crate) fn write_txt(&self, job: &Job, lines: &[String]) -> Result<Outcome, Failure> {
         let mut outcome = Outcome::default();
         if let Some((uri, bucket, key)) = self.result_object(job, "txt") {
             let mut w = ObjectWriter::object(&self.layout, &self.tmp_dir(), &bucket, &key)?;
@@ -283,7 +281,7 @@ impl Engine {
     }
 
     /// The rows GetQueryResults serves for results that are not a CSV in the results location.
-    fn write_api_rows(&self, job: &Job, header: Option<&[String]>, rows: &[Vec<String>]) -> Result<ApiRows, Failure> {
+    pub(crate) fn write_api_rows(&self, job: &Job, header: Option<&[String]>, rows: &[Vec<String>]) -> Result<ApiRows, Failure> {
         let path = self.api_path(&job.id);
         let mut w = ObjectWriter::file(&self.tmp_dir(), path.clone())?;
         let mut buf = Vec::new();
@@ -298,7 +296,7 @@ impl Engine {
         Ok(ApiRows { path, header: header.is_some() })
     }
 
-    async fn plan(&self, job: &Job, stmt: Statement) -> Result<(SessionContext, Arc<dyn ExecutionPlan>, SchemaRef), Failure> {
+    pub(crate) async fn plan(&self, job: &Job, stmt: Statement) -> Result<(SessionContext, Arc<dyn ExecutionPlan>, SchemaRef), Failure> {
         let ctx = self.session(&job.database).await?;
         let plan = ctx
             .state()
@@ -312,8 +310,8 @@ impl Engine {
         Ok((ctx, physical, schema))
     }
 
-    async fn run_select(&self, job: &Job) -> Result<Outcome, Failure> {
-        let (ctx, physical, schema) = self.plan(job, job.statement.clone()).await?;
+    async fn run_select(&self, job: &Job, statement: &Statement) -> Result<Outcome, Failure> {
+        let (ctx, physical, schema) = self.plan(job, statement.clone()).await?;
         let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let (mut writer, output_location, api_path) = match self.result_object(job, "csv") {
             Some((uri, bucket, key)) => {
@@ -408,8 +406,7 @@ impl Engine {
                 format!("Insert query has mismatched column types: Table: {expected} columns, Query: {} columns", schema.fields().len()),
             ));
         }
-        let dir = self.catalog.data_dir(&table);
-        let rows = write_parquet_file(&ctx, physical.clone(), target, &mapping, dir, &self.tmp_dir(), &job.id, &job.sql).await?;
+        let rows = write_table_file(&ctx, physical.clone(), &table, &mapping, self.catalog.data_dir(&table), &self.tmp_dir(), &job.id, &job.sql).await?;
         self.row_count_outcome(job, rows, physical.as_ref())
     }
 
@@ -440,7 +437,7 @@ impl Engine {
             for c in &columns {
                 crate::types::hive_to_field(&c.name, &c.type_name).map_err(|e| Failure::user("NOT_SUPPORTED", e.to_string()))?;
             }
-            let table = Table { name, columns, partition_keys: vec![], location, comment, view_sql: None, create_time: 0.0 };
+            let table = Table { comment, ..Table::new(&name, columns, location) };
             self.catalog.create_table(&db, table, ct.if_not_exists).map_err(catalog_failure)?;
             return self.ddl_done(job);
         };
@@ -452,13 +449,36 @@ impl Engine {
         }
         let (ctx, physical, schema) = self.plan(job, Statement::Query(query.clone())).await?;
         let columns: Vec<Column> = schema.fields().iter().map(|f| Column::new(f.name(), &hive_type(f))).collect();
-        let table = Table { name: name.clone(), columns, partition_keys: vec![], location, comment, view_sql: None, create_time: 0.0 };
+        // CTAS: `WITH (external_location = '...', format = 'PARQUET' | 'TEXTFILE')`; without a
+        // location, a new folder per query (Athena: `<results>/tables/<query id>/`), so a table
+        // created again never reads an earlier one's files.
+        let options = crate::ddl::ctas_options(ct);
+        let location = match options.get("external_location") {
+            Some(l) if split_s3_uri(l).is_none() => {
+                return Err(Failure::user("INVALID_INPUT", format!("external_location must be an s3://bucket/prefix/ location: {l}")));
+            }
+            Some(l) => l.clone(),
+            None if location.is_empty() => format!("s3://{WAREHOUSE_BUCKET}/tables/{}/", job.id),
+            None => location,
+        };
+        if let Some(dir) = crate::catalog::s3_to_path(&self.layout, &location)
+            && crate::catalog::dir_has_files(&dir)
+        {
+            return Err(Failure::user("HIVE_PATH_ALREADY_EXISTS", format!("Target directory for table '{db}.{name}' already exists: {location}")));
+        }
+        let storage = match options.get("format").map(|f| f.to_ascii_uppercase()) {
+            None => None,
+            Some(f) if f == "PARQUET" => None,
+            Some(f) if f == "TEXTFILE" => Some(crate::hive::Storage::text()),
+            Some(f) => return Err(Failure::user("NOT_SUPPORTED", format!("CTAS format {f} is not supported by the local endpoint (PARQUET, TEXTFILE)"))),
+        };
+        let table = Table { comment, storage, ..Table::new(&name, columns, location) };
         self.catalog.create_table(&db, table.clone(), false).map_err(catalog_failure)?;
         let table = self.catalog.table(&db, &name).map_err(catalog_failure)?;
         let target = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
         let dir = self.catalog.data_dir(&table);
         let mapping: Vec<Option<usize>> = (0..target.fields().len()).map(Some).collect();
-        let rows = match write_parquet_file(&ctx, physical.clone(), target, &mapping, dir, &self.tmp_dir(), &job.id, &job.sql).await {
+        let rows = match write_table_file(&ctx, physical.clone(), &table, &mapping, dir, &self.tmp_dir(), &job.id, &job.sql).await {
             Ok(rows) => rows,
             Err(e) => {
                 let _ = self.catalog.drop_table(&db, &name, true);
@@ -536,20 +556,42 @@ impl Engine {
     }
 }
 
-/// Writes a plan's output as one Parquet file in `dir`; returns the row count.
-async fn write_parquet_file(
+/// Writes a plan's output as one new file of the table (Parquet, or its text format) in `dir`;
+/// returns the row count.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn write_table_file(
     ctx: &SessionContext,
     physical: Arc<dyn ExecutionPlan>,
-    target: SchemaRef,
+    table: &Table,
     mapping: &[Option<usize>],
     dir: PathBuf,
     tmp_dir: &std::path::Path,
     id: &str,
     sql: &str,
 ) -> Result<usize, Failure> {
+    let target = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
     let dest = dir.join(format!("{id}_{}", uuid::Uuid::new_v4()));
     let mut w = ObjectWriter::file(tmp_dir, dest)?;
     let mut rows = 0;
+    let storage = table.storage();
+    if storage.reader() != crate::hive::FileKind::Parquet {
+        if storage.reader() != crate::hive::FileKind::LazySimple {
+            return Err(Failure::user("NOT_SUPPORTED", format!("writing to a table with SerDe {} is not supported by the local endpoint", storage.serde)));
+        }
+        let format = crate::hivetext::TextFormat::new(&storage, &table.properties);
+        let mut stream = execute_stream(physical, ctx.task_ctx()).map_err(|e| df_failure(sql, e))?;
+        let mut text = String::new();
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| df_failure(sql, e))?;
+            let batch = conform(&batch, &target, mapping).map_err(|e| df_failure(sql, e))?;
+            rows += batch.num_rows();
+            text.clear();
+            crate::hivetext::encode(&batch, &format, &mut text);
+            std::io::Write::write_all(&mut w, text.as_bytes())?;
+        }
+        w.finish()?;
+        return Ok(rows);
+    }
     {
         let mut writer = ArrowWriter::try_new(&mut w, target.clone(), None).map_err(|e| Failure::system(e.to_string()))?;
         let mut stream = execute_stream(physical, ctx.task_ctx()).map_err(|e| df_failure(sql, e))?;
@@ -625,16 +667,16 @@ fn athena_names(plan: LogicalPlan) -> Result<LogicalPlan, DataFusionError> {
 }
 
 /// `db.table` -> `db`.
-fn schema_of(name: &sqlast::ObjectName) -> Option<String> {
+pub(crate) fn schema_of(name: &sqlast::ObjectName) -> Option<String> {
     let parts = &name.0;
     (parts.len() >= 2).then(|| parts[parts.len() - 2].to_string().trim_matches('"').to_ascii_lowercase())
 }
 
-fn last_ident(name: &sqlast::ObjectName) -> String {
+pub(crate) fn last_ident(name: &sqlast::ObjectName) -> String {
     name.0.last().map(|p| p.to_string().trim_matches('"').trim_matches('`').to_ascii_lowercase()).unwrap_or_default()
 }
 
-fn pad20(s: &str) -> String {
+pub(crate) fn pad20(s: &str) -> String {
     format!("{s:<20}")
 }
 
@@ -650,7 +692,7 @@ pub fn locate(sql: &str, needle: &str) -> (usize, usize) {
     (line, col)
 }
 
-fn catalog_failure(e: crate::catalog::CatalogError) -> Failure {
+pub(crate) fn catalog_failure(e: crate::catalog::CatalogError) -> Failure {
     use crate::catalog::CatalogError::*;
     match e {
         NoDatabase(d) => Failure::user("SCHEMA_NOT_FOUND", format!("Schema '{d}' does not exist")),
@@ -723,6 +765,9 @@ impl SchemaProvider for LazyDatabase {
         }
         let Ok(table) = self.catalog.table(&self.database, name) else { return Ok(None) };
         if !table.is_view() {
+            if table.storage().reader() != crate::hive::FileKind::Parquet {
+                return Ok(Some(crate::ddl::text_table(&self.catalog, &table).await.map_err(external)?));
+            }
             return Ok(Some(listing_table(&self.catalog, &table).await.map_err(external)?));
         }
         let stale = |message: String| external(Failure::user("VIEW_IS_STALE", message));

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use arrow::array::*;
-use arrow::buffer::{NullBuffer, OffsetBuffer};
-use arrow::datatypes::{DataType, Field, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 use serde::Deserialize;
@@ -47,15 +46,7 @@ pub fn install(catalog: &Catalog) -> Result<(), Error> {
         if catalog.table("default", &t.name).is_ok() {
             continue;
         }
-        let table = Table {
-            name: t.name.clone(),
-            columns: t.columns,
-            partition_keys: t.partition_keys,
-            location: String::new(),
-            comment: t.comment,
-            view_sql: t.view_sql,
-            create_time: 0.0,
-        };
+        let table = Table { partition_keys: t.partition_keys, comment: t.comment, view_sql: t.view_sql, ..Table::new(&t.name, t.columns, String::new()) };
         catalog.create_table("default", table, true).map_err(|e| fixture_error(&t.name, e))?;
         let Some(text) = data_file(&t.name) else {
             continue;
@@ -80,86 +71,13 @@ fn write_parquet(path: &std::path::Path, schema: SchemaRef, batches: impl IntoIt
     std::fs::rename(tmp, path).map_err(|e| e.to_string())
 }
 
-/// Parses LazySimpleSerDe text (TAB fields, `\x02` items, `\x03` map keys, base64 BINARY,
-/// `\N` NULL) into a batch of `schema`.
+/// Parses the fixtures' LazySimpleSerDe text (TAB fields, `\x02` items, `\x03` map keys,
+/// base64 BINARY, `\N` NULL) into a batch of `schema`.
 pub fn parse_textfile(text: &str, schema: &SchemaRef) -> Result<RecordBatch, String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut columns: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(lines.len()); schema.fields().len()];
-    for line in &lines {
-        let fields: Vec<&str> = line.split('\t').collect();
-        for (i, col) in columns.iter_mut().enumerate() {
-            let raw = fields.get(i).copied().unwrap_or("\\N");
-            col.push((raw != "\\N").then(|| raw.to_owned()));
-        }
-    }
-    let arrays = schema.fields().iter().zip(columns).map(|(f, values)| parse_column(values, f, 2)).collect::<Result<Vec<_>, _>>()?;
-    RecordBatch::try_new(schema.clone(), arrays).map_err(|e| e.to_string())
-}
-
-/// Builds one column from its text values; `level` picks the collection separator.
-fn parse_column(values: Vec<Option<String>>, field: &Field, level: u8) -> Result<ArrayRef, String> {
-    let sep = level as char;
-    let is_string = matches!(field.data_type(), DataType::Utf8);
-    // An empty field is NULL except for strings.
-    let values: Vec<Option<String>> = values.into_iter().map(|v| v.filter(|s| is_string || !s.is_empty())).collect();
-    let nulls = NullBuffer::from(values.iter().map(Option::is_some).collect::<Vec<_>>());
-    let nested = |parts: Vec<Vec<String>>| -> (OffsetBuffer<i32>, Vec<Option<String>>) {
-        let offsets = OffsetBuffer::from_lengths(parts.iter().map(Vec::len));
-        (offsets, parts.into_iter().flatten().map(Some).collect())
-    };
-    let split = |v: &Option<String>, s: char| -> Vec<String> {
-        v.as_deref().filter(|x| !x.is_empty()).map(|x| x.split(s).map(str::to_owned).collect()).unwrap_or_default()
-    };
-    Ok(match field.data_type() {
-        DataType::Binary => {
-            use base64::Engine;
-            let decoded = values
-                .iter()
-                .map(|v| v.as_ref().map(|s| base64::engine::general_purpose::STANDARD.decode(s)).transpose())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?;
-            Arc::new(BinaryArray::from_iter(decoded))
-        }
-        DataType::List(item) => {
-            let (offsets, children) = nested(values.iter().map(|v| split(v, sep)).collect());
-            let child = parse_column(children, item, level + 1)?;
-            Arc::new(ListArray::try_new(item.clone(), offsets, child, Some(nulls)).map_err(|e| e.to_string())?)
-        }
-        DataType::Map(entries, sorted) => {
-            let DataType::Struct(kv) = entries.data_type() else {
-                return Err("map without entries".into());
-            };
-            let items: Vec<Vec<String>> = values.iter().map(|v| split(v, sep)).collect();
-            let offsets = OffsetBuffer::from_lengths(items.iter().map(Vec::len));
-            let key_sep = (level + 1) as char;
-            let (mut keys, mut vals) = (Vec::new(), Vec::new());
-            for item in items.into_iter().flatten() {
-                let (k, v) = item.split_once(key_sep).unwrap_or((&item, "\\N"));
-                keys.push(Some(k.to_owned()));
-                vals.push((v != "\\N").then(|| v.to_owned()));
-            }
-            let keys = parse_column(keys, &kv[0], level + 2)?;
-            let vals = parse_column(vals, &kv[1], level + 2)?;
-            let entries_array = StructArray::try_new(kv.clone(), vec![keys, vals], None).map_err(|e| e.to_string())?;
-            Arc::new(MapArray::try_new(entries.clone(), offsets, entries_array, Some(nulls), *sorted).map_err(|e| e.to_string())?)
-        }
-        DataType::Struct(fields) => {
-            let parts: Vec<Vec<String>> = values.iter().map(|v| split(v, sep)).collect();
-            let children = fields
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    let col: Vec<Option<String>> = parts.iter().map(|p| p.get(i).filter(|s| *s != "\\N").cloned()).collect();
-                    parse_column(col, f, level + 1)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Arc::new(StructArray::try_new(fields.clone(), children, Some(nulls)).map_err(|e| e.to_string())?)
-        }
-        other => {
-            let text: ArrayRef = Arc::new(StringArray::from(values));
-            arrow::compute::cast(&text, other).map_err(|e| format!("column {}: {e}", field.name()))?
-        }
-    })
+    let mut storage = crate::hive::Storage::text();
+    storage.serde_params.insert("field.delim".into(), "\t".into());
+    let format = crate::hivetext::TextFormat::new(&storage, &Default::default());
+    crate::hivetext::decode(text, schema, &format).map_err(|e| e.to_string())
 }
 
 /// Rows per Parquet file of the benchmark table.
@@ -187,15 +105,7 @@ pub fn install_bench(catalog: &Catalog, rows: usize) -> Result<(), Error> {
         ("day", "date"),
         ("ts", "timestamp"),
     ];
-    let table = Table {
-        name: "bench".into(),
-        columns: columns.iter().map(|(n, t)| Column::new(n, t)).collect(),
-        partition_keys: vec![],
-        location: String::new(),
-        comment: Some(marker),
-        view_sql: None,
-        create_time: 0.0,
-    };
+    let table = Table { comment: Some(marker), ..Table::new("bench", columns.iter().map(|(n, t)| Column::new(n, t)).collect(), String::new()) };
     catalog.create_table("default", table, false).map_err(|e| fixture_error("bench", e))?;
     let table = catalog.table("default", "bench").map_err(|e| fixture_error("bench", e))?;
     let schema = table.data_schema().map_err(|e| fixture_error("bench", e))?;

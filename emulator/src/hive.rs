@@ -71,7 +71,6 @@ pub struct Storage {
 }
 
 pub const LAZY_SIMPLE_SERDE: &str = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe";
-pub const OPEN_CSV_SERDE: &str = "org.apache.hadoop.hive.serde2.OpenCSVSerde";
 pub const PARQUET_SERDE: &str = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe";
 const TEXT_INPUT: &str = "org.apache.hadoop.mapred.TextInputFormat";
 const TEXT_OUTPUT: &str = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat";
@@ -454,6 +453,9 @@ impl P {
     /// A Hive type up to the next top-level `,`, `)` or `COMMENT`: `map<int,int>`,
     /// `struct<a:int,b:array<string>>`, `decimal(10,1)`, lower case without spaces.
     fn hive_type(&mut self) -> Result<String, SyntaxError> {
+        if !matches!(self.t.get(self.i), Some(Tok::Word(_))) {
+            return Err(self.error("<type>"));
+        }
         let mut out = String::new();
         let mut depth = 0i32;
         loop {

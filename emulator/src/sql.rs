@@ -42,6 +42,24 @@ pub fn prepare(sql: &str) -> Result<(Statement, Kind), SyntaxError> {
     })
 }
 
+/// A statement ready to run: Trino SQL (rewritten for DataFusion) or Hive DDL.
+#[derive(Debug, Clone)]
+pub enum Prepared {
+    Sql(Statement),
+    Hive(crate::hive::HiveStatement),
+}
+
+/// As [`prepare`], Hive DDL first (Athena runs DDL on Hive, not on Trino).
+pub fn prepare_any(sql: &str) -> Result<(Prepared, Kind), SyntaxError> {
+    if let Some(hive) = crate::hive::parse(sql) {
+        let hive = hive?;
+        let (statement_type, substatement_type) = hive.kind();
+        return Ok((Prepared::Hive(hive), kind(statement_type, substatement_type)));
+    }
+    let (statement, kind) = prepare(sql)?;
+    Ok((Prepared::Sql(statement), kind))
+}
+
 /// StatementType and SubstatementType, as GetQueryExecution reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kind {

@@ -108,12 +108,27 @@ fn table_json(t: &crate::catalog::Table) -> Value {
             })
             .collect()
     };
-    let mut params = json!({ "location": t.location, "inputformat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat", "serde.serialization.lib": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" });
-    if let Some(c) = &t.comment {
-        params["comment"] = json!(c);
-    }
+    // As Glue gives them to Athena: TBLPROPERTIES, then the storage descriptor's formats, SerDe
+    // and its parameters (`serde.param.*`), the location without its trailing slash.
+    let mut params = serde_json::Map::new();
     if t.is_view() {
-        params = json!({ "comment": "Presto View" });
+        params.insert("comment".into(), json!("Presto View"));
+        params.insert("presto_view".into(), json!("true"));
+    } else {
+        let storage = t.storage();
+        for (k, v) in crate::ddl::table_properties(t) {
+            params.insert(k, json!(v));
+        }
+        params.insert("inputformat".into(), json!(storage.input_format));
+        params.insert("outputformat".into(), json!(storage.output_format));
+        params.insert("location".into(), json!(t.location.trim_end_matches('/')));
+        params.insert("serde.serialization.lib".into(), json!(storage.serde));
+        for (k, v) in &storage.serde_params {
+            params.insert(format!("serde.param.{k}"), json!(v));
+        }
+        if let Some(c) = &t.comment {
+            params.insert("comment".into(), json!(c));
+        }
     }
     json!({
         "Name": t.name,
@@ -122,7 +137,7 @@ fn table_json(t: &crate::catalog::Table) -> Value {
         "TableType": t.table_type(),
         "Columns": cols(&t.columns),
         "PartitionKeys": cols(&t.partition_keys),
-        "Parameters": params,
+        "Parameters": Value::Object(params),
     })
 }
 

@@ -112,7 +112,7 @@ impl Athena {
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect());
         let bound = bind_parameters(&query, params.as_deref().unwrap_or(&[]))?;
-        let (statement, kind) = crate::sql::prepare(&bound).map_err(|e| ApiError::invalid("MALFORMED_QUERY", e.to_string()))?;
+        let (statement, kind) = crate::sql::prepare_any(&bound).map_err(|e| ApiError::invalid("MALFORMED_QUERY", e.to_string()))?;
         let reuse = body.get("ResultReuseConfiguration").cloned();
 
         let id = uuid::Uuid::new_v4().to_string();

@@ -1,0 +1,419 @@
+//! Hive DDL against the catalog (CREATE EXTERNAL TABLE, partitions, SHOW CREATE TABLE, ...),
+//! row-level DELETE and UPDATE of Iceberg tables, and the tables whose files are Hive text.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::catalog::TableProvider;
+use datafusion::sql::sqlparser::ast as sqlast;
+
+use crate::catalog::{Catalog, Partition, Table, WAREHOUSE_BUCKET, split_s3_uri};
+use crate::engine::{CATALOG, Engine, Failure, Job, Outcome, catalog_failure, df_failure, pad20, write_table_file};
+use crate::hive::{CreateTable, FileKind, HiveStatement};
+
+impl Engine {
+    /// `[db, table]` or `[table]` -> the table, or TABLE_NOT_FOUND.
+    fn hive_table(&self, job: &Job, parts: &[String]) -> Result<(String, Table), Failure> {
+        let (db, name) = db_and_name(job, parts);
+        let t = self.catalog().table(&db, &name).map_err(|_| {
+            let (l, c) = crate::engine::locate(&job.sql, &name);
+            Failure::user("TABLE_NOT_FOUND", format!("line {l}:{c}: Table '{CATALOG}.{db}.{name}' does not exist"))
+        })?;
+        Ok((db, t))
+    }
+
+    pub(crate) async fn run_hive(&self, job: &Job, statement: &HiveStatement) -> Result<Outcome, Failure> {
+        match statement {
+            HiveStatement::CreateTable(ct) => self.create_hive_table(job, ct),
+            HiveStatement::AddPartitions { table, if_not_exists, partitions } => {
+                let (db, mut t) = self.hive_table(job, table)?;
+                for (spec, location) in partitions {
+                    let values = partition_values(&t, spec)?;
+                    if t.partitions.iter().any(|p| p.values == values) {
+                        if *if_not_exists {
+                            continue;
+                        }
+                        return Err(Failure::user("ALREADY_EXISTS", format!("Partition already exists: {}", partition_name(&t, &values))));
+                    }
+                    let location = match location {
+                        Some(l) if split_s3_uri(l).is_none() => {
+                            return Err(Failure::user("INVALID_INPUT", format!("LOCATION must be an s3://bucket/prefix/ location: {l}")));
+                        }
+                        Some(l) => l.clone(),
+                        None => format!("{}/{}/", t.location.trim_end_matches('/'), partition_name(&t, &values)),
+                    };
+                    t.partitions.push(Partition { values, location });
+                }
+                self.catalog().update_table(&db, t).map_err(catalog_failure)?;
+                self.ddl_done(job)
+            }
+            HiveStatement::DropPartitions { table, if_exists, partitions } => {
+                let (db, mut t) = self.hive_table(job, table)?;
+                for spec in partitions {
+                    let values = partition_values(&t, spec)?;
+                    let before = t.partitions.len();
+                    t.partitions.retain(|p| p.values != values);
+                    if before == t.partitions.len() && !*if_exists {
+                        return Err(Failure::user("PARTITION_NOT_FOUND", format!("Partition not found: {}", partition_name(&t, &values))));
+                    }
+                }
+                self.catalog().update_table(&db, t).map_err(catalog_failure)?;
+                self.ddl_done(job)
+            }
+            HiveStatement::SetProperties { table, properties } => {
+                let (db, mut t) = self.hive_table(job, table)?;
+                t.properties.extend(properties.clone());
+                self.catalog().update_table(&db, t).map_err(catalog_failure)?;
+                self.ddl_done(job)
+            }
+            HiveStatement::MsckRepair { table } => {
+                let (db, mut t) = self.hive_table(job, table)?;
+                let mut lines = Vec::new();
+                for (values, dir) in discovered_partitions(&t, &self.catalog().data_dir(&t)) {
+                    if t.partitions.iter().any(|p| p.values == values) || !crate::catalog::dir_has_files(&dir) {
+                        continue;
+                    }
+                    let name = partition_name(&t, &values);
+                    lines.push(format!("Repair: Added partition to metastore {}:{name}", t.name));
+                    t.partitions.push(Partition { location: format!("{}/{name}/", t.location.trim_end_matches('/')), values });
+                }
+                self.catalog().update_table(&db, t).map_err(catalog_failure)?;
+                let mut outcome = self.write_txt(job, &lines)?;
+                outcome.api_rows = Some(self.write_api_rows(job, None, &[])?);
+                Ok(outcome)
+            }
+            HiveStatement::ShowPartitions { table } => {
+                let (_, t) = self.hive_table(job, table)?;
+                if t.partition_keys.is_empty() {
+                    return Err(Failure::user("NOT_SUPPORTED", format!("Table {} is not partitioned", t.name)));
+                }
+                let mut names: Vec<String> = t.partitions.iter().map(|p| partition_name(&t, &p.values)).collect();
+                for (values, dir) in discovered_partitions(&t, &self.catalog().data_dir(&t)) {
+                    if crate::catalog::dir_has_files(&dir) {
+                        names.push(partition_name(&t, &values));
+                    }
+                }
+                names.sort();
+                names.dedup();
+                self.utility(job, &["partition"], names.into_iter().map(|n| vec![n]).collect())
+            }
+            HiveStatement::ShowCreate { table, view } => {
+                let (db, t) = self.hive_table(job, table)?;
+                let lines = match (&t.view_sql, view) {
+                    (Some(sql), true) => {
+                        let mut lines = vec![format!("CREATE VIEW \"{db}\".\"{}\" AS", t.name)];
+                        lines.extend(sql.lines().map(str::to_owned));
+                        lines
+                    }
+                    (None, false) => crate::hive::show_create_table(&db, &t),
+                    (Some(_), false) => {
+                        return Err(Failure::user("NOT_SUPPORTED", format!("Relation '{CATALOG}.{db}.{}' is a view, not a table", t.name)));
+                    }
+                    (None, true) => {
+                        return Err(Failure::user("NOT_SUPPORTED", format!("Relation '{CATALOG}.{db}.{}' is a table, not a view", t.name)));
+                    }
+                };
+                self.utility(job, &["createtab_stmt"], lines.into_iter().map(|l| vec![l]).collect())
+            }
+            HiveStatement::ShowTblProperties { table, key } => {
+                let (_, t) = self.hive_table(job, table)?;
+                let props = table_properties(&t);
+                match key {
+                    Some(k) => {
+                        let value = props.get(k).cloned().unwrap_or_else(|| format!("Table {} does not have property: {k}", t.name));
+                        self.utility(job, &["prpt_value"], vec![vec![value]])
+                    }
+                    None => self.utility(job, &["prpt_name", "prpt_value"], props.into_iter().map(|(k, v)| vec![k, v]).collect()),
+                }
+            }
+        }
+    }
+
+    fn create_hive_table(&self, job: &Job, ct: &CreateTable) -> Result<Outcome, Failure> {
+        let (db, name) = db_and_name(job, &ct.name);
+        for c in ct.columns.iter().chain(&ct.partition_keys) {
+            crate::types::hive_to_field(&c.name, &c.type_name).map_err(|e| Failure::user("NOT_SUPPORTED", e.to_string()))?;
+        }
+        let location = match &ct.location {
+            Some(l) if split_s3_uri(l).is_none() => {
+                return Err(Failure::user("INVALID_INPUT", format!("LOCATION must be an s3://bucket/prefix/ location: {l}")));
+            }
+            Some(l) => l.clone(),
+            None => format!("s3://{WAREHOUSE_BUCKET}/tables/{}/", job.id),
+        };
+        let table = Table {
+            partition_keys: ct.partition_keys.clone(),
+            comment: ct.comment.clone(),
+            storage: Some(ct.storage.clone()),
+            properties: ct.properties.clone(),
+            ..Table::new(&name, ct.columns.clone(), location)
+        };
+        self.catalog().create_table(&db, table, ct.if_not_exists).map_err(catalog_failure)?;
+        self.ddl_done(job)
+    }
+
+    /// `DELETE FROM t [WHERE c]` of an Iceberg table: its files rewritten without the rows.
+    pub(crate) async fn run_delete(&self, job: &Job, delete: &sqlast::Delete) -> Result<Outcome, Failure> {
+        let from = match &delete.from {
+            sqlast::FromTable::WithFromKeyword(t) | sqlast::FromTable::WithoutKeyword(t) => t,
+        };
+        let name = single_table(from.first())?;
+        let table = self.lookup_table(job, &name)?;
+        let condition = delete.selection.as_ref().map_or_else(|| "true".to_owned(), |e| e.to_string());
+        let quoted = self.quoted(job, &name);
+        self.rewrite_rows(job, &table, &quoted, &condition, &format!("SELECT * FROM {quoted} WHERE NOT coalesce(({condition}), false)")).await
+    }
+
+    /// `UPDATE t SET c = v [WHERE c]` of an Iceberg table: its files rewritten with the values.
+    pub(crate) async fn run_update(&self, job: &Job, update: &sqlast::Update) -> Result<Outcome, Failure> {
+        let name = single_table(Some(&update.table))?;
+        let table = self.lookup_table(job, &name)?;
+        let condition = update.selection.as_ref().map_or_else(|| "true".to_owned(), |e| e.to_string());
+        let mut set: BTreeMap<String, String> = BTreeMap::new();
+        for a in &update.assignments {
+            let sqlast::AssignmentTarget::ColumnName(col) = &a.target else {
+                return Err(Failure::user("NOT_SUPPORTED", "UPDATE of a tuple of columns"));
+            };
+            let col = crate::engine::last_ident(col);
+            if !table.columns.iter().any(|c| c.name == col) {
+                return Err(Failure::user("COLUMN_NOT_FOUND", format!("line 1:1: Column '{col}' cannot be resolved")));
+            }
+            set.insert(col, a.value.to_string());
+        }
+        let columns: Vec<String> = table
+            .columns
+            .iter()
+            .map(|c| match set.get(&c.name) {
+                Some(v) => format!("CASE WHEN coalesce(({condition}), false) THEN {v} ELSE \"{0}\" END AS \"{0}\"", c.name),
+                None => format!("\"{}\"", c.name),
+            })
+            .collect();
+        let quoted = self.quoted(job, &name);
+        self.rewrite_rows(job, &table, &quoted, &condition, &format!("SELECT {} FROM {quoted}", columns.join(", "))).await
+    }
+
+    fn quoted(&self, job: &Job, name: &sqlast::ObjectName) -> String {
+        let db = crate::engine::schema_of(name).unwrap_or_else(|| job.database.clone());
+        format!("\"{db}\".\"{}\"", crate::engine::last_ident(name))
+    }
+
+    /// Replaces an Iceberg table's files by the rows of `rows_sql`; UpdateCount is the number of
+    /// rows matching `condition`.
+    async fn rewrite_rows(&self, job: &Job, table: &Table, quoted: &str, condition: &str, rows_sql: &str) -> Result<Outcome, Failure> {
+        if !table.is_iceberg() {
+            return Err(Failure::user("NOT_SUPPORTED", "Modifying Hive table rows is only supported for transactional tables"));
+        }
+        let parse = |sql: &str| crate::sql::parse(sql).map_err(|e| Failure::user("SYNTAX_ERROR", e.to_string()));
+        let count_sql = format!("SELECT count(*) FROM {quoted} WHERE coalesce(({condition}), false)");
+        let (ctx, physical, _) = self.plan(job, parse(&count_sql)?).await?;
+        let batches = datafusion::physical_plan::collect(physical, ctx.task_ctx()).await.map_err(|e| df_failure(&job.sql, e))?;
+        let matched = batches
+            .first()
+            .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0)))
+            .unwrap_or(0);
+        let dir = self.catalog().data_dir(table);
+        let old_files = files_under(&dir);
+        let (ctx, physical, _) = self.plan(job, parse(rows_sql)?).await?;
+        let mapping: Vec<Option<usize>> = (0..table.columns.len()).map(Some).collect();
+        write_table_file(&ctx, physical.clone(), table, &mapping, dir, &self.tmp_dir(), &job.id, &job.sql).await?;
+        for f in old_files {
+            std::fs::remove_file(f)?;
+        }
+        let mut outcome = self.row_count_outcome(job, matched as usize, physical.as_ref())?;
+        outcome.update_count = Some(matched);
+        Ok(outcome)
+    }
+}
+
+fn single_table(t: Option<&sqlast::TableWithJoins>) -> Result<sqlast::ObjectName, Failure> {
+    match t.map(|t| &t.relation) {
+        Some(sqlast::TableFactor::Table { name, .. }) => Ok(name.clone()),
+        _ => Err(Failure::user("NOT_SUPPORTED", "DELETE and UPDATE name one table")),
+    }
+}
+
+fn db_and_name(job: &Job, parts: &[String]) -> (String, String) {
+    match parts {
+        [db, name] => (db.clone(), name.clone()),
+        [.., name] => (job.database.clone(), name.clone()),
+        [] => (job.database.clone(), String::new()),
+    }
+}
+
+/// A partition spec's values in partition-key order.
+fn partition_values(t: &Table, spec: &[(String, String)]) -> Result<Vec<String>, Failure> {
+    if spec.len() != t.partition_keys.len() {
+        return Err(Failure::user(
+            "INVALID_INPUT",
+            format!("Partition spec must name each partition column of {}: {:?}", t.name, t.partition_keys.iter().map(|k| &k.name).collect::<Vec<_>>()),
+        ));
+    }
+    t.partition_keys
+        .iter()
+        .map(|k| {
+            spec.iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&k.name))
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| Failure::user("INVALID_INPUT", format!("Partition column {} missing from the partition spec", k.name)))
+        })
+        .collect()
+}
+
+fn partition_name(t: &Table, values: &[String]) -> String {
+    t.partition_keys.iter().zip(values).map(|(k, v)| format!("{}={v}", k.name)).collect::<Vec<_>>().join("/")
+}
+
+/// `k=v/k2=v2/` folders under a table's data dir, in partition-key order.
+pub fn discovered_partitions(t: &Table, dir: &Path) -> Vec<(Vec<String>, PathBuf)> {
+    let mut found = vec![(Vec::new(), dir.to_path_buf())];
+    for key in &t.partition_keys {
+        let mut next = Vec::new();
+        for (values, d) in found {
+            let Ok(entries) = std::fs::read_dir(&d) else { continue };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if let Some((k, v)) = name.split_once('=')
+                    && k.eq_ignore_ascii_case(&key.name)
+                    && e.path().is_dir()
+                {
+                    let mut values = values.clone();
+                    values.push(percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned());
+                    next.push((values, e.path()));
+                }
+            }
+        }
+        found = next;
+    }
+    if t.partition_keys.is_empty() { vec![] } else { found }
+}
+
+/// Data files under `dir`, recursively; Hive skips names starting with `_` or `.`.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('_') || name.starts_with('.') {
+            continue;
+        }
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// TBLPROPERTIES as Athena shows them: the user's, with `EXTERNAL` and the DDL time.
+pub fn table_properties(t: &Table) -> BTreeMap<String, String> {
+    let mut props = t.properties.clone();
+    props.entry("EXTERNAL".into()).or_insert_with(|| "TRUE".into());
+    props.entry("transient_lastDdlTime".into()).or_insert_with(|| format!("{}", t.create_time as i64));
+    props
+}
+
+/// A table stored as Hive text (LazySimpleSerDe, OpenCSVSerde, JSON): its files read and
+/// decoded when a query names it, partition columns from `k=v` folders and registered
+/// partitions.
+pub async fn text_table(catalog: &Catalog, table: &Table) -> Result<Arc<dyn TableProvider>, Failure> {
+    let storage = table.storage();
+    if storage.reader() == FileKind::Unsupported {
+        return Err(Failure::user(
+            "HIVE_UNSUPPORTED_FORMAT",
+            format!("Unable to read table {} with SerDe {} on the local endpoint", table.name, storage.serde),
+        ));
+    }
+    let format = crate::hivetext::TextFormat::new(&storage, &table.properties);
+    let data_schema = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
+    let mut fields: Vec<arrow::datatypes::FieldRef> = data_schema.fields().iter().cloned().collect();
+    for pk in &table.partition_keys {
+        fields.push(Arc::new(crate::types::hive_to_field(&pk.name, &pk.type_name).map_err(|e| Failure::system(e.to_string()))?));
+    }
+    let schema = Arc::new(arrow::datatypes::Schema::new(fields));
+    let dir = catalog.data_dir(table);
+    // (partition values, folder): the table's own folder, or each partition's.
+    let mut sources: Vec<(Vec<String>, PathBuf)> = Vec::new();
+    if table.partition_keys.is_empty() {
+        sources.push((vec![], dir.clone()));
+    } else {
+        sources.extend(discovered_partitions(table, &dir));
+        for p in &table.partitions {
+            if let Some(path) = crate::catalog::s3_to_path(catalog.layout(), &p.location)
+                && !sources.iter().any(|(v, _)| v == &p.values)
+            {
+                sources.push((p.values.clone(), path));
+            }
+        }
+    }
+    let mut batches = Vec::new();
+    for (values, folder) in sources {
+        let files = if table.partition_keys.is_empty() { files_under(&folder) } else { files_in(&folder) };
+        for file in files {
+            let bytes = std::fs::read(&file)?;
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let text = crate::hivetext::file_text(&name, &bytes).map_err(|e| Failure::user("HIVE_CURSOR_ERROR", e.to_string()))?;
+            let batch = crate::hivetext::decode(&text, &data_schema, &format).map_err(|e| Failure::user("HIVE_BAD_DATA", e.to_string()))?;
+            let mut columns = batch.columns().to_vec();
+            for (pk, v) in table.partition_keys.iter().zip(&values) {
+                let f = crate::types::hive_to_field(&pk.name, &pk.type_name).map_err(|e| Failure::system(e.to_string()))?;
+                let text = arrow::array::StringArray::from(vec![v.as_str(); batch.num_rows()]);
+                columns.push(arrow::compute::cast(&text, f.data_type()).map_err(|e| Failure::user("HIVE_INVALID_PARTITION_VALUE", e.to_string()))?);
+            }
+            let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+            batches.push(arrow::array::RecordBatch::try_new_with_options(schema.clone(), columns, &options).map_err(|e| Failure::system(e.to_string()))?);
+        }
+    }
+    let mem = datafusion::datasource::MemTable::try_new(schema, vec![batches]).map_err(|e| Failure::system(e.to_string()))?;
+    Ok(Arc::new(mem))
+}
+
+/// Files directly in a folder (a partition's), hidden ones skipped.
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with(['_', '.']))
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    out.sort();
+    out
+}
+
+/// `CREATE TABLE t WITH (k = v, ...) AS SELECT`: the Trino table properties, lower-case keys.
+pub fn ctas_options(ct: &sqlast::CreateTable) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let sqlast::CreateTableOptions::With(options) = &ct.table_options {
+        for o in options {
+            if let sqlast::SqlOption::KeyValue { key, value } = o {
+                let v = match value {
+                    sqlast::Expr::Value(v) => match &v.value {
+                        sqlast::Value::SingleQuotedString(s) => s.clone(),
+                        other => other.to_string(),
+                    },
+                    other => other.to_string(),
+                };
+                out.insert(key.value.to_ascii_lowercase(), v);
+            }
+        }
+    }
+    out
+}
+
+/// Hive DESCRIBE rows: columns, then the partition section when the table has one.
+pub fn describe_rows(t: &Table) -> Vec<Vec<String>> {
+    let row = |c: &crate::catalog::Column| vec![pad20(&c.name), pad20(&c.type_name), pad20(c.comment.as_deref().unwrap_or(""))];
+    let mut rows: Vec<Vec<String>> = t.columns.iter().chain(&t.partition_keys).map(row).collect();
+    if !t.partition_keys.is_empty() {
+        rows.push(vec![String::new(), String::new(), String::new()]);
+        rows.push(vec![pad20("# Partition Information"), pad20(""), pad20("")]);
+        rows.push(vec![pad20("# col_name"), pad20("data_type"), pad20("comment")]);
+        rows.push(vec![String::new(), String::new(), String::new()]);
+        rows.extend(t.partition_keys.iter().map(row));
+    }
+    rows
+}
