@@ -162,7 +162,8 @@ impl Engine {
         let table = self.lookup_table(job, &name)?;
         let condition = delete.selection.as_ref().map_or_else(|| "true".to_owned(), |e| e.to_string());
         let quoted = self.quoted(job, &name);
-        self.rewrite_rows(job, &table, &quoted, &condition, &format!("SELECT * FROM {quoted} WHERE NOT coalesce(({condition}), false)")).await
+        self.rewrite_rows(job, &table, &quoted, &condition, &format!("SELECT * FROM {quoted} WHERE NOT coalesce(({condition}), false)"))
+            .await
     }
 
     /// `UPDATE t SET c = v [WHERE c]` of an Iceberg table: its files rewritten with the values.
@@ -208,10 +209,8 @@ impl Engine {
         let count_sql = format!("SELECT count(*) FROM {quoted} WHERE coalesce(({condition}), false)");
         let (ctx, physical, _) = self.plan(job, parse(&count_sql)?).await?;
         let batches = datafusion::physical_plan::collect(physical, ctx.task_ctx()).await.map_err(|e| df_failure(&job.sql, e))?;
-        let matched = batches
-            .first()
-            .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0)))
-            .unwrap_or(0);
+        let matched =
+            batches.first().and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0))).unwrap_or(0);
         let dir = self.catalog().data_dir(table);
         let old_files = files_under(&dir);
         let (ctx, physical, _) = self.plan(job, parse(rows_sql)?).await?;
@@ -246,7 +245,11 @@ fn partition_values(t: &Table, spec: &[(String, String)]) -> Result<Vec<String>,
     if spec.len() != t.partition_keys.len() {
         return Err(Failure::user(
             "INVALID_INPUT",
-            format!("Partition spec must name each partition column of {}: {:?}", t.name, t.partition_keys.iter().map(|k| &k.name).collect::<Vec<_>>()),
+            format!(
+                "Partition spec must name each partition column of {}: {:?}",
+                t.name,
+                t.partition_keys.iter().map(|k| &k.name).collect::<Vec<_>>()
+            ),
         ));
     }
     t.partition_keys
@@ -361,10 +364,15 @@ pub async fn text_table(catalog: &Catalog, table: &Table) -> Result<Arc<dyn Tabl
             for (pk, v) in table.partition_keys.iter().zip(&values) {
                 let f = crate::types::hive_to_field(&pk.name, &pk.type_name).map_err(|e| Failure::system(e.to_string()))?;
                 let text = arrow::array::StringArray::from(vec![v.as_str(); batch.num_rows()]);
-                columns.push(arrow::compute::cast(&text, f.data_type()).map_err(|e| Failure::user("HIVE_INVALID_PARTITION_VALUE", e.to_string()))?);
+                columns.push(
+                    arrow::compute::cast(&text, f.data_type()).map_err(|e| Failure::user("HIVE_INVALID_PARTITION_VALUE", e.to_string()))?,
+                );
             }
             let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-            batches.push(arrow::array::RecordBatch::try_new_with_options(schema.clone(), columns, &options).map_err(|e| Failure::system(e.to_string()))?);
+            batches.push(
+                arrow::array::RecordBatch::try_new_with_options(schema.clone(), columns, &options)
+                    .map_err(|e| Failure::system(e.to_string()))?,
+            );
         }
     }
     let mem = datafusion::datasource::MemTable::try_new(schema, vec![batches]).map_err(|e| Failure::system(e.to_string()))?;

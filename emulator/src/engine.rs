@@ -181,7 +181,9 @@ impl Engine {
                             self.catalog.drop_table(&db, &last_ident(name), *if_exists).map_err(catalog_failure)?;
                             // An Iceberg table's data, and that of a table the endpoint placed in
                             // its warehouse, go with it; an external table's files stay.
-                            if let Some(t) = table.filter(|t| !t.is_view() && (t.is_iceberg() || t.location.starts_with(&format!("s3://{WAREHOUSE_BUCKET}/")))) {
+                            if let Some(t) = table.filter(|t| {
+                                !t.is_view() && (t.is_iceberg() || t.location.starts_with(&format!("s3://{WAREHOUSE_BUCKET}/")))
+                            }) {
                                 let _ = std::fs::remove_dir_all(self.catalog.data_dir(&t));
                             }
                         }
@@ -406,7 +408,9 @@ impl Engine {
                 format!("Insert query has mismatched column types: Table: {expected} columns, Query: {} columns", schema.fields().len()),
             ));
         }
-        let rows = write_table_file(&ctx, physical.clone(), &table, &mapping, self.catalog.data_dir(&table), &self.tmp_dir(), &job.id, &job.sql).await?;
+        let rows =
+            write_table_file(&ctx, physical.clone(), &table, &mapping, self.catalog.data_dir(&table), &self.tmp_dir(), &job.id, &job.sql)
+                .await?;
         self.row_count_outcome(job, rows, physical.as_ref())
     }
 
@@ -464,13 +468,21 @@ impl Engine {
         if let Some(dir) = crate::catalog::s3_to_path(&self.layout, &location)
             && crate::catalog::dir_has_files(&dir)
         {
-            return Err(Failure::user("HIVE_PATH_ALREADY_EXISTS", format!("Target directory for table '{db}.{name}' already exists: {location}")));
+            return Err(Failure::user(
+                "HIVE_PATH_ALREADY_EXISTS",
+                format!("Target directory for table '{db}.{name}' already exists: {location}"),
+            ));
         }
         let storage = match options.get("format").map(|f| f.to_ascii_uppercase()) {
             None => None,
             Some(f) if f == "PARQUET" => None,
             Some(f) if f == "TEXTFILE" => Some(crate::hive::Storage::text()),
-            Some(f) => return Err(Failure::user("NOT_SUPPORTED", format!("CTAS format {f} is not supported by the local endpoint (PARQUET, TEXTFILE)"))),
+            Some(f) => {
+                return Err(Failure::user(
+                    "NOT_SUPPORTED",
+                    format!("CTAS format {f} is not supported by the local endpoint (PARQUET, TEXTFILE)"),
+                ));
+            }
         };
         let table = Table { comment, storage, ..Table::new(&name, columns, location) };
         self.catalog.create_table(&db, table.clone(), false).map_err(catalog_failure)?;
@@ -576,7 +588,10 @@ pub(crate) async fn write_table_file(
     let storage = table.storage();
     if storage.reader() != crate::hive::FileKind::Parquet {
         if storage.reader() != crate::hive::FileKind::LazySimple {
-            return Err(Failure::user("NOT_SUPPORTED", format!("writing to a table with SerDe {} is not supported by the local endpoint", storage.serde)));
+            return Err(Failure::user(
+                "NOT_SUPPORTED",
+                format!("writing to a table with SerDe {} is not supported by the local endpoint", storage.serde),
+            ));
         }
         let format = crate::hivetext::TextFormat::new(&storage, &table.properties);
         let mut stream = execute_stream(physical, ctx.task_ctx()).map_err(|e| df_failure(sql, e))?;

@@ -46,7 +46,12 @@ pub fn install(catalog: &Catalog) -> Result<(), Error> {
         if catalog.table("default", &t.name).is_ok() {
             continue;
         }
-        let table = Table { partition_keys: t.partition_keys, comment: t.comment, view_sql: t.view_sql, ..Table::new(&t.name, t.columns, String::new()) };
+        let table = Table {
+            partition_keys: t.partition_keys,
+            comment: t.comment,
+            view_sql: t.view_sql,
+            ..Table::new(&t.name, t.columns, String::new())
+        };
         catalog.create_table("default", table, true).map_err(|e| fixture_error(&t.name, e))?;
         let Some(text) = data_file(&t.name) else {
             continue;
@@ -105,7 +110,8 @@ pub fn install_bench(catalog: &Catalog, rows: usize) -> Result<(), Error> {
         ("day", "date"),
         ("ts", "timestamp"),
     ];
-    let table = Table { comment: Some(marker), ..Table::new("bench", columns.iter().map(|(n, t)| Column::new(n, t)).collect(), String::new()) };
+    let table =
+        Table { comment: Some(marker), ..Table::new("bench", columns.iter().map(|(n, t)| Column::new(n, t)).collect(), String::new()) };
     catalog.create_table("default", table, false).map_err(|e| fixture_error("bench", e))?;
     let table = catalog.table("default", "bench").map_err(|e| fixture_error("bench", e))?;
     let schema = table.data_schema().map_err(|e| fixture_error("bench", e))?;

@@ -14,14 +14,35 @@ use crate::sql::SyntaxError;
 #[derive(Debug, Clone, PartialEq)]
 pub enum HiveStatement {
     CreateTable(CreateTable),
-    AddPartitions { table: Vec<String>, if_not_exists: bool, partitions: Vec<(Vec<(String, String)>, Option<String>)> },
-    DropPartitions { table: Vec<String>, if_exists: bool, partitions: Vec<Vec<(String, String)>> },
+    AddPartitions {
+        table: Vec<String>,
+        if_not_exists: bool,
+        partitions: Vec<(Vec<(String, String)>, Option<String>)>,
+    },
+    DropPartitions {
+        table: Vec<String>,
+        if_exists: bool,
+        partitions: Vec<Vec<(String, String)>>,
+    },
     /// `ALTER TABLE t SET TBLPROPERTIES (...)` and other ALTER TABLE forms that change metadata.
-    SetProperties { table: Vec<String>, properties: BTreeMap<String, String> },
-    MsckRepair { table: Vec<String> },
-    ShowPartitions { table: Vec<String> },
-    ShowCreate { table: Vec<String>, view: bool },
-    ShowTblProperties { table: Vec<String>, key: Option<String> },
+    SetProperties {
+        table: Vec<String>,
+        properties: BTreeMap<String, String>,
+    },
+    MsckRepair {
+        table: Vec<String>,
+    },
+    ShowPartitions {
+        table: Vec<String>,
+    },
+    ShowCreate {
+        table: Vec<String>,
+        view: bool,
+    },
+    ShowTblProperties {
+        table: Vec<String>,
+        key: Option<String>,
+    },
 }
 
 impl HiveStatement {
@@ -759,7 +780,8 @@ pub fn show_create_table(db: &str, table: &crate::catalog::Table) -> Vec<String>
     let storage = table.storage();
     lines.push("ROW FORMAT SERDE ".into());
     lines.push(format!("  '{}' ", storage.serde));
-    let params: Vec<_> = storage.serde_params.iter().filter(|(k, _)| k.as_str() != "serialization.format" || storage.serde_params.len() > 1).collect();
+    let params: Vec<_> =
+        storage.serde_params.iter().filter(|(k, _)| k.as_str() != "serialization.format" || storage.serde_params.len() > 1).collect();
     if !storage.serde_params.is_empty() {
         lines.push("WITH SERDEPROPERTIES ( ".into());
         let n = params.len();

@@ -83,7 +83,8 @@ pub fn decode(text: &str, schema: &SchemaRef, format: &TextFormat) -> Result<Rec
         FileKind::Json => lines
             .filter(|l| !l.trim().is_empty())
             .map(|l| {
-                let v: Value = serde_json::from_str(l).map_err(|e| ArrowError::ParseError(format!("HIVE_CURSOR_ERROR: Row is not a valid JSON Object: {e}")))?;
+                let v: Value = serde_json::from_str(l)
+                    .map_err(|e| ArrowError::ParseError(format!("HIVE_CURSOR_ERROR: Row is not a valid JSON Object: {e}")))?;
                 Ok(json_row(&v, schema.fields()))
             })
             .collect::<Result<_, ArrowError>>()?,
@@ -115,14 +116,20 @@ fn rows_to_batch(rows: Vec<Value>, schema: &SchemaRef) -> Result<RecordBatch, Ar
             let mut b = BinaryBuilder::new();
             for v in c.as_string::<i32>().iter() {
                 match v {
-                    Some(t) => b.append_value(base64::engine::general_purpose::STANDARD.decode(t).unwrap_or_else(|_| t.as_bytes().to_vec())),
+                    Some(t) => {
+                        b.append_value(base64::engine::general_purpose::STANDARD.decode(t).unwrap_or_else(|_| t.as_bytes().to_vec()))
+                    }
                     None => b.append_null(),
                 }
             }
             Arc::new(b.finish()) as ArrayRef
         })
         .collect();
-    RecordBatch::try_new_with_options(schema.clone(), columns, &arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())))
+    RecordBatch::try_new_with_options(
+        schema.clone(),
+        columns,
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
 }
 
 fn lazy_row(line: &str, fields: &Fields, format: &TextFormat) -> Value {
@@ -208,7 +215,9 @@ fn scalar(text: &str, dt: &DataType) -> Value {
             };
             if fits { Value::from(v) } else { Value::Null }
         }
-        DataType::Float32 | DataType::Float64 => t.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number),
+        DataType::Float32 | DataType::Float64 => {
+            t.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number)
+        }
         DataType::Decimal128(_, _) => {
             if t.parse::<f64>().is_ok() {
                 Value::String(t.to_owned())
@@ -437,7 +446,12 @@ mod tests {
         assert_eq!(texts(&batch), [["x, y", "2"]]);
         let mut json = Storage::text();
         json.serde = "org.openx.data.jsonserde.JsonSerDe".into();
-        let batch = decode("{\"A\": 1, \"b\": [1, 2]}\n{}\n", &schema(&[("a", "int"), ("b", "array<int>")]), &TextFormat::new(&json, &BTreeMap::new())).unwrap();
+        let batch = decode(
+            "{\"A\": 1, \"b\": [1, 2]}\n{}\n",
+            &schema(&[("a", "int"), ("b", "array<int>")]),
+            &TextFormat::new(&json, &BTreeMap::new()),
+        )
+        .unwrap();
         assert_eq!(texts(&batch), [["1", "[1, 2]"], ["NULL", "NULL"]]);
 
         let s = schema(&[("a", "int"), ("b", "string"), ("m", "map<string,array<int>>"), ("bin", "binary")]);

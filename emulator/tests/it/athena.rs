@@ -542,3 +542,126 @@ async fn zoned_timestamps_print_their_own_wall_clock() {
     assert_eq!(state(&q), QueryExecutionState::Failed);
     assert!(q.status().unwrap().state_change_reason().unwrap().contains("Unsupported Hive type: timestamp"), "{:?}", q.status());
 }
+
+async fn ok(client: &aws_sdk_athena::Client, sql: &str) -> aws_sdk_athena::types::QueryExecution {
+    let q = run(client, sql).await;
+    assert_eq!(state(&q), QueryExecutionState::Succeeded, "{sql}: {:?}", q.status());
+    q
+}
+
+async fn rows_of(client: &aws_sdk_athena::Client, sql: &str) -> Vec<Vec<Option<String>>> {
+    let q = ok(client, sql).await;
+    let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    // A SELECT's first row is its header; utility results have none.
+    let header = usize::from(q.statement_type().map(|t| t.as_str()) == Some("DML"));
+    values(page.result_set().unwrap()).into_iter().skip(header).collect()
+}
+
+fn texts(rows: &[&[&str]]) -> Vec<Vec<Option<String>>> {
+    rows.iter().map(|r| r.iter().map(|v| (*v != "NULL").then(|| v.to_string())).collect()).collect()
+}
+
+/// PyAthena's own set-up: Hive TEXTFILE tables over uploaded `.tsv` and gzip files, read with
+/// LazySimpleSerDe's rules, described by GetTableMetadata as Glue describes them.
+#[tokio::test]
+async fn hive_text_tables_read_as_athena_reads_them() {
+    let client = athena();
+    let s3 = s3();
+    let put = |key: &'static str, body: Vec<u8>| {
+        let s3 = s3.clone();
+        async move { s3.put_object().bucket("athena-results").key(key).body(body.into()).send().await.unwrap() }
+    };
+    put("hive-it/na/integer_na_values.tsv", b"1\t2\n1\n\n".to_vec()).await;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, b"true\t\\N\tMTIz\t1\x022\t1\x032\x023\x034\t1\x022\t2017-01-01 00:00:00\n").unwrap();
+    put("hive-it/cx/one_row_complex.gz", gz.finish().unwrap()).await;
+    ok(&client, "CREATE DATABASE IF NOT EXISTS hive_it").await;
+    ok(
+        &client,
+        "CREATE EXTERNAL TABLE IF NOT EXISTS hive_it.na (a INT COMMENT 'some comment', b INT)\nCOMMENT 'table comment'\n\
+         ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' STORED AS TEXTFILE\n\
+         LOCATION 's3://athena-results/hive-it/na/'",
+    )
+    .await;
+    assert_eq!(rows_of(&client, "SELECT * FROM hive_it.na").await, texts(&[&["1", "2"], &["1", "NULL"], &["NULL", "NULL"]]));
+    ok(
+        &client,
+        "CREATE EXTERNAL TABLE hive_it.cx (b BOOLEAN, s STRING, bin BINARY, a ARRAY<int>, m MAP<int, int>, st STRUCT<a: int, b: int>, ts TIMESTAMP)\n\
+         ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\t' STORED AS TEXTFILE LOCATION 's3://athena-results/hive-it/cx/'",
+    )
+    .await;
+    assert_eq!(
+        rows_of(&client, "SELECT * FROM hive_it.cx").await,
+        texts(&[&["true", "NULL", "31 32 33", "[1, 2]", "{1=2, 3=4}", "{a=1, b=2}", "2017-01-01 00:00:00.000"]])
+    );
+
+    // GetTableMetadata: comment, SerDe, formats, its parameters, location without the slash.
+    let t = client.get_table_metadata().catalog_name("AwsDataCatalog").database_name("hive_it").table_name("na").send().await.unwrap();
+    let t = t.table_metadata().unwrap();
+    let p = t.parameters().unwrap();
+    assert_eq!(p.get("comment").map(String::as_str), Some("table comment"));
+    assert_eq!(p.get("location").map(String::as_str), Some("s3://athena-results/hive-it/na"));
+    assert_eq!(p.get("serde.serialization.lib").map(String::as_str), Some("org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"));
+    assert_eq!(p.get("inputformat").map(String::as_str), Some("org.apache.hadoop.mapred.TextInputFormat"));
+    assert_eq!(p.get("outputformat").map(String::as_str), Some("org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"));
+    assert_eq!(p.get("serde.param.field.delim").map(String::as_str), Some("\t"));
+    assert_eq!(p.get("serde.param.serialization.format").map(String::as_str), Some("\t"));
+    assert_eq!(t.columns()[0].comment(), Some("some comment"));
+
+    // INSERT writes the table's own format, with columns named (the rest NULL).
+    ok(&client, "INSERT INTO hive_it.na (b) VALUES (7)").await;
+    assert_eq!(rows_of(&client, "SELECT a, b FROM hive_it.na WHERE b = 7").await, texts(&[&["NULL", "7"]]));
+    let show = rows_of(&client, "SHOW CREATE TABLE hive_it.na").await;
+    assert_eq!(show[0], vec![Some("CREATE EXTERNAL TABLE `hive_it`.`na`(".to_owned())]);
+    assert!(show.iter().any(|r| r[0].as_deref() == Some("  's3://athena-results/hive-it/na'")), "{show:?}");
+    // DROP TABLE of an external table keeps its files.
+    ok(&client, "DROP TABLE hive_it.na").await;
+    let listed = s3.list_objects_v2().bucket("athena-results").prefix("hive-it/na/").send().await.unwrap();
+    assert_eq!(listed.contents().len(), 2);
+}
+
+#[tokio::test]
+async fn partitions_are_registered_repaired_and_shown() {
+    let client = athena();
+    let s3 = s3();
+    for (key, body) in [("hive-parts/b=1/x.tsv", "a\n"), ("hive-parts/b=2/x.tsv", "b\nc\n")] {
+        s3.put_object().bucket("athena-results").key(key).body(body.as_bytes().to_vec().into()).send().await.unwrap();
+    }
+    ok(&client, "CREATE EXTERNAL TABLE parts (a STRING) PARTITIONED BY (b INT) ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\t' LOCATION 's3://athena-results/hive-parts/'").await;
+    ok(&client, "MSCK REPAIR TABLE parts").await;
+    assert_eq!(rows_of(&client, "SHOW PARTITIONS parts").await, texts(&[&["b=1"], &["b=2"]]));
+    assert_eq!(rows_of(&client, "SELECT b, count(*) FROM parts GROUP BY b ORDER BY b").await, texts(&[&["1", "1"], &["2", "2"]]));
+    ok(&client, "ALTER TABLE parts ADD IF NOT EXISTS PARTITION (b = 3) LOCATION 's3://athena-results/elsewhere/b3/'").await;
+    s3.put_object().bucket("athena-results").key("elsewhere/b3/y.tsv").body(b"z\n".to_vec().into()).send().await.unwrap();
+    assert_eq!(rows_of(&client, "SELECT a FROM parts WHERE b = 3").await, texts(&[&["z"]]));
+    ok(&client, "ALTER TABLE parts DROP PARTITION (b = 3)").await;
+    assert_eq!(rows_of(&client, "SHOW PARTITIONS parts").await, texts(&[&["b=1"], &["b=2"]]));
+    let d = rows_of(&client, "DESCRIBE parts").await;
+    assert!(d.iter().any(|r| r[0].as_deref() == Some("# Partition Information")), "{d:?}");
+}
+
+/// Iceberg tables take DELETE and UPDATE; DROP TABLE removes their data; a table created
+/// again does not read the rows of the one dropped.
+#[tokio::test]
+async fn iceberg_rows_change_and_dropped_tables_leave_nothing_behind() {
+    let client = athena();
+    ok(&client, "CREATE TABLE ice (id int, v string) PARTITIONED BY (bucket(4, id)) LOCATION 's3://athena-results/ice-it/' TBLPROPERTIES ('table_type'='ICEBERG')").await;
+    ok(&client, "INSERT INTO ice VALUES (1, 'a'), (2, 'b'), (3, 'c')").await;
+    let q = ok(&client, "DELETE FROM ice WHERE id = 2").await;
+    let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    assert_eq!(page.update_count(), Some(1));
+    ok(&client, "UPDATE ice SET v = 'z' WHERE id = 3").await;
+    assert_eq!(rows_of(&client, "SELECT id, v FROM ice ORDER BY id").await, texts(&[&["1", "a"], &["3", "z"]]));
+    ok(&client, "DROP TABLE ice").await;
+    let listed = s3().list_objects_v2().bucket("athena-results").prefix("ice-it/").send().await.unwrap();
+    assert!(listed.contents().is_empty(), "{:?}", listed.contents());
+    // A plain Hive table refuses row changes, as Athena does.
+    let q = run(&client, "DELETE FROM many_rows WHERE a = 1").await;
+    assert_eq!(state(&q), QueryExecutionState::Failed);
+    assert!(q.status().unwrap().state_change_reason().unwrap().starts_with("NOT_SUPPORTED"));
+    for round in 0..2 {
+        ok(&client, "DROP TABLE IF EXISTS again").await;
+        ok(&client, &format!("CREATE TABLE again AS SELECT {round} AS r")).await;
+        assert_eq!(rows_of(&client, "SELECT r FROM again").await, texts(&[&[&round.to_string()]]));
+    }
+}
