@@ -727,7 +727,7 @@ fn session_in(catalog: &Arc<Catalog>, database: &str, depth: usize) -> SessionCo
         .with_default_catalog_and_schema(CATALOG, database.to_ascii_lowercase())
         .with_create_default_catalog_and_schema(false)
         .with_batch_size(8192)
-        .with_information_schema(false);
+        .with_information_schema(true);
     config.options_mut().execution.parquet.schema_force_view_types = false;
     // Athena's session zone: `timestamp with time zone` casts and now() are in UTC.
     config.options_mut().execution.time_zone = Some("UTC".into());
@@ -802,6 +802,15 @@ impl SchemaProvider for LazyDatabase {
             .await
             .map_err(|e| stale(format!("View '{CATALOG}.{}.{name}' is stale or in invalid state: {e}", self.database)))?;
         Ok(Some(Arc::new(datafusion::catalog::view::ViewTable::new(plan, Some(sql)))))
+    }
+
+    /// From the catalog alone: information_schema.tables lists tables without reading them.
+    async fn table_type(&self, name: &str) -> datafusion::error::Result<Option<datafusion::datasource::TableType>> {
+        Ok(self
+            .catalog
+            .table(&self.database, name)
+            .ok()
+            .map(|t| if t.is_view() { datafusion::datasource::TableType::View } else { datafusion::datasource::TableType::Base }))
     }
 
     fn table_exist(&self, name: &str) -> bool {

@@ -454,6 +454,8 @@ fn rewrite_cast(inner: &Expr, data_type: &DataType) -> Option<Expr> {
         {
             zoned_timestamp_literal(string_literal(inner)?, true)
         }
+        // VARBINARY is DataFusion's BYTEA (text casts to its UTF-8 bytes, as in Trino).
+        DataType::Varbinary(_) => Some(cast(inner.clone(), DataType::Bytea)),
         // Trino's default timestamp precision is 3 (DataFusion's is 9); a timestamp cast to
         // `timestamp with time zone` is in the session zone (UTC, the session's time_zone).
         DataType::Timestamp(None, tz) => Some(cast(inner.clone(), DataType::Timestamp(Some(3), *tz))),
@@ -499,6 +501,62 @@ fn rewrite_function(f: &Function) -> Option<Expr> {
             let (sign, abs) = if secs < 0 { ('-', -secs) } else { ('+', secs) };
             Some(from_unixtime(x, &crate::text::Zone::try_parse(&format!("{sign}{:02}:{:02}", abs / 3600, abs / 60 % 60))?))
         }
+        // Trino names DataFusion spells otherwise.
+        ("contains", [a, x]) => Some(parse_expr(&format!("array_has({a}, {x})"))),
+        ("split", [s, d]) => Some(parse_expr(&format!("string_to_array({s}, {d})"))),
+        ("arbitrary", [x]) => Some(parse_expr(&format!("any_value({x})"))),
+        ("approx_percentile", [x, p]) => Some(parse_expr(&format!("approx_percentile_cont({x}, {p})"))),
+        ("date_parse", [s, f]) => {
+            let f = mysql_to_chrono(string_literal(f)?)?;
+            Some(parse_expr(&format!("CAST(to_timestamp({s}, '{f}') AS TIMESTAMP(3))")))
+        }
+        ("date_format", [ts, f]) => {
+            let f = mysql_to_chrono(string_literal(f)?)?;
+            Some(parse_expr(&format!("to_char({ts}, '{f}')")))
+        }
+        // date_add('day', 3, ts), with a literal unit and amount.
+        ("date_add", [unit, n, ts]) => {
+            let unit = string_literal(unit)?.to_ascii_lowercase();
+            let n = int_literal(n)?;
+            let (n, unit) = match unit.as_str() {
+                "millisecond" => (n, "millisecond"),
+                "second" | "minute" | "hour" | "day" | "month" | "year" => (n, unit.as_str()),
+                "week" => (n * 7, "day"),
+                "quarter" => (n * 3, "month"),
+                _ => return None,
+            };
+            Some(parse_expr(&format!("({ts} + INTERVAL '{n} {unit}')")))
+        }
+        // date_diff('day', a, b): whole units from a to b, truncated toward zero.
+        ("date_diff", [unit, a, b]) => {
+            let unit = string_literal(unit)?.to_ascii_lowercase();
+            let millis = |e: &Expr| {
+                format!(
+                    "CAST(to_unixtime(CAST({e} AS TIMESTAMP(3))) AS BIGINT) * 1000 + CAST(date_part('millisecond', CAST({e} AS TIMESTAMP(3))) AS BIGINT) % 1000"
+                )
+            };
+            let per = match unit.as_str() {
+                "millisecond" => 1,
+                "second" => 1000,
+                "minute" => 60_000,
+                "hour" => 3_600_000,
+                "day" => 86_400_000,
+                "week" => 604_800_000,
+                "month" | "quarter" | "year" => {
+                    let months = format!(
+                        "((date_part('year', {b}) - date_part('year', {a})) * 12 + date_part('month', {b}) - date_part('month', {a}))"
+                    );
+                    let div = match unit.as_str() {
+                        "month" => 1,
+                        "quarter" => 3,
+                        _ => 12,
+                    };
+                    return Some(parse_expr(&format!("CAST(trunc({months} / {div}) AS BIGINT)")));
+                }
+                _ => return None,
+            };
+            Some(parse_expr(&format!("CAST(trunc((({}) - ({})) / {per}.0) AS BIGINT)", millis(b), millis(a))))
+        }
         // with_timezone(timestamp, zone): the wall clock read in that zone.
         ("with_timezone", [ts, z]) => {
             let zone = crate::text::Zone::try_parse(string_literal(z)?)?;
@@ -510,6 +568,49 @@ fn rewrite_function(f: &Function) -> Option<Expr> {
         }
         _ => None,
     }
+}
+
+/// MySQL-style formats of date_parse/date_format (`%Y-%m-%d %H:%i:%s`) as chrono's; `None` for
+/// specifiers chrono has no equivalent of.
+fn mysql_to_chrono(f: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = f.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            if c == '\'' {
+                out.push_str("''");
+            } else {
+                out.push(c);
+            }
+            continue;
+        }
+        let spec = match chars.next()? {
+            'Y' => "%Y",
+            'y' => "%y",
+            'm' => "%m",
+            'c' => "%-m",
+            'd' => "%d",
+            'e' => "%-d",
+            'H' | 'k' => "%H",
+            'h' | 'I' => "%I",
+            'l' => "%-I",
+            'i' => "%M",
+            's' | 'S' => "%S",
+            'f' => "%6f",
+            'p' => "%p",
+            'T' => "%H:%M:%S",
+            'r' => "%I:%M:%S %p",
+            'M' => "%B",
+            'b' => "%b",
+            'W' => "%A",
+            'a' => "%a",
+            'j' => "%j",
+            '%' => "%%",
+            _ => return None,
+        };
+        out.push_str(spec);
+    }
+    Some(out)
 }
 
 fn from_unixtime(x: &Expr, zone: &crate::text::Zone) -> Expr {

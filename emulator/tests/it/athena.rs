@@ -665,3 +665,27 @@ async fn iceberg_rows_change_and_dropped_tables_leave_nothing_behind() {
         assert_eq!(rows_of(&client, "SELECT r FROM again").await, texts(&[&[&round.to_string()]]));
     }
 }
+
+#[tokio::test]
+async fn trino_functions_analysts_use() {
+    let client = athena();
+    let cases: [(&str, &str); 12] = [
+        ("date_parse('20191030', '%Y%m%d')", "2019-10-30 00:00:00.000"),
+        ("date_format(TIMESTAMP '2019-10-30 01:02:03', '%Y/%m/%d %H:%i:%s')", "2019/10/30 01:02:03"),
+        ("contains(ARRAY[1, 2], 2)", "true"),
+        ("split('a,b', ',')", "[a, b]"),
+        ("CAST('123' AS VARBINARY)", "31 32 33"),
+        ("date_add('day', 3, DATE '2020-01-30')", "2020-02-02"),
+        ("date_diff('day', TIMESTAMP '2020-01-01 00:00:00', TIMESTAMP '2020-01-03 12:00:00')", "2"),
+        ("date_diff('month', DATE '2020-01-31', DATE '2020-03-01')", "2"),
+        ("'a_c' LIKE 'a\\_c' ESCAPE '\\'", "true"),
+        ("'abc' LIKE 'a\\_c' ESCAPE '\\'", "false"),
+        ("regexp_like('abc', 'b+')", "true"),
+        ("(SELECT count(*) FROM information_schema.tables WHERE table_schema = 'default' AND table_name = 'one_row')", "1"),
+    ];
+    for (expr, text) in cases {
+        assert_eq!(rows_of(&client, &format!("SELECT {expr}")).await, texts(&[&[text]]), "{expr}");
+    }
+    let q = run(&client, "SELECT no_such_function(1)").await;
+    assert!(q.status().unwrap().state_change_reason().unwrap().starts_with("FUNCTION_NOT_FOUND"), "{:?}", q.status());
+}
