@@ -61,6 +61,14 @@ impl Engine {
                 self.catalog().update_table(&db, t).map_err(catalog_failure)?;
                 self.ddl_done(job)
             }
+            // VACUUM and OPTIMIZE compact an Iceberg table's files: nothing to do here.
+            HiveStatement::Maintenance { table } => {
+                let (db, t) = self.hive_table(job, table)?;
+                if !t.is_iceberg() {
+                    return Err(Failure::user("NOT_SUPPORTED", format!("'{db}.{}' is not an Iceberg table", t.name)));
+                }
+                self.ddl_done(job)
+            }
             HiveStatement::SetProperties { table, properties } => {
                 let (db, mut t) = self.hive_table(job, table)?;
                 t.properties.extend(properties.clone());
@@ -194,6 +202,113 @@ impl Engine {
         self.rewrite_rows(job, &table, &quoted, &condition, &format!("SELECT {} FROM {quoted}", columns.join(", "))).await
     }
 
+    /// `MERGE INTO t [AS a] USING s [AS b] ON c WHEN MATCHED [AND p] THEN UPDATE SET ... | DELETE
+    /// WHEN NOT MATCHED [AND p] THEN INSERT [(cols)] VALUES (...)` of an Iceberg table: the
+    /// table rewritten from a left join of its rows with the source, plus the inserted rows.
+    pub(crate) async fn run_merge(&self, job: &Job, merge: &sqlast::Merge) -> Result<Outcome, Failure> {
+        let sqlast::TableFactor::Table { name, alias, .. } = &merge.table else {
+            return Err(Failure::user("NOT_SUPPORTED", "MERGE INTO names a table"));
+        };
+        let table = self.lookup_table(job, name)?;
+        let alias_of = |alias: &Option<sqlast::TableAlias>, name: &sqlast::ObjectName| {
+            alias.as_ref().map_or_else(|| crate::engine::last_ident(name), |a| a.name.value.clone())
+        };
+        let target_alias = alias_of(alias, name);
+        let (source, source_alias) = match &merge.source {
+            sqlast::TableFactor::Table { name, alias, .. } => (format!("SELECT * FROM {}", self.quoted(job, name)), alias_of(alias, name)),
+            sqlast::TableFactor::Derived { subquery, alias: Some(alias), .. } => (subquery.to_string(), alias.name.value.clone()),
+            _ => return Err(Failure::user("NOT_SUPPORTED", "MERGE USING a table or an aliased subquery")),
+        };
+        let on = merge.on.to_string();
+        let quoted = self.quoted(job, name);
+        let matched = format!("\"{source_alias}\".__athena_matched");
+        let mut updates: Vec<(String, BTreeMap<String, String>)> = Vec::new();
+        let mut deletes: Vec<String> = Vec::new();
+        let mut inserts: Vec<String> = Vec::new();
+        for clause in &merge.clauses {
+            let when = clause.predicate.as_ref().map_or_else(|| "true".to_owned(), |p| format!("coalesce(({p}), false)"));
+            match (&clause.clause_kind, &clause.action) {
+                (sqlast::MergeClauseKind::Matched, sqlast::MergeAction::Update(u)) => {
+                    let mut set = BTreeMap::new();
+                    for a in &u.assignments {
+                        let sqlast::AssignmentTarget::ColumnName(col) = &a.target else {
+                            return Err(Failure::user("NOT_SUPPORTED", "UPDATE of a tuple of columns"));
+                        };
+                        set.insert(crate::engine::last_ident(col), a.value.to_string());
+                    }
+                    updates.push((when, set));
+                }
+                (sqlast::MergeClauseKind::Matched, sqlast::MergeAction::Delete { .. }) => deletes.push(when),
+                (sqlast::MergeClauseKind::NotMatched | sqlast::MergeClauseKind::NotMatchedByTarget, sqlast::MergeAction::Insert(ins)) => {
+                    let sqlast::MergeInsertKind::Values(values) = &ins.kind else {
+                        return Err(Failure::user("NOT_SUPPORTED", "MERGE ... INSERT needs VALUES"));
+                    };
+                    let [row] = values.rows.as_slice() else {
+                        return Err(Failure::user("NOT_SUPPORTED", "MERGE ... INSERT VALUES takes one row"));
+                    };
+                    let cols: Vec<String> = if ins.columns.is_empty() {
+                        table.columns.iter().map(|c| c.name.clone()).collect()
+                    } else {
+                        ins.columns.iter().map(crate::engine::last_ident).collect()
+                    };
+                    let exprs: Vec<String> = table
+                        .columns
+                        .iter()
+                        .map(|c| match cols.iter().position(|n| n == &c.name).and_then(|i| row.get(i)) {
+                            Some(e) => format!("{e} AS \"{}\"", c.name),
+                            None => format!("NULL AS \"{}\"", c.name),
+                        })
+                        .collect();
+                    inserts.push(format!(
+                        "SELECT {} FROM ({source}) AS \"{source_alias}\" WHERE {when} AND NOT EXISTS (SELECT 1 FROM {quoted} AS \"{target_alias}\" WHERE {on})",
+                        exprs.join(", ")
+                    ));
+                }
+                _ => return Err(Failure::user("NOT_SUPPORTED", "this MERGE clause is not supported by the local endpoint")),
+            }
+        }
+        let columns: Vec<String> = table
+            .columns
+            .iter()
+            .map(|c| {
+                let mut e = format!("\"{target_alias}\".\"{}\"", c.name);
+                for (when, set) in updates.iter().rev() {
+                    if let Some(v) = set.get(&c.name) {
+                        e = format!("CASE WHEN {matched} IS NOT NULL AND {when} THEN {v} ELSE {e} END");
+                    }
+                }
+                format!("{e} AS \"{}\"", c.name)
+            })
+            .collect();
+        let keep: Vec<String> = deletes.iter().map(|d| format!("NOT ({matched} IS NOT NULL AND {d})")).collect();
+        let mut rows_sql = format!(
+            "SELECT {} FROM {quoted} AS \"{target_alias}\" LEFT JOIN (SELECT *, true AS __athena_matched FROM ({source}) AS __athena_source) AS \"{source_alias}\" ON {on}{}",
+            columns.join(", "),
+            if keep.is_empty() { String::new() } else { format!(" WHERE {}", keep.join(" AND ")) }
+        );
+        for i in &inserts {
+            rows_sql.push_str(" UNION ALL ");
+            rows_sql.push_str(i);
+        }
+        let mut changed = 0;
+        if !updates.is_empty() || !deletes.is_empty() {
+            changed += self
+                .count(job, &format!("SELECT count(*) FROM {quoted} AS \"{target_alias}\" JOIN ({source}) AS \"{source_alias}\" ON {on}"))
+                .await?;
+        }
+        for i in &inserts {
+            changed += self.count(job, &format!("SELECT count(*) FROM ({i}) AS __athena_inserted")).await?;
+        }
+        self.replace_rows(job, &table, &rows_sql, changed).await
+    }
+
+    async fn count(&self, job: &Job, sql: &str) -> Result<i64, Failure> {
+        let statement = crate::sql::parse(sql).map_err(|e| Failure::user("SYNTAX_ERROR", e.to_string()))?;
+        let (ctx, physical, _) = self.plan(job, statement).await?;
+        let batches = datafusion::physical_plan::collect(physical, ctx.task_ctx()).await.map_err(|e| df_failure(&job.sql, e))?;
+        Ok(batches.first().and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0))).unwrap_or(0))
+    }
+
     fn quoted(&self, job: &Job, name: &sqlast::ObjectName) -> String {
         let db = crate::engine::schema_of(name).unwrap_or_else(|| job.database.clone());
         format!("\"{db}\".\"{}\"", crate::engine::last_ident(name))
@@ -205,22 +320,26 @@ impl Engine {
         if !table.is_iceberg() {
             return Err(Failure::user("NOT_SUPPORTED", "Modifying Hive table rows is only supported for transactional tables"));
         }
-        let parse = |sql: &str| crate::sql::parse(sql).map_err(|e| Failure::user("SYNTAX_ERROR", e.to_string()));
-        let count_sql = format!("SELECT count(*) FROM {quoted} WHERE coalesce(({condition}), false)");
-        let (ctx, physical, _) = self.plan(job, parse(&count_sql)?).await?;
-        let batches = datafusion::physical_plan::collect(physical, ctx.task_ctx()).await.map_err(|e| df_failure(&job.sql, e))?;
-        let matched =
-            batches.first().and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0))).unwrap_or(0);
+        let matched = self.count(job, &format!("SELECT count(*) FROM {quoted} WHERE coalesce(({condition}), false)")).await?;
+        self.replace_rows(job, table, rows_sql, matched).await
+    }
+
+    /// Replaces an Iceberg table's files by the rows of `rows_sql`; UpdateCount `changed`.
+    async fn replace_rows(&self, job: &Job, table: &Table, rows_sql: &str, changed: i64) -> Result<Outcome, Failure> {
+        if !table.is_iceberg() {
+            return Err(Failure::user("NOT_SUPPORTED", "Modifying Hive table rows is only supported for transactional tables"));
+        }
+        let statement = crate::sql::parse(rows_sql).map_err(|e| Failure::user("SYNTAX_ERROR", e.to_string()))?;
         let dir = self.catalog().data_dir(table);
         let old_files = files_under(&dir);
-        let (ctx, physical, _) = self.plan(job, parse(rows_sql)?).await?;
+        let (ctx, physical, _) = self.plan(job, statement).await?;
         let mapping: Vec<Option<usize>> = (0..table.columns.len()).map(Some).collect();
         write_table_file(&ctx, physical.clone(), table, &mapping, dir, &self.tmp_dir(), &job.id, &job.sql).await?;
         for f in old_files {
             std::fs::remove_file(f)?;
         }
-        let mut outcome = self.row_count_outcome(job, matched as usize, physical.as_ref())?;
-        outcome.update_count = Some(matched);
+        let mut outcome = self.row_count_outcome(job, changed as usize, physical.as_ref())?;
+        outcome.update_count = Some(changed);
         Ok(outcome)
     }
 }

@@ -195,6 +195,7 @@ impl Engine {
             Statement::AlterTable(_) => self.ddl_done(job),
             Statement::Delete(delete) => self.run_delete(job, delete).await,
             Statement::Update(update) => self.run_update(job, update).await,
+            Statement::Merge(merge) => self.run_merge(job, merge).await,
             Statement::ShowTables { .. } => {
                 let tables = self.catalog.tables(&job.database).map_err(catalog_failure)?;
                 let rows = tables.iter().map(|t| vec![t.name.clone()]).collect();
@@ -457,7 +458,7 @@ impl Engine {
         // location, a new folder per query (Athena: `<results>/tables/<query id>/`), so a table
         // created again never reads an earlier one's files.
         let options = crate::ddl::ctas_options(ct);
-        let location = match options.get("external_location") {
+        let location = match options.get("external_location").or(options.get("location")) {
             Some(l) if split_s3_uri(l).is_none() => {
                 return Err(Failure::user("INVALID_INPUT", format!("external_location must be an s3://bucket/prefix/ location: {l}")));
             }
@@ -484,7 +485,10 @@ impl Engine {
                 ));
             }
         };
-        let table = Table { comment, storage, ..Table::new(&name, columns, location) };
+        let mut table = Table { comment, storage, ..Table::new(&name, columns, location) };
+        if let Some(t) = options.get("table_type") {
+            table.properties.insert("table_type".into(), t.to_ascii_uppercase());
+        }
         self.catalog.create_table(&db, table.clone(), false).map_err(catalog_failure)?;
         let table = self.catalog.table(&db, &name).map_err(catalog_failure)?;
         let target = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;

@@ -32,6 +32,10 @@ pub enum HiveStatement {
     MsckRepair {
         table: Vec<String>,
     },
+    /// `VACUUM t`, `OPTIMIZE t REWRITE DATA USING BIN_PACK [WHERE ...]` (Iceberg).
+    Maintenance {
+        table: Vec<String>,
+    },
     ShowPartitions {
         table: Vec<String>,
     },
@@ -54,6 +58,7 @@ impl HiveStatement {
             HiveStatement::DropPartitions { .. } => ("DDL", "ALTER_TABLE_DROP_PARTITION"),
             HiveStatement::SetProperties { .. } => ("DDL", "ALTER_TABLE_SET_TBLPROPERTIES"),
             HiveStatement::MsckRepair { .. } => ("DDL", "MSCK_REPAIR_TABLE"),
+            HiveStatement::Maintenance { .. } => ("DML", "VACUUM"),
             HiveStatement::ShowPartitions { .. } => ("UTILITY", "SHOW_PARTITIONS"),
             HiveStatement::ShowCreate { view: false, .. } => ("UTILITY", "SHOW_CREATE_TABLE"),
             HiveStatement::ShowCreate { view: true, .. } => ("UTILITY", "SHOW_CREATE_VIEW"),
@@ -191,6 +196,17 @@ pub fn parse(sql: &str) -> Option<Result<HiveStatement, SyntaxError>> {
         ("msck", "repair", "table") => {
             p.i = 3;
             p.table_name().map(|table| HiveStatement::MsckRepair { table })
+        }
+        ("vacuum", _, _) => {
+            p.i = 1;
+            p.table_name().map(|table| HiveStatement::Maintenance { table })
+        }
+        ("optimize", _, _) => {
+            p.i = 1;
+            // The rest (`REWRITE DATA USING BIN_PACK [WHERE ...]`) changes nothing here.
+            let r = p.table_name().map(|table| HiveStatement::Maintenance { table });
+            p.i = p.t.len();
+            r
         }
         ("show", "partitions", _) => {
             p.i = 2;

@@ -652,6 +652,22 @@ async fn iceberg_rows_change_and_dropped_tables_leave_nothing_behind() {
     assert_eq!(page.update_count(), Some(1));
     ok(&client, "UPDATE ice SET v = 'z' WHERE id = 3").await;
     assert_eq!(rows_of(&client, "SELECT id, v FROM ice ORDER BY id").await, texts(&[&["1", "a"], &["3", "z"]]));
+    ok(
+        &client,
+        "CREATE TABLE ice_src WITH (table_type = 'ICEBERG', location = 's3://athena-results/ice-src/', is_external = false) \
+         AS SELECT * FROM (VALUES (1, 'm'), (5, 'n')) AS s (id, v)",
+    )
+    .await;
+    let q = ok(
+        &client,
+        "MERGE INTO ice AS t1 USING ice_src AS t2 ON t1.id = t2.id WHEN MATCHED THEN UPDATE SET v = t2.v \
+         WHEN NOT MATCHED THEN INSERT (id, v) VALUES (t2.id, t2.v)",
+    )
+    .await;
+    let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    assert_eq!(page.update_count(), Some(2));
+    assert_eq!(rows_of(&client, "SELECT id, v FROM ice ORDER BY id").await, texts(&[&["1", "m"], &["3", "z"], &["5", "n"]]));
+    ok(&client, "VACUUM ice").await;
     ok(&client, "DROP TABLE ice").await;
     let listed = s3().list_objects_v2().bucket("athena-results").prefix("ice-it/").send().await.unwrap();
     assert!(listed.contents().is_empty(), "{:?}", listed.contents());
