@@ -99,6 +99,17 @@ impl Table {
         self.properties.get("table_type").is_some_and(|t| t.eq_ignore_ascii_case("iceberg"))
     }
 
+    /// Data columns, then partition columns: what INSERT and SELECT * see.
+    pub fn insert_schema(&self) -> Result<SchemaRef, UnknownType> {
+        let fields = self
+            .columns
+            .iter()
+            .chain(&self.partition_keys)
+            .map(|c| hive_to_field(&c.name, &c.type_name))
+            .collect::<Result<Vec<Field>, _>>()?;
+        Ok(Arc::new(Schema::new(fields)))
+    }
+
     /// The Arrow schema of the data columns (partition keys excluded).
     pub fn data_schema(&self) -> Result<SchemaRef, UnknownType> {
         let fields = self.columns.iter().map(|c| hive_to_field(&c.name, &c.type_name)).collect::<Result<Vec<Field>, _>>()?;

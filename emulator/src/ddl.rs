@@ -338,7 +338,7 @@ impl Engine {
         for f in old_files {
             std::fs::remove_file(f)?;
         }
-        let mut outcome = self.row_count_outcome(job, changed as usize, physical.as_ref())?;
+        let mut outcome = self.row_count_outcome(job, changed as usize, &ctx, physical.as_ref())?;
         outcome.update_count = Some(changed);
         Ok(outcome)
     }
@@ -441,7 +441,8 @@ pub fn table_properties(t: &Table) -> BTreeMap<String, String> {
 /// A table stored as Hive text (LazySimpleSerDe, OpenCSVSerde, JSON): its files read and
 /// decoded when a query names it, partition columns from `k=v` folders and registered
 /// partitions.
-pub async fn text_table(catalog: &Catalog, table: &Table) -> Result<Arc<dyn TableProvider>, Failure> {
+/// Returns the table and the bytes of the files read.
+pub async fn text_table(catalog: &Catalog, table: &Table) -> Result<(Arc<dyn TableProvider>, u64), Failure> {
     let storage = table.storage();
     if storage.reader() == FileKind::Unsupported {
         return Err(Failure::user(
@@ -472,10 +473,12 @@ pub async fn text_table(catalog: &Catalog, table: &Table) -> Result<Arc<dyn Tabl
         }
     }
     let mut batches = Vec::new();
+    let mut read = 0u64;
     for (values, folder) in sources {
         let files = if table.partition_keys.is_empty() { files_under(&folder) } else { files_in(&folder) };
         for file in files {
             let bytes = std::fs::read(&file)?;
+            read += bytes.len() as u64;
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let text = crate::hivetext::file_text(&name, &bytes).map_err(|e| Failure::user("HIVE_CURSOR_ERROR", e.to_string()))?;
             let batch = crate::hivetext::decode(&text, &data_schema, &format).map_err(|e| Failure::user("HIVE_BAD_DATA", e.to_string()))?;
@@ -495,7 +498,7 @@ pub async fn text_table(catalog: &Catalog, table: &Table) -> Result<Arc<dyn Tabl
         }
     }
     let mem = datafusion::datasource::MemTable::try_new(schema, vec![batches]).map_err(|e| Failure::system(e.to_string()))?;
-    Ok(Arc::new(mem))
+    Ok((Arc::new(mem), read))
 }
 
 /// Files directly in a folder (a partition's), hidden ones skipped.

@@ -245,11 +245,17 @@ impl Engine {
     }
 
     /// INSERT and CTAS: no rows, UpdateCount = rows written, one ColumnInfo `rows bigint`.
-    pub(crate) fn row_count_outcome(&self, job: &Job, rows: usize, physical: &dyn ExecutionPlan) -> Result<Outcome, Failure> {
+    pub(crate) fn row_count_outcome(
+        &self,
+        job: &Job,
+        rows: usize,
+        ctx: &SessionContext,
+        physical: &dyn ExecutionPlan,
+    ) -> Result<Outcome, Failure> {
         Ok(Outcome {
             columns: vec![ColumnInfo::new("rows", "bigint", 19, 0)],
             update_count: Some(rows as i64),
-            data_scanned: bytes_scanned(physical),
+            data_scanned: scanned(ctx, physical),
             api_rows: Some(self.write_api_rows(job, None, &[])?),
             ..self.write_txt(job, &[])?
         })
@@ -354,7 +360,7 @@ impl Engine {
         Ok(Outcome {
             columns: schema.fields().iter().map(|f| ColumnInfo::from_field(f)).collect(),
             update_count: Some(0),
-            data_scanned: bytes_scanned(physical.as_ref()),
+            data_scanned: scanned(&ctx, physical.as_ref()),
             output_location,
             manifest_location: None,
             api_rows: Some(ApiRows { path: api_path, header: true }),
@@ -385,7 +391,8 @@ impl Engine {
             return Err(Failure::user("INVALID_INPUT", "INSERT without rows"));
         };
         let (ctx, physical, schema) = self.plan(job, Statement::Query(source.clone())).await?;
-        let target = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
+        // The table's columns, partition columns last, as INSERT takes them.
+        let target = table.insert_schema().map_err(|e| Failure::system(e.to_string()))?;
         // INSERT INTO t (b, a): the query's columns go to the named ones, the rest are NULL.
         let mapping: Vec<Option<usize>> = if insert.columns.is_empty() {
             (0..target.fields().len()).map(Some).collect()
@@ -409,10 +416,87 @@ impl Engine {
                 format!("Insert query has mismatched column types: Table: {expected} columns, Query: {} columns", schema.fields().len()),
             ));
         }
-        let rows =
+        let rows = if table.partition_keys.is_empty() {
             write_table_file(&ctx, physical.clone(), &table, &mapping, self.catalog.data_dir(&table), &self.tmp_dir(), &job.id, &job.sql)
-                .await?;
-        self.row_count_outcome(job, rows, physical.as_ref())
+                .await?
+        } else {
+            let db = schema_of(&name).unwrap_or_else(|| job.database.clone());
+            self.insert_partitioned(job, &db, &ctx, physical.clone(), table, &target, &mapping).await?
+        };
+        self.row_count_outcome(job, rows, &ctx, physical.as_ref())
+    }
+
+    /// INSERT into a partitioned table: the rows of each partition into a new file of its
+    /// `k=v/` folder, partitions registered as they appear.
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_partitioned(
+        &self,
+        job: &Job,
+        db: &str,
+        ctx: &SessionContext,
+        physical: Arc<dyn ExecutionPlan>,
+        mut table: Table,
+        target: &SchemaRef,
+        mapping: &[Option<usize>],
+    ) -> Result<usize, Failure> {
+        let data = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
+        let n_data = data.fields().len();
+        let mut groups: std::collections::BTreeMap<Vec<String>, Vec<RecordBatch>> = std::collections::BTreeMap::new();
+        let mut stream = execute_stream(physical, ctx.task_ctx()).map_err(|e| df_failure(&job.sql, e))?;
+        while let Some(batch) = stream.next().await {
+            let batch = conform(&batch.map_err(|e| df_failure(&job.sql, e))?, target, mapping).map_err(|e| df_failure(&job.sql, e))?;
+            let mut rows_of: std::collections::BTreeMap<Vec<String>, Vec<u32>> = std::collections::BTreeMap::new();
+            for row in 0..batch.num_rows() {
+                let values = (n_data..batch.num_columns())
+                    .map(|c| {
+                        let col = batch.column(c);
+                        let mut v = String::new();
+                        if col.is_null(row) {
+                            v.push_str("__HIVE_DEFAULT_PARTITION__");
+                        } else {
+                            crate::text::write_value(&mut v, col.as_ref(), row);
+                        }
+                        v
+                    })
+                    .collect();
+                rows_of.entry(values).or_default().push(row as u32);
+            }
+            for (values, rows) in rows_of {
+                let idx = arrow::array::UInt32Array::from(rows);
+                let columns = batch.columns()[..n_data]
+                    .iter()
+                    .map(|c| arrow::compute::take(c.as_ref(), &idx, None))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| Failure::system(e.to_string()))?;
+                let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(idx.len()));
+                let part =
+                    RecordBatch::try_new_with_options(data.clone(), columns, &options).map_err(|e| Failure::system(e.to_string()))?;
+                groups.entry(values).or_default().push(part);
+            }
+        }
+        let mut total = 0;
+        for (values, batches) in groups {
+            let name: Vec<String> = table.partition_keys.iter().zip(&values).map(|(k, v)| format!("{}={v}", k.name)).collect();
+            let name = name.join("/");
+            let location = match table.partitions.iter().find(|p| p.values == values) {
+                Some(p) => p.location.clone(),
+                None => {
+                    let location = format!("{}/{name}/", table.location.trim_end_matches('/'));
+                    table.partitions.push(crate::catalog::Partition { values: values.clone(), location: location.clone() });
+                    location
+                }
+            };
+            let dir = crate::catalog::s3_to_path(&self.layout, &location)
+                .ok_or_else(|| Failure::user("INVALID_INPUT", format!("partition location {location} is not an s3:// location")))?;
+            std::fs::create_dir_all(&dir)?;
+            let mut sink = TableFileSink::new(&table, data.clone(), &dir, &self.tmp_dir(), &job.id)?;
+            for b in &batches {
+                sink.write(b)?;
+            }
+            total += sink.finish()?;
+        }
+        self.catalog.update_table(db, table).map_err(catalog_failure)?;
+        Ok(total)
     }
 
     async fn run_create_table(&self, job: &Job, ct: &sqlast::CreateTable) -> Result<Outcome, Failure> {
@@ -501,7 +585,7 @@ impl Engine {
                 return Err(e);
             }
         };
-        self.row_count_outcome(job, rows, physical.as_ref())
+        self.row_count_outcome(job, rows, &ctx, physical.as_ref())
     }
 
     async fn run_unload(&self, job: &Job, query: &sqlast::Query, to: &str, with: &[sqlast::SqlOption]) -> Result<Outcome, Failure> {
@@ -541,7 +625,7 @@ impl Engine {
         let mut outcome = Outcome {
             columns: schema.fields().iter().map(|f| ColumnInfo::from_field(f)).collect(),
             update_count: Some(files.iter().map(|(_, rows)| *rows as i64).sum()),
-            data_scanned: bytes_scanned(physical.as_ref()),
+            data_scanned: scanned(&ctx, physical.as_ref()),
             ..Outcome::default()
         };
         let manifest_text: String = lines.iter().map(|l| format!("{l}\n")).collect();
@@ -586,44 +670,78 @@ pub(crate) async fn write_table_file(
     sql: &str,
 ) -> Result<usize, Failure> {
     let target = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
-    let dest = dir.join(format!("{id}_{}", uuid::Uuid::new_v4()));
-    let mut w = ObjectWriter::file(tmp_dir, dest)?;
-    let mut rows = 0;
-    let storage = table.storage();
-    if storage.reader() != crate::hive::FileKind::Parquet {
-        if storage.reader() != crate::hive::FileKind::LazySimple {
-            return Err(Failure::user(
-                "NOT_SUPPORTED",
-                format!("writing to a table with SerDe {} is not supported by the local endpoint", storage.serde),
-            ));
+    let mut sink = TableFileSink::new(table, target.clone(), &dir, tmp_dir, id)?;
+    let mut stream = execute_stream(physical, ctx.task_ctx()).map_err(|e| df_failure(sql, e))?;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| df_failure(sql, e))?;
+        sink.write(&conform(&batch, &target, mapping).map_err(|e| df_failure(sql, e))?)?;
+    }
+    sink.finish()
+}
+
+/// One new data file of a table, in the table's format: Parquet, LazySimpleSerDe text or JSON
+/// lines.
+pub(crate) struct TableFileSink {
+    format: SinkFormat,
+    rows: usize,
+}
+
+enum SinkFormat {
+    Parquet(ArrowWriter<ObjectWriter>),
+    Text(ObjectWriter, crate::hivetext::TextFormat),
+    Json(ObjectWriter),
+}
+
+impl TableFileSink {
+    pub(crate) fn new(
+        table: &Table,
+        schema: SchemaRef,
+        dir: &std::path::Path,
+        tmp_dir: &std::path::Path,
+        id: &str,
+    ) -> Result<Self, Failure> {
+        let storage = table.storage();
+        let w = ObjectWriter::file(tmp_dir, dir.join(format!("{id}_{}", uuid::Uuid::new_v4())))?;
+        let format = match storage.reader() {
+            crate::hive::FileKind::Parquet => {
+                SinkFormat::Parquet(ArrowWriter::try_new(w, schema, None).map_err(|e| Failure::system(e.to_string()))?)
+            }
+            crate::hive::FileKind::LazySimple => SinkFormat::Text(w, crate::hivetext::TextFormat::new(&storage, &table.properties)),
+            crate::hive::FileKind::Json => SinkFormat::Json(w),
+            _ => {
+                return Err(Failure::user(
+                    "NOT_SUPPORTED",
+                    format!("writing to a table with SerDe {} is not supported by the local endpoint", storage.serde),
+                ));
+            }
+        };
+        Ok(Self { format, rows: 0 })
+    }
+
+    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), Failure> {
+        self.rows += batch.num_rows();
+        match &mut self.format {
+            SinkFormat::Parquet(writer) => writer.write(batch).map_err(|e| Failure::system(e.to_string())),
+            SinkFormat::Text(w, format) => {
+                let mut text = String::new();
+                crate::hivetext::encode(batch, format, &mut text);
+                Ok(std::io::Write::write_all(w, text.as_bytes())?)
+            }
+            SinkFormat::Json(w) => {
+                let mut writer = arrow::json::LineDelimitedWriter::new(w);
+                writer.write(batch).and_then(|_| writer.finish()).map_err(|e| Failure::system(e.to_string()))
+            }
         }
-        let format = crate::hivetext::TextFormat::new(&storage, &table.properties);
-        let mut stream = execute_stream(physical, ctx.task_ctx()).map_err(|e| df_failure(sql, e))?;
-        let mut text = String::new();
-        while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(|e| df_failure(sql, e))?;
-            let batch = conform(&batch, &target, mapping).map_err(|e| df_failure(sql, e))?;
-            rows += batch.num_rows();
-            text.clear();
-            crate::hivetext::encode(&batch, &format, &mut text);
-            std::io::Write::write_all(&mut w, text.as_bytes())?;
-        }
+    }
+
+    pub(crate) fn finish(self) -> Result<usize, Failure> {
+        let w = match self.format {
+            SinkFormat::Parquet(writer) => writer.into_inner().map_err(|e| Failure::system(e.to_string()))?,
+            SinkFormat::Text(w, _) | SinkFormat::Json(w) => w,
+        };
         w.finish()?;
-        return Ok(rows);
+        Ok(self.rows)
     }
-    {
-        let mut writer = ArrowWriter::try_new(&mut w, target.clone(), None).map_err(|e| Failure::system(e.to_string()))?;
-        let mut stream = execute_stream(physical, ctx.task_ctx()).map_err(|e| df_failure(sql, e))?;
-        while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(|e| df_failure(sql, e))?;
-            let batch = conform(&batch, &target, mapping).map_err(|e| df_failure(sql, e))?;
-            rows += batch.num_rows();
-            writer.write(&batch).map_err(|e| Failure::system(e.to_string()))?;
-        }
-        writer.close().map_err(|e| Failure::system(e.to_string()))?;
-    }
-    w.finish()?;
-    Ok(rows)
 }
 
 /// A batch as the table's columns: target column `i` from the batch's column `mapping[i]` cast
@@ -656,6 +774,16 @@ pub fn bytes_scanned(plan: &dyn ExecutionPlan) -> u64 {
     }
     own + plan.children().iter().map(|c| bytes_scanned(c.as_ref())).sum::<u64>()
 }
+
+/// Bytes a query read: its Parquet scans' and the Hive text files its tables were read from.
+pub(crate) fn scanned(ctx: &SessionContext, plan: &dyn ExecutionPlan) -> u64 {
+    let text = ctx.state().config().get_extension::<TextBytesRead>().map_or(0, |t| t.0.load(std::sync::atomic::Ordering::Relaxed));
+    bytes_scanned(plan) + text
+}
+
+/// Bytes of Hive text files read while a session planned its tables.
+#[derive(Debug, Default)]
+pub struct TextBytesRead(pub std::sync::atomic::AtomicU64);
 
 /// Names unnamed output columns `_col0`, `_col1`, ... (by position) as Athena does.
 fn athena_names(plan: LogicalPlan) -> Result<LogicalPlan, DataFusionError> {
@@ -736,11 +864,16 @@ fn session_in(catalog: &Arc<Catalog>, database: &str, depth: usize) -> SessionCo
     // Athena's session zone: `timestamp with time zone` casts and now() are in UTC.
     config.options_mut().execution.time_zone = Some("UTC".into());
     config.options_mut().sql_parser.enable_ident_normalization = true;
+    // A scan without ORDER BY gives a file's rows in file order, as Athena does for one split.
+    config.options_mut().optimizer.enable_round_robin_repartition = false;
+    let text_bytes = Arc::new(TextBytesRead::default());
+    let config = config.with_extension(text_bytes.clone());
     let ctx = SessionContext::new_with_config(config);
     ctx.register_udf(crate::udf::athena_json());
     ctx.register_udf(crate::udf::athena_varchar());
     ctx.register_udf(crate::udf::json_format());
-    ctx.register_catalog(CATALOG, Arc::new(LazyCatalog { catalog: catalog.clone(), depth }));
+    ctx.register_udf(crate::udf::athena_like_pattern());
+    ctx.register_catalog(CATALOG, Arc::new(LazyCatalog { catalog: catalog.clone(), depth, text_bytes }));
     ctx
 }
 
@@ -750,6 +883,7 @@ fn session_in(catalog: &Arc<Catalog>, database: &str, depth: usize) -> SessionCo
 struct LazyCatalog {
     catalog: Arc<Catalog>,
     depth: usize,
+    text_bytes: Arc<TextBytesRead>,
 }
 
 impl CatalogProvider for LazyCatalog {
@@ -760,7 +894,12 @@ impl CatalogProvider for LazyCatalog {
     /// Every name is a schema here, so that reading a table of a database that does not exist
     /// fails as Athena's SCHEMA_NOT_FOUND (not TABLE_NOT_FOUND) when the table is looked up.
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
-        Some(Arc::new(LazyDatabase { catalog: self.catalog.clone(), database: name.to_ascii_lowercase(), depth: self.depth }))
+        Some(Arc::new(LazyDatabase {
+            catalog: self.catalog.clone(),
+            database: name.to_ascii_lowercase(),
+            depth: self.depth,
+            text_bytes: self.text_bytes.clone(),
+        }))
     }
 }
 
@@ -769,6 +908,7 @@ struct LazyDatabase {
     catalog: Arc<Catalog>,
     database: String,
     depth: usize,
+    text_bytes: Arc<TextBytesRead>,
 }
 
 #[async_trait::async_trait]
@@ -785,7 +925,9 @@ impl SchemaProvider for LazyDatabase {
         let Ok(table) = self.catalog.table(&self.database, name) else { return Ok(None) };
         if !table.is_view() {
             if table.storage().reader() != crate::hive::FileKind::Parquet {
-                return Ok(Some(crate::ddl::text_table(&self.catalog, &table).await.map_err(external)?));
+                let (provider, bytes) = crate::ddl::text_table(&self.catalog, &table).await.map_err(external)?;
+                self.text_bytes.0.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+                return Ok(Some(provider));
             }
             return Ok(Some(listing_table(&self.catalog, &table).await.map_err(external)?));
         }

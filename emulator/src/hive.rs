@@ -177,6 +177,17 @@ pub enum FileKind {
     Unsupported,
 }
 
+fn squash_spaces(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        if c == ' ' && out.ends_with(' ') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The Hive statement `sql` is, if it is one; `None` leaves it to the Trino parser.
 pub fn parse(sql: &str) -> Option<Result<HiveStatement, SyntaxError>> {
     let tokens = match tokenize(sql) {
@@ -258,6 +269,8 @@ fn is_ctas(tokens: &[Tok]) -> bool {
 enum Tok {
     Word(String),
     Str(String),
+    /// `"..."`: a string in Hive DDL, a quoted identifier in Trino statements (SHOW CREATE VIEW).
+    DStr(String),
     Num(String),
     Sym(char),
 }
@@ -359,7 +372,7 @@ fn tokenize(sql: &str) -> Result<Vec<Tok>, SyntaxError> {
                 raw.push(ch);
                 i += 1;
             }
-            out.push(Tok::Str(unescape(&raw)));
+            out.push(if c == '"' { Tok::DStr(unescape(&raw)) } else { Tok::Str(unescape(&raw)) });
         } else if c == '`' {
             let end = b[i + 1..].iter().position(|&x| x == '`').map(|p| i + 1 + p).ok_or_else(|| SyntaxError {
                 line,
@@ -405,7 +418,7 @@ impl P {
     fn error(&self, expecting: &str) -> SyntaxError {
         let found = match self.t.get(self.i) {
             Some(Tok::Word(w)) | Some(Tok::Num(w)) => format!("'{w}'"),
-            Some(Tok::Str(s)) => format!("'{s}'"),
+            Some(Tok::Str(s)) | Some(Tok::DStr(s)) => format!("'{s}'"),
             Some(Tok::Sym(c)) => format!("'{c}'"),
             None => "'<EOF>'".into(),
         };
@@ -451,7 +464,7 @@ impl P {
 
     fn ident(&mut self) -> Result<String, SyntaxError> {
         match self.t.get(self.i) {
-            Some(Tok::Word(w)) => {
+            Some(Tok::Word(w)) | Some(Tok::DStr(w)) => {
                 self.i += 1;
                 Ok(w.to_ascii_lowercase())
             }
@@ -461,7 +474,7 @@ impl P {
 
     fn string(&mut self) -> Result<String, SyntaxError> {
         match self.t.get(self.i) {
-            Some(Tok::Str(s)) => {
+            Some(Tok::Str(s)) | Some(Tok::DStr(s)) => {
                 self.i += 1;
                 Ok(s.clone())
             }
@@ -515,7 +528,7 @@ impl P {
                     out.push_str(&w.to_ascii_lowercase());
                 }
                 Some(Tok::Num(n)) => out.push_str(n),
-                Some(Tok::Str(_)) => return Err(self.error("<type>")),
+                Some(Tok::Str(_)) | Some(Tok::DStr(_)) => return Err(self.error("<type>")),
             }
             self.i += 1;
         }
@@ -587,7 +600,7 @@ impl P {
                     }
                     cur.push_str(&w.to_ascii_lowercase());
                 }
-                Tok::Str(s) => items.last_mut().expect("one item").push_str(&format!("'{s}'")),
+                Tok::Str(s) | Tok::DStr(s) => items.last_mut().expect("one item").push_str(&format!("'{s}'")),
             }
         }
         Ok(items)
@@ -606,7 +619,8 @@ impl P {
         let mut stored: Option<Storage> = None;
         while !self.at_end() {
             if self.eat_word("comment") {
-                ct.comment = Some(self.string()?);
+                // Glue keeps a table comment with its whitespace runs squashed to one space.
+                ct.comment = Some(self.string()?.split_whitespace().collect::<Vec<_>>().join(" "));
             } else if self.eat_words(&["partitioned", "by"]) {
                 // Hive: `(name type, ...)`; Iceberg: `(col, day(ts), bucket(16, id))`.
                 let save = self.i;
@@ -683,7 +697,12 @@ impl P {
                 s
             }
             (Some(s), None) => s,
-            (None, Some(serde)) => Storage { serde: serde.clone(), ..Storage::text() },
+            // Without STORED AS, Hive's default output format (not HiveIgnoreKey...).
+            (None, Some(serde)) => Storage {
+                serde: serde.clone(),
+                output_format: "org.apache.hadoop.hive.ql.io.IgnoreKeyTextOutputFormat".into(),
+                ..Storage::text()
+            },
             (None, None) if iceberg => Storage::parquet(),
             (None, None) => Storage::text(),
         };
@@ -691,7 +710,9 @@ impl P {
             storage.serde_params.remove("serialization.format");
         }
         storage.serde_params.extend(delimited);
-        storage.serde_params.extend(serde_props);
+        // SerDe property values keep their line breaks, with runs of spaces squashed (as the
+        // `avro.schema.literal` PyAthena's tests recorded against Athena shows).
+        storage.serde_params.extend(serde_props.into_iter().map(|(k, v)| (k, squash_spaces(&v))));
         ct.storage = storage;
         Ok(HiveStatement::CreateTable(ct))
     }
@@ -705,7 +726,7 @@ impl P {
             let k = self.ident()?;
             self.expect_sym('=')?;
             let v = match self.t.get(self.i) {
-                Some(Tok::Str(s)) => s.clone(),
+                Some(Tok::Str(s)) | Some(Tok::DStr(s)) => s.clone(),
                 Some(Tok::Num(n)) => n.clone(),
                 Some(Tok::Word(w)) => w.clone(),
                 _ => return Err(self.error("<value>")),
@@ -896,6 +917,10 @@ mod tests {
         );
         assert_eq!(parse("MSCK REPAIR TABLE db.t").unwrap().unwrap(), HiveStatement::MsckRepair { table: vec!["db".into(), "t".into()] });
         assert_eq!(parse("SHOW PARTITIONS t").unwrap().unwrap(), HiveStatement::ShowPartitions { table: vec!["t".into()] });
+        assert_eq!(
+            parse("SHOW CREATE VIEW \"db\".\"v\";").unwrap().unwrap(),
+            HiveStatement::ShowCreate { table: vec!["db".into(), "v".into()], view: true }
+        );
         assert!(parse("CREATE EXTERNAL TABLE t (a int) STORED AS NOPE").unwrap().is_err());
         assert!(parse("CREATE EXTERNAL TABLE t (a int").unwrap().is_err());
     }

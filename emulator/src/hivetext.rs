@@ -233,7 +233,9 @@ fn scalar(text: &str, dt: &DataType) -> Value {
             }
         }
         DataType::Timestamp(_, _) => {
-            let ok = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S"].iter().any(|f| chrono::NaiveDateTime::parse_from_str(t, f).is_ok());
+            let ok = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"]
+                .iter()
+                .any(|f| chrono::NaiveDateTime::parse_from_str(t, f).is_ok());
             if ok { Value::String(t.replace(' ', "T")) } else { Value::Null }
         }
         _ => Value::String(text.to_owned()),

@@ -32,6 +32,16 @@ pub fn prepare(sql: &str) -> Result<(Statement, Kind), SyntaxError> {
             .stack_size(STACK_BYTES)
             .spawn_scoped(scope, || {
                 let mut statement = parse(sql)?;
+                let returning = match &statement {
+                    Statement::Insert(i) => i.returning.is_some(),
+                    Statement::Update(u) => u.returning.is_some(),
+                    Statement::Delete(d) => d.returning.is_some(),
+                    _ => false,
+                };
+                if returning {
+                    // Trino has no RETURNING clause.
+                    return Err(SyntaxError { line: 1, column: 1, message: "mismatched input 'RETURNING'. Expecting: <EOF>".into() });
+                }
                 let kind = classify(&statement);
                 rewrite(&mut statement);
                 Ok((statement, kind))
@@ -262,6 +272,20 @@ impl Rewriter {
 impl VisitorMut for Rewriter {
     type Break = ();
 
+    /// Window frame offsets (`ROWS BETWEEN 5 PRECEDING`) must stay integer literals.
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Expr::Function(Function { over: Some(WindowType::WindowSpec(spec)), .. }) = expr
+            && let Some(frame) = &spec.window_frame
+        {
+            for bound in std::iter::once(&frame.start_bound).chain(frame.end_bound.as_ref()) {
+                if let WindowFrameBound::Preceding(Some(e)) | WindowFrameBound::Following(Some(e)) = bound {
+                    self.keep(e);
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         self.depth += 1;
         // Trino names a subquery's unnamed columns `_col0`, `_col1`, ... (by position), so an
@@ -324,6 +348,14 @@ impl VisitorMut for Rewriter {
             Expr::TypedString(ts) => typed_literal(ts),
             Expr::Cast { expr: inner, data_type, .. } => rewrite_cast(inner, data_type),
             Expr::Function(f) => rewrite_function(f),
+            // `LIKE p ESCAPE '#'`: DataFusion takes only `\` as escape; the pattern is rewritten.
+            Expr::Like { negated, any: false, expr: e, pattern, escape_char: Some(esc) }
+                if literal_text(esc).is_some_and(|c| c != "\\" && c.chars().count() == 1) =>
+            {
+                let esc = literal_text(esc).unwrap_or_default().replace('\'', "''");
+                let not = if *negated { "NOT " } else { "" };
+                Some(parse_expr(&format!("{e} {not}LIKE athena_like_pattern({pattern}, '{esc}')")))
+            }
             // `ts AT TIME ZONE 'Asia/Tokyo'`: the same instant shown in that zone (a timestamp
             // without zone is in the session zone, UTC); DataFusion would read it as local time.
             Expr::AtTimeZone { timestamp, time_zone } => string_literal(time_zone)
@@ -477,7 +509,9 @@ fn rewrite_cast(inner: &Expr, data_type: &DataType) -> Option<Expr> {
                 .zip(args)
                 .map(|(fd, a)| {
                     let n = fd.field_name.as_ref().map_or_else(String::new, |i| i.value.clone());
-                    format!("'{}', {}", n.replace('\'', "''"), cast(a.clone(), fd.field_type.clone()))
+                    // A nested ROW(...) gets its field names the same way.
+                    let value = rewrite_cast(a, &fd.field_type).unwrap_or_else(|| cast(a.clone(), fd.field_type.clone()));
+                    format!("'{}', {}", n.replace('\'', "''"), value)
                 })
                 .collect();
             Some(parse_expr(&format!("named_struct({})", parts.join(", "))))

@@ -184,3 +184,58 @@ fn text_of_each(args: ScalarFunctionArgs, write: fn(&mut String, &dyn Array, usi
     }
     Ok(ColumnarValue::Array(Arc::new(builder.finish())))
 }
+
+/// `athena_like_pattern(pattern, escape)`: a LIKE pattern written with another escape character
+/// (`ESCAPE '#'`) as the same pattern escaped with `\\`, the one DataFusion takes.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct LikePattern {
+    signature: Signature,
+}
+
+pub fn athena_like_pattern() -> ScalarUDF {
+    ScalarUDF::new_from_impl(LikePattern { signature: Signature::exact(vec![DataType::Utf8, DataType::Utf8], Volatility::Immutable) })
+}
+
+/// `ab#%c` with escape `#` -> `ab\\%c`; a literal `\\` is escaped itself.
+pub fn backslash_pattern(pattern: &str, escape: char) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c == escape {
+            match chars.next() {
+                Some('\\') => out.push_str("\\\\"),
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push('\\'),
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl ScalarUDFImpl for LikePattern {
+    fn name(&self) -> &str {
+        "athena_like_pattern"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let (patterns, escapes) = (arrays[0].as_string::<i32>(), arrays[1].as_string::<i32>());
+        let out: StringArray = patterns.iter().zip(escapes.iter()).map(|(p, e)| Some(backslash_pattern(p?, e?.chars().next()?))).collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}

@@ -705,3 +705,40 @@ async fn trino_functions_analysts_use() {
     let q = run(&client, "SELECT no_such_function(1)").await;
     assert!(q.status().unwrap().state_change_reason().unwrap().starts_with("FUNCTION_NOT_FOUND"), "{:?}", q.status());
 }
+
+#[tokio::test]
+async fn inserts_into_partitioned_and_json_tables_and_other_trino_forms() {
+    let client = athena();
+    ok(&client, "CREATE EXTERNAL TABLE pins (a STRING) PARTITIONED BY (b INT) ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\t' LOCATION 's3://athena-results/pins/'").await;
+    let q = ok(&client, "INSERT INTO pins (b, a) VALUES (1, 'x'), (2, 'y'), (1, 'z')").await;
+    let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
+    assert_eq!(page.update_count(), Some(3));
+    assert_eq!(rows_of(&client, "SHOW PARTITIONS pins").await, texts(&[&["b=1"], &["b=2"]]));
+    assert_eq!(rows_of(&client, "SELECT a, b FROM pins ORDER BY a").await, texts(&[&["x", "1"], &["y", "2"], &["z", "1"]]));
+    let q = ok(&client, "SELECT a FROM pins WHERE b = 2").await;
+    assert!(q.statistics().unwrap().data_scanned_in_bytes().unwrap() > 0, "text files read are data scanned");
+
+    ok(&client, "CREATE EXTERNAL TABLE js (i INT, ts TIMESTAMP, s STRING) ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://athena-results/js/'").await;
+    ok(&client, "INSERT INTO js VALUES (1, TIMESTAMP '2020-01-02 03:04:05.006', 'a'), (NULL, NULL, NULL)").await;
+    assert_eq!(
+        rows_of(&client, "SELECT * FROM js ORDER BY i").await,
+        texts(&[&["1", "2020-01-02 03:04:05.006", "a"], &["NULL", "NULL", "NULL"]])
+    );
+
+    // LIKE with another escape character, literal window frame offsets, nested ROW casts.
+    assert_eq!(rows_of(&client, "SELECT 'a%c' LIKE 'a#%c' ESCAPE '#', 'abc' LIKE 'a#%c' ESCAPE '#'").await, texts(&[&["true", "false"]]));
+    assert_eq!(
+        rows_of(&client, "SELECT max(a) OVER (ORDER BY a ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM many_rows WHERE a < 3 ORDER BY a")
+            .await,
+        texts(&[&["0"], &["1"], &["2"]])
+    );
+    assert_eq!(
+        rows_of(&client, "SELECT CAST(ROW(ROW('x', 1), 2.5) AS ROW(h ROW(s VARCHAR, n INTEGER), v DOUBLE))").await,
+        texts(&[&["{h={s=x, n=1}, v=2.5}"]])
+    );
+    // Trino has no RETURNING.
+    let err = client.start_query_execution().query_string("INSERT INTO pins VALUES ('q', 3) RETURNING a").send().await.unwrap_err();
+    assert!(format!("{:?}", err.into_service_error()).contains("RETURNING"));
+    let view = rows_of(&client, "SHOW CREATE VIEW \"default\".\"view_one_row\"").await;
+    assert_eq!(view[0], vec![Some("CREATE VIEW \"default\".\"view_one_row\" AS".to_owned())]);
+}
