@@ -306,7 +306,15 @@ impl Engine {
     }
 
     pub(crate) async fn plan(&self, job: &Job, stmt: Statement) -> Result<(SessionContext, Arc<dyn ExecutionPlan>, SchemaRef), Failure> {
-        let ctx = self.session(&job.database).await?;
+        self.plan_in(self.session(&job.database).await?, job, stmt).await
+    }
+
+    async fn plan_in(
+        &self,
+        ctx: SessionContext,
+        job: &Job,
+        stmt: Statement,
+    ) -> Result<(SessionContext, Arc<dyn ExecutionPlan>, SchemaRef), Failure> {
         let plan = ctx
             .state()
             .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(stmt)))
@@ -601,7 +609,11 @@ impl Engine {
         {
             return Err(Failure::user("HIVE_PATH_ALREADY_EXISTS", format!("Target directory for table '{}' already exists: {to}", job.id)));
         }
-        let (ctx, physical, schema) = self.plan(job, Statement::Query(Box::new(query.clone()))).await?;
+        // UNLOAD writes one file per engine partition, as Athena's workers do: rows are spread
+        // over every partition (a SELECT keeps a file's order instead).
+        let ctx = self.session(&job.database).await?;
+        ctx.state_ref().write().config_mut().options_mut().optimizer.enable_round_robin_repartition = true;
+        let (ctx, physical, schema) = self.plan_in(ctx, job, Statement::Query(Box::new(query.clone()))).await?;
         crate::unload::check_supported(&schema)?;
         let files = write_unload(
             &ctx,
