@@ -110,8 +110,8 @@ impl Engine {
                 let (db, t) = self.hive_table(job, table)?;
                 let lines = match (&t.view_sql, view) {
                     (Some(sql), true) => {
-                        let mut lines = vec![format!("CREATE VIEW \"{db}\".\"{}\" AS", t.name)];
-                        lines.extend(sql.lines().map(str::to_owned));
+                        let mut lines = vec![format!("CREATE VIEW {db}.{} AS", t.name)];
+                        lines.extend(crate::hive::format_view_query(sql));
                         lines
                     }
                     (None, false) => crate::hive::show_create_table(&db, &t),

@@ -154,7 +154,8 @@ impl Engine {
                 self.ddl_done(job)
             }
             Statement::CreateView(view) => {
-                let query_sql = view.query.to_string();
+                // The view keeps its text as written (SHOW CREATE VIEW formats it).
+                let query_sql = crate::hive::view_body(&job.sql).unwrap_or_else(|| view.query.to_string());
                 let table = Table { view_sql: Some(query_sql), ..Table::new(&last_ident(&view.name), vec![], String::new()) };
                 // Plan it once, in its own database, so that a broken view fails at creation, as
                 // in Athena.
@@ -828,11 +829,19 @@ fn athena_names(plan: LogicalPlan) -> Result<LogicalPlan, DataFusionError> {
 /// `db.table` -> `db`.
 pub(crate) fn schema_of(name: &sqlast::ObjectName) -> Option<String> {
     let parts = &name.0;
-    (parts.len() >= 2).then(|| parts[parts.len() - 2].to_string().trim_matches('"').to_ascii_lowercase())
+    (parts.len() >= 2).then(|| part_name(&parts[parts.len() - 2]))
 }
 
 pub(crate) fn last_ident(name: &sqlast::ObjectName) -> String {
-    name.0.last().map(|p| p.to_string().trim_matches('"').trim_matches('`').to_ascii_lowercase()).unwrap_or_default()
+    name.0.last().map(part_name).unwrap_or_default()
+}
+
+/// An identifier without its quotes (`"a"`, `` `a` ``), lower case.
+fn part_name(part: &sqlast::ObjectNamePart) -> String {
+    match part {
+        sqlast::ObjectNamePart::Identifier(ident) => ident.value.to_ascii_lowercase(),
+        other => other.to_string().to_ascii_lowercase(),
+    }
 }
 
 pub(crate) fn pad20(s: &str) -> String {

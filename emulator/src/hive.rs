@@ -697,12 +697,14 @@ impl P {
                 s
             }
             (Some(s), None) => s,
-            // Without STORED AS, Hive's default output format (not HiveIgnoreKey...).
-            (None, Some(serde)) => Storage {
+            // Without STORED AS: text formats; a JSON SerDe's table gets Hive's plain
+            // IgnoreKeyTextOutputFormat (as PyAthena's recorded tests show Glue keeping it).
+            (None, Some(serde)) if serde.to_ascii_lowercase().contains("json") => Storage {
                 serde: serde.clone(),
                 output_format: "org.apache.hadoop.hive.ql.io.IgnoreKeyTextOutputFormat".into(),
                 ..Storage::text()
             },
+            (None, Some(serde)) => Storage { serde: serde.clone(), ..Storage::text() },
             (None, None) if iceberg => Storage::parquet(),
             (None, None) => Storage::text(),
         };
@@ -786,6 +788,62 @@ impl P {
         };
         Some(result)
     }
+}
+
+/// The query of `CREATE [OR REPLACE] VIEW name AS <query>` as written.
+pub fn view_body(sql: &str) -> Option<String> {
+    let tokens_end = |s: &str| s.trim().trim_end_matches(';').trim().to_owned();
+    let lower = sql.to_ascii_lowercase();
+    let at = lower.find("view")?;
+    // The first ` AS ` (any whitespace around it) after the view's name, outside quotes.
+    let b = sql.as_bytes();
+    let mut i = at + 4;
+    let mut quote: Option<u8> = None;
+    while i + 2 < b.len() {
+        match quote {
+            Some(q) if b[i] == q => quote = None,
+            Some(_) => {}
+            None if matches!(b[i], b'"' | b'`' | b'\'') => quote = Some(b[i]),
+            None if b[i].is_ascii_whitespace()
+                && lower[i + 1..].starts_with("as")
+                && b.get(i + 3).is_some_and(|c| c.is_ascii_whitespace() || *c == b'(') =>
+            {
+                return Some(tokens_end(&sql[i + 3..]));
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A view's query as Trino's formatter prints it for SHOW CREATE VIEW (`SELECT a\nFROM\n  t`),
+/// for the plain SELECTs it can lay out; other queries as written.
+pub fn format_view_query(sql: &str) -> Vec<String> {
+    use datafusion::sql::sqlparser::ast::{SetExpr, Statement};
+    let plain = || sql.lines().map(str::to_owned).collect();
+    let Ok(Statement::Query(q)) = crate::sql::parse(sql) else { return plain() };
+    let SetExpr::Select(select) = q.body.as_ref() else { return plain() };
+    if q.with.is_some() || select.from.len() != 1 {
+        return plain();
+    }
+    let items: Vec<String> = select.projection.iter().map(|p| p.to_string()).collect();
+    let mut lines = vec![format!("SELECT {}", items.join(", ")), "FROM".to_owned(), format!("  {}", select.from[0])];
+    if let Some(w) = &select.selection {
+        lines.push(format!("WHERE {w}"));
+    }
+    if let datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(exprs, _) = &select.group_by
+        && !exprs.is_empty()
+    {
+        lines.push(format!("GROUP BY {}", exprs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")));
+    }
+    if let Some(order) = &q.order_by {
+        lines.push(order.to_string());
+    }
+    if let Some(limit) = &q.limit_clause {
+        lines.push(limit.to_string().trim().to_owned());
+    }
+    lines
 }
 
 /// `SHOW CREATE TABLE` text, as Athena prints it for Hive tables.

@@ -486,8 +486,8 @@ fn rewrite_cast(inner: &Expr, data_type: &DataType) -> Option<Expr> {
         {
             zoned_timestamp_literal(string_literal(inner)?, true)
         }
-        // VARBINARY is DataFusion's BYTEA (text casts to its UTF-8 bytes, as in Trino).
-        DataType::Varbinary(_) => Some(cast(inner.clone(), DataType::Bytea)),
+        // VARBINARY (and BINARY) is DataFusion's BYTEA (text casts to its UTF-8 bytes).
+        DataType::Varbinary(_) | DataType::Binary(_) => Some(cast(inner.clone(), DataType::Bytea)),
         // Trino's default timestamp precision is 3 (DataFusion's is 9); a timestamp cast to
         // `timestamp with time zone` is in the session zone (UTC, the session's time_zone).
         DataType::Timestamp(None, tz) => Some(cast(inner.clone(), DataType::Timestamp(Some(3), *tz))),

@@ -202,7 +202,10 @@ impl Athena {
                 return;
             }
             rec.state = "RUNNING".into();
-            rec.queue_ms = submitted_at.elapsed().as_millis() as i64;
+            // From submission to the engine taking it, in whole milliseconds rounded up: a query
+            // that waited any time at all waited at least 1 ms (Athena never reports 0).
+            let now = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
+            rec.queue_ms = ((now - rec.submitted).max(0.0) * 1000.0).ceil() as i64;
             let snapshot = rec.clone();
             drop(state);
             self.persist(&snapshot);
