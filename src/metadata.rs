@@ -34,6 +34,24 @@ impl TableMetadata {
     }
 
     /// Type hints of the nested columns (column -> Hive type with element types).
+    /// The Arrow schema of the columns (partition keys last), through the schema mapper with
+    /// nested columns typed by their element types.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedType`].
+    pub fn arrow_schema(&self, timestamp_unit: arrow::datatypes::TimeUnit) -> Result<arrow::datatypes::SchemaRef> {
+        let infos: Vec<crate::decode::schema::ColumnInfo> = self
+            .all_columns()
+            .map(|(name, t)| crate::decode::schema::ColumnInfo {
+                name: name.clone(),
+                type_name: t.to_ascii_lowercase(),
+                precision: 0,
+                scale: 0,
+            })
+            .collect();
+        crate::decode::schema::arrow_schema_with_hints(&infos, timestamp_unit, &self.type_hints())
+    }
+
     pub fn type_hints(&self) -> std::collections::HashMap<String, String> {
         self.all_columns()
             .filter(|(_, t)| ["array", "map", "struct", "row"].iter().any(|p| t.to_ascii_lowercase().starts_with(p)))
@@ -122,16 +140,6 @@ impl Connection {
     /// # Errors
     /// As [`table_metadata_in`](Self::table_metadata_in); [`Error::UnsupportedType`].
     pub async fn table_schema_in(&self, catalog: &str, database: &str, table: &str) -> Result<arrow::datatypes::SchemaRef> {
-        let meta = self.table_metadata_in(catalog, database, table).await?;
-        let infos: Vec<crate::decode::schema::ColumnInfo> = meta
-            .all_columns()
-            .map(|(name, t)| crate::decode::schema::ColumnInfo {
-                name: name.clone(),
-                type_name: t.to_ascii_lowercase(),
-                precision: 0,
-                scale: 0,
-            })
-            .collect();
-        crate::decode::schema::arrow_schema_with_hints(&infos, self.settings().timestamp_unit, &meta.type_hints())
+        self.table_metadata_in(catalog, database, table).await?.arrow_schema(self.settings().timestamp_unit)
     }
 }

@@ -190,6 +190,16 @@ impl Query {
         self
     }
 
+    /// The connection the query runs on.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The query's SQL, as written (before parameters are bound).
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
     /// Reads this query's results through UNLOAD to Parquet (default: the connection's setting).
     /// Only SELECT and WITH queries are wrapped; see [`crate::ConnectionBuilder::with_unload`].
     pub fn unload(mut self, unload: bool) -> Self {

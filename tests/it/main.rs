@@ -1,6 +1,8 @@
 //! Integration tests of the client against the local endpoint, started once for the binary.
 
 mod credentials;
+#[cfg(feature = "datafusion")]
+mod datafusion;
 mod execute;
 mod faults;
 mod layout;
