@@ -255,6 +255,8 @@ pub struct Emulator {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct S3Requests {
     pub get: u64,
+    /// Body bytes of successful GETs.
+    pub get_bytes: u64,
     pub head: u64,
     /// PUT, POST, DELETE and the rest.
     pub other: u64,
@@ -279,6 +281,7 @@ impl Emulator {
         use std::sync::atomic::Ordering::Relaxed;
         S3Requests {
             get: self.counters.get.load(Relaxed),
+            get_bytes: self.counters.get_bytes.load(Relaxed),
             head: self.counters.head.load(Relaxed),
             other: self.counters.other.load(Relaxed),
         }

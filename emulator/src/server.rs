@@ -34,6 +34,8 @@ pub struct Router {
 #[derive(Debug, Default)]
 pub struct S3Counters {
     pub get: std::sync::atomic::AtomicU64,
+    /// Body bytes of successful GETs (Content-Length): what clients downloaded.
+    pub get_bytes: std::sync::atomic::AtomicU64,
     pub head: std::sync::atomic::AtomicU64,
     pub other: std::sync::atomic::AtomicU64,
 }
@@ -73,8 +75,15 @@ impl Router {
             {
                 return Ok(crate::s3::error_response(status, code, &message));
             }
+            let is_get = req.method() == http::Method::GET;
             return Ok(match self.s3.call(req.map(Body::from)).await {
-                Ok(resp) => resp,
+                Ok(resp) => {
+                    if is_get && resp.status().is_success() {
+                        let len = resp.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+                        self.counters.get_bytes.fetch_add(len.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+                    }
+                    resp
+                }
                 Err(e) => {
                     tracing::warn!("S3 request failed: {e:?}");
                     Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body(Body::empty()).expect("valid response")
