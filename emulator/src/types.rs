@@ -52,8 +52,14 @@ impl ColumnInfo {
 }
 
 /// Athena's (Type, Precision, Scale) for an engine field.
+/// The declared Athena type of a string field; none once a cast made it another type (the
+/// engine keeps field metadata through casts).
+fn declared(field: &Field) -> Option<&String> {
+    field.metadata().get(ATHENA_TYPE_KEY).filter(|_| matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
+}
+
 pub fn athena_type(field: &Field) -> (String, i32, i32) {
-    if let Some(declared) = field.metadata().get(ATHENA_TYPE_KEY) {
+    if let Some(declared) = declared(field) {
         let declared = declared.to_ascii_lowercase();
         let (base, args) = split_args(&declared);
         return match (base, args.as_slice()) {
@@ -94,7 +100,7 @@ pub fn athena_type(field: &Field) -> (String, i32, i32) {
 
 /// The Hive spelling of an engine field, as GetTableMetadata and DESCRIBE show it.
 pub fn hive_type(field: &Field) -> String {
-    if let Some(declared) = field.metadata().get(ATHENA_TYPE_KEY) {
+    if let Some(declared) = declared(field) {
         return declared.clone();
     }
     match field.data_type() {
@@ -245,5 +251,8 @@ mod tests {
             assert_eq!(hive_type(&f), hive, "{hive}");
         }
         assert!(hive_to_field("c", "uniontype<int>").is_err());
+        // A cast keeps field metadata in the engine: a varchar(10) made binary is varbinary.
+        let cast = hive_to_field("c", "varchar(10)").unwrap().with_data_type(DataType::Binary);
+        assert_eq!(athena_type(&cast), ("varbinary".to_owned(), 1_073_741_824, 0));
     }
 }
