@@ -25,7 +25,8 @@ const QUERY: &str = "SELECT label, sum(n) AS s, count(*) AS c FROM {table} WHERE
 
 /// DataScannedInBytes of every query the endpoint ran since `since` (its history).
 async fn scanned_since(conn: &Connection, since: &std::collections::HashSet<String>) -> (u64, usize) {
-    let ids: Vec<String> = conn.athena().list_query_executions().max_results(50).send().await.expect("history").query_execution_ids().to_vec();
+    let ids: Vec<String> =
+        conn.athena().list_query_executions().max_results(50).send().await.expect("history").query_execution_ids().to_vec();
     let new: Vec<String> = ids.into_iter().filter(|i| !since.contains(i)).collect();
     if new.is_empty() {
         return (0, 0);
@@ -48,7 +49,9 @@ struct Run {
 }
 
 async fn run(emulator: &Emulator, conn: &Connection, pushdown: bool) -> Run {
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get())));
+    let ctx = SessionContext::new_with_config(
+        SessionConfig::new().with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get())),
+    );
     let before = seen(conn).await;
     let got_before = emulator.s3_requests().get_bytes;
     let start = Instant::now();

@@ -894,6 +894,9 @@ fn session_in(catalog: &Arc<Catalog>, database: &str, depth: usize) -> SessionCo
     ctx.register_udf(crate::udf::athena_varchar());
     ctx.register_udf(crate::udf::json_format());
     ctx.register_udf(crate::udf::athena_like_pattern());
+    for f in crate::udf::json_functions() {
+        ctx.register_udf(f);
+    }
     ctx.register_catalog(CATALOG, Arc::new(LazyCatalog { catalog: catalog.clone(), depth, text_bytes }));
     ctx
 }

@@ -537,6 +537,9 @@ fn rewrite_function(f: &Function) -> Option<Expr> {
         }
         // Trino names DataFusion spells otherwise.
         ("contains", [a, x]) => Some(parse_expr(&format!("array_has({a}, {x})"))),
+        // regexp_extract(s, p [, group]): the first match (or its group); NULL without a match.
+        ("regexp_extract", [s, p]) => Some(parse_expr(&format!("regexp_match({s}, '(' || {p} || ')')[1]"))),
+        ("regexp_extract", [s, p, g]) => Some(parse_expr(&format!("regexp_match({s}, '(' || {p} || ')')[{} + 1]", g))),
         ("split", [s, d]) => Some(parse_expr(&format!("string_to_array({s}, {d})"))),
         ("arbitrary", [x]) => Some(parse_expr(&format!("any_value({x})"))),
         ("approx_percentile", [x, p]) => Some(parse_expr(&format!("approx_percentile_cont({x}, {p})"))),

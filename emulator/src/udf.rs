@@ -239,3 +239,108 @@ impl ScalarUDFImpl for LikePattern {
         Ok(ColumnarValue::Array(Arc::new(out)))
     }
 }
+
+/// Trino's JSON functions over JSON text: `json_extract_scalar(json, path)` (the scalar's text,
+/// NULL for objects and arrays), `json_extract(json, path)` (JSON text, typed `json`),
+/// `json_array_length(json)`. Paths: `$`, `.key`, `["key"]`, `[n]`; anything else is NULL.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct JsonFn {
+    name: &'static str,
+    signature: Signature,
+}
+
+pub fn json_functions() -> Vec<ScalarUDF> {
+    let f = |name, n| ScalarUDF::new_from_impl(JsonFn { name, signature: Signature::any(n, Volatility::Immutable) });
+    vec![f("json_extract_scalar", 2), f("json_extract", 2), f("json_array_length", 1)]
+}
+
+/// `$.a.b[0]["c d"]` -> steps; `None` for paths outside that grammar.
+fn json_path(path: &str) -> Option<Vec<serde_json::Value>> {
+    let mut rest = path.trim().strip_prefix('$')?;
+    let mut steps = Vec::new();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            steps.push(serde_json::Value::String(r[..end].to_owned()));
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let inner = r[..end].trim();
+            steps.push(match inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+                Some(key) => serde_json::Value::String(key.to_owned()),
+                None => serde_json::Value::from(inner.parse::<u64>().ok()?),
+            });
+            rest = &r[end + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some(steps)
+}
+
+fn json_at<'a>(mut v: &'a serde_json::Value, steps: &[serde_json::Value]) -> Option<&'a serde_json::Value> {
+    for s in steps {
+        v = match s {
+            serde_json::Value::String(k) => v.get(k)?,
+            serde_json::Value::Number(n) => v.get(n.as_u64()? as usize)?,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+impl ScalarUDFImpl for JsonFn {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(if self.name == "json_array_length" { DataType::Int64 } else { DataType::Utf8 })
+    }
+
+    fn return_field_from_args(&self, _args: ReturnFieldArgs) -> Result<FieldRef> {
+        let dt = self.return_type(&[])?;
+        let field = Field::new(self.name(), dt, true);
+        Ok(Arc::new(if self.name == "json_extract" {
+            field.with_metadata([(ATHENA_TYPE_KEY.to_owned(), "json".to_owned())].into_iter().collect())
+        } else {
+            field
+        }))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let text = |a: &ArrayRef, i: usize| -> Option<String> {
+            if a.is_null(i) {
+                return None;
+            }
+            let mut s = String::new();
+            write_value(&mut s, a.as_ref(), i);
+            Some(s)
+        };
+        let rows = arrays[0].len();
+        let parsed = |i: usize| text(&arrays[0], i).and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+        if self.name == "json_array_length" {
+            let out: Int64Array = (0..rows).map(|i| parsed(i).and_then(|v| v.as_array().map(|a| a.len() as i64))).collect();
+            return Ok(ColumnarValue::Array(Arc::new(out)));
+        }
+        let out: StringArray = (0..rows)
+            .map(|i| {
+                let v = parsed(i)?;
+                let steps = json_path(&text(&arrays[1], i)?)?;
+                let found = json_at(&v, &steps)?;
+                match (self.name, found) {
+                    ("json_extract_scalar", serde_json::Value::String(s)) => Some(s.clone()),
+                    ("json_extract_scalar", serde_json::Value::Object(_) | serde_json::Value::Array(_) | serde_json::Value::Null) => None,
+                    ("json_extract_scalar", other) => Some(other.to_string()),
+                    (_, other) => Some(other.to_string()),
+                }
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}

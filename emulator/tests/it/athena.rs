@@ -686,7 +686,7 @@ async fn iceberg_rows_change_and_dropped_tables_leave_nothing_behind() {
 #[tokio::test]
 async fn trino_functions_analysts_use() {
     let client = athena();
-    let cases: [(&str, &str); 12] = [
+    let cases: [(&str, &str); 18] = [
         ("date_parse('20191030', '%Y%m%d')", "2019-10-30 00:00:00.000"),
         ("date_format(TIMESTAMP '2019-10-30 01:02:03', '%Y/%m/%d %H:%i:%s')", "2019/10/30 01:02:03"),
         ("contains(ARRAY[1, 2], 2)", "true"),
@@ -699,6 +699,15 @@ async fn trino_functions_analysts_use() {
         ("'abc' LIKE 'a\\_c' ESCAPE '\\'", "false"),
         ("regexp_like('abc', 'b+')", "true"),
         ("(SELECT count(*) FROM information_schema.tables WHERE table_schema = 'default' AND table_name = 'one_row')", "1"),
+        (
+            "(SELECT column_name FROM information_schema.columns WHERE table_schema = 'default' AND table_name = 'one_row')",
+            "number_of_rows",
+        ),
+        ("json_extract_scalar('{\"a\": {\"b\": [1, \"x\"]}}', '$.a.b[1]')", "x"),
+        ("json_extract('{\"a\": {\"b\": [1, 2]}}', '$.a.b')", "[1,2]"),
+        ("json_array_length('[1, 2, 3]')", "3"),
+        ("regexp_extract('abc123def', '[0-9]+')", "123"),
+        ("regexp_extract('abc123def', '([a-z]+)([0-9]+)', 2)", "123"),
     ];
     for (expr, text) in cases {
         assert_eq!(rows_of(&client, &format!("SELECT {expr}")).await, texts(&[&[text]]), "{expr}");
