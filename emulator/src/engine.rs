@@ -955,23 +955,33 @@ impl SchemaProvider for LazyDatabase {
             }
             return Ok(Some(listing_table(&self.catalog, &table).await.map_err(external)?));
         }
-        let stale = |message: String| external(Failure::user("VIEW_IS_STALE", message));
+        // A stale view fails when a query reads it (at its scan), not when it is only looked
+        // up: information_schema lists its columns as they were recorded.
+        let stale = |message: String| -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
+            let failure = Failure::user("VIEW_IS_STALE", message);
+            match table.data_schema() {
+                Ok(schema) => Ok(Some(Arc::new(StaleView { schema, failure }))),
+                Err(_) => Err(external(failure)),
+            }
+        };
         if self.depth >= MAX_VIEW_DEPTH {
-            return Err(stale(format!(
+            return stale(format!(
                 "View '{CATALOG}.{}.{name}' is nested more than {MAX_VIEW_DEPTH} views deep (recursive?)",
                 self.database
-            )));
+            ));
         }
         let sql = table.view_sql.clone().unwrap_or_default();
-        let (statement, _) = crate::sql::prepare(&sql).map_err(|e| stale(format!("View '{}.{name}': {e}", self.database)))?;
+        let statement = match crate::sql::prepare(&sql) {
+            Ok((statement, _)) => statement,
+            Err(e) => return stale(format!("View '{}.{name}': {e}", self.database)),
+        };
         // Planned in the view's own database: its unqualified names are its database's tables.
         let ctx = session_in(&self.catalog, &self.database, self.depth + 1);
-        let plan = ctx
-            .state()
-            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
-            .await
-            .map_err(|e| stale(format!("View '{CATALOG}.{}.{name}' is stale or in invalid state: {e}", self.database)))?;
-        Ok(Some(Arc::new(datafusion::catalog::view::ViewTable::new(plan, Some(sql)))))
+        let plan = ctx.state().statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement))).await;
+        match plan {
+            Ok(plan) => Ok(Some(Arc::new(datafusion::catalog::view::ViewTable::new(plan, Some(sql))))),
+            Err(e) => stale(format!("View '{CATALOG}.{}.{name}' is stale or in invalid state: {e}", self.database)),
+        }
     }
 
     /// From the catalog alone: information_schema.tables lists tables without reading them.
@@ -985,6 +995,35 @@ impl SchemaProvider for LazyDatabase {
 
     fn table_exist(&self, name: &str) -> bool {
         self.catalog.table(&self.database, name).is_ok()
+    }
+}
+
+/// A view that no longer plans: its recorded columns, and VIEW_IS_STALE for any query that
+/// reads it.
+#[derive(Debug)]
+struct StaleView {
+    schema: SchemaRef,
+    failure: Failure,
+}
+
+#[async_trait::async_trait]
+impl TableProvider for StaleView {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> datafusion::datasource::TableType {
+        datafusion::datasource::TableType::View
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn datafusion::catalog::Session,
+        _projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        Err(DataFusionError::External(Box::new(self.failure.clone())))
     }
 }
 
