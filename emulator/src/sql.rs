@@ -460,6 +460,33 @@ fn split_zone(text: &str) -> (&str, Option<&str>) {
     (text, None)
 }
 
+/// `x -> body` as sqlparser's generic dialect reads it (a JSON arrow whose left operand is the
+/// parameter, binding tighter than the body's operators) as a lambda.
+fn lambda_of(e: &Expr) -> Option<Expr> {
+    fn take_param(e: &mut Expr) -> Option<Ident> {
+        match e {
+            Expr::BinaryOp { left, op: BinaryOperator::Arrow, right } => match left.as_ref() {
+                Expr::Identifier(id) => {
+                    let id = id.clone();
+                    *e = (**right).clone();
+                    Some(id)
+                }
+                _ => None,
+            },
+            Expr::BinaryOp { left, .. } => take_param(left),
+            Expr::IsNull(inner) | Expr::IsNotNull(inner) => take_param(inner),
+            _ => None,
+        }
+    }
+    let mut body = e.clone();
+    let param = take_param(&mut body)?;
+    Some(Expr::Lambda(LambdaFunction {
+        params: OneOrManyWithParens::One(LambdaFunctionParameter { name: param, data_type: None }),
+        body: Box::new(body),
+        syntax: LambdaSyntax::Arrow,
+    }))
+}
+
 /// An integer literal's value (through the INTEGER casts this rewriter puts on them, and `-`).
 fn int_literal(e: &Expr) -> Option<i32> {
     match e {
@@ -534,6 +561,21 @@ fn rewrite_function(f: &Function) -> Option<Expr> {
             let secs = h * 3600 + if h < 0 { -m.abs() } else { m } * 60;
             let (sign, abs) = if secs < 0 { ('-', -secs) } else { ('+', secs) };
             Some(from_unixtime(x, &crate::text::Zone::try_parse(&format!("{sign}{:02}:{:02}", abs / 3600, abs / 60 % 60))?))
+        }
+        // Lambdas: `filter(a, x -> x > 1)` (sqlparser reads `x -> ...` as a JSON arrow).
+        ("filter" | "transform" | "any_match", [_, body]) => {
+            let lambda = lambda_of(body)?;
+            let target = match name.as_str() {
+                "filter" => "array_filter",
+                "transform" => "array_transform",
+                _ => "array_any_match",
+            };
+            let mut g = f.clone();
+            g.name = ObjectName::from(vec![Ident::new(target)]);
+            if let FunctionArguments::List(list) = &mut g.args {
+                list.args[1] = FunctionArg::Unnamed(FunctionArgExpr::Expr(lambda));
+            }
+            Some(Expr::Function(g))
         }
         // Trino names DataFusion spells otherwise.
         ("contains", [a, x]) => Some(parse_expr(&format!("array_has({a}, {x})"))),

@@ -686,7 +686,7 @@ async fn iceberg_rows_change_and_dropped_tables_leave_nothing_behind() {
 #[tokio::test]
 async fn trino_functions_analysts_use() {
     let client = athena();
-    let cases: [(&str, &str); 18] = [
+    let cases: [(&str, &str); 21] = [
         ("date_parse('20191030', '%Y%m%d')", "2019-10-30 00:00:00.000"),
         ("date_format(TIMESTAMP '2019-10-30 01:02:03', '%Y/%m/%d %H:%i:%s')", "2019/10/30 01:02:03"),
         ("contains(ARRAY[1, 2], 2)", "true"),
@@ -708,6 +708,9 @@ async fn trino_functions_analysts_use() {
         ("json_array_length('[1, 2, 3]')", "3"),
         ("regexp_extract('abc123def', '[0-9]+')", "123"),
         ("regexp_extract('abc123def', '([a-z]+)([0-9]+)', 2)", "123"),
+        ("filter(ARRAY[1, 2, 3], x -> x > 1)", "[2, 3]"),
+        ("transform(ARRAY[1, 2], x -> x * 2)", "[2, 4]"),
+        ("any_match(ARRAY[1, 2], x -> x > 1)", "true"),
     ];
     for (expr, text) in cases {
         assert_eq!(rows_of(&client, &format!("SELECT {expr}")).await, texts(&[&[text]]), "{expr}");
