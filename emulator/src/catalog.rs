@@ -128,6 +128,8 @@ pub struct Catalog {
     path: PathBuf,
     layout: ObjectLayout,
     data: RwLock<CatalogData>,
+    /// One writer of the catalog file at a time (concurrent DDL once raced on its temp file).
+    save_lock: std::sync::Mutex<()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,12 +155,13 @@ impl Catalog {
             Err(e) => return Err(e),
         };
         data.databases.entry("default".into()).or_default();
-        let catalog = Self { path, layout, data: RwLock::new(data) };
+        let catalog = Self { path, layout, data: RwLock::new(data), save_lock: std::sync::Mutex::new(()) };
         catalog.save()?;
         Ok(catalog)
     }
 
     fn save(&self) -> std::io::Result<()> {
+        let _writer = self.save_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let bytes = serde_json::to_vec_pretty(&*self.data.read().unwrap()).map_err(std::io::Error::other)?;
         let tmp = self.path.with_extension("tmp");
         std::fs::write(&tmp, bytes)?;

@@ -191,6 +191,23 @@ async fn concurrent_starts_with_one_token_make_one_query() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_ddl_keeps_the_catalog_whole() {
+    let client = athena();
+    let jobs = (0..16).map(|i| {
+        let client = client.clone();
+        tokio::spawn(async move {
+            for sql in [format!("CREATE TABLE ddl_race_{i} AS SELECT {i} AS a"), format!("DROP TABLE ddl_race_{i}")] {
+                let q = run(&client, &sql).await;
+                assert_eq!(state(&q), QueryExecutionState::Succeeded, "{sql}: {:?}", q.status());
+            }
+        })
+    });
+    for job in futures::future::join_all(jobs).await {
+        job.unwrap();
+    }
+}
+
 async fn run_in_db(client: &aws_sdk_athena::Client, sql: &str, db: &str) -> aws_sdk_athena::types::QueryExecution {
     let id = client
         .start_query_execution()
