@@ -95,6 +95,14 @@ async fn main() {
         .expect("connects");
     println!("default.bench, {rows} rows, results via {}; medians of {repeat}", if unload { "UNLOAD" } else { "CSV" });
     println!("{QUERY}");
+    // The SQL the pushdown route sends to Athena, as EXPLAIN shows it.
+    let ctx = SessionContext::new();
+    ctx.register_catalog("athena", Arc::new(AthenaCatalog::new(&conn)));
+    let explain = ctx.sql(&format!("EXPLAIN {}", QUERY.replace("{table}", "athena.default.bench"))).await.expect("plans");
+    let text = arrow::util::pretty::pretty_format_batches(&explain.collect().await.expect("explains")).expect("formats").to_string();
+    if let Some(line) = text.lines().find(|l| l.contains("AthenaScanExec")) {
+        println!("pushed: {}", line.trim_matches(|c: char| c == '|' || c.is_whitespace()));
+    }
     let mut texts = Vec::new();
     for (name, pushdown) in [("AthenaCatalog (pushdown)", true), ("AthenaTable over SELECT *", false)] {
         let mut runs: Vec<Run> = Vec::new();

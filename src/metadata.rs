@@ -33,7 +33,6 @@ impl TableMetadata {
         self.columns.iter().chain(&self.partition_keys)
     }
 
-    /// Type hints of the nested columns (column -> Hive type with element types).
     /// The Arrow schema of the columns (partition keys last), through the schema mapper with
     /// nested columns typed by their element types.
     ///
@@ -52,6 +51,7 @@ impl TableMetadata {
         crate::decode::schema::arrow_schema_with_hints(&infos, timestamp_unit, &self.type_hints())
     }
 
+    /// Type hints of the nested columns (column -> Hive type with element types).
     pub fn type_hints(&self) -> std::collections::HashMap<String, String> {
         self.all_columns()
             .filter(|(_, t)| ["array", "map", "struct", "row"].iter().any(|p| t.to_ascii_lowercase().starts_with(p)))

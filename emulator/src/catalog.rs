@@ -99,6 +99,16 @@ impl Table {
         self.properties.get("table_type").is_some_and(|t| t.eq_ignore_ascii_case("iceberg"))
     }
 
+    /// `k=v/k2=v2`: a partition's folder name under the table's location.
+    pub fn partition_name(&self, values: &[String]) -> String {
+        self.partition_keys.iter().zip(values).map(|(k, v)| format!("{}={v}", k.name)).collect::<Vec<_>>().join("/")
+    }
+
+    /// Where a partition's files go unless it was registered with a location of its own.
+    pub fn partition_location(&self, values: &[String]) -> String {
+        format!("{}/{}/", self.location.trim_end_matches('/'), self.partition_name(values))
+    }
+
     /// Data columns, then partition columns: what INSERT and SELECT * see.
     pub fn insert_schema(&self) -> Result<SchemaRef, UnknownType> {
         let fields = self

@@ -13,13 +13,10 @@ use crate::engine::{CATALOG, Engine, Failure, Job, Outcome, catalog_failure, df_
 use crate::hive::{CreateTable, FileKind, HiveStatement};
 
 impl Engine {
-    /// `[db, table]` or `[table]` -> the table, or TABLE_NOT_FOUND.
+    /// `[db, table]` or `[table]` -> the database and the table, or TABLE_NOT_FOUND.
     fn hive_table(&self, job: &Job, parts: &[String]) -> Result<(String, Table), Failure> {
         let (db, name) = db_and_name(job, parts);
-        let t = self.catalog().table(&db, &name).map_err(|_| {
-            let (l, c) = crate::engine::locate(&job.sql, &name);
-            Failure::user("TABLE_NOT_FOUND", format!("line {l}:{c}: Table '{CATALOG}.{db}.{name}' does not exist"))
-        })?;
+        let t = self.find_table(job, &db, &name)?;
         Ok((db, t))
     }
 
@@ -34,14 +31,14 @@ impl Engine {
                         if *if_not_exists {
                             continue;
                         }
-                        return Err(Failure::user("ALREADY_EXISTS", format!("Partition already exists: {}", partition_name(&t, &values))));
+                        return Err(Failure::user("ALREADY_EXISTS", format!("Partition already exists: {}", t.partition_name(&values))));
                     }
                     let location = match location {
                         Some(l) if split_s3_uri(l).is_none() => {
                             return Err(Failure::user("INVALID_INPUT", format!("LOCATION must be an s3://bucket/prefix/ location: {l}")));
                         }
                         Some(l) => l.clone(),
-                        None => format!("{}/{}/", t.location.trim_end_matches('/'), partition_name(&t, &values)),
+                        None => t.partition_location(&values),
                     };
                     t.partitions.push(Partition { values, location });
                 }
@@ -55,7 +52,7 @@ impl Engine {
                     let before = t.partitions.len();
                     t.partitions.retain(|p| p.values != values);
                     if before == t.partitions.len() && !*if_exists {
-                        return Err(Failure::user("PARTITION_NOT_FOUND", format!("Partition not found: {}", partition_name(&t, &values))));
+                        return Err(Failure::user("PARTITION_NOT_FOUND", format!("Partition not found: {}", t.partition_name(&values))));
                     }
                 }
                 self.catalog().update_table(&db, t).map_err(catalog_failure)?;
@@ -82,9 +79,8 @@ impl Engine {
                     if t.partitions.iter().any(|p| p.values == values) || !crate::catalog::dir_has_files(&dir) {
                         continue;
                     }
-                    let name = partition_name(&t, &values);
-                    lines.push(format!("Repair: Added partition to metastore {}:{name}", t.name));
-                    t.partitions.push(Partition { location: format!("{}/{name}/", t.location.trim_end_matches('/')), values });
+                    lines.push(format!("Repair: Added partition to metastore {}:{}", t.name, t.partition_name(&values)));
+                    t.partitions.push(Partition { location: t.partition_location(&values), values });
                 }
                 self.catalog().update_table(&db, t).map_err(catalog_failure)?;
                 let mut outcome = self.write_txt(job, &lines)?;
@@ -96,10 +92,10 @@ impl Engine {
                 if t.partition_keys.is_empty() {
                     return Err(Failure::user("NOT_SUPPORTED", format!("Table {} is not partitioned", t.name)));
                 }
-                let mut names: Vec<String> = t.partitions.iter().map(|p| partition_name(&t, &p.values)).collect();
+                let mut names: Vec<String> = t.partitions.iter().map(|p| t.partition_name(&p.values)).collect();
                 for (values, dir) in discovered_partitions(&t, &self.catalog().data_dir(&t)) {
                     if crate::catalog::dir_has_files(&dir) {
-                        names.push(partition_name(&t, &values));
+                        names.push(t.partition_name(&values));
                     }
                 }
                 names.sort();
@@ -167,7 +163,7 @@ impl Engine {
             sqlast::FromTable::WithFromKeyword(t) | sqlast::FromTable::WithoutKeyword(t) => t,
         };
         let name = single_table(from.first())?;
-        let table = self.lookup_table(job, &name)?;
+        let table = self.iceberg_table(job, &name)?;
         let condition = delete.selection.as_ref().map_or_else(|| "true".to_owned(), |e| e.to_string());
         let quoted = self.quoted(job, &name);
         self.rewrite_rows(job, &table, &quoted, &condition, &format!("SELECT * FROM {quoted} WHERE NOT coalesce(({condition}), false)"))
@@ -177,7 +173,7 @@ impl Engine {
     /// `UPDATE t SET c = v [WHERE c]` of an Iceberg table: its files rewritten with the values.
     pub(crate) async fn run_update(&self, job: &Job, update: &sqlast::Update) -> Result<Outcome, Failure> {
         let name = single_table(Some(&update.table))?;
-        let table = self.lookup_table(job, &name)?;
+        let table = self.iceberg_table(job, &name)?;
         let condition = update.selection.as_ref().map_or_else(|| "true".to_owned(), |e| e.to_string());
         let mut set: BTreeMap<String, String> = BTreeMap::new();
         for a in &update.assignments {
@@ -209,7 +205,7 @@ impl Engine {
         let sqlast::TableFactor::Table { name, alias, .. } = &merge.table else {
             return Err(Failure::user("NOT_SUPPORTED", "MERGE INTO names a table"));
         };
-        let table = self.lookup_table(job, name)?;
+        let table = self.iceberg_table(job, name)?;
         let alias_of = |alias: &Option<sqlast::TableAlias>, name: &sqlast::ObjectName| {
             alias.as_ref().map_or_else(|| crate::engine::last_ident(name), |a| a.name.value.clone())
         };
@@ -302,11 +298,25 @@ impl Engine {
         self.replace_rows(job, &table, &rows_sql, changed).await
     }
 
+    /// The table of a row-level change: Iceberg tables only, as in Athena.
+    fn iceberg_table(&self, job: &Job, name: &sqlast::ObjectName) -> Result<Table, Failure> {
+        let table = self.lookup_table(job, name)?;
+        if !table.is_iceberg() {
+            return Err(Failure::user("NOT_SUPPORTED", "Modifying Hive table rows is only supported for transactional tables"));
+        }
+        Ok(table)
+    }
+
+    /// The value of a `SELECT count(*) ...`.
     async fn count(&self, job: &Job, sql: &str) -> Result<i64, Failure> {
         let statement = crate::sql::parse(sql).map_err(|e| Failure::user("SYNTAX_ERROR", e.to_string()))?;
         let (ctx, physical, _) = self.plan(job, statement).await?;
         let batches = datafusion::physical_plan::collect(physical, ctx.task_ctx()).await.map_err(|e| df_failure(&job.sql, e))?;
-        Ok(batches.first().and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0))).unwrap_or(0))
+        batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0)))
+            .ok_or_else(|| Failure::system(format!("{sql} gave no count")))
     }
 
     fn quoted(&self, job: &Job, name: &sqlast::ObjectName) -> String {
@@ -317,21 +327,15 @@ impl Engine {
     /// Replaces an Iceberg table's files by the rows of `rows_sql`; UpdateCount is the number of
     /// rows matching `condition`.
     async fn rewrite_rows(&self, job: &Job, table: &Table, quoted: &str, condition: &str, rows_sql: &str) -> Result<Outcome, Failure> {
-        if !table.is_iceberg() {
-            return Err(Failure::user("NOT_SUPPORTED", "Modifying Hive table rows is only supported for transactional tables"));
-        }
         let matched = self.count(job, &format!("SELECT count(*) FROM {quoted} WHERE coalesce(({condition}), false)")).await?;
         self.replace_rows(job, table, rows_sql, matched).await
     }
 
     /// Replaces an Iceberg table's files by the rows of `rows_sql`; UpdateCount `changed`.
     async fn replace_rows(&self, job: &Job, table: &Table, rows_sql: &str, changed: i64) -> Result<Outcome, Failure> {
-        if !table.is_iceberg() {
-            return Err(Failure::user("NOT_SUPPORTED", "Modifying Hive table rows is only supported for transactional tables"));
-        }
         let statement = crate::sql::parse(rows_sql).map_err(|e| Failure::user("SYNTAX_ERROR", e.to_string()))?;
         let dir = self.catalog().data_dir(table);
-        let old_files = files_under(&dir);
+        let old_files = data_files(&dir, true);
         let (ctx, physical, _) = self.plan(job, statement).await?;
         let mapping: Vec<Option<usize>> = (0..table.columns.len()).map(Some).collect();
         write_table_file(&ctx, physical.clone(), table, &mapping, dir, &self.tmp_dir(), &job.id, &job.sql).await?;
@@ -351,10 +355,11 @@ fn single_table(t: Option<&sqlast::TableWithJoins>) -> Result<sqlast::ObjectName
     }
 }
 
+/// `[catalog.]db.table` or `table` -> (database, table).
 fn db_and_name(job: &Job, parts: &[String]) -> (String, String) {
     match parts {
-        [db, name] => (db.clone(), name.clone()),
-        [.., name] => (job.database.clone(), name.clone()),
+        [.., db, name] => (db.clone(), name.clone()),
+        [name] => (job.database.clone(), name.clone()),
         [] => (job.database.clone(), String::new()),
     }
 }
@@ -382,10 +387,6 @@ fn partition_values(t: &Table, spec: &[(String, String)]) -> Result<Vec<String>,
         .collect()
 }
 
-fn partition_name(t: &Table, values: &[String]) -> String {
-    t.partition_keys.iter().zip(values).map(|(k, v)| format!("{}={v}", k.name)).collect::<Vec<_>>().join("/")
-}
-
 /// `k=v/k2=v2/` folders under a table's data dir, in partition-key order.
 pub fn discovered_partitions(t: &Table, dir: &Path) -> Vec<(Vec<String>, PathBuf)> {
     let mut found = vec![(Vec::new(), dir.to_path_buf())];
@@ -410,20 +411,20 @@ pub fn discovered_partitions(t: &Table, dir: &Path) -> Vec<(Vec<String>, PathBuf
     if t.partition_keys.is_empty() { vec![] } else { found }
 }
 
-/// Data files under `dir`, recursively; Hive skips names starting with `_` or `.`.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+/// Data files in `dir` (and its sub-folders when `recursive`), sorted; Hive skips names
+/// starting with `_` or `.`.
+pub fn data_files(dir: &Path, recursive: bool) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else { return out };
     for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with('_') || name.starts_with('.') {
+        if e.file_name().to_string_lossy().starts_with(['_', '.']) {
             continue;
         }
         let p = e.path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
+        if !p.is_dir() {
             out.push(p);
+        } else if recursive {
+            out.extend(data_files(&p, true));
         }
     }
     out.sort();
@@ -440,9 +441,8 @@ pub fn table_properties(t: &Table) -> BTreeMap<String, String> {
 
 /// A table stored as Hive text (LazySimpleSerDe, OpenCSVSerde, JSON): its files read and
 /// decoded when a query names it, partition columns from `k=v` folders and registered
-/// partitions.
-/// Returns the table and the bytes of the files read.
-pub async fn text_table(catalog: &Catalog, table: &Table) -> Result<(Arc<dyn TableProvider>, u64), Failure> {
+/// partitions. Returns the table and the bytes of the files read.
+pub fn text_table(catalog: &Catalog, table: &Table) -> Result<(Arc<dyn TableProvider>, u64), Failure> {
     let storage = table.storage();
     if storage.reader() == FileKind::Unsupported {
         return Err(Failure::user(
@@ -451,17 +451,14 @@ pub async fn text_table(catalog: &Catalog, table: &Table) -> Result<(Arc<dyn Tab
         ));
     }
     let format = crate::hivetext::TextFormat::new(&storage, &table.properties);
-    let data_schema = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
-    let mut fields: Vec<arrow::datatypes::FieldRef> = data_schema.fields().iter().cloned().collect();
-    for pk in &table.partition_keys {
-        fields.push(Arc::new(crate::types::hive_to_field(&pk.name, &pk.type_name).map_err(|e| Failure::system(e.to_string()))?));
-    }
-    let schema = Arc::new(arrow::datatypes::Schema::new(fields));
+    let schema_error = |e: crate::types::UnknownType| Failure::system(e.to_string());
+    let data_schema = table.data_schema().map_err(schema_error)?;
+    let schema = table.insert_schema().map_err(schema_error)?;
     let dir = catalog.data_dir(table);
-    // (partition values, folder): the table's own folder, or each partition's.
+    // (partition values, folder): the table's own folder (recursively), or each partition's.
     let mut sources: Vec<(Vec<String>, PathBuf)> = Vec::new();
     if table.partition_keys.is_empty() {
-        sources.push((vec![], dir.clone()));
+        sources.push((vec![], dir));
     } else {
         sources.extend(discovered_partitions(table, &dir));
         for p in &table.partitions {
@@ -475,20 +472,22 @@ pub async fn text_table(catalog: &Catalog, table: &Table) -> Result<(Arc<dyn Tab
     let mut batches = Vec::new();
     let mut read = 0u64;
     for (values, folder) in sources {
-        let files = if table.partition_keys.is_empty() { files_under(&folder) } else { files_in(&folder) };
-        for file in files {
+        for file in data_files(&folder, table.partition_keys.is_empty()) {
             let bytes = std::fs::read(&file)?;
             read += bytes.len() as u64;
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let text = crate::hivetext::file_text(&name, &bytes).map_err(|e| Failure::user("HIVE_CURSOR_ERROR", e.to_string()))?;
             let batch = crate::hivetext::decode(&text, &data_schema, &format).map_err(|e| Failure::user("HIVE_BAD_DATA", e.to_string()))?;
             let mut columns = batch.columns().to_vec();
-            for (pk, v) in table.partition_keys.iter().zip(&values) {
-                let f = crate::types::hive_to_field(&pk.name, &pk.type_name).map_err(|e| Failure::system(e.to_string()))?;
-                let text = arrow::array::StringArray::from(vec![v.as_str(); batch.num_rows()]);
-                columns.push(
-                    arrow::compute::cast(&text, f.data_type()).map_err(|e| Failure::user("HIVE_INVALID_PARTITION_VALUE", e.to_string()))?,
-                );
+            for (field, v) in schema.fields()[data_schema.fields().len()..].iter().zip(&values) {
+                // Hive's folder for NULL partition values.
+                columns.push(if v == "__HIVE_DEFAULT_PARTITION__" {
+                    arrow::array::new_null_array(field.data_type(), batch.num_rows())
+                } else {
+                    let text = arrow::array::StringArray::from(vec![v.as_str(); batch.num_rows()]);
+                    arrow::compute::cast(&text, field.data_type())
+                        .map_err(|e| Failure::user("HIVE_INVALID_PARTITION_VALUE", e.to_string()))?
+                });
             }
             let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
             batches.push(
@@ -499,19 +498,6 @@ pub async fn text_table(catalog: &Catalog, table: &Table) -> Result<(Arc<dyn Tab
     }
     let mem = datafusion::datasource::MemTable::try_new(schema, vec![batches]).map_err(|e| Failure::system(e.to_string()))?;
     Ok((Arc::new(mem), read))
-}
-
-/// Files directly in a folder (a partition's), hidden ones skipped.
-fn files_in(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
-    let mut out: Vec<PathBuf> = entries
-        .flatten()
-        .filter(|e| !e.file_name().to_string_lossy().starts_with(['_', '.']))
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect();
-    out.sort();
-    out
 }
 
 /// `CREATE TABLE t WITH (k = v, ...) AS SELECT`: the Trino table properties, lower-case keys.

@@ -130,7 +130,7 @@ impl Engine {
     /// Tables and views are looked up only when a query names them ([`LazyCatalog`]): a view
     /// is planned in its own database when read, so a stale view fails only its readers.
     pub async fn session(&self, database: &str) -> Result<SessionContext, Failure> {
-        Ok(session_in(&self.catalog, database, 0))
+        Ok(session_in(&self.catalog, database, 0, Arc::default()))
     }
 
     /// Runs a job to completion. Dropping the returned future stops the engine work.
@@ -228,11 +228,14 @@ impl Engine {
     }
 
     pub(crate) fn lookup_table(&self, job: &Job, name: &sqlast::ObjectName) -> Result<Table, Failure> {
-        let db = schema_of(name).unwrap_or_else(|| job.database.clone());
-        let t = last_ident(name);
-        self.catalog.table(&db, &t).map_err(|_| {
-            let (l, c) = locate(&job.sql, &t);
-            Failure::user("TABLE_NOT_FOUND", format!("line {l}:{c}: Table '{CATALOG}.{db}.{t}' does not exist"))
+        self.find_table(job, &schema_of(name).unwrap_or_else(|| job.database.clone()), &last_ident(name))
+    }
+
+    /// Table `db.name`, or TABLE_NOT_FOUND pointing at the name in the job's SQL.
+    pub(crate) fn find_table(&self, job: &Job, db: &str, name: &str) -> Result<Table, Failure> {
+        self.catalog.table(db, name).map_err(|_| {
+            let (l, c) = locate(&job.sql, name);
+            Failure::user("TABLE_NOT_FOUND", format!("line {l}:{c}: Table '{CATALOG}.{db}.{name}' does not exist"))
         })
     }
 
@@ -485,12 +488,10 @@ impl Engine {
         }
         let mut total = 0;
         for (values, batches) in groups {
-            let name: Vec<String> = table.partition_keys.iter().zip(&values).map(|(k, v)| format!("{}={v}", k.name)).collect();
-            let name = name.join("/");
             let location = match table.partitions.iter().find(|p| p.values == values) {
                 Some(p) => p.location.clone(),
                 None => {
-                    let location = format!("{}/{name}/", table.location.trim_end_matches('/'));
+                    let location = table.partition_location(&values);
                     table.partitions.push(crate::catalog::Partition { values: values.clone(), location: location.clone() });
                     location
                 }
@@ -519,25 +520,12 @@ impl Engine {
         if !location.is_empty() && split_s3_uri(&location).is_none() {
             return Err(Failure::user("INVALID_INPUT", format!("LOCATION must be an s3://bucket/prefix/ location: {location}")));
         }
+        // CREATE TABLE without AS SELECT is Hive DDL (crate::hive); what reaches here is not.
         let Some(query) = &ct.query else {
-            let columns = ct
-                .columns
-                .iter()
-                .map(|c| {
-                    let mut col = Column::new(&c.name.value, &c.data_type.to_string().to_ascii_lowercase());
-                    col.comment = c.options.iter().find_map(|o| match &o.option {
-                        sqlast::ColumnOption::Comment(s) => Some(s.clone()),
-                        _ => None,
-                    });
-                    col
-                })
-                .collect::<Vec<_>>();
-            for c in &columns {
-                crate::types::hive_to_field(&c.name, &c.type_name).map_err(|e| Failure::user("NOT_SUPPORTED", e.to_string()))?;
-            }
-            let table = Table { comment, ..Table::new(&name, columns, location) };
-            self.catalog.create_table(&db, table, ct.if_not_exists).map_err(catalog_failure)?;
-            return self.ddl_done(job);
+            return Err(Failure::user(
+                "NOT_SUPPORTED",
+                "CREATE TABLE takes Hive's form: CREATE [EXTERNAL] TABLE [IF NOT EXISTS] name (columns) ...",
+            ));
         };
         if self.catalog.table(&db, &name).is_ok() {
             if ct.if_not_exists {
@@ -875,7 +863,8 @@ pub(crate) fn catalog_failure(e: crate::catalog::CatalogError) -> Failure {
 const MAX_VIEW_DEPTH: usize = 32;
 
 /// A session over `catalog` with `database` as default schema; `depth`: views being planned.
-fn session_in(catalog: &Arc<Catalog>, database: &str, depth: usize) -> SessionContext {
+/// `text_bytes` counts the Hive text files read, shared with the sessions that plan its views.
+fn session_in(catalog: &Arc<Catalog>, database: &str, depth: usize, text_bytes: Arc<TextBytesRead>) -> SessionContext {
     let mut config = SessionConfig::new()
         .with_default_catalog_and_schema(CATALOG, database.to_ascii_lowercase())
         .with_create_default_catalog_and_schema(false)
@@ -887,7 +876,6 @@ fn session_in(catalog: &Arc<Catalog>, database: &str, depth: usize) -> SessionCo
     config.options_mut().sql_parser.enable_ident_normalization = true;
     // A scan without ORDER BY gives a file's rows in file order, as Athena does for one split.
     config.options_mut().optimizer.enable_round_robin_repartition = false;
-    let text_bytes = Arc::new(TextBytesRead::default());
     let config = config.with_extension(text_bytes.clone());
     let ctx = SessionContext::new_with_config(config);
     ctx.register_udf(crate::udf::athena_json());
@@ -949,7 +937,7 @@ impl SchemaProvider for LazyDatabase {
         let Ok(table) = self.catalog.table(&self.database, name) else { return Ok(None) };
         if !table.is_view() {
             if table.storage().reader() != crate::hive::FileKind::Parquet {
-                let (provider, bytes) = crate::ddl::text_table(&self.catalog, &table).await.map_err(external)?;
+                let (provider, bytes) = crate::ddl::text_table(&self.catalog, &table).map_err(external)?;
                 self.text_bytes.0.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
                 return Ok(Some(provider));
             }
@@ -976,7 +964,7 @@ impl SchemaProvider for LazyDatabase {
             Err(e) => return stale(format!("View '{}.{name}': {e}", self.database)),
         };
         // Planned in the view's own database: its unqualified names are its database's tables.
-        let ctx = session_in(&self.catalog, &self.database, self.depth + 1);
+        let ctx = session_in(&self.catalog, &self.database, self.depth + 1, self.text_bytes.clone());
         let plan = ctx.state().statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement))).await;
         match plan {
             Ok(plan) => Ok(Some(Arc::new(datafusion::catalog::view::ViewTable::new(plan, Some(sql))))),

@@ -102,53 +102,46 @@ const TEXT_INPUT: &str = "org.apache.hadoop.mapred.TextInputFormat";
 const TEXT_OUTPUT: &str = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat";
 
 impl Storage {
-    pub fn parquet() -> Self {
+    /// A SerDe and its formats, with Hive's default `serialization.format` of `1`.
+    fn of(serde: &str, input_format: &str, output_format: &str) -> Self {
         Storage {
-            serde: PARQUET_SERDE.into(),
-            input_format: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat".into(),
-            output_format: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat".into(),
+            serde: serde.into(),
+            input_format: input_format.into(),
+            output_format: output_format.into(),
             serde_params: [("serialization.format".to_owned(), "1".to_owned())].into(),
         }
+    }
+
+    pub fn parquet() -> Self {
+        Storage::of(
+            PARQUET_SERDE,
+            "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+            "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+        )
     }
 
     pub fn text() -> Self {
-        Storage {
-            serde: LAZY_SIMPLE_SERDE.into(),
-            input_format: TEXT_INPUT.into(),
-            output_format: TEXT_OUTPUT.into(),
-            serde_params: [("serialization.format".to_owned(), "1".to_owned())].into(),
-        }
+        Storage::of(LAZY_SIMPLE_SERDE, TEXT_INPUT, TEXT_OUTPUT)
     }
 
-    /// `STORED AS <name>`.
-    fn stored_as(name: &str, serde_from_row_format: Option<&str>) -> Option<Self> {
-        let mut s = match name {
+    /// `STORED AS <name>` (a `ROW FORMAT SERDE` given too replaces the SerDe).
+    fn stored_as(name: &str) -> Option<Self> {
+        Some(match name {
             "parquet" => Storage::parquet(),
             "textfile" => Storage::text(),
-            "orc" => Storage {
-                serde: "org.apache.hadoop.hive.ql.io.orc.OrcSerde".into(),
-                input_format: "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat".into(),
-                output_format: "org.apache.hadoop.hive.ql.io.orc.OrcOutputFormat".into(),
-                serde_params: [("serialization.format".to_owned(), "1".to_owned())].into(),
-            },
-            "avro" => Storage {
-                serde: "org.apache.hadoop.hive.serde2.avro.AvroSerDe".into(),
-                input_format: "org.apache.hadoop.hive.ql.io.avro.AvroContainerInputFormat".into(),
-                output_format: "org.apache.hadoop.hive.ql.io.avro.AvroContainerOutputFormat".into(),
-                serde_params: [("serialization.format".to_owned(), "1".to_owned())].into(),
-            },
-            "json" => Storage {
-                serde: "org.apache.hive.hcatalog.data.JsonSerDe".into(),
-                input_format: TEXT_INPUT.into(),
-                output_format: TEXT_OUTPUT.into(),
-                serde_params: [("serialization.format".to_owned(), "1".to_owned())].into(),
-            },
+            "orc" => Storage::of(
+                "org.apache.hadoop.hive.ql.io.orc.OrcSerde",
+                "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat",
+                "org.apache.hadoop.hive.ql.io.orc.OrcOutputFormat",
+            ),
+            "avro" => Storage::of(
+                "org.apache.hadoop.hive.serde2.avro.AvroSerDe",
+                "org.apache.hadoop.hive.ql.io.avro.AvroContainerInputFormat",
+                "org.apache.hadoop.hive.ql.io.avro.AvroContainerOutputFormat",
+            ),
+            "json" => Storage::of("org.apache.hive.hcatalog.data.JsonSerDe", TEXT_INPUT, TEXT_OUTPUT),
             _ => return None,
-        };
-        if let Some(serde) = serde_from_row_format {
-            s.serde = serde.to_owned();
-        }
-        Some(s)
+        })
     }
 
     /// How the endpoint reads the table's files.
@@ -190,6 +183,11 @@ fn squash_spaces(v: &str) -> String {
 
 /// The Hive statement `sql` is, if it is one; `None` leaves it to the Trino parser.
 pub fn parse(sql: &str) -> Option<Result<HiveStatement, SyntaxError>> {
+    // Only statements that start with one of these words can be Hive's: every other statement
+    // (SELECT, INSERT, ...) goes to the Trino parser without being tokenized here.
+    if !["create", "alter", "msck", "vacuum", "optimize", "show"].contains(&first_word(sql).as_str()) {
+        return None;
+    }
     let tokens = match tokenize(sql) {
         Ok(t) => t,
         Err(e) => return looks_hive(sql).then_some(Err(e)),
@@ -244,6 +242,22 @@ pub fn parse(sql: &str) -> Option<Result<HiveStatement, SyntaxError>> {
         _ => return None,
     };
     Some(result.and_then(|s| if p.at_end() { Ok(s) } else { Err(p.error("<EOF>")) }))
+}
+
+/// The statement's first word, lower case, after whitespace and comments.
+fn first_word(sql: &str) -> String {
+    let mut rest = sql;
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("--") {
+            rest = r.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            break;
+        }
+    }
+    rest.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("").to_ascii_lowercase()
 }
 
 fn looks_hive(sql: &str) -> bool {
@@ -315,12 +329,10 @@ fn tokenize(sql: &str) -> Result<Vec<Tok>, SyntaxError> {
     let b: Vec<char> = sql.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
-    let mut line = 1u64;
+    // 1-based line of position `at`, for errors.
+    let line = |at: usize| b[..at.min(b.len())].iter().filter(|&&c| c == '\n').count() as u64 + 1;
     while i < b.len() {
         let c = b[i];
-        if c == '\n' {
-            line += 1;
-        }
         if c.is_whitespace() || c == ';' {
             i += 1;
         } else if c == '-' && b.get(i + 1) == Some(&'-') {
@@ -335,10 +347,15 @@ fn tokenize(sql: &str) -> Result<Vec<Tok>, SyntaxError> {
             i += 2;
         } else if c == '\'' || c == '"' {
             let mut raw = String::new();
+            let start = i;
             i += 1;
             loop {
                 let Some(&ch) = b.get(i) else {
-                    return Err(SyntaxError { line, column: 1, message: "mismatched input '<EOF>': unterminated string".into() });
+                    return Err(SyntaxError {
+                        line: line(start),
+                        column: 1,
+                        message: "mismatched input '<EOF>': unterminated string".into(),
+                    });
                 };
                 if ch == '\\' {
                     // Octal escapes are decoded here, where the digits are at hand.
@@ -375,7 +392,7 @@ fn tokenize(sql: &str) -> Result<Vec<Tok>, SyntaxError> {
             out.push(if c == '"' { Tok::DStr(unescape(&raw)) } else { Tok::Str(unescape(&raw)) });
         } else if c == '`' {
             let end = b[i + 1..].iter().position(|&x| x == '`').map(|p| i + 1 + p).ok_or_else(|| SyntaxError {
-                line,
+                line: line(i),
                 column: 1,
                 message: "mismatched input '<EOF>': unterminated identifier".into(),
             })?;
@@ -673,11 +690,15 @@ impl P {
                 let input = self.string()?;
                 self.expect_words(&["outputformat"])?;
                 let output = self.string()?;
-                let serde = row_serde.clone().unwrap_or_else(|| LAZY_SIMPLE_SERDE.into());
-                stored = Some(Storage { serde, input_format: input, output_format: output, serde_params: BTreeMap::new() });
+                stored = Some(Storage {
+                    serde: LAZY_SIMPLE_SERDE.into(),
+                    input_format: input,
+                    output_format: output,
+                    serde_params: BTreeMap::new(),
+                });
             } else if self.eat_words(&["stored", "as"]) {
                 let name = self.ident()?;
-                stored = Some(Storage::stored_as(&name, row_serde.as_deref()).ok_or_else(|| SyntaxError {
+                stored = Some(Storage::stored_as(&name).ok_or_else(|| SyntaxError {
                     line: 1,
                     column: 1,
                     message: format!("mismatched input '{name}'. Expecting: PARQUET, TEXTFILE, ORC, AVRO, JSON"),
@@ -708,9 +729,7 @@ impl P {
             (None, None) if iceberg => Storage::parquet(),
             (None, None) => Storage::text(),
         };
-        if !delimited.is_empty() {
-            storage.serde_params.remove("serialization.format");
-        }
+        // FIELDS TERMINATED BY sets `serialization.format` to the delimiter too.
         storage.serde_params.extend(delimited);
         // SerDe property values keep their line breaks, with runs of spaces squashed (as the
         // `avro.schema.literal` PyAthena's tests recorded against Athena shows).
@@ -846,7 +865,8 @@ pub fn format_view_query(sql: &str) -> Vec<String> {
     lines
 }
 
-/// `SHOW CREATE TABLE` text, as Athena prints it for Hive tables.
+/// `SHOW CREATE TABLE` text in Hive's layout (the layout is Hive's; it was not compared line by
+/// line with Athena's output).
 pub fn show_create_table(db: &str, table: &crate::catalog::Table) -> Vec<String> {
     let quote = |s: &str| s.replace('\'', "\\'");
     let mut lines = vec![format!("CREATE EXTERNAL TABLE `{db}`.`{}`(", table.name)];
@@ -877,7 +897,7 @@ pub fn show_create_table(db: &str, table: &crate::catalog::Table) -> Vec<String>
     lines.push(format!("  '{}' ", storage.serde));
     let params: Vec<_> =
         storage.serde_params.iter().filter(|(k, _)| k.as_str() != "serialization.format" || storage.serde_params.len() > 1).collect();
-    if !storage.serde_params.is_empty() {
+    if !params.is_empty() {
         lines.push("WITH SERDEPROPERTIES ( ".into());
         let n = params.len();
         for (i, (k, v)) in params.into_iter().enumerate() {
@@ -949,6 +969,18 @@ mod tests {
     }
 
     #[test]
+    fn show_create_table_closes_what_it_opens() {
+        let t = crate::catalog::Table {
+            storage: Some(Storage::parquet()),
+            ..crate::catalog::Table::new("t", vec![Column::new("a", "int")], "s3://b/t/".into())
+        };
+        let text = show_create_table("db", &t).join("\n");
+        assert_eq!(text.matches('(').count(), text.matches(')').count(), "{text}");
+        assert!(!text.contains("SERDEPROPERTIES"), "only serialization.format=1: nothing to show\n{text}");
+        assert!(text.ends_with("LOCATION\n  's3://b/t'\nTBLPROPERTIES (\n)"), "{text}");
+    }
+
+    #[test]
     fn iceberg_transforms_serdes_and_other_statements() {
         let ct = create(
             "CREATE TABLE t (id bigint, ts timestamp) PARTITIONED BY (day(ts), bucket(16, id)) LOCATION 's3://b/i/' TBLPROPERTIES ('table_type'='ICEBERG')",
@@ -964,6 +996,8 @@ mod tests {
         let ct = create("CREATE EXTERNAL TABLE d (a string) ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\001' LOCATION 's3://b/d/'");
         assert_eq!(ct.storage.serde_params.get("field.delim").map(String::as_str), Some("\u{1}"));
         assert!(parse("CREATE TABLE x AS SELECT 1").is_none());
+        assert!(parse("SELECT 'CREATE EXTERNAL TABLE t (a int)'").is_none());
+        assert!(matches!(parse("-- set-up\n/* one */ CREATE EXTERNAL TABLE t (a int)"), Some(Ok(HiveStatement::CreateTable(_)))));
         assert!(parse("CREATE TABLE x WITH (format = 'PARQUET') AS SELECT 1").is_none());
         assert_eq!(
             parse("ALTER TABLE t ADD IF NOT EXISTS PARTITION (b=1) LOCATION 's3://b/t/b=1/' PARTITION (b = '2')").unwrap().unwrap(),

@@ -63,7 +63,7 @@ pub fn file_text(name: &str, bytes: &[u8]) -> Result<String, ArrowError> {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(bytes)
             .read_to_end(&mut out)
-            .map_err(|e| ArrowError::ParseError(format!("HIVE_CURSOR_ERROR: {name}: not a gzip file: {e}")))?;
+            .map_err(|e| ArrowError::ParseError(format!("{name}: not a gzip file: {e}")))?;
         out
     } else {
         bytes.to_vec()
@@ -83,8 +83,8 @@ pub fn decode(text: &str, schema: &SchemaRef, format: &TextFormat) -> Result<Rec
         FileKind::Json => lines
             .filter(|l| !l.trim().is_empty())
             .map(|l| {
-                let v: Value = serde_json::from_str(l)
-                    .map_err(|e| ArrowError::ParseError(format!("HIVE_CURSOR_ERROR: Row is not a valid JSON Object: {e}")))?;
+                let v: Value =
+                    serde_json::from_str(l).map_err(|e| ArrowError::ParseError(format!("Row is not a valid JSON Object: {e}")))?;
                 Ok(json_row(&v, schema.fields()))
             })
             .collect::<Result<_, ArrowError>>()?,

@@ -453,7 +453,7 @@ fn split_zone(text: &str) -> (&str, Option<&str>) {
     }
     // An offset right after the clock: `2020-01-01 00:00:00+09:00` / `...Z`.
     if text.len() > 19
-        && let Some(at) = text[11..].find(['+', '-', 'Z']).map(|p| p + 11)
+        && let Some(at) = text.get(11..).and_then(|clock| clock.find(['+', '-', 'Z'])).map(|p| p + 11)
     {
         return (&text[..at], Some(&text[at..]));
     }
@@ -509,9 +509,9 @@ fn rewrite_cast(inner: &Expr, data_type: &DataType) -> Option<Expr> {
     match data_type {
         // Text cast to `timestamp with time zone`: the instant of its own zone (UTC without one).
         DataType::Timestamp(_, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz)
-            if string_literal(inner).is_some_and(|t| zoned_timestamp_literal(t, true).is_some()) =>
+            if let Some(zoned) = string_literal(inner).and_then(|t| zoned_timestamp_literal(t, true)) =>
         {
-            zoned_timestamp_literal(string_literal(inner)?, true)
+            Some(zoned)
         }
         // VARBINARY (and BINARY) is DataFusion's BYTEA (text casts to its UTF-8 bytes).
         DataType::Varbinary(_) | DataType::Binary(_) => Some(cast(inner.clone(), DataType::Bytea)),
@@ -609,11 +609,8 @@ fn rewrite_function(f: &Function) -> Option<Expr> {
         // date_diff('day', a, b): whole units from a to b, truncated toward zero.
         ("date_diff", [unit, a, b]) => {
             let unit = string_literal(unit)?.to_ascii_lowercase();
-            let millis = |e: &Expr| {
-                format!(
-                    "CAST(to_unixtime(CAST({e} AS TIMESTAMP(3))) AS BIGINT) * 1000 + CAST(date_part('millisecond', CAST({e} AS TIMESTAMP(3))) AS BIGINT) % 1000"
-                )
-            };
+            // Milliseconds since the epoch (a timestamp(3) cast to bigint).
+            let millis = |e: &Expr| format!("CAST(CAST({e} AS TIMESTAMP(3)) AS BIGINT)");
             let per = match unit.as_str() {
                 "millisecond" => 1,
                 "second" => 1000,

@@ -166,6 +166,8 @@ async fn catalog_lists_databases_and_tables_and_types_nested_columns() {
     assert!(catalog.schema_names().contains(&"default".to_owned()));
     let schema = catalog.schema("default").unwrap();
     assert!(schema.table_names().contains(&"one_row_complex".to_owned()));
+    // One provider per database, so its table listing is kept between lookups.
+    assert!(std::ptr::addr_eq(Arc::as_ptr(&schema), Arc::as_ptr(&catalog.schema("default").unwrap())));
     assert!(schema.table("no_such_table").await.unwrap().is_none());
     let df = ctx.sql("SELECT col_array, col_map, col_struct, col_decimal, col_varchar FROM athena.default.one_row_complex").await.unwrap();
     let batches = df.collect().await.unwrap();

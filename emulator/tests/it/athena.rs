@@ -730,6 +730,9 @@ async fn inserts_into_partitioned_and_json_tables_and_other_trino_forms() {
     assert_eq!(rows_of(&client, "SELECT a, b FROM pins ORDER BY a").await, texts(&[&["x", "1"], &["y", "2"], &["z", "1"]]));
     let q = ok(&client, "SELECT a FROM pins WHERE b = 2").await;
     assert!(q.statistics().unwrap().data_scanned_in_bytes().unwrap() > 0, "text files read are data scanned");
+    ok(&client, "CREATE OR REPLACE VIEW v_pins_all AS SELECT a FROM pins").await;
+    let q = ok(&client, "SELECT count(*) FROM v_pins_all").await;
+    assert!(q.statistics().unwrap().data_scanned_in_bytes().unwrap() > 0, "and so are those a view reads");
 
     ok(&client, "CREATE EXTERNAL TABLE js (i INT, ts TIMESTAMP, s STRING) ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://athena-results/js/'").await;
     ok(&client, "INSERT INTO js VALUES (1, TIMESTAMP '2020-01-02 03:04:05.006', 'a'), (NULL, NULL, NULL)").await;

@@ -83,11 +83,19 @@ pub struct AthenaCatalog {
     catalog: String,
     ttl: Duration,
     databases: Listing,
+    /// One provider per database, so that its table listing is kept between lookups.
+    schemas: Mutex<std::collections::HashMap<String, Arc<AthenaSchema>>>,
 }
 
 impl AthenaCatalog {
     pub fn new(conn: &Connection) -> Self {
-        Self { conn: conn.clone(), catalog: "AwsDataCatalog".into(), ttl: DEFAULT_CACHE_TTL, databases: Listing::default() }
+        Self {
+            conn: conn.clone(),
+            catalog: "AwsDataCatalog".into(),
+            ttl: DEFAULT_CACHE_TTL,
+            databases: Listing::default(),
+            schemas: Mutex::default(),
+        }
     }
 
     /// Another data catalog of the account (a federated or Glue catalog by its Athena name).
@@ -110,13 +118,17 @@ impl CatalogProvider for AthenaCatalog {
 
     /// Every name is a schema here; its tables are looked up when a query names them.
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
-        Some(Arc::new(AthenaSchema {
-            conn: self.conn.clone(),
-            catalog: self.catalog.clone(),
-            database: name.to_owned(),
-            ttl: self.ttl,
-            tables: Listing::default(),
-        }))
+        let mut schemas = self.schemas.lock().expect("not poisoned");
+        let schema = schemas.entry(name.to_owned()).or_insert_with(|| {
+            Arc::new(AthenaSchema {
+                conn: self.conn.clone(),
+                catalog: self.catalog.clone(),
+                database: name.to_owned(),
+                ttl: self.ttl,
+                tables: Listing::default(),
+            })
+        });
+        Some(schema.clone())
     }
 }
 
