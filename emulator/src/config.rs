@@ -51,6 +51,10 @@ pub struct WorkGroup {
     #[serde(default)]
     pub managed: bool,
     pub description: String,
+    /// The engine it selects (`Configuration.EngineVersion.SelectedEngineVersion`); `None`:
+    /// `AUTO`, which runs Athena engine version 3.
+    #[serde(default)]
+    pub engine_version: Option<String>,
 }
 
 impl WorkGroup {
@@ -61,12 +65,19 @@ impl WorkGroup {
             enforce: false,
             managed: false,
             description: String::new(),
+            engine_version: None,
         }
     }
 
     /// A workgroup with Athena-managed query results (no OutputLocation).
     pub fn managed(name: impl Into<String>) -> Self {
         Self { managed: true, ..Self::new(name, None) }
+    }
+
+    /// Selects an engine by the name Athena gives it (`Athena engine version 3`).
+    pub fn with_engine_version(mut self, name: impl Into<String>) -> Self {
+        self.engine_version = Some(name.into());
+        self
     }
 
     pub fn enforced(mut self) -> Self {

@@ -79,10 +79,10 @@ fn write_parquet(path: &std::path::Path, schema: SchemaRef, batches: impl IntoIt
 /// Parses the fixtures' LazySimpleSerDe text (TAB fields, `\x02` items, `\x03` map keys,
 /// base64 BINARY, `\N` NULL) into a batch of `schema`.
 pub fn parse_textfile(text: &str, schema: &SchemaRef) -> Result<RecordBatch, String> {
-    let mut storage = crate::hive::Storage::text();
+    let mut storage = crate::formats::storage::Storage::text();
     storage.serde_params.insert("field.delim".into(), "\t".into());
-    let format = crate::hivetext::TextFormat::new(&storage, &Default::default());
-    crate::hivetext::decode(text, schema, &format).map_err(|e| e.to_string())
+    let format = crate::formats::hivetext::TextFormat::new(&storage, &Default::default());
+    crate::formats::hivetext::decode(text, schema, &format).map_err(|e| e.to_string())
 }
 
 /// Rows per Parquet file of the benchmark table.

@@ -11,25 +11,16 @@
 //!
 //! What it serves, and where it deviates from Athena, is in the crate's README.
 
-mod api;
-mod auth;
 mod catalog;
 pub mod cli;
 mod config;
-mod ddl;
 mod engine;
+mod failure;
 mod fixtures;
-mod hive;
-mod hivetext;
-mod results;
-mod s3;
-mod server;
-mod sql;
-mod sts;
-mod text;
+mod formats;
+mod protocol;
+mod statements;
 mod types;
-mod udf;
-mod unload;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -70,7 +61,7 @@ pub struct EmulatorBuilder {
     bench_rows: Option<usize>,
     workgroups: Vec<WorkGroup>,
     realism: Realism,
-    limits: server::Limits,
+    limits: protocol::server::Limits,
 }
 
 impl Default for EmulatorBuilder {
@@ -88,7 +79,7 @@ impl Default for EmulatorBuilder {
             bench_rows: None,
             workgroups: default_workgroups(),
             realism: Realism::default(),
-            limits: server::Limits::default(),
+            limits: protocol::server::Limits::default(),
         }
     }
 }
@@ -211,7 +202,7 @@ impl EmulatorBuilder {
         for dir in [&s3_root, &state_dir, &s3_root.join("athena-results"), &s3_root.join(catalog::WAREHOUSE_BUCKET)] {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let layout = s3::ObjectLayout::new(s3_root);
+        let layout = formats::objects::ObjectLayout::new(s3_root);
         let catalog = Arc::new(catalog::Catalog::open(state_dir.join("catalog.json"), layout.clone()).map_err(io)?);
         if self.fixtures {
             fixtures::install(&catalog)?;
@@ -220,22 +211,28 @@ impl EmulatorBuilder {
             fixtures::install_bench(&catalog, rows)?;
         }
         let realism = Arc::new(self.realism.clone());
-        let rows_per_file = self.realism.unload_rows_per_file.unwrap_or(unload::ROWS_PER_FILE);
-        let engine = Arc::new(engine::Engine::new(catalog, layout.clone(), state_dir.clone(), rows_per_file));
-        let athena = api::Athena::open(engine, self.workgroups.clone(), realism.clone(), state_dir.join("queries")).map_err(io)?;
+        let rows_per_file = self.realism.unload_rows_per_file.unwrap_or(statements::unload::ROWS_PER_FILE);
+        let executor = Arc::new(statements::Executor::new(catalog, layout.clone(), state_dir.clone(), rows_per_file));
+        let athena =
+            protocol::athena::Athena::open(executor, self.workgroups.clone(), realism.clone(), state_dir.join("queries")).map_err(io)?;
 
-        let keys = auth::Keys::default();
+        let keys = protocol::auth::Keys::default();
         keys.insert(&self.access_key_id, &self.secret_access_key);
-        let storage = s3::Storage::new(layout, realism).map_err(io)?;
+        let storage = protocol::s3::Storage::new(layout, realism).map_err(io)?;
         let mut builder = s3s::service::S3ServiceBuilder::new(storage);
         builder.set_auth(keys.clone());
-        let counters = Arc::new(server::S3Counters::default());
-        let router =
-            Arc::new(server::Router { athena, s3: builder.build(), keys, region: self.region.clone(), counters: counters.clone() });
+        let counters = Arc::new(protocol::server::S3Counters::default());
+        let router = Arc::new(protocol::server::Router {
+            athena,
+            s3: builder.build(),
+            keys,
+            region: self.region.clone(),
+            counters: counters.clone(),
+        });
 
         let listener = tokio::net::TcpListener::bind(self.listen).await.map_err(|source| Error::Listen { addr: self.listen, source })?;
         let addr = listener.local_addr().map_err(|source| Error::Listen { addr: self.listen, source })?;
-        let task = tokio::spawn(server::serve(listener, router, self.limits));
+        let task = tokio::spawn(protocol::server::serve(listener, router, self.limits));
         Ok(Emulator { addr, task, _temp: temp, data_dir, config: self, counters })
     }
 }
@@ -248,7 +245,7 @@ pub struct Emulator {
     _temp: Option<tempfile::TempDir>,
     data_dir: PathBuf,
     config: EmulatorBuilder,
-    counters: Arc<server::S3Counters>,
+    counters: Arc<protocol::server::S3Counters>,
 }
 
 /// S3 requests an endpoint has received so far, by method.

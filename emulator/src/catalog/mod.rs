@@ -1,15 +1,27 @@
-//! The Glue-like catalog: databases, tables (Hive column types, Parquet data under the
-//! warehouse bucket) and views, persisted as JSON in the data dir.
+//! The Glue-like catalog: databases, tables (Hive column types, partitions, storage kinds; data
+//! under the warehouse bucket or a LOCATION) and views, persisted as JSON in the data dir.
+
+pub mod files;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
-use crate::s3::ObjectLayout;
+use crate::failure::Failure;
+use crate::formats::objects::{ObjectLayout, key_problem, valid_bucket};
+use crate::formats::storage::Storage;
 use crate::types::{UnknownType, hive_to_field};
+
+/// The one data catalog, as Trino names it in messages (`awsdatacatalog.db.table`).
+pub const CATALOG: &str = "awsdatacatalog";
+
+/// Now, as epoch seconds with milliseconds (Glue's and Athena's timestamps).
+pub fn now_epoch() -> f64 {
+    (chrono::Utc::now().timestamp_millis() as f64) / 1000.0
+}
 
 /// Bucket holding table data written by the endpoint (CTAS, INSERT, fixtures).
 pub const WAREHOUSE_BUCKET: &str = "athena-warehouse";
@@ -48,7 +60,7 @@ pub struct Table {
     pub create_time: f64,
     /// SerDe and formats; `None`: Parquet (tables the endpoint writes itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storage: Option<crate::hive::Storage>,
+    pub storage: Option<Storage>,
     /// TBLPROPERTIES.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub properties: BTreeMap<String, String>,
@@ -89,8 +101,16 @@ impl Table {
         }
     }
 
-    pub fn storage(&self) -> crate::hive::Storage {
-        self.storage.clone().unwrap_or_else(crate::hive::Storage::parquet)
+    pub fn storage(&self) -> Storage {
+        self.storage.clone().unwrap_or_else(Storage::parquet)
+    }
+
+    /// TBLPROPERTIES as Athena shows them: the user's, with `EXTERNAL` and the DDL time.
+    pub fn shown_properties(&self) -> BTreeMap<String, String> {
+        let mut props = self.properties.clone();
+        props.entry("EXTERNAL".into()).or_insert_with(|| "TRUE".into());
+        props.entry("transient_lastDdlTime".into()).or_insert_with(|| format!("{}", self.create_time as i64));
+        props
     }
 
     /// An Iceberg table (`TBLPROPERTIES ('table_type'='ICEBERG')`): rows can be deleted and
@@ -154,6 +174,20 @@ pub enum CatalogError {
     NoTable(String),
     #[error("catalog storage: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// What a query sees of a catalog error.
+impl From<CatalogError> for Failure {
+    fn from(e: CatalogError) -> Self {
+        use CatalogError::*;
+        match e {
+            NoDatabase(d) => Failure::user("SCHEMA_NOT_FOUND", format!("Schema '{d}' does not exist")),
+            NoTable(t) => Failure::user("TABLE_NOT_FOUND", format!("Table '{CATALOG}.{t}' does not exist")),
+            TableExists(t) => Failure::user("ALREADY_EXISTS", format!("Table '{CATALOG}.{t}' already exists")),
+            DatabaseExists(d) => Failure::user("ALREADY_EXISTS", format!("Schema '{d}' already exists")),
+            Io(e) => Failure::system(e.to_string()),
+        }
+    }
 }
 
 impl Catalog {
@@ -228,7 +262,7 @@ impl Catalog {
     pub fn create_table(&self, db: &str, mut table: Table, if_not_exists: bool) -> Result<(), CatalogError> {
         table.name = table.name.to_ascii_lowercase();
         if table.create_time == 0.0 {
-            table.create_time = crate::api::now_epoch();
+            table.create_time = now_epoch();
         }
         if !table.is_view() && table.location.is_empty() {
             table.location = format!("s3://{WAREHOUSE_BUCKET}/{}/{}/", db.to_ascii_lowercase(), table.name);
@@ -287,19 +321,8 @@ pub fn s3_to_path(layout: &ObjectLayout, uri: &str) -> Option<PathBuf> {
 pub fn split_s3_uri(uri: &str) -> Option<(String, String)> {
     let rest = uri.strip_prefix("s3://")?;
     let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-    if !crate::s3::valid_bucket(bucket) || (!key.is_empty() && crate::s3::key_problem(key).is_some()) {
+    if !valid_bucket(bucket) || (!key.is_empty() && key_problem(key).is_some()) {
         return None;
     }
     Some((bucket.to_owned(), key.to_owned()))
-}
-
-/// Whether a directory holds any file (recursively): UNLOAD refuses a non-empty prefix.
-pub fn dir_has_files(dir: &Path) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    entries.flatten().any(|e| {
-        let p = e.path();
-        if p.is_dir() { dir_has_files(&p) } else { true }
-    })
 }

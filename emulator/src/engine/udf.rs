@@ -7,7 +7,7 @@ use arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::Result;
 use datafusion::logical_expr::{ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
-use crate::text::write_value;
+use crate::formats::value_text::write_value;
 use crate::types::ATHENA_TYPE_KEY;
 
 /// `CAST(x AS JSON)`: Trino's JSON text of a value, typed `json` through field metadata.

@@ -13,7 +13,7 @@ use arrow::error::ArrowError;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use crate::hive::{FileKind, Storage};
+use crate::formats::storage::{FileKind, Storage};
 
 /// How a table's text files are laid out.
 #[derive(Debug, Clone)]
@@ -346,14 +346,13 @@ fn encode_value(array: &dyn Array, row: usize, level: usize, format: &TextFormat
                 encode_value(c.as_ref(), row, level + 1, format, out);
             }
         }
-        _ => crate::text::write_value(out, array, row),
+        _ => crate::formats::value_text::write_value(out, array, row),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hive::Storage;
     use crate::types::hive_to_field;
 
     fn schema(cols: &[(&str, &str)]) -> SchemaRef {
@@ -377,7 +376,7 @@ mod tests {
                             "NULL".to_owned()
                         } else {
                             let mut s = String::new();
-                            crate::text::write_value(&mut s, c.as_ref(), r);
+                            crate::formats::value_text::write_value(&mut s, c.as_ref(), r);
                             s
                         }
                     })

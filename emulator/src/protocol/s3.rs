@@ -2,7 +2,6 @@
 //! wrapper serves GetObject itself (memory-mapped, zero-copy, never hashing) and applies the
 //! optional realism: first-byte latency, a per-response bandwidth cap and fault injection.
 
-use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,44 +11,10 @@ use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 
 use crate::config::Realism;
+use crate::formats::objects::{ObjectLayout, key_problem, valid_bucket};
 
 /// Size of the body chunks a GET streams; large enough that per-chunk overhead is negligible.
 const GET_CHUNK: usize = 1 << 20;
-
-/// S3's longest object key, in bytes.
-const MAX_KEY_BYTES: usize = 1024;
-/// The longest file name this machine's file systems take: a key segment must fit in one.
-const MAX_SEGMENT_BYTES: usize = 255;
-
-/// Whether `name` is a bucket name S3 accepts (3-63 lowercase letters, digits, `-` and `.`,
-/// starting and ending with a letter or digit): never `.`, `..` or anything with a `/`.
-pub fn valid_bucket(name: &str) -> bool {
-    let b = name.as_bytes();
-    (3..=63).contains(&b.len())
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.')
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
-        && !name.contains("..")
-}
-
-/// Why `key` cannot be stored here, if it cannot: keys map to files under their bucket's folder,
-/// so a segment may not be empty (`a//b`, a leading `/`), `.` or `..`, hold a NUL, or exceed a
-/// file name's length; a trailing `/` (a folder marker) is allowed. Longer than 1024 bytes is S3's
-/// own KeyTooLongError.
-pub fn key_problem(key: &str) -> Option<(&'static str, String)> {
-    if key.len() > MAX_KEY_BYTES {
-        return Some(("KeyTooLongError", "Your key is too long".into()));
-    }
-    let body = key.strip_suffix('/').unwrap_or(key);
-    let bad =
-        body.contains('\0') || body.split('/').any(|seg| seg.is_empty() || seg == "." || seg == ".." || seg.len() > MAX_SEGMENT_BYTES);
-    bad.then(|| {
-        (
-            "InvalidArgument",
-            format!("Object key {key:?} is not supported by this endpoint: segments must be non-empty, not '.' or '..', without NUL, at most {MAX_SEGMENT_BYTES} bytes"),
-        )
-    })
-}
 
 /// Checks the bucket and key of a path-style S3 request path (`/bucket/key`, percent-encoded)
 /// before s3s-fs maps it to a file. `Err`: status, S3 error code, message.
@@ -89,61 +54,6 @@ pub fn error_response(status: u16, code: &str, message: &str) -> http::Response<
         .header("content-type", "application/xml")
         .body(s3s::Body::from(Bytes::from(body)))
         .expect("valid response")
-}
-
-/// Where s3s-fs keeps objects and their sidecar files; shared with the Athena side, which writes
-/// result files in the same layout so that S3 serves them.
-#[derive(Debug, Clone)]
-pub struct ObjectLayout {
-    root: PathBuf,
-}
-
-impl ObjectLayout {
-    pub fn new(root: PathBuf) -> Self {
-        Self { root }
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// The file holding `bucket/key`, refusing buckets and keys that could name a path outside
-    /// the bucket's folder.
-    pub fn object_path(&self, bucket: &str, key: &str) -> Option<PathBuf> {
-        let rel = Path::new(key);
-        if !valid_bucket(bucket) || key_problem(key).is_some() {
-            return None;
-        }
-        if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
-            return None;
-        }
-        Some(self.root.join(bucket).join(rel))
-    }
-
-    pub fn bucket_path(&self, bucket: &str) -> PathBuf {
-        self.root.join(bucket)
-    }
-
-    /// s3s-fs' sidecar holding the ETag (and checksums) of an object.
-    pub fn internal_info_path(&self, bucket: &str, key: &str) -> PathBuf {
-        use base64::Engine;
-        let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-        self.root.join(format!(".bucket-{}.object-{}.internal.json", enc(bucket), enc(key)))
-    }
-
-    /// The stored ETag (hex MD5, unquoted) of an object, if its writer recorded one.
-    pub fn stored_etag(&self, bucket: &str, key: &str) -> Option<String> {
-        let text = std::fs::read(self.internal_info_path(bucket, key)).ok()?;
-        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&text).ok()?;
-        map.get("e_tag")?.as_str().map(str::to_owned)
-    }
-
-    /// Records the ETag of an object written outside s3s-fs, in s3s-fs' own sidecar format.
-    pub fn store_etag(&self, bucket: &str, key: &str, etag: &str) -> std::io::Result<()> {
-        let mut map = serde_json::Map::new();
-        map.insert("e_tag".into(), serde_json::Value::String(etag.to_owned()));
-        std::fs::write(self.internal_info_path(bucket, key), serde_json::to_vec(&map)?)
-    }
 }
 
 /// s3s-fs with a fast GetObject and S3 realism.

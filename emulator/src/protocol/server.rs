@@ -16,8 +16,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::api::{ApiError, Athena};
-use crate::auth::{Keys, verify_sigv4};
+use crate::protocol::athena::{ApiError, Athena};
+use crate::protocol::auth::{Keys, verify_sigv4};
 
 /// Largest JSON request body accepted (Athena's query text limit is 256 KiB).
 const MAX_JSON_BODY: usize = 1 << 20;
@@ -61,7 +61,7 @@ impl Router {
     pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
         let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let Some(target) = target else {
-            if crate::sts::is_sts_request(&req) {
+            if crate::protocol::sts::is_sts_request(&req) {
                 return Ok(self.sts_call(req).await);
             }
             let counter = match *req.method() {
@@ -71,9 +71,9 @@ impl Router {
             };
             counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if let Err((status, code, message)) =
-                self.keys.s3_precheck(req.headers(), req.uri()).and_then(|()| crate::s3::check_request_path(req.uri().path()))
+                self.keys.s3_precheck(req.headers(), req.uri()).and_then(|()| crate::protocol::s3::check_request_path(req.uri().path()))
             {
-                return Ok(crate::s3::error_response(status, code, &message));
+                return Ok(crate::protocol::s3::error_response(status, code, &message));
             }
             let is_get = req.method() == http::Method::GET;
             return Ok(match self.s3.call(req.map(Body::from)).await {
@@ -106,7 +106,7 @@ impl Router {
             })?
             .to_bytes();
         verify_sigv4(&self.keys, &self.region, "athena", &parts.method, &parts.uri, &parts.headers, &body).map_err(|e| ApiError {
-            status: if matches!(e, crate::auth::AuthError::Missing) { 403 } else { 400 },
+            status: if matches!(e, crate::protocol::auth::AuthError::Missing) { 403 } else { 400 },
             aws_type: e.aws_type(),
             athena_code: None,
             message: e.to_string(),
@@ -140,20 +140,20 @@ impl Router {
         let (parts, body) = req.into_parts();
         let body = match Limited::new(body, MAX_JSON_BODY).collect().await {
             Ok(b) => b.to_bytes(),
-            Err(e) => return crate::sts::error_response(400, "InvalidRequest", &format!("cannot read body: {e}")),
+            Err(e) => return crate::protocol::sts::error_response(400, "InvalidRequest", &format!("cannot read body: {e}")),
         };
         let caller = match verify_sigv4(&self.keys, &self.region, "sts", &parts.method, &parts.uri, &parts.headers, &body) {
             Ok(caller) => caller,
             Err(e) => {
                 let code = match e {
-                    crate::auth::AuthError::Missing => "MissingAuthenticationToken",
-                    crate::auth::AuthError::UnknownKey => "InvalidClientTokenId",
+                    crate::protocol::auth::AuthError::Missing => "MissingAuthenticationToken",
+                    crate::protocol::auth::AuthError::UnknownKey => "InvalidClientTokenId",
                     _ => "SignatureDoesNotMatch",
                 };
-                return crate::sts::error_response(403, code, &e.to_string());
+                return crate::protocol::sts::error_response(403, code, &e.to_string());
             }
         };
-        crate::sts::call(&self.keys, &caller, &body)
+        crate::protocol::sts::call(&self.keys, &caller, &body)
     }
 }
 

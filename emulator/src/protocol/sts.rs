@@ -9,7 +9,7 @@ use http::{Request, Response};
 use rand::Rng;
 use s3s::Body;
 
-use crate::auth::Keys;
+use crate::protocol::auth::Keys;
 
 const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 /// The account every identity of the endpoint belongs to.

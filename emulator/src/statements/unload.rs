@@ -1,34 +1,31 @@
-//! UNLOAD to Parquet with the physical types Trino's Hive writer uses (athena-behaviour.md
-//! section 5): one writer per engine partition, so several files are written concurrently.
+//! UNLOAD: the query's rows as Parquet data files under the TO prefix (one writer per engine
+//! partition, so several files are written concurrently; `partitioned_by` folders), and the
+//! data manifest in the results location.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::AsArray;
 use arrow::array::{Array, BooleanArray, RecordBatch};
-use arrow::datatypes::TimestampMillisecondType;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::error::DataFusionError;
-use datafusion::physical_plan::{ExecutionPlan, execute_stream_partitioned};
-use datafusion::prelude::SessionContext;
-use datafusion::sql::sqlparser::ast::{Expr, SqlOption, Value, ValueWithSpan};
+use datafusion::physical_plan::execute_stream_partitioned;
+use datafusion::sql::sqlparser::ast::{self as sqlast, Expr, SqlOption, Statement, Value, ValueWithSpan};
 use futures::StreamExt;
-use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, ArrowWriterOptions, compute_leaves};
-use parquet::basic::{
-    Compression, DecimalType, GzipLevel, IntType, LogicalType, Repetition, TimestampType, Type as PhysicalType, ZstdLevel,
-};
-use parquet::data_type::{Int96, Int96Type};
-use parquet::errors::ParquetError;
+use parquet::basic::{Compression, GzipLevel, ZstdLevel};
 use parquet::file::properties::WriterProperties;
-use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::{SchemaDescriptor, Type};
+use parquet::schema::types::SchemaDescriptor;
 
-use crate::engine::Failure;
-use crate::results::ObjectWriter;
-use crate::s3::ObjectLayout;
-use crate::text::write_value;
+use crate::catalog::files::dir_has_files;
+use crate::catalog::split_s3_uri;
+use crate::engine::Planned;
+use crate::engine::errors::df_failure;
+use crate::failure::Failure;
+use crate::formats::objects::{ObjectLayout, ObjectWriter};
+use crate::formats::result_csv::csv_header;
+use crate::formats::trino_parquet::{TrinoWriter, file_schemas};
+use crate::formats::value_text::write_value;
+use crate::statements::{Executor, Job, Outcome};
 use crate::types::ATHENA_TYPE_KEY;
 
 /// Rows per data file before a writer rolls over to the next file (by default; see
@@ -134,125 +131,6 @@ pub fn check_supported(schema: &Schema) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Bytes of a FIXED_LEN_BYTE_ARRAY holding any unscaled decimal of `precision` digits.
-fn decimal_len(precision: u8) -> i32 {
-    (1..=16).find(|n| 2f64.powi(8 * n - 1) > 10f64.powi(precision as i32)).unwrap_or(16)
-}
-
-/// The Parquet type Trino's Hive writer uses for an engine field (`top`: a column of the file, not
-/// a nested field).
-fn parquet_type(name: &str, dt: &DataType, repetition: Repetition, top: bool) -> Result<Type, Failure> {
-    let prim = |p: PhysicalType| Type::primitive_type_builder(name, p).with_repetition(repetition);
-    let err = |e: parquet::errors::ParquetError| Failure::system(e.to_string());
-    let t = match dt {
-        DataType::Boolean => prim(PhysicalType::BOOLEAN).build(),
-        DataType::Int8 => {
-            prim(PhysicalType::INT32).with_logical_type(Some(LogicalType::Integer(IntType { bit_width: 8, is_signed: true }))).build()
-        }
-        DataType::Int16 => {
-            prim(PhysicalType::INT32).with_logical_type(Some(LogicalType::Integer(IntType { bit_width: 16, is_signed: true }))).build()
-        }
-        DataType::Int32 => prim(PhysicalType::INT32).build(),
-        DataType::Int64 => prim(PhysicalType::INT64).build(),
-        DataType::Float32 => prim(PhysicalType::FLOAT).build(),
-        DataType::Float64 => prim(PhysicalType::DOUBLE).build(),
-        DataType::Decimal128(p, s) => prim(PhysicalType::FIXED_LEN_BYTE_ARRAY)
-            .with_length(decimal_len(*p))
-            .with_logical_type(Some(LogicalType::Decimal(DecimalType { scale: *s as i32, precision: *p as i32 })))
-            .with_precision(*p as i32)
-            .with_scale(*s as i32)
-            .build(),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            prim(PhysicalType::BYTE_ARRAY).with_logical_type(Some(LogicalType::String)).build()
-        }
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => prim(PhysicalType::BYTE_ARRAY).build(),
-        DataType::Date32 => prim(PhysicalType::INT32).with_logical_type(Some(LogicalType::Date)).build(),
-        // Trino writes INT96 (Impala's Julian day + nanoseconds of day). `TrinoWriter` writes top-level
-        // timestamp columns itself; parquet-rs cannot encode INT96 inside nested types, which stay
-        // INT64 millis.
-        DataType::Timestamp(_, None) if top => prim(PhysicalType::INT96).build(),
-        DataType::Timestamp(_, None) => prim(PhysicalType::INT64)
-            .with_logical_type(Some(LogicalType::Timestamp(TimestampType {
-                is_adjusted_to_u_t_c: false,
-                unit: parquet::basic::TimeUnit::MILLIS,
-            })))
-            .build(),
-        DataType::List(item) | DataType::LargeList(item) => {
-            let element = parquet_type("element", item.data_type(), Repetition::OPTIONAL, false)?;
-            let list = Type::group_type_builder("list")
-                .with_repetition(Repetition::REPEATED)
-                .with_fields(vec![Arc::new(element)])
-                .build()
-                .map_err(err)?;
-            Type::group_type_builder(name)
-                .with_repetition(repetition)
-                .with_logical_type(Some(LogicalType::List))
-                .with_fields(vec![Arc::new(list)])
-                .build()
-        }
-        DataType::Map(entries, _) => {
-            let DataType::Struct(kv) = entries.data_type() else {
-                return Err(Failure::system("map without key/value"));
-            };
-            let key = parquet_type("key", kv[0].data_type(), Repetition::REQUIRED, false)?;
-            let value = parquet_type("value", kv[1].data_type(), Repetition::OPTIONAL, false)?;
-            let kv = Type::group_type_builder("key_value")
-                .with_repetition(Repetition::REPEATED)
-                .with_fields(vec![Arc::new(key), Arc::new(value)])
-                .build()
-                .map_err(err)?;
-            Type::group_type_builder(name)
-                .with_repetition(repetition)
-                .with_logical_type(Some(LogicalType::Map))
-                .with_fields(vec![Arc::new(kv)])
-                .build()
-        }
-        DataType::Struct(fields) => {
-            let children = fields
-                .iter()
-                .map(|f| parquet_type(f.name(), f.data_type(), Repetition::OPTIONAL, false).map(Arc::new))
-                .collect::<Result<Vec<_>, _>>()?;
-            Type::group_type_builder(name).with_repetition(repetition).with_fields(children).build()
-        }
-        other => {
-            return Err(Failure::user("NOT_SUPPORTED", format!("Unsupported Hive type: {other}")));
-        }
-    };
-    t.map_err(err)
-}
-
-/// Every level OPTIONAL, as Trino writes it (map keys stay required).
-fn nullable(dt: &DataType) -> DataType {
-    let field = |f: &Field| Arc::new(f.clone().with_data_type(nullable(f.data_type())).with_nullable(true));
-    match dt {
-        DataType::List(f) => DataType::List(field(f)),
-        DataType::LargeList(f) => DataType::LargeList(field(f)),
-        DataType::Struct(fs) => DataType::Struct(fs.iter().map(|f| field(f)).collect()),
-        DataType::Map(entries, sorted) => match entries.data_type() {
-            DataType::Struct(kv) => {
-                let key = kv[0].as_ref().clone();
-                let kv = vec![Arc::new(key), field(&kv[1])];
-                DataType::Map(Arc::new(entries.as_ref().clone().with_data_type(DataType::Struct(kv.into()))), *sorted)
-            }
-            _ => dt.clone(),
-        },
-        DataType::Timestamp(_, None) => DataType::Timestamp(TimeUnit::Millisecond, None),
-        other => other.clone(),
-    }
-}
-
-/// The Arrow schema actually written (timestamps as milliseconds) and its Parquet schema.
-fn file_schemas(schema: &Schema) -> Result<(SchemaRef, SchemaDescriptor), Failure> {
-    let fields: Vec<Field> =
-        schema.fields().iter().map(|f| f.as_ref().clone().with_data_type(nullable(f.data_type())).with_nullable(true)).collect();
-    let parquet_fields = fields
-        .iter()
-        .map(|f| parquet_type(f.name(), f.data_type(), Repetition::OPTIONAL, true).map(Arc::new))
-        .collect::<Result<Vec<_>, _>>()?;
-    let root = Type::group_type_builder("trino_schema").with_fields(parquet_fields).build().map_err(|e| Failure::system(e.to_string()))?;
-    Ok((Arc::new(Schema::new(fields)), SchemaDescriptor::new(Arc::new(root))))
-}
-
 pub enum UnloadError {
     Engine(DataFusionError),
     Failure(Failure),
@@ -288,134 +166,6 @@ struct OpenFile {
     rows: usize,
 }
 
-/// Where one column of the file goes until its row group is flushed.
-enum Sink {
-    /// parquet-rs encodes the column's leaves.
-    Arrow(Vec<ArrowColumnWriter>),
-    /// A top-level timestamp, written as INT96 through the low-level column writer.
-    Int96 { values: Vec<Int96>, defs: Vec<i16> },
-}
-
-/// A Parquet file writer with Trino's physical types: `ArrowWriter`'s column encoders for
-/// everything parquet-rs can write, and INT96 for top-level timestamp columns (which parquet-rs's
-/// Arrow writer cannot produce). Row groups are buffered encoded, as `ArrowWriter` does.
-struct TrinoWriter {
-    file: SerializedFileWriter<ObjectWriter>,
-    factory: ArrowRowGroupWriterFactory,
-    schema: SchemaRef,
-    sinks: Vec<Sink>,
-    row_group: usize,
-    buffered: usize,
-    max_rows: usize,
-}
-
-/// Julian day number of 1970-01-01.
-const JULIAN_EPOCH_DAY: i64 = 2_440_588;
-const MILLIS_PER_DAY: i64 = 86_400_000;
-
-/// Impala/Trino INT96: nanoseconds of the day (8 bytes LE), then the Julian day (4 bytes LE).
-fn int96_from_millis(ms: i64) -> Int96 {
-    let nanos = ms.rem_euclid(MILLIS_PER_DAY) * 1_000_000;
-    let day = ms.div_euclid(MILLIS_PER_DAY) + JULIAN_EPOCH_DAY;
-    let mut v = Int96::new();
-    v.set_data(nanos as u32, (nanos >> 32) as u32, day as u32);
-    v
-}
-
-/// Parquet leaf columns of an Arrow type, as `ArrowRowGroupWriterFactory` expands them.
-fn leaf_count(dt: &DataType) -> usize {
-    match dt {
-        DataType::List(f) | DataType::LargeList(f) => leaf_count(f.data_type()),
-        DataType::Struct(fs) => fs.iter().map(|f| leaf_count(f.data_type())).sum(),
-        DataType::Map(e, _) => leaf_count(e.data_type()),
-        _ => 1,
-    }
-}
-
-impl TrinoWriter {
-    fn new(out: ObjectWriter, schema: SchemaRef, descr: SchemaDescriptor, props: WriterProperties) -> Result<Self, ParquetError> {
-        let max_rows = props.max_row_group_row_count().unwrap_or(1024 * 1024);
-        // Trino writes no ARROW:schema; readers must type INT96 on their own.
-        let options = ArrowWriterOptions::new().with_properties(props).with_parquet_schema(descr).with_skip_arrow_metadata(true);
-        let (file, factory) = ArrowWriter::try_new_with_options(out, schema.clone(), options)?.into_serialized_writer()?;
-        let mut writer = Self { file, factory, schema, sinks: Vec::new(), row_group: 0, buffered: 0, max_rows };
-        writer.sinks = writer.new_sinks()?;
-        Ok(writer)
-    }
-
-    fn new_sinks(&self) -> Result<Vec<Sink>, ParquetError> {
-        let mut writers = self.factory.create_column_writers(self.row_group)?.into_iter();
-        Ok(self
-            .schema
-            .fields()
-            .iter()
-            .map(|f| {
-                let leaves: Vec<ArrowColumnWriter> = writers.by_ref().take(leaf_count(f.data_type())).collect();
-                match f.data_type() {
-                    DataType::Timestamp(_, None) => Sink::Int96 { values: Vec::new(), defs: Vec::new() },
-                    _ => Sink::Arrow(leaves),
-                }
-            })
-            .collect())
-    }
-
-    fn write(&mut self, batch: &RecordBatch) -> Result<(), ParquetError> {
-        for ((sink, field), column) in self.sinks.iter_mut().zip(self.schema.fields()).zip(batch.columns()) {
-            match sink {
-                Sink::Arrow(writers) => {
-                    for (writer, leaf) in writers.iter_mut().zip(compute_leaves(field, column)?) {
-                        writer.write(&leaf)?;
-                    }
-                }
-                Sink::Int96 { values, defs } => {
-                    let ts = column.as_primitive::<TimestampMillisecondType>();
-                    for v in ts.iter() {
-                        defs.push(v.is_some() as i16);
-                        values.extend(v.map(int96_from_millis));
-                    }
-                }
-            }
-        }
-        self.buffered += batch.num_rows();
-        if self.buffered >= self.max_rows {
-            self.flush_row_group()?;
-        }
-        Ok(())
-    }
-
-    fn flush_row_group(&mut self) -> Result<(), ParquetError> {
-        if self.buffered == 0 {
-            return Ok(());
-        }
-        self.row_group += 1;
-        let fresh = self.new_sinks()?;
-        let sinks = std::mem::replace(&mut self.sinks, fresh);
-        let mut row_group = self.file.next_row_group()?;
-        for sink in sinks {
-            match sink {
-                Sink::Arrow(writers) => {
-                    for writer in writers {
-                        writer.close()?.append_to_row_group(&mut row_group)?;
-                    }
-                }
-                Sink::Int96 { values, defs } => {
-                    let mut column = row_group.next_column()?.ok_or_else(|| ParquetError::General("missing INT96 column".into()))?;
-                    column.typed::<Int96Type>().write_batch(&values, Some(&defs), None)?;
-                    column.close()?;
-                }
-            }
-        }
-        row_group.close()?;
-        self.buffered = 0;
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<ObjectWriter, ParquetError> {
-        self.flush_row_group()?;
-        self.file.into_inner()
-    }
-}
-
 impl FileTarget {
     fn open(&self, folder: &str) -> Result<OpenFile, UnloadError> {
         let key = format!("{}{folder}{}_{}", self.prefix, self.query_id, uuid::Uuid::new_v4());
@@ -434,10 +184,8 @@ impl FileTarget {
 
 /// Writes the plan's output under `s3://bucket/prefix`; returns each data file with its rows.
 #[allow(clippy::too_many_arguments)]
-pub async fn write_unload(
-    ctx: &SessionContext,
-    physical: Arc<dyn ExecutionPlan>,
-    schema: SchemaRef,
+async fn write_unload(
+    planned: &Planned,
     layout: &ObjectLayout,
     tmp_dir: &Path,
     bucket: &str,
@@ -446,6 +194,7 @@ pub async fn write_unload(
     options: &UnloadOptions,
     rows_per_file: usize,
 ) -> Result<Vec<(String, usize)>, UnloadError> {
+    let schema = &planned.schema;
     let part_idx: Vec<usize> = options
         .partitioned_by
         .iter()
@@ -469,7 +218,7 @@ pub async fn write_unload(
         descr,
         props,
     });
-    let streams = execute_stream_partitioned(physical, ctx.task_ctx()).map_err(UnloadError::Engine)?;
+    let streams = execute_stream_partitioned(planned.physical.clone(), planned.ctx.task_ctx()).map_err(UnloadError::Engine)?;
     let tasks = streams.into_iter().map(|mut stream| {
         let target = target.clone();
         let (part_idx, data_idx) = (part_idx.clone(), data_idx.clone());
@@ -550,4 +299,72 @@ fn split_partitions(batch: &RecordBatch, part_idx: &[usize], data_idx: &[usize])
             (f, rows)
         })
         .collect()
+}
+
+impl Executor {
+    pub(crate) async fn run_unload(
+        &self,
+        job: &Job,
+        query: &sqlast::Query,
+        to: &str,
+        with: &[sqlast::SqlOption],
+    ) -> Result<Outcome, Failure> {
+        let options = UnloadOptions::parse(with)?;
+        let (bucket, prefix) =
+            split_s3_uri(to).ok_or_else(|| Failure::user("INVALID_INPUT", format!("UNLOAD TO must be an s3:// location: {to}")))?;
+        let prefix = if prefix.is_empty() || prefix.ends_with('/') { prefix } else { format!("{prefix}/") };
+        if !self.layout.bucket_path(&bucket).is_dir() {
+            return Err(Failure::user("INVALID_INPUT", format!("Bucket {bucket} does not exist")));
+        }
+        if let Some(dir) = self.layout.object_path(&bucket, prefix.trim_end_matches('/')).filter(|_| !prefix.is_empty())
+            && dir_has_files(&dir)
+        {
+            return Err(Failure::user("HIVE_PATH_ALREADY_EXISTS", format!("Target directory for table '{}' already exists: {to}", job.id)));
+        }
+        // UNLOAD writes one file per engine partition, as Athena's workers do: rows are spread
+        // over every partition (a SELECT keeps a file's order instead).
+        let ctx = self.engine.session(&job.database);
+        ctx.state_ref().write().config_mut().options_mut().optimizer.enable_round_robin_repartition = true;
+        let planned = self.engine.plan_in(ctx, &job.sql, Statement::Query(Box::new(query.clone()))).await?;
+        let schema = &planned.schema;
+        check_supported(schema)?;
+        let files = write_unload(&planned, &self.layout, &self.tmp_dir(), &bucket, &prefix, &job.id, &options, self.unload_rows_per_file)
+            .await
+            .map_err(|e| match e {
+                UnloadError::Engine(e) => df_failure(&job.sql, e),
+                UnloadError::Failure(f) => f,
+            })?;
+        // The manifest goes to the results location (or internal storage for managed results).
+        let lines: Vec<String> = files.iter().map(|(uri, _)| uri.clone()).collect();
+        let mut outcome = Outcome {
+            columns: schema.fields().iter().map(|f| job.dialect.column_info(f)).collect(),
+            update_count: Some(files.iter().map(|(_, rows)| *rows as i64).sum()),
+            data_scanned: planned.scanned(),
+            ..Outcome::default()
+        };
+        let manifest_text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        if let Some((_, bucket, key)) = self.result_object(job, "csv") {
+            let key = key.trim_end_matches(".csv").to_owned() + "-manifest.csv";
+            let mut w = ObjectWriter::object(&self.layout, &self.tmp_dir(), &bucket, &key)?;
+            std::io::Write::write_all(&mut w, manifest_text.as_bytes())?;
+            w.finish()?;
+            outcome.manifest_location = Some(format!("s3://{bucket}/{key}"));
+            // An UNLOAD has a result location too (clients check it before reading the
+            // manifest); it names the manifest, as there is no result CSV.
+            outcome.output_location = outcome.manifest_location.clone();
+        }
+        let manifest_rows: Vec<Vec<String>> = lines.into_iter().map(|l| vec![l]).collect();
+        let mut w = ObjectWriter::file(&self.tmp_dir(), self.manifest_rows_path(&job.id))?;
+        for row in &manifest_rows {
+            std::io::Write::write_all(&mut w, &csv_header(row))?;
+        }
+        w.finish()?;
+        outcome.api_rows = Some(self.write_api_rows(job, None, &[])?);
+        Ok(outcome)
+    }
+
+    /// Where GetQueryResults(QueryResultType=DATA_MANIFEST) reads an UNLOAD's manifest.
+    pub fn manifest_rows_path(&self, id: &str) -> PathBuf {
+        self.state_dir.join("results").join(format!("{id}-manifest.csv"))
+    }
 }

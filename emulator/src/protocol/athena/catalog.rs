@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::{ApiError, Athena, required, str_field};
-use crate::engine::CATALOG;
+use crate::catalog::{CATALOG, Column, Table};
+use crate::protocol::athena::{ApiError, Athena, required, str_field};
 
 impl Athena {
     pub(super) fn get_data_catalog(&self, body: &Value) -> Result<Value, ApiError> {
@@ -96,8 +96,8 @@ fn glob_match(pattern: &str, name: &str) -> bool {
     })
 }
 
-fn table_json(t: &crate::catalog::Table) -> Value {
-    let cols = |cs: &[crate::catalog::Column]| -> Vec<Value> {
+fn table_json(t: &Table) -> Value {
+    let cols = |cs: &[Column]| -> Vec<Value> {
         cs.iter()
             .map(|c| {
                 let mut v = json!({ "Name": c.name, "Type": c.type_name });
@@ -116,7 +116,7 @@ fn table_json(t: &crate::catalog::Table) -> Value {
         params.insert("presto_view".into(), json!("true"));
     } else {
         let storage = t.storage();
-        for (k, v) in crate::ddl::table_properties(t) {
+        for (k, v) in t.shown_properties() {
             params.insert(k, json!(v));
         }
         params.insert("inputformat".into(), json!(storage.input_format));

@@ -7,10 +7,15 @@ use std::time::Instant;
 use futures::FutureExt;
 use serde_json::{Value, json};
 
-use super::catalog::check_catalog;
-use super::record::{Record, fail};
-use super::{ApiError, Athena, State, now_epoch, required, str_field};
-use crate::engine::Job;
+use crate::catalog::{now_epoch, split_s3_uri};
+use crate::config::WorkGroup;
+use crate::failure::Failure;
+use crate::protocol::athena::catalog::check_catalog;
+use crate::protocol::athena::record::{Record, fail};
+use crate::protocol::athena::{ApiError, Athena, State, required, str_field};
+use crate::statements::dialect::Dialect;
+use crate::statements::trino::ENGINE_VERSION_3;
+use crate::statements::{Job, dialect_named};
 
 /// Athena's limit on query text.
 const MAX_QUERY_BYTES: usize = 262_144;
@@ -96,7 +101,7 @@ impl Athena {
             ));
         }
         if let Some(s) = &staging {
-            let Some((bucket, _)) = crate::catalog::split_s3_uri(s) else {
+            let Some((bucket, _)) = split_s3_uri(s) else {
                 return Err(ApiError::invalid("INVALID_INPUT", format!("OutputLocation must be an s3:// URI: {s}")));
             };
             if !self.engine_layout_bucket_exists(&bucket) {
@@ -111,8 +116,9 @@ impl Athena {
             .get("ExecutionParameters")
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect());
+        let (selected_engine, dialect) = self.engine_of(&wg, body.get("EngineVersion"))?;
         let bound = bind_parameters(&query, params.as_deref().unwrap_or(&[]))?;
-        let (statement, kind) = crate::sql::prepare_any(&bound).map_err(|e| ApiError::invalid("MALFORMED_QUERY", e.to_string()))?;
+        let (statement, kind) = dialect.prepare(&bound).map_err(|e| ApiError::invalid("MALFORMED_QUERY", e.to_string()))?;
         let reuse = body.get("ResultReuseConfiguration").cloned();
 
         let id = uuid::Uuid::new_v4().to_string();
@@ -122,6 +128,8 @@ impl Athena {
             database: database.clone(),
             catalog,
             workgroup: wg_name,
+            selected_engine,
+            engine: dialect.name().to_owned(),
             statement_type: kind.statement_type.into(),
             substatement_type: kind.substatement_type.into(),
             staging: staging.clone(),
@@ -179,12 +187,32 @@ impl Athena {
             // A deep statement's drop recurses as deep as its parse: on an engine thread.
             self.engine_rt.spawn(async move { drop(statement) });
         } else {
-            let job = Job { id: id.clone(), sql: bound, statement, kind, database, staging };
+            let job = Job { id: id.clone(), sql: bound, statement, kind, database, staging, dialect };
             let this = self.clone();
             let handle = self.engine_rt.spawn(async move { this.execute(job).await });
             state.tasks.insert(id.clone(), handle.abort_handle());
         }
         Ok(json!({ "QueryExecutionId": id }))
+    }
+
+    /// The engine a query runs on: StartQueryExecution's `EngineVersion` (a name, or an object
+    /// with `SelectedEngineVersion`) when given, else its workgroup's. Returns the selected
+    /// version as GetQueryExecution reports it (`AUTO` when neither names one) and the engine.
+    fn engine_of(&self, wg: &WorkGroup, requested: Option<&Value>) -> Result<(String, Arc<dyn Dialect>), ApiError> {
+        let requested = match requested {
+            None | Some(Value::Null) => None,
+            Some(Value::String(name)) => Some(name.as_str()),
+            Some(v) => match v.get("SelectedEngineVersion").and_then(Value::as_str) {
+                Some(name) => Some(name),
+                None => return Err(ApiError::invalid("INVALID_INPUT", "EngineVersion must name an engine version")),
+            },
+        };
+        let selected = requested.or(wg.engine_version.as_deref());
+        let name = selected.unwrap_or(ENGINE_VERSION_3);
+        let dialect = dialect_named(name).ok_or_else(|| {
+            ApiError::invalid("INVALID_INPUT", format!("Engine version {name:?} is not available; valid values: {ENGINE_VERSION_3:?}"))
+        })?;
+        Ok((selected.unwrap_or("AUTO").to_owned(), dialect))
     }
 
     fn engine_layout_bucket_exists(&self, bucket: &str) -> bool {
@@ -218,7 +246,7 @@ impl Athena {
             Err(panic) => {
                 let what = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
                 tracing::error!(query_id = %job.id, "the engine panicked: {}", what.as_deref().unwrap_or("(no message)"));
-                Err(crate::engine::Failure::system(format!("the engine failed: {}", what.as_deref().unwrap_or("internal error"))))
+                Err(Failure::system(format!("the engine failed: {}", what.as_deref().unwrap_or("internal error"))))
             }
         };
         let engine_ms = started.elapsed().as_millis() as i64;

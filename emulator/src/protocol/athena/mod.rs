@@ -23,13 +23,10 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
+use crate::catalog::now_epoch;
 use crate::config::{Realism, WorkGroup};
-use crate::engine::Engine;
-use record::Record;
-
-pub fn now_epoch() -> f64 {
-    (chrono::Utc::now().timestamp_millis() as f64) / 1000.0
-}
+use crate::protocol::athena::record::Record;
+use crate::statements::Executor;
 
 /// An error in the AWS JSON shape.
 #[derive(Debug, Clone)]
@@ -70,7 +67,7 @@ struct State {
 
 /// The Athena service.
 pub struct Athena {
-    engine: Arc<Engine>,
+    engine: Arc<Executor>,
     /// Queries run here, apart from the runtime serving HTTP: CPU-bound engine work must not
     /// starve the API (as on Athena, where queries run on other machines).
     engine_rt: EngineRuntime,
@@ -90,7 +87,7 @@ impl EngineRuntime {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("athena-engine")
-            .thread_stack_size(crate::sql::STACK_BYTES)
+            .thread_stack_size(crate::engine::STACK_BYTES)
             .enable_all()
             .build()?;
         Ok(Self(Some(rt)))
@@ -124,7 +121,7 @@ pub(crate) fn required<'a>(body: &'a Value, name: &str) -> Result<&'a str, ApiEr
 
 impl Athena {
     pub fn open(
-        engine: Arc<Engine>,
+        engine: Arc<Executor>,
         workgroups: Vec<WorkGroup>,
         realism: Arc<Realism>,
         queries_dir: PathBuf,

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::engine::{ApiRows, Failure};
+use crate::failure::Failure;
+use crate::statements::ApiRows;
+use crate::statements::trino::ENGINE_VERSION_3;
 use crate::types::ColumnInfo;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,6 +26,12 @@ pub(crate) struct Record {
     pub database: String,
     pub catalog: String,
     pub workgroup: String,
+    /// `EngineVersion.SelectedEngineVersion`: `AUTO`, or the engine the workgroup or the query named.
+    #[serde(default = "auto")]
+    pub selected_engine: String,
+    /// `EngineVersion.EffectiveEngineVersion`: the engine the query ran on.
+    #[serde(default = "engine_version_3")]
+    pub engine: String,
     pub statement_type: String,
     pub substatement_type: String,
     /// Results prefix used (`None` = managed results).
@@ -118,7 +126,7 @@ impl Record {
             "Status": status,
             "Statistics": stats,
             "WorkGroup": self.workgroup,
-            "EngineVersion": { "SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3" },
+            "EngineVersion": { "SelectedEngineVersion": self.selected_engine, "EffectiveEngineVersion": self.engine },
         });
         if let Some(p) = &self.execution_parameters {
             v["ExecutionParameters"] = json!(p);
@@ -128,6 +136,14 @@ impl Record {
         }
         v
     }
+}
+
+fn auto() -> String {
+    "AUTO".into()
+}
+
+fn engine_version_3() -> String {
+    ENGINE_VERSION_3.into()
 }
 
 /// Ends `rec` FAILED with `failure`'s reason and error.

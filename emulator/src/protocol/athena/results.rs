@@ -3,9 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::executions::not_found;
-use super::{ApiError, Athena, required, str_field};
-use crate::results::read_page;
+use crate::formats::objects::read_page;
+use crate::protocol::athena::executions::not_found;
+use crate::protocol::athena::{ApiError, Athena, required, str_field};
 
 impl Athena {
     pub(super) fn results(&self, body: &Value) -> Result<Value, ApiError> {

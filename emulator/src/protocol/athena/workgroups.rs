@@ -2,8 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::{ApiError, Athena, required};
 use crate::config::WorkGroup;
+use crate::protocol::athena::{ApiError, Athena, required};
+use crate::statements::trino::ENGINE_VERSION_3;
 
 impl Athena {
     pub(super) fn get_work_group(&self, body: &Value) -> Result<Value, ApiError> {
@@ -18,7 +19,7 @@ impl Athena {
             .iter()
             .map(|w| {
                 json!({ "Name": w.name, "State": "ENABLED", "Description": w.description, "CreationTime": 1_700_000_000.0,
-                "EngineVersion": { "SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3" } })
+                "EngineVersion": engine_version_json(w) })
             })
             .collect();
         Ok(json!({ "WorkGroups": list }))
@@ -35,10 +36,16 @@ fn workgroup_json(wg: &WorkGroup) -> Value {
         "EnforceWorkGroupConfiguration": wg.enforce,
         "PublishCloudWatchMetricsEnabled": false,
         "RequesterPaysEnabled": false,
-        "EngineVersion": { "SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3" },
+        "EngineVersion": engine_version_json(wg),
     });
     if wg.managed {
         config["ManagedQueryResultsConfiguration"] = json!({ "Enabled": true });
     }
     json!({ "Name": wg.name, "State": "ENABLED", "Description": wg.description, "CreationTime": 1_700_000_000.0, "Configuration": config })
+}
+
+/// A workgroup's engine: the one it selects (`AUTO` when none: Athena then runs engine version 3).
+fn engine_version_json(wg: &WorkGroup) -> Value {
+    let selected = wg.engine_version.as_deref();
+    json!({ "SelectedEngineVersion": selected.unwrap_or("AUTO"), "EffectiveEngineVersion": selected.unwrap_or(ENGINE_VERSION_3) })
 }

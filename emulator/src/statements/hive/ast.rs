@@ -1,0 +1,83 @@
+//! What a Hive DDL statement says, as parsed by [`crate::statements::hive::parser`].
+
+use std::collections::BTreeMap;
+
+use crate::catalog::Column;
+use crate::formats::storage::Storage;
+
+/// A parsed Hive statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HiveStatement {
+    CreateTable(CreateTable),
+    AddPartitions {
+        table: Vec<String>,
+        if_not_exists: bool,
+        partitions: Vec<(Vec<(String, String)>, Option<String>)>,
+    },
+    DropPartitions {
+        table: Vec<String>,
+        if_exists: bool,
+        partitions: Vec<Vec<(String, String)>>,
+    },
+    /// `ALTER TABLE t SET TBLPROPERTIES (...)` and other ALTER TABLE forms that change metadata.
+    SetProperties {
+        table: Vec<String>,
+        properties: BTreeMap<String, String>,
+    },
+    MsckRepair {
+        table: Vec<String>,
+    },
+    /// `VACUUM t`, `OPTIMIZE t REWRITE DATA USING BIN_PACK [WHERE ...]` (Iceberg).
+    Maintenance {
+        table: Vec<String>,
+    },
+    ShowPartitions {
+        table: Vec<String>,
+    },
+    ShowCreate {
+        table: Vec<String>,
+        view: bool,
+    },
+    ShowTblProperties {
+        table: Vec<String>,
+        key: Option<String>,
+    },
+}
+
+impl HiveStatement {
+    /// StatementType and SubstatementType, as GetQueryExecution reports them.
+    pub fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            HiveStatement::CreateTable(_) => ("DDL", "CREATE_TABLE"),
+            HiveStatement::AddPartitions { .. } => ("DDL", "ALTER_TABLE_ADD_PARTITION"),
+            HiveStatement::DropPartitions { .. } => ("DDL", "ALTER_TABLE_DROP_PARTITION"),
+            HiveStatement::SetProperties { .. } => ("DDL", "ALTER_TABLE_SET_TBLPROPERTIES"),
+            HiveStatement::MsckRepair { .. } => ("DDL", "MSCK_REPAIR_TABLE"),
+            HiveStatement::Maintenance { .. } => ("DML", "VACUUM"),
+            HiveStatement::ShowPartitions { .. } => ("UTILITY", "SHOW_PARTITIONS"),
+            HiveStatement::ShowCreate { view: false, .. } => ("UTILITY", "SHOW_CREATE_TABLE"),
+            HiveStatement::ShowCreate { view: true, .. } => ("UTILITY", "SHOW_CREATE_VIEW"),
+            HiveStatement::ShowTblProperties { .. } => ("UTILITY", "SHOW_TBLPROPERTIES"),
+        }
+    }
+}
+
+/// `CREATE [EXTERNAL] TABLE` without `AS SELECT`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CreateTable {
+    /// `[db, table]` or `[table]`, lower case.
+    pub name: Vec<String>,
+    pub external: bool,
+    pub if_not_exists: bool,
+    pub columns: Vec<Column>,
+    pub comment: Option<String>,
+    /// Hive partition columns (`PARTITIONED BY (b int)`).
+    pub partition_keys: Vec<Column>,
+    /// Iceberg partitioning (`PARTITIONED BY (day(ts), bucket(16, id), c)`), as written.
+    pub partition_transforms: Vec<String>,
+    /// `CLUSTERED BY (a) [SORTED BY (...)] INTO n BUCKETS`.
+    pub buckets: Option<(Vec<String>, u32)>,
+    pub storage: Storage,
+    pub location: Option<String>,
+    pub properties: BTreeMap<String, String>,
+}

@@ -1,0 +1,77 @@
+//! SELECT (and WITH, VALUES): the rows streamed from the engine into the result file, formatted
+//! by the query's engine on every core; EXPLAIN: the plan's text.
+
+use datafusion::physical_plan::execute_stream;
+use datafusion::sql::sqlparser::ast::Statement;
+use futures::StreamExt;
+
+use crate::engine::Planned;
+use crate::engine::errors::df_failure;
+use crate::failure::Failure;
+use crate::formats::objects::ObjectWriter;
+use crate::statements::{ApiRows, Executor, Job, Outcome};
+use crate::types::ColumnInfo;
+
+impl Executor {
+    pub(crate) async fn run_select(&self, job: &Job, statement: &Statement) -> Result<Outcome, Failure> {
+        let planned = self.plan(job, statement.clone()).await?;
+        let Planned { ctx, physical, schema } = &planned;
+        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let (mut writer, output_location, api_path) = match self.result_object(job, "csv") {
+            Some((uri, bucket, key)) => {
+                let path = self.layout.object_path(&bucket, &key).expect("validated key");
+                (ObjectWriter::object(&self.layout, &self.tmp_dir(), &bucket, &key)?, Some(uri), path)
+            }
+            None => {
+                let path = self.api_path(&job.id);
+                (ObjectWriter::file(&self.tmp_dir(), path.clone())?, None, path)
+            }
+        };
+        std::io::Write::write_all(&mut writer, &job.dialect.result_header(&names))?;
+        let stream = execute_stream(physical.clone(), ctx.task_ctx()).map_err(|e| df_failure(&job.sql, e))?;
+        // Batches are formatted on every core at once and written in order: one result file,
+        // as Athena's coordinator writes it, at the speed of all cores.
+        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut formatted = stream
+            .map(|batch| async move {
+                let batch = batch.map_err(|e| df_failure(&job.sql, e))?;
+                let dialect = job.dialect.clone();
+                tokio::task::spawn_blocking(move || {
+                    let mut buf = Vec::with_capacity(batch.get_array_memory_size() * 2);
+                    dialect.result_rows(&mut buf, &batch);
+                    (buf, batch.num_rows() as u64)
+                })
+                .await
+                .map_err(|e| Failure::system(format!("formatting results failed: {e}")))
+            })
+            .buffered(parallel);
+        let (mut rows, mut bytes) = (0u64, 0u64);
+        while let Some(piece) = formatted.next().await {
+            let (buf, n) = piece?;
+            std::io::Write::write_all(&mut writer, &buf)?;
+            rows += n;
+            bytes += buf.len() as u64;
+        }
+        writer.finish()?;
+        Ok(Outcome {
+            columns: schema.fields().iter().map(|f| job.dialect.column_info(f)).collect(),
+            update_count: Some(0),
+            data_scanned: planned.scanned(),
+            output_location,
+            manifest_location: None,
+            api_rows: Some(ApiRows { path: api_path, header: true }),
+            output: Some((rows, bytes)),
+        })
+    }
+
+    pub(crate) async fn run_explain(&self, job: &Job, statement: &Statement) -> Result<Outcome, Failure> {
+        let planned = self.plan(job, statement.clone()).await?;
+        let text = datafusion::physical_plan::displayable(planned.physical.as_ref()).indent(true).to_string();
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let mut outcome = self.write_txt(job, &lines)?;
+        outcome.columns = vec![ColumnInfo::new("Query Plan", "varchar", i32::MAX, 0)];
+        let rows: Vec<Vec<String>> = lines.into_iter().map(|l| vec![l]).collect();
+        outcome.api_rows = Some(self.write_api_rows(job, Some(&["Query Plan".to_owned()]), &rows)?);
+        Ok(outcome)
+    }
+}
