@@ -1,15 +1,21 @@
-//! The library's layout follows its data flow, and stays so: this test reads `src/` and checks
-//! the rules the README states.
+//! The library's and the endpoint's layouts follow their data flow, and stay so: this test reads
+//! `src/` and `emulator/src/` and checks the rules the READMEs state.
 //!
-//! - `decode` (schema mapper, text converter, nested values, CSV) imports nothing from query,
-//!   results, fetch or rows: only itself and `error`.
-//! - `fetch` imports only `error`; `error` imports nothing.
-//! - No two files import each other, directly or through others (no cycles).
+//! - Library: `decode` (schema mapper, text converter, nested values, CSV) imports nothing from
+//!   query, results, fetch or rows: only itself and `error`. `fetch` imports only `error`;
+//!   `error` imports nothing.
+//! - Endpoint: arrows only run down its flow, `protocol` -> `statements` -> `engine` ->
+//!   `catalog` -> `formats` -> `types` / `failure` / `config` (a step may skip steps below it,
+//!   never name one above it or a sibling of its rank).
+//! - In both: no two files import each other, directly or through others (no cycles), modules
+//!   are named by their `crate::` path (no `super::`), and no file has more than 600 lines of
+//!   code (its `#[cfg(test)]` module excluded).
 //! - The library never depends on the emulator outside tests, benches and examples, and the
 //!   emulator never depends on the library.
 //!
 //! An edge is any `crate::a::b` path in a file's code (comments and the file's `#[cfg(test)]`
-//! module excluded); `crate::Name` resolves through the root's `pub use` lines.
+//! module excluded); `crate::Name` resolves through the root's `pub use` lines, and to the root
+//! itself for items it defines.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -119,7 +125,8 @@ fn root_exports(lib: &str) -> BTreeMap<String, Vec<String>> {
     map
 }
 
-/// The module (file) a path names: its longest prefix that is a module.
+/// The module (file) a path names: its longest prefix that is a module (`lib` for the root's own
+/// items).
 fn resolve(path: &[String], mods: &BTreeMap<String, PathBuf>, exports: &BTreeMap<String, Vec<String>>) -> Option<String> {
     let mut path = path.to_vec();
     if let Some(first) = path.first()
@@ -130,20 +137,39 @@ fn resolve(path: &[String], mods: &BTreeMap<String, PathBuf>, exports: &BTreeMap
         full.extend(path.drain(1..));
         path = full;
     }
-    (1..=path.len()).rev().map(|n| path[..n].join("/")).find(|m| mods.contains_key(m))
+    (1..=path.len()).rev().map(|n| path[..n].join("/")).find(|m| mods.contains_key(m)).or_else(|| {
+        let root_item = path.first().is_some_and(|p| p.chars().next().is_some_and(char::is_uppercase));
+        root_item.then(|| "lib".to_owned())
+    })
 }
 
-fn graph() -> BTreeMap<String, BTreeSet<String>> {
-    let src = root().join("src");
+/// Lines of code in a file, its trailing `#[cfg(test)]` module excluded.
+fn code_lines(text: &str) -> usize {
+    text[..text.find("\n#[cfg(test)]\n").unwrap_or(text.len())].lines().count()
+}
+
+/// The largest file a module may be, in lines of code.
+const MAX_LINES: usize = 600;
+
+/// The import graph of the crate whose sources are in `src` (relative to the workspace root).
+fn graph_of(src: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let src = root().join(src);
     let mut mods = BTreeMap::new();
     modules(&src, &src, &mut mods);
     let exports = root_exports(&std::fs::read_to_string(src.join("lib.rs")).unwrap());
     let mut graph = BTreeMap::new();
     for (name, path) in &mods {
+        let full = std::fs::read_to_string(path).unwrap();
+        assert!(
+            code_lines(&full) <= MAX_LINES,
+            "{}: {} lines of code, more than {MAX_LINES}: split it along the flow",
+            path.display(),
+            code_lines(&full)
+        );
         if name == "lib" {
             continue;
         }
-        let text = code(&std::fs::read_to_string(path).unwrap());
+        let text = code(&full);
         assert!(!text.contains("super::"), "{name}: name modules by their crate:: path, not super::");
         let mut deps = BTreeSet::new();
         for p in crate_paths(&text) {
@@ -156,6 +182,10 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
         graph.insert(name.clone(), deps);
     }
     graph
+}
+
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    graph_of("src")
 }
 
 fn step(module: &str) -> &str {
@@ -183,9 +213,56 @@ fn lower_steps_never_import_higher_ones() {
     assert!(broken.is_empty(), "layout rules broken:\n{}", broken.join("\n"));
 }
 
+/// The endpoint's steps by rank along its flow: a module may import its own step and steps of a
+/// higher rank only. `None`: the binary's and the root's helpers, which may import anything.
+fn endpoint_rank(step: &str) -> Option<u8> {
+    Some(match step {
+        "protocol" => 0,
+        "fixtures" => 1,
+        "statements" => 1,
+        "engine" => 2,
+        "catalog" => 3,
+        "formats" => 4,
+        "types" | "failure" | "config" => 5,
+        "cli" | "main" | "lib" => return None,
+        other => panic!("emulator/src/{other}: a step the layout rules do not know; give it a rank in endpoint_rank"),
+    })
+}
+
+#[test]
+fn the_endpoint_imports_only_down_its_flow() {
+    let graph = graph_of("emulator/src");
+    assert!(graph.contains_key("protocol/athena/executions") && graph.contains_key("engine/trino/rewrite"), "{:?}", graph.keys());
+    let broken = upward_arrows(&graph);
+    assert!(broken.is_empty(), "the endpoint's layout rules broken (arrows must run down the flow):\n{}", broken.join("\n"));
+}
+
+/// The endpoint's imports that run up its flow or sideways between steps of one rank.
+fn upward_arrows(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let mut broken = Vec::new();
+    for (module, deps) in graph {
+        let Some(rank) = endpoint_rank(step(module)) else { continue };
+        for dep in deps {
+            let ok = step(dep) == step(module) || endpoint_rank(step(dep)).is_some_and(|r| r > rank);
+            if !ok {
+                broken.push(format!("{module} imports {dep}"));
+            }
+        }
+    }
+    broken
+}
+
 #[test]
 fn modules_import_each_other_in_no_cycle() {
-    let graph = graph();
+    for src in ["src", "emulator/src"] {
+        if let Some(cycle) = cycle_in(&graph_of(src)) {
+            panic!("import cycle in {src}: {}", cycle.join(" -> "));
+        }
+    }
+}
+
+/// A cycle of `graph`, if it has one.
+fn cycle_in(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
     // Depth-first search; a back edge is a cycle.
     fn visit<'a>(
         m: &'a str,
@@ -215,11 +292,7 @@ fn modules_import_each_other_in_no_cycle() {
         None
     }
     let mut state = BTreeMap::new();
-    for m in graph.keys() {
-        if let Some(cycle) = visit(m, &graph, &mut state, &mut Vec::new()) {
-            panic!("import cycle: {}", cycle.join(" -> "));
-        }
-    }
+    graph.keys().find_map(|m| visit(m, graph, &mut state, &mut Vec::new()))
 }
 
 /// The `[section]` of a Cargo.toml as text (up to the next section).
@@ -261,4 +334,19 @@ fn the_checker_sees_edges() {
     let graph = graph();
     assert!(graph["query"].contains("results"), "{:?}", graph["query"]);
     assert!(graph["results/csv"].contains("fetch"), "{:?}", graph["results/csv"]);
+    let endpoint = graph_of("emulator/src");
+    assert!(endpoint["statements/select"].contains("engine"), "{:?}", endpoint["statements/select"]);
+    assert!(endpoint["fixtures"].contains("catalog"), "{:?}", endpoint["fixtures"]);
+    // A cycle and an upward arrow are found where they are.
+    let edges = |list: &[(&str, &str)]| -> BTreeMap<String, BTreeSet<String>> {
+        list.iter().map(|(m, d)| (m.to_string(), BTreeSet::from([d.to_string()]))).collect()
+    };
+    let looped = edges(&[("a", "b"), ("b", "c"), ("c", "a")]);
+    assert_eq!(cycle_in(&looped), Some(vec!["a".into(), "b".into(), "c".into(), "a".into()]));
+    assert_eq!(
+        upward_arrows(&edges(&[("catalog/files", "engine/session"), ("types", "failure")])),
+        ["catalog/files imports engine/session", "types imports failure"]
+    );
+    assert!(upward_arrows(&edges(&[("protocol/athena", "catalog"), ("engine/trino/parse", "engine")])).is_empty());
+    assert_eq!(code_lines("a\nb\n#[cfg(test)]\nmod tests {\n}\n"), 2);
 }

@@ -761,3 +761,36 @@ async fn inserts_into_partitioned_and_json_tables_and_other_trino_forms() {
     // Quoted names of every kind.
     ok(&client, "DROP TABLE `default`.`pins`").await;
 }
+
+#[tokio::test]
+async fn engine_versions_by_workgroup_and_query() {
+    let client = athena();
+    let wg = client.get_work_group().work_group("primary").send().await.unwrap().work_group.unwrap();
+    let engine = wg.configuration().unwrap().engine_version().unwrap();
+    assert_eq!((engine.selected_engine_version(), engine.effective_engine_version()), (Some("AUTO"), Some("Athena engine version 3")));
+    // Without an override a query runs on its workgroup's engine, reported as selected AUTO.
+    let q = run(&client, "SELECT 1 AS one").await;
+    let engine = q.engine_version().unwrap();
+    assert_eq!((engine.selected_engine_version(), engine.effective_engine_version()), (Some("AUTO"), Some("Athena engine version 3")));
+    // StartQueryExecution's EngineVersion names the engine of one query.
+    let v3 = athena_with_engine("Athena engine version 3");
+    let id = start(&v3, "SELECT 1 AS one").await;
+    let q = wait(&client, &id).await;
+    assert_eq!(state(&q), QueryExecutionState::Succeeded, "{:?}", q.status());
+    let engine = q.engine_version().unwrap();
+    assert_eq!(
+        (engine.selected_engine_version(), engine.effective_engine_version()),
+        (Some("Athena engine version 3"), Some("Athena engine version 3"))
+    );
+    // Names are exact; AUTO is no engine of a query.
+    for name in ["athena engine version 3", "AUTO", "Trino"] {
+        let err = athena_with_engine(name).start_query_execution().query_string("SELECT 1").send().await.unwrap_err();
+        let err = err.into_service_error();
+        assert_eq!(err.meta().code(), Some("InvalidRequestException"), "{name}: {err:?}");
+        assert_eq!(
+            err.meta().message(),
+            Some(format!("Engine version {name:?} is not available; valid values: \"Athena engine version 3\"").as_str()),
+            "{name}"
+        );
+    }
+}
