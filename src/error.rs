@@ -39,6 +39,108 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Result alias of the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What kind of failure an [`Error`] is: what a caller acts on, what the ADBC driver maps to its
+/// status codes and the CLI to its exit codes. Decided once, from structured facts only: the
+/// error variant, Athena's `AthenaErrorCode`, a failed query's `ErrorCategory` and `ErrorType`
+/// (and, for engine version 3, the error name its reasons start with: `TABLE_NOT_FOUND: ...`),
+/// the AWS error code and the SDK's error kind; never from a message's wording (DuckDB's
+/// messages differ from Trino's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// This client's configuration, an option or an argument cannot work.
+    InvalidArgument,
+    /// The SQL does not parse.
+    Syntax,
+    /// A named table, database, column, function or query does not exist.
+    NotFound,
+    /// What a statement creates exists already.
+    AlreadyExists,
+    /// The data cannot be processed (a bad cast, a division by zero, an unreadable file).
+    Data,
+    /// Athena (or this client) cannot do what was asked.
+    Unsupported,
+    /// The query failed for a reason of the user's that fits none of the above.
+    QueryFailed,
+    /// Credentials are missing or refused, or a permission is lacking.
+    Unauthenticated,
+    /// Throttled beyond the retry budget, or out of resources: may succeed later.
+    Throttled,
+    /// The endpoint could not be reached or did not answer.
+    Unreachable,
+    /// The query was cancelled.
+    Cancelled,
+    /// The query did not finish in time.
+    Timeout,
+    /// There is no result of the kind asked for.
+    NoResult,
+    /// A result object could not be read.
+    Storage,
+    /// A result could not be decoded, or disagrees with what Athena reports about it.
+    Result,
+    /// Athena failed on its side (a system error).
+    Service,
+}
+
+impl ErrorKind {
+    /// The kind of a failed query: engine version 3's error name (the word its reasons start
+    /// with), else Athena's documented ErrorType groups, else its ErrorCategory.
+    fn of_failed_query(reason: &str, category: Option<i32>, error_type: Option<i32>) -> ErrorKind {
+        if let Some(kind) = error_name(reason).and_then(ErrorKind::of_name) {
+            return kind;
+        }
+        match (category, error_type) {
+            // Athena's error catalogue: 0-8 "query exhausted resources", 206 and 210 "query
+            // timeout", 1006 "syntax error".
+            (_, Some(0..=8)) => ErrorKind::Throttled,
+            (_, Some(206 | 210)) => ErrorKind::Timeout,
+            (_, Some(1006)) => ErrorKind::Syntax,
+            (Some(1), _) => ErrorKind::Service,
+            _ => ErrorKind::QueryFailed,
+        }
+    }
+
+    /// The kind of Trino's error name or Athena's error code (`TABLE_NOT_FOUND`, `MALFORMED_QUERY`).
+    fn of_name(name: &str) -> Option<ErrorKind> {
+        Some(match name {
+            "MALFORMED_QUERY" | "SYNTAX_ERROR" => ErrorKind::Syntax,
+            "TABLE_NOT_FOUND" | "SCHEMA_NOT_FOUND" | "CATALOG_NOT_FOUND" | "COLUMN_NOT_FOUND" | "FUNCTION_NOT_FOUND"
+            | "PARTITION_NOT_FOUND" | "QUERY_EXECUTION_NOT_FOUND" | "MISSING_TABLE" | "MISSING_SCHEMA_NAME" => ErrorKind::NotFound,
+            "ALREADY_EXISTS" | "TABLE_ALREADY_EXISTS" | "SCHEMA_ALREADY_EXISTS" | "HIVE_PATH_ALREADY_EXISTS" => ErrorKind::AlreadyExists,
+            "NOT_SUPPORTED" | "HIVE_UNSUPPORTED_FORMAT" => ErrorKind::Unsupported,
+            "INVALID_CAST_ARGUMENT" | "DIVISION_BY_ZERO" | "NUMERIC_VALUE_OUT_OF_RANGE" | "INVALID_FUNCTION_ARGUMENT"
+            | "HIVE_BAD_DATA" | "HIVE_CURSOR_ERROR" | "HIVE_INVALID_PARTITION_VALUE" | "INVALID_JSON_LITERAL" => ErrorKind::Data,
+            "INVALID_INPUT" | "TYPE_MISMATCH" | "INVALID_PARAMETER_USAGE" | "INVALID_QUERY_EXECUTION_STATE"
+            | "IDEMPOTENT_PARAMETER_MISMATCH" | "VIEW_IS_STALE" => ErrorKind::InvalidArgument,
+            "RESULT_NOT_FOUND" => ErrorKind::NoResult,
+            "EXCEEDED_TIME_LIMIT" => ErrorKind::Timeout,
+            "EXCEEDED_LOCAL_MEMORY_LIMIT" | "EXCEEDED_GLOBAL_MEMORY_LIMIT" | "EXCEEDED_CPU_LIMIT" | "EXCEEDED_SCAN_LIMIT" => {
+                ErrorKind::Throttled
+            }
+            "GENERIC_INTERNAL_ERROR" => ErrorKind::Service,
+            // AWS error codes.
+            "UnrecognizedClientException" | "InvalidClientTokenId" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken"
+            | "ExpiredTokenException" | "AccessDenied" | "AccessDeniedException" | "InvalidToken" | "InvalidSignatureException"
+            | "IncompleteSignature" | "MissingAuthenticationTokenException" => ErrorKind::Unauthenticated,
+            "ThrottlingException" | "TooManyRequestsException" | "SlowDown" => ErrorKind::Throttled,
+            "InternalServerException" | "ServiceUnavailableException" | "InternalFailure" => ErrorKind::Service,
+            "InvalidRequestException" | "ValidationException" => ErrorKind::InvalidArgument,
+            "ResourceNotFoundException" | "EntityNotFoundException" => ErrorKind::NotFound,
+            _ => return None,
+        })
+    }
+}
+
+/// The error name a failed query's reason starts with (`TABLE_NOT_FOUND` of
+/// `TABLE_NOT_FOUND: line 1:15: ...`), as engine version 3 writes its reasons.
+pub(crate) fn error_name(reason: &str) -> Option<&str> {
+    let (name, _) = reason.split_once(": ")?;
+    let valid = !name.is_empty()
+        && name.as_bytes()[0].is_ascii_uppercase()
+        && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    valid.then_some(name)
+}
+
 /// Everything that can go wrong, named by what the caller does next.
 ///
 /// Each variant's `Display` describes its own layer; the underlying cause (an AWS SDK error, an
@@ -67,6 +169,8 @@ pub enum Error {
         code: Option<String>,
         message: String,
         retryable: bool,
+        /// What kind of failure this is (see [`Error::kind`]).
+        kind: ErrorKind,
         #[source]
         source: Option<BoxError>,
     },
@@ -205,30 +309,40 @@ impl Error {
         R: std::fmt::Debug + Send + Sync + 'static,
     {
         use aws_sdk_athena::error::SdkError;
-        let (code, message, retryable) = match &err {
+        let (code, message, retryable, kind) = match &err {
             SdkError::ServiceError(se) => {
                 let e = se.err();
                 let meta = e.meta();
                 let code = e.athena_error_code().or(meta.code()).map(str::to_owned);
                 let retryable = matches!(meta.code(), Some("ThrottlingException" | "TooManyRequestsException" | "InternalServerException"));
-                (code, meta.message().unwrap_or("no message").to_owned(), retryable)
+                let kind = match (operation, meta.code()) {
+                    // Glue's "no such table or database" reaches Athena's metadata calls as a
+                    // MetadataException.
+                    ("GetTableMetadata" | "GetDatabase", Some("MetadataException")) => ErrorKind::NotFound,
+                    _ => code.as_deref().and_then(ErrorKind::of_name).unwrap_or(ErrorKind::Service),
+                };
+                (code, meta.message().unwrap_or("no message").to_owned(), retryable, kind)
             }
-            SdkError::TimeoutError(_) => (None, "timed out; check the network and the endpoint URL".to_owned(), true),
-            SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
-                (None, format!("cannot reach the endpoint: {}; check the endpoint URL and the network", root_cause(&err)), true)
-            }
+            SdkError::TimeoutError(_) => (None, "timed out; check the network and the endpoint URL".to_owned(), true, ErrorKind::Unreachable),
+            SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => (
+                None,
+                format!("cannot reach the endpoint: {}; check the endpoint URL and the network", root_cause(&err)),
+                true,
+                ErrorKind::Unreachable,
+            ),
             // Signing failed before anything was sent: most often no credentials could be found.
             SdkError::DispatchFailure(_) => {
                 // The credential chain's report spans lines (one per provider): its first line
                 // here, the whole of it in the source chain.
                 let cause = root_cause(&err);
                 let first = cause.lines().next().unwrap_or_default().trim_end_matches(" Attempted:").trim_end_matches('.').to_owned();
-                (None, format!("the request could not be sent: {first}; check the AWS credentials (profile, keys, role) and region"), false)
+                let message = format!("the request could not be sent: {first}; check the AWS credentials (profile, keys, role) and region");
+                (None, message, false, ErrorKind::Unauthenticated)
             }
-            SdkError::ResponseError(_) => (None, format!("unreadable response: {}", root_cause(&err)), true),
-            other => (None, root_cause(other), false),
+            SdkError::ResponseError(_) => (None, format!("unreadable response: {}", root_cause(&err)), true, ErrorKind::Unreachable),
+            other => (None, root_cause(other), false, ErrorKind::Unreachable),
         };
-        Error::Api { operation, code, message, retryable, source: Some(Box::new(err)) }
+        Error::Api { operation, code, message, retryable, kind, source: Some(Box::new(err)) }
     }
 
     /// Puts the query id into a decode error, and shifts its row number by `rows_before` (the
@@ -267,6 +381,24 @@ impl Error {
         match self {
             Error::Api { retryable, .. } | Error::QueryFailed { retryable, .. } => *retryable,
             _ => false,
+        }
+    }
+
+    /// What kind of failure this is: what to do next, one decision for every caller.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config { .. } | Error::Parameter { .. } => ErrorKind::InvalidArgument,
+            Error::Credentials { .. } => ErrorKind::Unauthenticated,
+            Error::Api { kind, .. } => *kind,
+            Error::QueryFailed { reason, error_category, error_type, .. } => {
+                ErrorKind::of_failed_query(reason, *error_category, *error_type)
+            }
+            Error::Cancelled { .. } => ErrorKind::Cancelled,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::ResultMissing { .. } => ErrorKind::NoResult,
+            Error::Storage { .. } => ErrorKind::Storage,
+            Error::Incomplete { .. } | Error::Decode { .. } => ErrorKind::Result,
+            Error::UnsupportedType { .. } => ErrorKind::Unsupported,
         }
     }
 
@@ -320,5 +452,6 @@ athena_error_code!(
     list_data_catalogs::ListDataCatalogsError,
     list_table_metadata::ListTableMetadataError,
     get_table_metadata::GetTableMetadataError,
+    get_database::GetDatabaseError,
     get_query_runtime_statistics::GetQueryRuntimeStatisticsError,
 );

@@ -59,9 +59,10 @@ pub mod result {
     pub use crate::results::{ColumnDescription, RecordBatchStream, ResultSet, ResultSource};
 }
 
+pub use config::compression::UnloadCompression;
 pub use config::{CacheConfig, ConnectionBuilder, Encryption, PollConfig, RetryConfig};
 pub use connection::Connection;
-pub use error::{BoxError, Error, QueryState, Result, message_with_causes};
+pub use error::{BoxError, Error, ErrorKind, QueryState, Result, message_with_causes};
 pub use fetch::FetchConfig;
 pub use metadata::TableMetadata;
 pub use params::{Param, ParamStyle};

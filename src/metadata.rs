@@ -88,6 +88,20 @@ impl Connection {
         Ok(names)
     }
 
+    /// Whether `database` exists in `catalog` (GetDatabase).
+    ///
+    /// # Errors
+    /// [`Error::Api`] when the call fails for another reason than the database's absence.
+    pub async fn database_exists(&self, catalog: &str, database: &str) -> Result<bool> {
+        match self.athena().get_database().catalog_name(catalog).database_name(database).send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match Error::api("GetDatabase", e) {
+                e if e.kind() == crate::error::ErrorKind::NotFound => Ok(false),
+                e => Err(e),
+            },
+        }
+    }
+
     /// Tables of `database` (the connection's schema when `None`).
     pub async fn list_tables(&self, database: Option<&str>) -> Result<Vec<TableMetadata>> {
         let db = database.unwrap_or(&self.settings().schema);

@@ -2,7 +2,7 @@
 //! reason in the message.
 
 use adbc_core::error::{Error, Status};
-use athena_arrow::Error as AthenaError;
+use athena_arrow::{Error as AthenaError, ErrorKind};
 
 /// SQLSTATE as ADBC carries it.
 fn sqlstate(code: &str) -> [std::os::raw::c_char; 5] {
@@ -13,79 +13,51 @@ fn sqlstate(code: &str) -> [std::os::raw::c_char; 5] {
     out
 }
 
-/// Status and SQLSTATE of an Athena error code or a failed query's reason (which starts with
-/// Trino's error name: `TABLE_NOT_FOUND: line 1:15: ...`).
-fn classify(text: &str) -> Option<(Status, &'static str)> {
-    const CODES: &[(&str, Status, &str)] = &[
-        ("MALFORMED_QUERY", Status::InvalidArguments, "42601"),
-        ("SYNTAX_ERROR", Status::InvalidArguments, "42601"),
-        ("TABLE_NOT_FOUND", Status::NotFound, "42P01"),
-        ("SCHEMA_NOT_FOUND", Status::NotFound, "3F000"),
-        ("CATALOG_NOT_FOUND", Status::NotFound, "3D000"),
-        ("COLUMN_NOT_FOUND", Status::NotFound, "42703"),
-        ("FUNCTION_NOT_FOUND", Status::NotFound, "42883"),
-        ("TYPE_MISMATCH", Status::InvalidArguments, "42804"),
-        ("INVALID_CAST_ARGUMENT", Status::InvalidData, "22018"),
-        ("DIVISION_BY_ZERO", Status::InvalidData, "22012"),
-        ("NUMERIC_VALUE_OUT_OF_RANGE", Status::InvalidData, "22003"),
-        ("ALREADY_EXISTS", Status::AlreadyExists, "42P07"),
-        ("TABLE_ALREADY_EXISTS", Status::AlreadyExists, "42P07"),
-        ("NOT_SUPPORTED", Status::NotImplemented, "0A000"),
-        // A request Athena refuses as given (an output location that is no S3 URI, ...).
-        ("INVALID_INPUT", Status::InvalidArguments, "22023"),
-    ];
-    CODES.iter().find(|(c, _, _)| text.starts_with(c) || text.contains(&format!("{c}:"))).map(|(_, s, q)| (*s, *q))
-}
-
-/// Error codes of the AWS layer meaning who is calling is not accepted.
-const AUTH_CODES: &[&str] = &[
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "AccessDenied",
-    "AccessDeniedException",
-    "InvalidToken",
-    "InvalidSignatureException",
-    "IncompleteSignature",
-    "MissingAuthenticationTokenException",
-];
-
+/// The ADBC status and SQLSTATE of an error: from its kind, the library's one decision about
+/// what failed.
 pub fn from_athena(e: AthenaError) -> Error {
     let message = athena_arrow::message_with_causes(&e);
-    let (status, state) = match &e {
-        AthenaError::Config { .. } | AthenaError::Parameter { .. } => (Status::InvalidArguments, Some("HY000")),
-        AthenaError::Credentials { .. } => (Status::Unauthenticated, Some("28000")),
-        AthenaError::Api { code, .. } => match code.as_deref() {
-            Some(c) if AUTH_CODES.contains(&c) => (Status::Unauthenticated, Some("28000")),
-            Some(c) => match classify(c).or_else(|| classify(&message)) {
-                Some((s, q)) => (s, Some(q)),
-                None if c.contains("Throttl") => (Status::IO, None),
-                None if c == "InvalidRequestException" => (Status::InvalidArguments, None),
-                None => (Status::IO, None),
-            },
-            // Not sent or not answered: the endpoint is unreachable.
-            None => (Status::IO, Some("08001")),
-        },
-        AthenaError::QueryFailed { reason, .. } => match classify(reason) {
-            Some((s, q)) => (s, Some(q)),
-            None => (Status::Internal, None),
-        },
-        AthenaError::Cancelled { .. } => (Status::Cancelled, Some("57014")),
-        AthenaError::Timeout { .. } => (Status::Timeout, Some("57014")),
-        AthenaError::ResultMissing { .. } => (Status::InvalidState, None),
-        AthenaError::Storage { .. } => (Status::IO, None),
-        AthenaError::Incomplete { .. } | AthenaError::Decode { .. } => (Status::InvalidData, None),
-        AthenaError::UnsupportedType { .. } => (Status::NotImplemented, None),
-        _ => (Status::Internal, None),
+    let (status, state) = match e.kind() {
+        ErrorKind::InvalidArgument => (Status::InvalidArguments, Some("22023")),
+        ErrorKind::Syntax => (Status::InvalidArguments, Some("42601")),
+        ErrorKind::NotFound => (Status::NotFound, Some(not_found_state(&e))),
+        ErrorKind::AlreadyExists => (Status::AlreadyExists, Some("42P07")),
+        ErrorKind::Data => (Status::InvalidData, Some("22000")),
+        ErrorKind::Unsupported => (Status::NotImplemented, Some("0A000")),
+        ErrorKind::QueryFailed => (Status::Unknown, None),
+        ErrorKind::Unauthenticated => (Status::Unauthenticated, Some("28000")),
+        ErrorKind::Throttled => (Status::IO, Some("53000")),
+        ErrorKind::Unreachable => (Status::IO, Some("08001")),
+        ErrorKind::Cancelled => (Status::Cancelled, Some("57014")),
+        ErrorKind::Timeout => (Status::Timeout, Some("57014")),
+        ErrorKind::NoResult => (Status::InvalidState, None),
+        ErrorKind::Storage => (Status::IO, None),
+        ErrorKind::Result => (Status::InvalidData, None),
+        ErrorKind::Service => (Status::Internal, None),
+        _ => (Status::Unknown, None),
     };
     let mut out = Error::with_message_and_status(message, status);
     if let Some(code) = state {
         out.sqlstate = sqlstate(code);
     }
     out
+}
+
+/// The SQLSTATE of a "not found": PostgreSQL's by what is missing, when engine version 3's error
+/// name tells (an undefined table otherwise).
+fn not_found_state(e: &AthenaError) -> &'static str {
+    let name = match e {
+        AthenaError::QueryFailed { reason, .. } => reason.split_once(": ").map(|(n, _)| n),
+        AthenaError::Api { code, .. } => code.as_deref(),
+        _ => None,
+    };
+    match name {
+        Some("SCHEMA_NOT_FOUND") => "3F000",
+        Some("CATALOG_NOT_FOUND") => "3D000",
+        Some("COLUMN_NOT_FOUND") => "42703",
+        Some("FUNCTION_NOT_FOUND") => "42883",
+        _ => "42P01",
+    }
 }
 
 /// ADBC's error for what Athena has no notion of (transactions).
@@ -114,6 +86,7 @@ mod tests {
             code: Some("MALFORMED_QUERY".into()),
             message: "line 1:8: mismatched input".into(),
             retryable: false,
+            kind: ErrorKind::Syntax,
             source: None,
         });
         assert_eq!((e.status, e.sqlstate), (Status::InvalidArguments, sqlstate("42601")));
@@ -124,6 +97,7 @@ mod tests {
             code: Some("UnrecognizedClientException".into()),
             message: "bad key".into(),
             retryable: false,
+            kind: ErrorKind::Unauthenticated,
             source: None,
         });
         assert_eq!(e.status, Status::Unauthenticated);

@@ -5,15 +5,16 @@
 //! Polars and DuckDB. Its entry point is `AdbcDriverAthenaInit` (and `AdbcDriverInit`).
 //!
 //! - Database: the `uri` `athena://?region=..&s3_staging_dir=..&work_group=..` and the keys of
-//!   [`options::KEYS`] (prefix `adbc.athena.`); what is not given comes from the environment
-//!   as `ConnectionBuilder::from_env` reads it.
+//!   the library's table of settings (`athena_arrow::config::options::SETTINGS`, prefix
+//!   `adbc.athena.`); what is not given comes from the environment as
+//!   `ConnectionBuilder::from_env` reads it.
 //! - Connection: `get_info`, `get_objects` at every depth, `get_table_schema`,
 //!   `get_table_types`, `read_partition`; no transactions (commit, rollback and autocommit off
 //!   are NotImplemented).
-//! - Statement: SQL, qmark parameters (`bind`, one row per query; `execute_update` runs each
-//!   bound row), streaming `execute`, `execute_update`, `execute_schema`, `execute_partitions`,
-//!   `cancel` from another thread, options `adbc.athena.unload`, `.result_reuse_minutes`,
-//!   `.query_timeout_seconds` and the readable `adbc.athena.last_query_id`.
+//! - Statement: SQL, qmark parameters (`bind`; each bound row runs as one query, the results
+//!   read one after the other), streaming `execute`, `execute_update`, `execute_schema`,
+//!   `execute_partitions`, `cancel` from another thread, the per-query settings of the table and
+//!   the readable `adbc.athena.last_query_id`.
 //! - Errors: ADBC status by cause, SQLSTATE where one exists, Athena's reason in the message;
 //!   panics are caught at the C boundary.
 
@@ -22,7 +23,9 @@ mod error;
 mod objects;
 pub mod options;
 mod params;
+mod statement;
 
-pub use driver::{AthenaConnection, AthenaDatabase, AthenaDriver, AthenaStatement, StatementCanceller, StreamReader};
+pub use driver::{AthenaConnection, AthenaDatabase, AthenaDriver};
+pub use statement::{AthenaStatement, StatementCanceller, StreamReader};
 
 adbc_ffi::export_driver!(AdbcDriverAthenaInit, AthenaDriver);

@@ -42,7 +42,7 @@ pub fn info(codes: Option<HashSet<InfoCode>>) -> Result<Batches> {
         (InfoCode::VendorVersion, "Athena engine version 3".to_owned()),
         (InfoCode::DriverName, "ADBC Driver for Amazon Athena (athena-arrow)".to_owned()),
         (InfoCode::DriverVersion, env!("CARGO_PKG_VERSION").to_owned()),
-        (InfoCode::DriverArrowVersion, "59".to_owned()),
+        (InfoCode::DriverArrowVersion, format!("v{}", env!("DRIVER_ARROW_VERSION"))),
     ];
     let wanted = |c: &InfoCode| codes.as_ref().is_none_or(|set| set.contains(c));
     let strings: Vec<(InfoCode, String)> = strings.into_iter().filter(|(c, _)| wanted(c)).collect();

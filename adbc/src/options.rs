@@ -1,47 +1,29 @@
-//! Database options: the `uri` (`athena://?region=..&s3_staging_dir=..`) and one key per
-//! connection setting that makes sense as text, applied to an [`athena_arrow::ConnectionBuilder`]
-//! over what the environment gives (as [`athena_arrow::ConnectionBuilder::from_env`] reads it).
+//! Options: the library's one table of settings ([`athena_arrow::config::options::SETTINGS`]) as
+//! ADBC keys (`adbc.athena.<key>`) and as the query keys of an `athena://?k=v` URI. Values are
+//! checked when set (the library's parser) and applied to an
+//! [`athena_arrow::ConnectionBuilder`] over what the environment gives.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use adbc_core::error::{Error, Result, Status};
-use athena_arrow::{ConnectionBuilder, PollConfig};
+use athena_arrow::ConnectionBuilder;
+use athena_arrow::config::options::{OptionError, SETTINGS, Setting, check};
 
 /// Prefix of this driver's option keys.
 pub const PREFIX: &str = "adbc.athena.";
 
-/// Every database option key (after [`PREFIX`]), with the PyAthena keyword it mirrors.
-pub const KEYS: &[(&str, &str, &str)] = &[
-    ("region", "region_name", "AWS region of Athena and the result bucket"),
-    ("s3_staging_dir", "s3_staging_dir", "where Athena writes results (s3://bucket/prefix/)"),
-    ("work_group", "work_group", "Athena workgroup"),
-    ("schema", "schema_name", "default database of unqualified table names"),
-    ("catalog", "catalog_name", "data catalog"),
-    ("endpoint_url", "endpoint_url", "Athena, S3 and STS endpoint (a local endpoint, a VPC endpoint)"),
-    ("unload", "unload", "read SELECT results through UNLOAD to Parquet (true/false)"),
-    ("result_reuse_minutes", "result_reuse_minutes", "reuse a result of the same query up to this age"),
-    ("query_timeout_seconds", "", "stop queries running longer than this"),
-    ("poll_interval_ms", "poll_interval", "longest wait between status polls (ms)"),
-    ("poll_initial_ms", "", "first wait between status polls (ms)"),
-    ("access_key_id", "aws_access_key_id", "static credentials: access key id (also ADBC `username`)"),
-    ("secret_access_key", "aws_secret_access_key", "static credentials: secret key (also ADBC `password`)"),
-    ("session_token", "aws_session_token", "static credentials: session token"),
-    ("profile", "profile_name", "shared config profile"),
-    ("role_arn", "role_arn", "role assumed through STS"),
-    ("role_session_name", "role_session_name", "session name of the assumed role"),
-    ("external_id", "external_id", "external id of the assumed role"),
-    ("duration_seconds", "duration_seconds", "duration of the assumed role's session"),
-];
+/// The readable statement option holding the QueryExecutionId of its last query.
+pub const LAST_QUERY_ID: &str = "last_query_id";
 
-/// The option's key without the prefix, when it is one of ours (`uri` too).
+/// The setting an option key names (with or without [`PREFIX`]; ADBC's `username` and
+/// `password` are the static keys), or `uri`.
 pub fn known(key: &str) -> Option<&'static str> {
     let short = key.strip_prefix(PREFIX).unwrap_or(key);
     match short {
         "uri" => Some("uri"),
         "username" => Some("access_key_id"),
         "password" => Some("secret_access_key"),
-        _ => KEYS.iter().map(|(k, _, _)| *k).find(|k| *k == short),
+        _ => SETTINGS.iter().map(|s| s.key).find(|k| *k == short),
     }
 }
 
@@ -49,7 +31,26 @@ pub fn invalid(message: impl Into<String>) -> Error {
     Error::with_message_and_status(message, Status::InvalidArguments)
 }
 
-/// The options of `athena://?k=v&...` (keys without the prefix, values percent-decoded).
+/// An option this driver does not have: setting it is `NOT_IMPLEMENTED` (ADBC's status for an
+/// unknown option), naming the key and the known ones.
+pub fn unknown(key: &str) -> Error {
+    let keys: Vec<String> = SETTINGS.iter().map(|s| format!("{PREFIX}{}", s.key)).collect();
+    Error::with_message_and_status(
+        format!("unknown Athena option {key:?}; known: uri, {}", keys.join(", ")),
+        Status::NotImplemented,
+    )
+}
+
+/// The library's verdict on an option's text, as an ADBC error naming the full key.
+pub fn checked(key: &str, value: &str) -> Result<&'static Setting> {
+    check(key, value).map_err(|e| match e {
+        OptionError::Unknown { .. } => unknown(&format!("{PREFIX}{key}")),
+        other => invalid(format!("{PREFIX}{}", other.to_string().trim_start_matches("option "))),
+    })
+}
+
+/// The options of `athena://?k=v&...` (keys without the prefix, values percent-decoded and
+/// checked).
 pub fn parse_uri(uri: &str) -> Result<BTreeMap<String, String>> {
     let rest = uri.strip_prefix("athena://").ok_or_else(|| {
         invalid(format!("ADBC uri {uri:?} must start with athena:// (e.g. athena://?region=us-east-1&s3_staging_dir=s3://b/p/)"))
@@ -62,14 +63,11 @@ pub fn parse_uri(uri: &str) -> Result<BTreeMap<String, String>> {
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').ok_or_else(|| invalid(format!("ADBC uri parameter {pair:?} has no `=`")))?;
         let key = known(&decode(k)?).filter(|k| *k != "uri").ok_or_else(|| unknown(k))?;
-        out.insert(key.to_owned(), decode(v)?);
+        let value = decode(v)?;
+        checked(key, &value)?;
+        out.insert(key.to_owned(), value);
     }
     Ok(out)
-}
-
-pub fn unknown(key: &str) -> Error {
-    let keys: Vec<String> = KEYS.iter().map(|(k, _, _)| format!("{PREFIX}{k}")).collect();
-    Error::with_message_and_status(format!("unknown Athena option {key:?}; known: uri, {}", keys.join(", ")), Status::NotFound)
 }
 
 /// Percent-decoding (`%2F` -> `/`, `+` stays `+`).
@@ -90,66 +88,76 @@ fn decode(s: &str) -> Result<String> {
     String::from_utf8(out).map_err(|_| invalid(format!("{s:?} is not UTF-8 once decoded")))
 }
 
-fn number<T: std::str::FromStr>(key: &str, v: &str) -> Result<T> {
-    v.trim().parse().map_err(|_| invalid(format!("option {PREFIX}{key} must be a number, got {v:?}")))
-}
-
+/// `true`/`false` of ADBC's own boolean options.
 pub fn boolean(key: &str, v: &str) -> Result<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
+        "true" => Ok(true),
+        "false" => Ok(false),
         _ => Err(invalid(format!("option {key} must be true or false, got {v:?}"))),
     }
 }
 
-/// The builder for `options` (short keys) over the environment's settings.
-pub fn builder(options: &BTreeMap<String, String>) -> Result<ConnectionBuilder> {
-    let mut b = ConnectionBuilder::from_env();
-    let (mut key_id, mut secret) = (None, None);
-    let mut poll = PollConfig::default();
-    for (k, v) in options {
-        b = match k.as_str() {
-            "region" => b.with_region(v),
-            "s3_staging_dir" => b.with_s3_staging_dir(v),
-            "work_group" => b.with_work_group(v),
-            "schema" => b.with_schema(v),
-            "catalog" => b.with_catalog(v),
-            "endpoint_url" => b.with_endpoint_url(v),
-            "unload" => b.with_unload(boolean(&format!("{PREFIX}unload"), v)?),
-            "result_reuse_minutes" => b.with_result_reuse(Duration::from_secs(number::<u64>(k, v)? * 60)),
-            "query_timeout_seconds" => b.with_query_timeout(Duration::from_secs_f64(number(k, v)?)),
-            "poll_interval_ms" => {
-                poll.max = Duration::from_millis(number(k, v)?);
-                poll.cap = poll.cap.min(poll.max);
-                b
-            }
-            "poll_initial_ms" => {
-                poll.initial = Duration::from_millis(number(k, v)?);
-                b
-            }
-            "access_key_id" => {
-                key_id = Some(v.clone());
-                b
-            }
-            "secret_access_key" => {
-                secret = Some(v.clone());
-                b
-            }
-            "session_token" => b.with_session_token(v),
-            "profile" => b.with_profile(v),
-            "role_arn" => b.with_role_arn(v),
-            "role_session_name" => b.with_role_session_name(v),
-            "external_id" => b.with_external_id(v),
-            "duration_seconds" => b.with_duration_seconds(number(k, v)?),
-            other => return Err(unknown(other)),
-        };
+/// The builder for `options` (short keys, checked when set) over the environment's settings.
+pub fn builder(options: &BTreeMap<String, String>) -> ConnectionBuilder {
+    options.iter().fold(ConnectionBuilder::from_env(), |b, (k, v)| b.with_option(k, v))
+}
+
+/// The README's table of options, from [`SETTINGS`].
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| key (`adbc.athena.<key>`; URI `athena://?<key>=`) | takes | default | environment | PyAthena keyword | per query | meaning |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for s in SETTINGS {
+        let or_none = |v: Option<&str>| v.map_or_else(String::new, |v| format!("`{v}`"));
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {}{} |\n",
+            s.key,
+            s.kind.name(),
+            s.default,
+            or_none(s.env),
+            or_none(s.pyathena),
+            if s.per_query { "yes" } else { "" },
+            s.meaning,
+            if s.secret { " (never read back)" } else { "" },
+        ));
     }
-    match (key_id, secret) {
-        (Some(id), Some(secret)) => b = b.with_access_key(id, secret),
-        (None, None) => {}
-        _ => return Err(invalid("give both the access key id and the secret access key (or neither)")),
-    }
-    Ok(b.with_poll(poll))
+    out
+}
+
+/// The settings as the Python package reads them (`adbc_driver_athena/settings.json`).
+pub fn settings_json() -> String {
+    let settings: Vec<serde_json::Value> = SETTINGS
+        .iter()
+        .map(|s| {
+            let kind = match s.kind {
+                athena_arrow::config::options::ValueKind::Text => "text",
+                athena_arrow::config::options::ValueKind::Flag => "flag",
+                athena_arrow::config::options::ValueKind::Count => "count",
+                athena_arrow::config::options::ValueKind::Seconds => "seconds",
+                athena_arrow::config::options::ValueKind::Choice(_) => "choice",
+            };
+            serde_json::json!({
+                "key": s.key,
+                "option": format!("{PREFIX}{}", s.key),
+                "kind": kind,
+                "pyathena": s.pyathena,
+                "env": s.env,
+                "default": s.default,
+                "per_query": s.per_query,
+                "meaning": s.meaning,
+            })
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&serde_json::json!({
+        "generated_by": "cargo test -p adbc-driver-athena --lib generated (UPDATE_GENERATED=1 rewrites it)",
+        "prefix": PREFIX,
+        "last_query_id": format!("{PREFIX}{LAST_QUERY_ID}"),
+        "settings": settings,
+    }))
+    .expect("serialisable");
+    text.push('\n');
+    text
 }
 
 #[cfg(test)]
@@ -165,16 +173,36 @@ mod tests {
         assert!(parse_uri("athena://").unwrap().is_empty());
         assert_eq!(parse_uri("postgres://x").unwrap_err().status, Status::InvalidArguments);
         assert_eq!(parse_uri("athena://host?region=x").unwrap_err().status, Status::InvalidArguments);
-        assert_eq!(parse_uri("athena://?nope=1").unwrap_err().status, Status::NotFound);
+        let e = parse_uri("athena://?nope=1").unwrap_err();
+        assert_eq!(e.status, Status::NotImplemented);
+        assert!(e.message.starts_with("unknown Athena option \"nope\"; known: uri, adbc.athena.region, "), "{}", e.message);
         assert_eq!(parse_uri("athena://?region").unwrap_err().status, Status::InvalidArguments);
+        let e = parse_uri("athena://?unload=maybe").unwrap_err();
+        assert_eq!((e.status, e.message.as_str()), (Status::InvalidArguments, "adbc.athena.unload takes true or false, got \"maybe\""));
     }
 
+    /// The README's options table and the Python package's settings file are this table's:
+    /// `UPDATE_GENERATED=1` rewrites them, and without it they must be up to date.
     #[test]
-    fn values_are_checked() {
-        let opts = |k: &str, v: &str| BTreeMap::from([(k.to_owned(), v.to_owned())]);
-        assert!(builder(&opts("unload", "maybe")).is_err());
-        assert!(builder(&opts("result_reuse_minutes", "x")).is_err());
-        assert!(builder(&opts("access_key_id", "a")).is_err(), "a key id without its secret");
-        assert!(builder(&opts("unload", "true")).is_ok());
+    fn generated() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let update = std::env::var_os("UPDATE_GENERATED").is_some();
+        let json_path = root.join("python/adbc_driver_athena/settings.json");
+        let json = settings_json();
+        if update {
+            std::fs::write(&json_path, &json).unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(&json_path).unwrap(), json, "run with UPDATE_GENERATED=1 to rewrite {}", json_path.display());
+        let readme_path = root.join("README.md");
+        let readme = std::fs::read_to_string(&readme_path).unwrap();
+        let (begin, end) = ("<!-- options table: generated from SETTINGS -->\n", "<!-- end of options table -->");
+        let start = readme.find(begin).expect("README marks its options table") + begin.len();
+        let stop = start + readme[start..].find(end).expect("README ends its options table");
+        let table = markdown_table();
+        if update && readme[start..stop] != table {
+            std::fs::write(&readme_path, format!("{}{table}{}", &readme[..start], &readme[stop..])).unwrap();
+            return;
+        }
+        assert_eq!(&readme[start..stop], table, "run with UPDATE_GENERATED=1 to rewrite README.md's options table");
     }
 }

@@ -25,6 +25,8 @@ fn column_params(a: &dyn Array) -> std::result::Result<Vec<Param>, String> {
     let to = |dt: &DataType| cast(a, dt).map_err(|e| e.to_string());
     let each = |f: &dyn Fn(usize) -> Param| (0..a.len()).map(|i| if a.is_null(i) { Param::Null } else { f(i) }).collect::<Vec<_>>();
     Ok(match a.data_type() {
+        // Dictionary-encoded values bind as their values.
+        DataType::Dictionary(_, values) => return column_params(to(values)?.as_ref()),
         DataType::Null => vec![Param::Null; a.len()],
         DataType::Boolean => {
             let b = a.as_boolean();
@@ -94,5 +96,14 @@ mod tests {
         let rows = rows(&batch).unwrap();
         assert_eq!(rows[0], vec![Param::Int(7), Param::String("it's".into()), Param::Decimal("1.50".into())]);
         assert_eq!(rows[1], vec![Param::Null, Param::String("日本".into()), Param::Decimal("-0.05".into())]);
+    }
+
+    #[test]
+    fn dictionary_encoded_values_bind_as_their_values() {
+        let dict: arrow::array::DictionaryArray<arrow::datatypes::Int8Type> = vec![Some("a"), None, Some("a"), Some("b")].into_iter().collect();
+        let batch = RecordBatch::try_from_iter([("s", Arc::new(dict) as _)]).unwrap();
+        let rows = rows(&batch).unwrap();
+        let values: Vec<Param> = rows.into_iter().map(|mut r| r.remove(0)).collect();
+        assert_eq!(values, vec![Param::String("a".into()), Param::Null, Param::String("a".into()), Param::String("b".into())]);
     }
 }

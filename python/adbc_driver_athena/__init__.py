@@ -14,6 +14,7 @@ PEP 249 (DB-API 2.0): :func:`adbc_driver_athena.dbapi.connect`.
 from __future__ import annotations
 
 import importlib.machinery
+import importlib.metadata
 import pathlib
 import typing
 
@@ -23,7 +24,8 @@ from ._options import DatabaseOptions, StatementOptions, database_kwargs
 
 __all__ = ["DatabaseOptions", "StatementOptions", "connect", "driver_path", "ENTRYPOINT", "__version__"]
 
-__version__ = "0.1.0"
+#: The installed package's version (from its metadata).
+__version__ = importlib.metadata.version("adbc-driver-athena")
 
 #: The driver's ADBC entry point (the C symbol adbc_driver_manager calls).
 ENTRYPOINT = "AdbcDriverAthenaInit"

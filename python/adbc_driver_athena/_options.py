@@ -1,86 +1,74 @@
-"""Option keys of the driver and the PyAthena keywords they mirror."""
+"""Option keys of the driver and the PyAthena keywords they mirror.
+
+Everything here comes from ``settings.json``, which the driver's own table of settings writes
+(a Rust test fails when the file is out of date): the keys, their kinds, the PyAthena keyword of
+each and which ones are per-query.
+"""
 
 from __future__ import annotations
 
 import enum
+import json
+import pathlib
 import typing
 
-PREFIX = "adbc.athena."
+_TABLE = json.loads((pathlib.Path(__file__).parent / "settings.json").read_text(encoding="utf-8"))
+
+PREFIX: str = _TABLE["prefix"]
+
+#: Database option keys (``db_kwargs``), one per setting of the driver's table.
+DatabaseOptions = enum.Enum(  # type: ignore[misc]
+    "DatabaseOptions",
+    {s["key"].upper(): s["option"] for s in _TABLE["settings"]},
+    module=__name__,
+)
+DatabaseOptions.__doc__ = "Database option keys (``db_kwargs``), one per setting of the driver's table."
+
+#: Statement option keys (``cursor(adbc_stmt_kwargs=...)``): the per-query settings, and the
+#: readable ``LAST_QUERY_ID`` (the QueryExecutionId of the statement's last query).
+StatementOptions = enum.Enum(  # type: ignore[misc]
+    "StatementOptions",
+    {**{s["key"].upper(): s["option"] for s in _TABLE["settings"] if s["per_query"]}, "LAST_QUERY_ID": _TABLE["last_query_id"]},
+    module=__name__,
+)
+StatementOptions.__doc__ = "Statement option keys (``cursor(adbc_stmt_kwargs=...)``) and the readable LAST_QUERY_ID."
 
 
-class DatabaseOptions(enum.Enum):
-    """Database option keys (``db_kwargs``), each with the PyAthena keyword it mirrors."""
-
-    REGION = PREFIX + "region"
-    S3_STAGING_DIR = PREFIX + "s3_staging_dir"
-    WORK_GROUP = PREFIX + "work_group"
-    SCHEMA = PREFIX + "schema"
-    CATALOG = PREFIX + "catalog"
-    ENDPOINT_URL = PREFIX + "endpoint_url"
-    UNLOAD = PREFIX + "unload"
-    RESULT_REUSE_MINUTES = PREFIX + "result_reuse_minutes"
-    QUERY_TIMEOUT_SECONDS = PREFIX + "query_timeout_seconds"
-    POLL_INTERVAL_MS = PREFIX + "poll_interval_ms"
-    POLL_INITIAL_MS = PREFIX + "poll_initial_ms"
-    ACCESS_KEY_ID = PREFIX + "access_key_id"
-    SECRET_ACCESS_KEY = PREFIX + "secret_access_key"
-    SESSION_TOKEN = PREFIX + "session_token"
-    PROFILE = PREFIX + "profile"
-    ROLE_ARN = PREFIX + "role_arn"
-    ROLE_SESSION_NAME = PREFIX + "role_session_name"
-    EXTERNAL_ID = PREFIX + "external_id"
-    DURATION_SECONDS = PREFIX + "duration_seconds"
-
-
-class StatementOptions(enum.Enum):
-    """Statement option keys (``cursor(adbc_stmt_kwargs=...)``)."""
-
-    UNLOAD = PREFIX + "unload"
-    RESULT_REUSE_MINUTES = PREFIX + "result_reuse_minutes"
-    QUERY_TIMEOUT_SECONDS = PREFIX + "query_timeout_seconds"
-    #: Readable: the QueryExecutionId of the statement's last query.
-    LAST_QUERY_ID = PREFIX + "last_query_id"
-
-
-def _text(value: typing.Any) -> str:
-    return str(value)
-
-
-def _flag(value: typing.Any) -> str:
+def _flag(name: str, value: typing.Any) -> str:
     if not isinstance(value, bool):
-        raise TypeError(f"expected True or False, got {value!r}")
+        raise TypeError(f"{name} takes True or False, got {value!r}")
     return "true" if value else "false"
 
 
-def _seconds_to_ms(value: typing.Any) -> str:
-    seconds = float(value)
-    if seconds <= 0:
-        raise ValueError(f"poll_interval must be positive, got {value!r}")
-    return str(max(1, round(seconds * 1000)))
+def _count(name: str, value: typing.Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} takes a whole number, got {value!r}")
+    return str(value)
 
 
-#: PyAthena keyword -> (database option, conversion).
-PYATHENA_KEYWORDS: typing.Dict[str, typing.Tuple[DatabaseOptions, typing.Callable[[typing.Any], str]]] = {
-    "s3_staging_dir": (DatabaseOptions.S3_STAGING_DIR, _text),
-    "region_name": (DatabaseOptions.REGION, _text),
-    "work_group": (DatabaseOptions.WORK_GROUP, _text),
-    "schema_name": (DatabaseOptions.SCHEMA, _text),
-    "catalog_name": (DatabaseOptions.CATALOG, _text),
-    "endpoint_url": (DatabaseOptions.ENDPOINT_URL, _text),
-    "unload": (DatabaseOptions.UNLOAD, _flag),
-    "result_reuse_minutes": (DatabaseOptions.RESULT_REUSE_MINUTES, _text),
-    "poll_interval": (DatabaseOptions.POLL_INTERVAL_MS, _seconds_to_ms),
-    "aws_access_key_id": (DatabaseOptions.ACCESS_KEY_ID, _text),
-    "aws_secret_access_key": (DatabaseOptions.SECRET_ACCESS_KEY, _text),
-    "aws_session_token": (DatabaseOptions.SESSION_TOKEN, _text),
-    "profile_name": (DatabaseOptions.PROFILE, _text),
-    "role_arn": (DatabaseOptions.ROLE_ARN, _text),
-    "role_session_name": (DatabaseOptions.ROLE_SESSION_NAME, _text),
-    "external_id": (DatabaseOptions.EXTERNAL_ID, _text),
-    "duration_seconds": (DatabaseOptions.DURATION_SECONDS, _text),
-    # Not PyAthena's, but a setting of ours worth a keyword.
-    "query_timeout_seconds": (DatabaseOptions.QUERY_TIMEOUT_SECONDS, _text),
+def _seconds(name: str, value: typing.Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} takes a number of seconds, got {value!r}")
+    return repr(float(value))
+
+
+def _text(name: str, value: typing.Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+_CONVERT: typing.Dict[str, typing.Callable[[str, typing.Any], str]] = {
+    "flag": _flag,
+    "count": _count,
+    "seconds": _seconds,
+    "text": _text,
+    "choice": _text,
 }
+
+#: PyAthena keyword (or one of ours: the key itself) -> (database option, conversion to text).
+KEYWORDS: typing.Dict[str, typing.Tuple[str, typing.Callable[[str, typing.Any], str]]] = {}
+for _s in _TABLE["settings"]:
+    for _name in {_s["pyathena"] or _s["key"], _s["key"]}:
+        KEYWORDS[_name] = (_s["option"], _CONVERT[_s["kind"]])
 
 #: PyAthena keywords that need nothing here: every cursor gives Arrow, and adbc_driver_manager
 #: already stops the query on Ctrl-C (StopQueryExecution through the driver's cancel).
@@ -90,9 +78,16 @@ IGNORED_KEYWORDS = frozenset({"cursor_class", "kill_on_interrupt"})
 DEFAULT_RESULT_REUSE_MINUTES = 60
 
 
+def option_text(value: typing.Any) -> str:
+    """An option value as the driver takes it (booleans as ``true``/``false``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
+
+
 def database_kwargs(
     uri: typing.Optional[str],
-    db_kwargs: typing.Optional[typing.Mapping[str, typing.Any]],
+    db_kwargs: typing.Optional[typing.Mapping[typing.Any, typing.Any]],
     pyathena_kwargs: typing.Mapping[str, typing.Any],
 ) -> typing.Dict[str, str]:
     """ADBC database options from a URI, explicit options and PyAthena keywords (in that order,
@@ -101,21 +96,27 @@ def database_kwargs(
     if uri is not None:
         out["uri"] = uri
     for key, value in (db_kwargs or {}).items():
-        key = key.value if isinstance(key, enum.Enum) else key
-        out[key] = value if isinstance(value, str) else str(value)
+        out[key.value if isinstance(key, enum.Enum) else key] = option_text(value)
     kwargs = dict(pyathena_kwargs)
     reuse_enable = kwargs.pop("result_reuse_enable", None)
     if reuse_enable is True and "result_reuse_minutes" not in kwargs:
         kwargs["result_reuse_minutes"] = DEFAULT_RESULT_REUSE_MINUTES
     elif reuse_enable is False:
-        kwargs.pop("result_reuse_minutes", None)
+        kwargs["result_reuse_minutes"] = 0
     for name, value in kwargs.items():
         if name in IGNORED_KEYWORDS or value is None:
             continue
-        entry = PYATHENA_KEYWORDS.get(name)
+        entry = KEYWORDS.get(name)
         if entry is None:
-            known = ", ".join(sorted([*PYATHENA_KEYWORDS, "result_reuse_enable"]))
+            known = ", ".join(sorted([*KEYWORDS, "result_reuse_enable"]))
             raise TypeError(f"unknown keyword argument {name!r} for an Athena connection; known: {known}")
         option, convert = entry
-        out[option.value] = convert(value)
+        out[option] = convert(name, value)
     return out
+
+
+def statement_kwargs(adbc_stmt_kwargs: typing.Optional[typing.Mapping[typing.Any, typing.Any]]) -> typing.Optional[typing.Dict[str, str]]:
+    """Statement options as the driver takes them (enum keys, booleans as ``true``/``false``)."""
+    if not adbc_stmt_kwargs:
+        return None
+    return {(k.value if isinstance(k, enum.Enum) else k): option_text(v) for k, v in adbc_stmt_kwargs.items()}

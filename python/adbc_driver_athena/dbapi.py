@@ -14,11 +14,15 @@ A PyAthena user changes one import::
 Parameters use the ``qmark`` style and travel as Athena's ExecutionParameters. Errors follow
 PyAthena's classes: ``ProgrammingError`` for SQL that Athena refuses (syntax, unknown tables),
 ``OperationalError`` for credentials, unreachable endpoints, cancelled and timed-out queries.
+
+The connection and cursor wrap adbc_driver_manager's (made by its public ``connect``): every
+method and attribute of theirs is theirs, reached through the wrapper, with one change to what
+they raise (credentials refused become ``OperationalError``) and two additions
+(``Cursor.query_id``, ``Cursor.read_partition``).
 """
 
 from __future__ import annotations
 
-import functools
 import typing
 
 import adbc_driver_manager
@@ -52,7 +56,7 @@ from adbc_driver_manager.dbapi import (  # noqa: F401  (PEP 249 names of this mo
 )
 
 import adbc_driver_athena
-from adbc_driver_athena._options import StatementOptions
+from adbc_driver_athena._options import StatementOptions, database_kwargs, statement_kwargs
 
 __all__ = ["Connection", "Cursor", "connect"]
 
@@ -61,33 +65,65 @@ __all__ = ["Connection", "Cursor", "connect"]
 _OPERATIONAL = {AdbcStatusCode.UNAUTHENTICATED, AdbcStatusCode.UNAUTHORIZED}
 
 
-def _translated(method):
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        try:
-            return method(*args, **kwargs)
-        except ProgrammingError as e:
-            if getattr(e, "status_code", None) not in _OPERATIONAL:
-                raise
+class _Translated:
+    """Re-raises adbc_driver_manager's credential errors as OperationalError."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if isinstance(exc, ProgrammingError) and exc.status_code in _OPERATIONAL:
             raise OperationalError(
-                str(e),
-                status_code=e.status_code,
-                vendor_code=e.vendor_code,
-                sqlstate=e.sqlstate,
-                details=e.details,
-            ) from e
-
-    return wrapper
+                str(exc), status_code=exc.status_code, vendor_code=exc.vendor_code, sqlstate=exc.sqlstate, details=exc.details
+            ) from exc
+        return False
 
 
-class Cursor(adbc_driver_manager.dbapi.Cursor):
+def _translating(method: typing.Callable) -> typing.Callable:
+    def call(*args, **kwargs):
+        with _Translated():
+            return method(*args, **kwargs)
+
+    call.__name__ = getattr(method, "__name__", "call")
+    call.__doc__ = getattr(method, "__doc__", None)
+    return call
+
+
+class _Wrapper:
+    """Reaches the wrapped object's attributes; its methods raise translated errors."""
+
+    def __init__(self, inner: typing.Any) -> None:
+        object.__setattr__(self, "_inner", inner)
+
+    def __getattr__(self, name: str) -> typing.Any:
+        value = getattr(self._inner, name)
+        return _translating(value) if callable(value) and not isinstance(value, type) else value
+
+    def __setattr__(self, name: str, value: typing.Any) -> None:
+        setattr(self._inner, name, value)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close()
+
+
+class Cursor(_Wrapper):
     """A DB-API cursor whose results are Arrow streams from Athena."""
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        with _Translated():
+            return next(self._inner)
 
     @property
     def query_id(self) -> typing.Optional[str]:
         """The QueryExecutionId of the last query this cursor ran (as PyAthena's cursors give it)."""
         try:
-            value = self.adbc_statement.get_option(StatementOptions.LAST_QUERY_ID.value)
+            value = self._inner.adbc_statement.get_option(StatementOptions.LAST_QUERY_ID.value)
         except adbc_driver_manager.Error:
             return None
         return value or None
@@ -95,55 +131,25 @@ class Cursor(adbc_driver_manager.dbapi.Cursor):
     def read_partition(self, partition: bytes):
         """Read one partition from :meth:`adbc_execute_partitions` (in this process or any other
         with read access to the result); returns a streaming ``pyarrow.RecordBatchReader``."""
-        self.adbc_read_partition(partition)
-        return self.fetch_record_batch()
+        with _Translated():
+            self._inner.adbc_read_partition(partition)
+            return self._inner.fetch_record_batch()
 
 
-for _name in (
-    "execute",
-    "executemany",
-    "fetchone",
-    "fetchmany",
-    "fetchall",
-    "fetch_arrow_table",
-    "fetch_arrow",
-    "fetch_df",
-    "fetch_polars",
-    "fetch_record_batch",
-    "adbc_execute_partitions",
-    "adbc_execute_schema",
-    "adbc_read_partition",
-    "adbc_cancel",
-):
-    setattr(Cursor, _name, _translated(getattr(adbc_driver_manager.dbapi.Cursor, _name)))
-
-
-class Connection(adbc_driver_manager.dbapi.Connection):
+class Connection(_Wrapper):
     """A DB-API connection to Athena (autocommit: Athena has no transactions)."""
 
-    def cursor(self, *, adbc_stmt_kwargs: typing.Optional[typing.Mapping[str, typing.Any]] = None) -> Cursor:
-        """A new cursor; ``adbc_stmt_kwargs`` takes :class:`StatementOptions` keys (unload,
-        result reuse minutes, query timeout seconds) for this cursor's queries."""
-        stmt_kwargs = None
-        if adbc_stmt_kwargs:
-            stmt_kwargs = {
-                (k.value if isinstance(k, StatementOptions) else k): (
-                    ("true" if v else "false") if isinstance(v, bool) else str(v)
-                )
-                for k, v in adbc_stmt_kwargs.items()
-            }
-        cursor = Cursor(self, stmt_kwargs, dbapi_backend=self._backend)
-        self._cursors.add(cursor)
-        return cursor
-
-    adbc_get_objects = _translated(adbc_driver_manager.dbapi.Connection.adbc_get_objects)
-    adbc_get_table_schema = _translated(adbc_driver_manager.dbapi.Connection.adbc_get_table_schema)
+    def cursor(self, *, adbc_stmt_kwargs: typing.Optional[typing.Mapping[typing.Any, typing.Any]] = None) -> Cursor:
+        """A new cursor; ``adbc_stmt_kwargs`` takes :class:`StatementOptions` keys (the per-query
+        settings: unload, its compression, result reuse minutes, query timeout seconds)."""
+        with _Translated():
+            return Cursor(self._inner.cursor(adbc_stmt_kwargs=statement_kwargs(adbc_stmt_kwargs)))
 
 
 def connect(
     uri: typing.Optional[str] = None,
     *,
-    db_kwargs: typing.Optional[typing.Mapping[str, typing.Any]] = None,
+    db_kwargs: typing.Optional[typing.Mapping[typing.Any, typing.Any]] = None,
     conn_kwargs: typing.Optional[typing.Mapping[str, str]] = None,
     **pyathena_kwargs: typing.Any,
 ) -> Connection:
@@ -159,23 +165,22 @@ def connect(
     conn_kwargs
         ADBC connection options.
     **pyathena_kwargs
-        PyAthena's keywords: ``s3_staging_dir``, ``region_name``, ``work_group``,
+        PyAthena's keywords (``s3_staging_dir``, ``region_name``, ``work_group``,
         ``schema_name``, ``catalog_name``, ``endpoint_url``, ``profile_name``,
         ``aws_access_key_id``, ``aws_secret_access_key``, ``aws_session_token``, ``role_arn``,
         ``role_session_name``, ``external_id``, ``duration_seconds``, ``poll_interval``
-        (seconds), ``result_reuse_enable``, ``result_reuse_minutes``, ``unload``, and our
-        ``query_timeout_seconds``. ``cursor_class`` and ``kill_on_interrupt`` are accepted and
-        need nothing (every cursor gives Arrow; Ctrl-C stops the query).
+        (seconds), ``result_reuse_enable``, ``result_reuse_minutes``, ``unload``) and the keys
+        of the driver's other settings (``query_timeout_seconds``, ``unload_compression``).
+        ``cursor_class`` and ``kill_on_interrupt`` are accepted and need nothing (every cursor
+        gives Arrow; Ctrl-C stops the query).
     """
-    db = None
-    conn = None
-    try:
-        db = adbc_driver_athena.connect(uri, db_kwargs, **pyathena_kwargs)
-        conn = adbc_driver_manager.AdbcConnection(db, **(conn_kwargs or {}))
-        return Connection(db, conn, conn_kwargs, autocommit=True)
-    except Exception:
-        if conn is not None:
-            conn.close()
-        if db is not None:
-            db.close()
-        raise
+    kwargs = database_kwargs(uri, db_kwargs, pyathena_kwargs)
+    with _Translated():
+        inner = adbc_driver_manager.dbapi.connect(
+            driver=adbc_driver_athena.driver_path(),
+            entrypoint=adbc_driver_athena.ENTRYPOINT,
+            db_kwargs=kwargs,
+            conn_kwargs=conn_kwargs,
+            autocommit=True,
+        )
+    return Connection(inner)

@@ -25,7 +25,9 @@ pub(crate) enum MfaTokenSource {
 
 #[derive(Clone, Default)]
 pub(crate) struct CredentialOptions {
-    pub access_key: Option<(String, String)>,
+    /// Static keys: both halves, or neither.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
     pub session_token: Option<String>,
     pub profile: Option<String>,
     pub credentials_file: Option<std::path::PathBuf>,
@@ -40,8 +42,8 @@ pub(crate) struct CredentialOptions {
 impl fmt::Debug for CredentialOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CredentialOptions")
-            .field("access_key_id", &self.access_key.as_ref().map(|(id, _)| id))
-            .field("secret_access_key", &self.access_key.as_ref().map(|_| "** redacted **"))
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "** redacted **"))
             .field("session_token", &self.session_token.as_ref().map(|_| "** redacted **"))
             .field("profile", &self.profile)
             .field("credentials_file", &self.credentials_file)
@@ -112,11 +114,16 @@ impl CredentialOptions {
     /// The SDK config whose credentials provider follows these options.
     pub(crate) async fn resolve(&self, base: SdkConfig) -> Result<SdkConfig> {
         let mut base = base;
-        if let Some((id, secret)) = &self.access_key {
-            let creds = Credentials::new(id, secret, self.session_token.clone(), None, "athena-arrow-static");
-            base = base.into_builder().credentials_provider(SharedCredentialsProvider::new(creds)).build();
-        } else if self.session_token.is_some() {
-            return Err(Error::config("a session token needs an access key and secret"));
+        match (&self.access_key_id, &self.secret_access_key) {
+            (Some(id), Some(secret)) => {
+                let creds = Credentials::new(id, secret, self.session_token.clone(), None, "athena-arrow-static");
+                base = base.into_builder().credentials_provider(SharedCredentialsProvider::new(creds)).build();
+            }
+            (None, None) if self.session_token.is_some() => {
+                return Err(Error::config("a session token needs an access key id and a secret access key"));
+            }
+            (None, None) => {}
+            _ => return Err(Error::config("give both the access key id and the secret access key, or neither")),
         }
         let duration = Duration::from_secs(self.duration_seconds.unwrap_or(DEFAULT_DURATION_SECS).into());
         let provider = match (&self.role_arn, &self.serial_number) {

@@ -3,7 +3,9 @@
 //! credential paths ([`credentials`]). Building the connection itself is
 //! [`crate::Connection`]'s part.
 
+pub mod compression;
 pub(crate) mod credentials;
+pub mod options;
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use arrow::datatypes::TimeUnit;
 use aws_config::SdkConfig;
 
 use crate::config::credentials::{CredentialOptions, MfaTokenSource};
+use crate::config::compression::UnloadCompression;
 use crate::fetch::FetchConfig;
 
 /// How parameters are bound.
@@ -181,7 +184,7 @@ pub(crate) struct Settings {
     pub result_source: ResultSource,
     pub fetch: FetchConfig,
     pub unload: bool,
-    pub unload_compression: String,
+    pub unload_compression: UnloadCompression,
     pub unload_cleanup: bool,
 }
 
@@ -218,7 +221,7 @@ impl Default for Settings {
             work_group: None,
             // PyAthena's defaults: the `default` database of the AWS Glue catalog.
             schema: "default".into(),
-            catalog: "awsdatacatalog".into(),
+            catalog: "AwsDataCatalog".into(),
             encryption: None,
             result_reuse: None,
             on_start: None,
@@ -236,7 +239,7 @@ impl Default for Settings {
             fetch: FetchConfig::default(),
             unload: false,
             // Fast to decode; Athena's own default for Parquet is GZIP.
-            unload_compression: "SNAPPY".into(),
+            unload_compression: UnloadCompression::Snappy,
             // Athena and PyAthena leave UNLOAD's files in place.
             unload_cleanup: false,
         }
@@ -497,12 +500,8 @@ impl ConnectionBuilder {
     }
 
     /// Compression of UNLOAD's Parquet: SNAPPY (default), GZIP, ZSTD or NONE.
-    pub fn with_unload_compression(mut self, compression: impl Into<String>) -> Self {
-        let c = compression.into().to_ascii_uppercase();
-        if !["SNAPPY", "GZIP", "ZSTD", "NONE"].contains(&c.as_str()) {
-            self.errors.push(format!("unload compression must be SNAPPY, GZIP, ZSTD or NONE, got {c}"));
-        }
-        self.settings.unload_compression = c;
+    pub fn with_unload_compression(mut self, compression: UnloadCompression) -> Self {
+        self.settings.unload_compression = compression;
         self
     }
 
@@ -515,7 +514,8 @@ impl ConnectionBuilder {
 
     /// Static credentials.
     pub fn with_access_key(mut self, access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Self {
-        self.credentials.access_key = Some((access_key_id.into(), secret_access_key.into()));
+        self.credentials.access_key_id = Some(access_key_id.into());
+        self.credentials.secret_access_key = Some(secret_access_key.into());
         self
     }
 
@@ -591,7 +591,7 @@ mod tests {
         let b = ConnectionBuilder::new().with_s3_staging_dir("bucket/x").with_result_reuse(Duration::from_secs(30));
         assert_eq!(b.errors.len(), 2, "{:?}", b.errors);
         let s = Settings::default();
-        assert_eq!((s.schema.as_str(), s.catalog.as_str(), s.cancel_on_drop), ("default", "awsdatacatalog", true));
+        assert_eq!((s.schema.as_str(), s.catalog.as_str(), s.cancel_on_drop), ("default", "AwsDataCatalog", true));
         let p = PollConfig::default();
         let ms = Duration::from_millis;
         assert_eq!(p.next(ms(20), ms(20)), ms(30));

@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::query::info::{QueryInfo, get_query_execution};
-use crate::query::unload::is_unload_limitation;
+use crate::query::unload::is_unload_refusal;
 use crate::results::ResultSet;
 use crate::results::partition::{Partitions, partitions_of};
 use crate::results::unload::UnloadColumns;
@@ -111,6 +111,13 @@ pub struct QueryHandle {
     fallback: Option<Fallback>,
 }
 
+/// How a handle's query ended: its facts, or (an UNLOAD Athena refused) the result of the query
+/// as written.
+enum Settled {
+    Ended(QueryHandle, QueryInfo),
+    AsWritten(ResultSet),
+}
+
 /// The query as written, run when Athena refuses its UNLOAD (built by [`crate::Query::submit`]).
 pub(crate) type Fallback = Box<dyn FnOnce() -> BoxFuture<'static, Result<ResultSet>> + Send + Sync>;
 
@@ -183,16 +190,11 @@ impl QueryHandle {
     /// # Errors
     /// [`Error::QueryFailed`], [`Error::Cancelled`], [`Error::Timeout`] (the query is stopped
     /// first), or [`Error::Api`].
-    pub async fn wait(mut self) -> Result<ResultSet> {
-        let info = match self.wait_info().await {
-            Err(e) if is_unload_limitation(&e) && self.fallback.is_some() => {
-                tracing::debug!("UNLOAD refused the query ({e}); running it as written");
-                let fallback = self.fallback.take().expect("checked");
-                return fallback().await;
-            }
-            other => other?,
-        };
-        ResultSet::open(self.conn.clone(), info, &self.hints, self.unload.as_deref()).await
+    pub async fn wait(self) -> Result<ResultSet> {
+        match self.settle().await? {
+            Settled::Ended(handle, info) => ResultSet::open(handle.conn.clone(), info, &handle.hints, handle.unload.as_deref()).await,
+            Settled::AsWritten(result) => Ok(result),
+        }
     }
 
     /// Polls until the query ends, then lists its result as [`Partitions`] without reading
@@ -201,17 +203,29 @@ impl QueryHandle {
     ///
     /// # Errors
     /// As [`wait`](Self::wait), and [`Error::Storage`] when a result object cannot be reached.
-    pub async fn wait_partitions(mut self) -> Result<Partitions> {
-        let info = match self.wait_info().await {
-            Err(e) if is_unload_limitation(&e) && self.fallback.is_some() => {
-                tracing::debug!("UNLOAD refused the query ({e}); running it as written");
-                let fallback = self.fallback.take().expect("checked");
-                let written = fallback().await?;
-                return partitions_of(&self.conn, written.info().clone(), &self.hints, None).await;
-            }
-            other => other?,
-        };
-        partitions_of(&self.conn, info, &self.hints, self.unload.as_deref()).await
+    pub async fn wait_partitions(self) -> Result<Partitions> {
+        let (conn, hints) = (self.conn.clone(), self.hints.clone());
+        match self.settle().await? {
+            Settled::Ended(handle, info) => partitions_of(&conn, info, &hints, handle.unload.as_deref()).await,
+            Settled::AsWritten(result) => partitions_of(&conn, result.info().clone(), &hints, None).await,
+        }
+    }
+
+    /// Waits for the query to end. The one place that decides what happens when Athena refuses
+    /// the UNLOAD this handle runs for a query (a column type UNLOAD cannot write, nested where
+    /// the probe could not see it): the query as written runs instead.
+    async fn settle(mut self) -> Result<Settled> {
+        match self.wait_info().await {
+            Ok(info) => Ok(Settled::Ended(self, info)),
+            Err(e) if is_unload_refusal(&e) => match self.fallback.take() {
+                Some(as_written) => {
+                    tracing::debug!("UNLOAD refused the query ({e}); running it as written");
+                    Ok(Settled::AsWritten(as_written().await?))
+                }
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     /// Polls until the query ends and returns its facts, without opening results.

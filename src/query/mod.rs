@@ -15,6 +15,7 @@ pub(crate) mod info;
 pub mod params;
 pub(crate) mod unload;
 
+use crate::config::compression::UnloadCompression;
 use crate::config::{CacheConfig, OnStart, check_reuse};
 use crate::connection::Connection;
 use crate::decode::schema::ColumnInfo;
@@ -70,7 +71,8 @@ pub struct Query {
     cancel_on_drop: Option<bool>,
     hints: HashMap<String, String>,
     unload: Option<bool>,
-    errors: Vec<String>,
+    unload_compression: Option<UnloadCompression>,
+    pub(crate) errors: Vec<String>,
 }
 
 impl fmt::Debug for Query {
@@ -112,6 +114,7 @@ impl Query {
             cancel_on_drop: None,
             hints: HashMap::new(),
             unload: None,
+            unload_compression: None,
             errors: Vec::new(),
         }
     }
@@ -207,6 +210,12 @@ impl Query {
         self
     }
 
+    /// Compression of this query's UNLOAD files (default: the connection's).
+    pub fn unload_compression(mut self, compression: UnloadCompression) -> Self {
+        self.unload_compression = Some(compression);
+        self
+    }
+
     /// Types the result column `column` by `type_name` with its element types
     /// (`array(integer)`, `map<string,int>`, `row(a integer, b varchar)`): Athena's column
     /// metadata names nested types without them, so such columns are otherwise text.
@@ -274,17 +283,10 @@ impl Query {
             }
         }
         let mut interrupt = std::pin::pin!(interrupt);
-        if let Some(handle) = self.start_unload(&prepared, interrupt.as_mut(), None).await? {
-            match Self::wait_or_stop(handle, interrupt.as_mut()).await {
-                // Nested columns with element types UNLOAD cannot write (ColumnInfo does not
-                // name element types): the query's own result CSV is read instead.
-                Err(e) if unload::is_unload_limitation(&e) => {
-                    tracing::debug!("UNLOAD refused the query ({e}); reading its result CSV instead");
-                }
-                other => return other,
-            }
-        }
-        let handle = self.start_with(prepared, None, true, None).await?;
+        let handle = match self.start_unload(&prepared, interrupt.as_mut(), self.as_written()).await? {
+            Some(handle) => handle,
+            None => self.start_with(prepared, None, true, None).await?,
+        };
         Self::wait_or_stop(handle, interrupt).await
     }
 
@@ -300,7 +302,7 @@ impl Query {
         &self,
         prepared: &Prepared,
         interrupt: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
-        fallback: Option<Fallback>,
+        as_written: Fallback,
     ) -> Result<Option<QueryHandle>> {
         let settings = self.conn.settings();
         if !(self.unload.unwrap_or(settings.unload) && unload::is_select(&prepared.sql)) {
@@ -310,7 +312,7 @@ impl Query {
             return Err(Error::config("unload needs an s3_staging_dir: the data files go to a fresh prefix under it"));
         };
         let unload_sql = |select: &str| Prepared {
-            sql: unload::unload_sql(select, staging, &settings.unload_compression),
+            sql: unload::unload_sql(select, staging, self.unload_compression.unwrap_or(settings.unload_compression)),
             execution_parameters: prepared.execution_parameters.clone(),
         };
         let mut direct = match self.start_with(unload_sql(&prepared.sql), None, false, None).await {
@@ -334,13 +336,13 @@ impl Query {
         };
         let plan = UnloadPlan::new(&prepared.sql, columns);
         if !plan.columns.rewritten {
-            direct.set_unload(plan.columns, fallback);
+            direct.set_unload(plan.columns, Some(as_written));
             self.started(direct.query_id());
             return Ok(Some(direct));
         }
         stop_quietly(&direct).await;
         let select = plan.select.clone();
-        Ok(Some(self.start_with(unload_sql(&select), Some(plan.columns), true, fallback).await?))
+        Ok(Some(self.start_with(unload_sql(&select), Some(plan.columns), true, Some(as_written)).await?))
     }
 
     /// The columns of `prepared` (names and Athena types) from a `LIMIT 0` query of it, which
@@ -375,6 +377,25 @@ impl Query {
         }
     }
 
+    /// The columns of this query's result (names and Arrow types, as its rows would have them)
+    /// without computing any row: Athena plans a `LIMIT 0` of it. No start callback is called.
+    ///
+    /// # Errors
+    /// [`Error::ResultMissing`] for a statement that is not a query (only SELECT, WITH, VALUES
+    /// and TABLE have result columns), else as [`execute`](Self::execute).
+    pub async fn execute_schema(self) -> Result<arrow::datatypes::SchemaRef> {
+        let prepared = self.prepare()?;
+        if let Err(word) = unload::is_query(&prepared.sql) {
+            return Err(Error::ResultMissing {
+                query_id: None,
+                message: format!("{word} statements have no result columns to describe: only queries (SELECT, WITH, VALUES, TABLE) do"),
+            });
+        }
+        let probe = Prepared { sql: unload::probe_sql(&prepared.sql), execution_parameters: prepared.execution_parameters };
+        let handle = self.start_with(probe, None, false, None).await?;
+        Ok(handle.wait().await?.schema().clone())
+    }
+
     /// Runs the query and lists its result as partitions (see [`QueryHandle::wait_partitions`]):
     /// with [`unload`](Self::unload) one per data file, for many processes or machines to read.
     ///
@@ -393,12 +414,16 @@ impl Query {
     /// should Athena still refuse the UNLOAD, [`QueryHandle::wait`] runs the query as written.
     pub async fn submit(self) -> Result<QueryHandle> {
         let prepared = self.prepare()?;
-        let as_written = self.clone().unload(false);
-        let fallback: Fallback = Box::new(move || Box::pin(as_written.execute()));
-        match self.start_unload(&prepared, std::pin::pin!(std::future::pending()), Some(fallback)).await? {
+        match self.start_unload(&prepared, std::pin::pin!(std::future::pending()), self.as_written()).await? {
             Some(handle) => Ok(handle),
             None => self.start_with(prepared, None, true, None).await,
         }
+    }
+
+    /// This query as written (without UNLOAD): what runs when Athena refuses its UNLOAD.
+    fn as_written(&self) -> Fallback {
+        let as_written = self.clone().unload(false);
+        Box::new(move || Box::pin(as_written.execute()))
     }
 
     /// Starts `prepared`; `callbacks`: call the start callbacks (not for internal queries).

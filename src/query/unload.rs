@@ -4,25 +4,41 @@
 
 use std::sync::Arc;
 
+use crate::config::compression::UnloadCompression;
 use crate::decode::schema::{ColumnInfo, strip_parameters};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::results::unload::UnloadColumns;
 
-/// Whether `sql` is a query UNLOAD can wrap (SELECT or WITH, after comments).
-pub(crate) fn is_select(sql: &str) -> bool {
+/// The first word of `sql` after comments and opening parentheses, upper case.
+fn first_keyword(sql: &str) -> String {
     let mut s = sql.trim_start();
     loop {
         if let Some(rest) = s.strip_prefix("--") {
             s = rest.split_once('\n').map_or("", |(_, r)| r).trim_start();
         } else if let Some(rest) = s.strip_prefix("/*") {
             s = rest.split_once("*/").map_or("", |(_, r)| r).trim_start();
+        } else if let Some(rest) = s.strip_prefix('(') {
+            s = rest.trim_start();
         } else {
             break;
         }
     }
-    let s = s.trim_start_matches('(').trim_start();
-    let word: String = s.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_uppercase();
-    word == "SELECT" || word == "WITH"
+    s.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_uppercase()
+}
+
+/// Whether `sql` is a query UNLOAD can wrap (SELECT or WITH, after comments).
+pub(crate) fn is_select(sql: &str) -> bool {
+    matches!(first_keyword(sql).as_str(), "SELECT" | "WITH")
+}
+
+/// Whether `sql` is a query, whose columns a `LIMIT 0` probe describes (SELECT, WITH, VALUES,
+/// TABLE); `Err` names the statement's first word otherwise.
+pub(crate) fn is_query(sql: &str) -> std::result::Result<(), String> {
+    match first_keyword(sql).as_str() {
+        "SELECT" | "WITH" | "VALUES" | "TABLE" => Ok(()),
+        "" => Err("(empty)".into()),
+        word => Err(word.to_owned()),
+    }
 }
 
 /// `sql` without surrounding blanks and its final `;`, to be nested in another statement (on
@@ -32,7 +48,7 @@ fn body(sql: &str) -> &str {
 }
 
 /// The UNLOAD statement for `sql` into a fresh prefix under `staging`.
-pub(crate) fn unload_sql(sql: &str, staging: &str, compression: &str) -> String {
+pub(crate) fn unload_sql(sql: &str, staging: &str, compression: UnloadCompression) -> String {
     let prefix = format!("{}/unload/{}/", staging.trim_end_matches('/'), uuid::Uuid::new_v4());
     format!("UNLOAD (\n{}\n) TO '{prefix}' WITH (format = 'PARQUET', compression = '{compression}')", body(sql))
 }
@@ -104,16 +120,11 @@ impl UnloadPlan {
     }
 }
 
-/// Whether a failed UNLOAD failed for what UNLOAD cannot write (the plain query would succeed).
-pub(crate) fn is_unload_limitation(e: &Error) -> bool {
-    match e {
-        Error::QueryFailed { reason, .. } => {
-            reason.starts_with("NOT_SUPPORTED: Unsupported Hive type")
-                || reason.contains("Column name not specified")
-                || reason.contains("specified more than once")
-        }
-        _ => false,
-    }
+/// Whether a failed UNLOAD was refused for what it writes (a type or a column name UNLOAD
+/// cannot write), so that the query as written can still run: a failed query of kind
+/// Unsupported or InvalidArgument.
+pub(crate) fn is_unload_refusal(e: &Error) -> bool {
+    matches!(e, Error::QueryFailed { .. }) && matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::InvalidArgument)
 }
 
 #[cfg(test)]
@@ -126,7 +137,7 @@ mod tests {
         assert!(is_select("(SELECT 1)"));
         assert!(!is_select("SHOW TABLES"));
         assert!(!is_select("INSERT INTO t SELECT 1"));
-        let sql = unload_sql("SELECT 1 AS a;", "s3://b/p/", "SNAPPY");
+        let sql = unload_sql("SELECT 1 AS a;", "s3://b/p/", UnloadCompression::Snappy);
         assert!(
             sql.starts_with("UNLOAD (\nSELECT 1 AS a\n) TO 's3://b/p/unload/")
                 && sql.ends_with("/' WITH (format = 'PARQUET', compression = 'SNAPPY')"),
@@ -239,7 +250,7 @@ mod tests {
                 let plan = UnloadPlan::new(&sql, columns.clone());
                 prop_assert!(parses(&plan.select), "rewrite of {:?}: {:?}", sql, plan.select);
                 prop_assert_eq!(plan.columns.columns.len(), columns.len());
-                let unload = unload_sql(&sql, "s3://b/p/", "SNAPPY");
+                let unload = unload_sql(&sql, "s3://b/p/", UnloadCompression::Snappy);
                 let body = sql.trim().trim_end_matches(';').trim_end();
                 let expected_head = format!("UNLOAD (\n{body}\n) TO 's3://b/p/unload/");
                 prop_assert!(unload.starts_with(&expected_head), "{}", unload);

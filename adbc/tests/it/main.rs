@@ -1,6 +1,8 @@
 //! The driver through the ADBC driver manager (the shared library loaded as any ADBC client
 //! loads it), against the local endpoint started once for the binary.
 
+mod surfaces;
+
 use std::sync::OnceLock;
 
 use adbc_core::error::Status;
@@ -19,9 +21,14 @@ struct Endpoint {
 fn endpoint() -> &'static Endpoint {
     static E: OnceLock<Endpoint> = OnceLock::new();
     E.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let emulator = runtime.block_on(athena_emulator::Emulator::builder().start()).expect("endpoint starts");
-        Endpoint { url: emulator.endpoint(), _runtime: runtime, _emulator: emulator }
+        // On a thread of its own: tests inside a tokio runtime call this too.
+        std::thread::spawn(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let emulator = runtime.block_on(athena_emulator::Emulator::builder().start()).expect("endpoint starts");
+            Endpoint { url: emulator.endpoint(), _runtime: runtime, _emulator: emulator }
+        })
+        .join()
+        .expect("the endpoint's thread")
     })
 }
 
@@ -115,8 +122,10 @@ fn errors_carry_status_and_sqlstate() {
     assert_eq!(conn.commit().unwrap_err().status, Status::NotImplemented);
     let e = conn.set_option(OptionConnection::AutoCommit, "false".into()).unwrap_err();
     assert_eq!(e.status, Status::NotImplemented);
+    // ADBC's statuses for options: setting an unknown one is NOT_IMPLEMENTED, getting one NOT_FOUND.
     let e = driver().new_database_with_opts([(OptionDatabase::Other("adbc.athena.nope".into()), "1".into())]).err().unwrap();
-    assert_eq!(e.status, Status::NotFound);
+    assert_eq!(e.status, Status::NotImplemented);
+    assert!(e.message.starts_with("unknown Athena option \"adbc.athena.nope\"; known: uri, adbc.athena.region, "), "{e}");
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! SQL on DataFusion: a session over the catalog ([`session`]), Trino's SQL rewritten for it
-//! ([`trino`]), Athena's functions as UDFs ([`udf`]), plans and their errors ([`errors`]).
+//! ([`trino`]), Athena's functions as UDFs ([`udf`], [`binary_functions`]), plans and their
+//! errors ([`errors`]).
 
+pub mod binary_functions;
 pub mod errors;
 pub mod session;
 pub mod trino;

@@ -46,6 +46,9 @@ pub fn session_in(catalog: &Arc<Catalog>, database: &str, depth: usize, text_byt
     ctx.register_udf(crate::engine::udf::athena_varchar());
     ctx.register_udf(crate::engine::udf::json_format());
     ctx.register_udf(crate::engine::udf::athena_like_pattern());
+    for f in crate::engine::binary_functions::binary_functions() {
+        ctx.register_udf(f);
+    }
     for f in crate::engine::udf::json_functions() {
         ctx.register_udf(f);
     }

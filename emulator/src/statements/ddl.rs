@@ -60,8 +60,11 @@ impl Executor {
                 }
                 self.ddl_done(job)
             }
-            // Partitions are discovered from the `key=value/` folders of the table location.
-            Statement::AlterTable(_) => self.ddl_done(job),
+            // The forms Athena runs are Hive DDL (statements::hive); what reaches here is not one.
+            Statement::AlterTable(_) => Err(Failure::user(
+                "NOT_SUPPORTED",
+                "this ALTER TABLE form is not supported: Athena takes ADD/DROP PARTITION, ADD/REPLACE COLUMNS, CHANGE COLUMN, SET LOCATION, SET TBLPROPERTIES, and RENAME TO and DROP COLUMN of Iceberg tables",
+            )),
             other => Err(Failure::user(
                 "NOT_SUPPORTED",
                 format!(
@@ -131,6 +134,84 @@ impl Executor {
                 self.catalog().update_table(&db, t)?;
                 self.ddl_done(job)
             }
+            HiveStatement::AddColumns { table, columns, replace } => {
+                let (db, mut t) = self.hive_table(job, table)?;
+                not_a_view(&t)?;
+                for c in columns {
+                    hive_to_field(&c.name, &c.type_name).map_err(|e| Failure::user("NOT_SUPPORTED", e.to_string()))?;
+                }
+                if *replace {
+                    if t.is_iceberg() {
+                        return Err(Failure::user("NOT_SUPPORTED", "REPLACE COLUMNS is not supported for Iceberg tables: use ADD COLUMNS, DROP COLUMN or CHANGE COLUMN"));
+                    }
+                    t.columns.clear();
+                }
+                for c in columns {
+                    if t.columns.iter().chain(&t.partition_keys).any(|k| k.name.eq_ignore_ascii_case(&c.name)) {
+                        return Err(Failure::user("ALREADY_EXISTS", format!("Column '{}' already exists", c.name)));
+                    }
+                    t.columns.push(Column { name: c.name.to_ascii_lowercase(), ..c.clone() });
+                }
+                self.catalog().update_table(&db, t)?;
+                self.ddl_done(job)
+            }
+            HiveStatement::ChangeColumn { table, old, new } => {
+                let (db, mut t) = self.hive_table(job, table)?;
+                not_a_view(&t)?;
+                hive_to_field(&new.name, &new.type_name).map_err(|e| Failure::user("NOT_SUPPORTED", e.to_string()))?;
+                let Some(at) = t.columns.iter().position(|c| c.name.eq_ignore_ascii_case(old)) else {
+                    return Err(Failure::user("COLUMN_NOT_FOUND", format!("Column '{old}' does not exist")));
+                };
+                if !new.name.eq_ignore_ascii_case(old) && t.columns.iter().chain(&t.partition_keys).any(|k| k.name.eq_ignore_ascii_case(&new.name)) {
+                    return Err(Failure::user("ALREADY_EXISTS", format!("Column '{}' already exists", new.name)));
+                }
+                t.columns[at] = Column { name: new.name.to_ascii_lowercase(), ..new.clone() };
+                self.catalog().update_table(&db, t)?;
+                self.ddl_done(job)
+            }
+            HiveStatement::SetLocation { table, location } => {
+                let (db, mut t) = self.hive_table(job, table)?;
+                not_a_view(&t)?;
+                if t.is_iceberg() {
+                    return Err(Failure::user("NOT_SUPPORTED", "SET LOCATION is not supported for Iceberg tables"));
+                }
+                if split_s3_uri(location).is_none() {
+                    return Err(Failure::user("INVALID_INPUT", format!("LOCATION must be an s3://bucket/prefix/ location: {location}")));
+                }
+                t.location = location.clone();
+                self.catalog().update_table(&db, t)?;
+                self.ddl_done(job)
+            }
+            HiveStatement::Rename { table, to } => {
+                let (db, t) = self.hive_table(job, table)?;
+                if !t.is_iceberg() {
+                    return Err(Failure::user(
+                        "NOT_SUPPORTED",
+                        format!("ALTER TABLE RENAME TO is not supported for Hive table '{db}.{}': Athena renames only Iceberg tables (CREATE TABLE AS SELECT a copy under the new name)", t.name),
+                    ));
+                }
+                let (new_db, new_name) = db_and_name(job, to);
+                let renamed = Table { name: new_name, ..t.clone() };
+                self.catalog().create_table(&new_db, renamed, false)?;
+                self.catalog().drop_table(&db, &t.name, false)?;
+                self.ddl_done(job)
+            }
+            HiveStatement::DropColumn { table, column } => {
+                let (db, mut t) = self.hive_table(job, table)?;
+                if !t.is_iceberg() {
+                    return Err(Failure::user(
+                        "NOT_SUPPORTED",
+                        format!("DROP COLUMN is not supported for Hive table '{db}.{}': use REPLACE COLUMNS with the columns to keep", t.name),
+                    ));
+                }
+                let before = t.columns.len();
+                t.columns.retain(|c| !c.name.eq_ignore_ascii_case(column));
+                if t.columns.len() == before {
+                    return Err(Failure::user("COLUMN_NOT_FOUND", format!("Column '{column}' does not exist")));
+                }
+                self.catalog().update_table(&db, t)?;
+                self.ddl_done(job)
+            }
             HiveStatement::MsckRepair { table } => {
                 let (db, mut t) = self.hive_table(job, table)?;
                 let mut lines = Vec::new();
@@ -173,6 +254,14 @@ impl Executor {
         };
         self.catalog().create_table(&db, table, ct.if_not_exists)?;
         self.ddl_done(job)
+    }
+}
+
+/// Views take no column or location changes.
+fn not_a_view(t: &Table) -> Result<(), Failure> {
+    match t.is_view() {
+        true => Err(Failure::user("NOT_SUPPORTED", format!("'{}' is a view: recreate it with CREATE OR REPLACE VIEW", t.name))),
+        false => Ok(()),
     }
 }
 

@@ -544,13 +544,13 @@ async fn zoned_timestamps_print_their_own_wall_clock() {
     assert!(q.status().unwrap().state_change_reason().unwrap().contains("Unsupported Hive type: timestamp"), "{:?}", q.status());
 }
 
-async fn ok(client: &aws_sdk_athena::Client, sql: &str) -> aws_sdk_athena::types::QueryExecution {
+pub(crate) async fn ok(client: &aws_sdk_athena::Client, sql: &str) -> aws_sdk_athena::types::QueryExecution {
     let q = run(client, sql).await;
     assert_eq!(state(&q), QueryExecutionState::Succeeded, "{sql}: {:?}", q.status());
     q
 }
 
-async fn rows_of(client: &aws_sdk_athena::Client, sql: &str) -> Vec<Vec<Option<String>>> {
+pub(crate) async fn rows_of(client: &aws_sdk_athena::Client, sql: &str) -> Vec<Vec<Option<String>>> {
     let q = ok(client, sql).await;
     let page = client.get_query_results().query_execution_id(q.query_execution_id().unwrap()).send().await.unwrap();
     // A SELECT's first row is its header; utility results have none.
@@ -558,7 +558,7 @@ async fn rows_of(client: &aws_sdk_athena::Client, sql: &str) -> Vec<Vec<Option<S
     values(page.result_set().unwrap()).into_iter().skip(header).collect()
 }
 
-fn texts(rows: &[&[&str]]) -> Vec<Vec<Option<String>>> {
+pub(crate) fn texts(rows: &[&[&str]]) -> Vec<Vec<Option<String>>> {
     rows.iter().map(|r| r.iter().map(|v| (*v != "NULL").then(|| v.to_string())).collect()).collect()
 }
 

@@ -2,6 +2,7 @@
 //! and asserts the Athena and S3 behaviours of athena-behaviour.md.
 
 mod athena;
+mod statements;
 mod hostile;
 mod s3;
 

@@ -46,6 +46,23 @@ impl VisitorMut for Rewriter {
         ControlFlow::Continue(())
     }
 
+    /// Trino names the columns of a VALUES in a FROM clause `_col0`, `_col1`, ... (DataFusion:
+    /// `column1`, ...) unless its alias names them.
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Derived { subquery, alias, .. } = factor
+            && let SetExpr::Values(values) = subquery.body.as_ref()
+            && alias.as_ref().is_none_or(|a| a.columns.is_empty())
+        {
+            let width = values.rows.first().map_or(0, |row| row.content.len());
+            let columns = (0..width).map(|i| TableAliasColumnDef::from_name(format!("_col{i}"))).collect();
+            match alias {
+                Some(a) => a.columns = columns,
+                None => *alias = Some(TableAlias { explicit: true, name: Ident::new("_values"), columns, at: None }),
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         self.depth += 1;
         // Trino names a subquery's unnamed columns `_col0`, `_col1`, ... (by position), so an
@@ -275,6 +292,10 @@ mod tests {
         );
         assert_eq!(rewritten("SELECT CAST(a AS JSON)"), "SELECT athena_json(a)");
         assert_eq!(rewritten("SELECT CAST(a AS VARCHAR)"), "SELECT athena_varchar(a)");
+        assert_eq!(
+            rewritten("SELECT * FROM (VALUES (1, 'a')) AS t"),
+            "SELECT * FROM (VALUES (CAST(1 AS INTEGER), 'a')) AS t (_col0, _col1)"
+        );
         assert_eq!(
             rewritten("SELECT * FROM (SELECT a, b + 1, 2 AS c FROM t)"),
             "SELECT * FROM (SELECT a, b + CAST(1 AS INTEGER) AS _col1, CAST(2 AS INTEGER) AS c FROM t)"

@@ -27,6 +27,33 @@ pub enum HiveStatement {
     MsckRepair {
         table: Vec<String>,
     },
+    /// `ALTER TABLE t ADD COLUMNS (...)`, or `REPLACE COLUMNS (...)` when `replace`.
+    AddColumns {
+        table: Vec<String>,
+        columns: Vec<Column>,
+        replace: bool,
+    },
+    /// `ALTER TABLE t CHANGE [COLUMN] old new type [COMMENT '...']`.
+    ChangeColumn {
+        table: Vec<String>,
+        old: String,
+        new: Column,
+    },
+    /// `ALTER TABLE t SET LOCATION 's3://...'`.
+    SetLocation {
+        table: Vec<String>,
+        location: String,
+    },
+    /// `ALTER TABLE t RENAME TO u` (Iceberg tables only, as in Athena).
+    Rename {
+        table: Vec<String>,
+        to: Vec<String>,
+    },
+    /// `ALTER TABLE t DROP [COLUMN] c` (Iceberg tables only, as in Athena).
+    DropColumn {
+        table: Vec<String>,
+        column: String,
+    },
     /// `VACUUM t`, `OPTIMIZE t REWRITE DATA USING BIN_PACK [WHERE ...]` (Iceberg).
     Maintenance {
         table: Vec<String>,
@@ -53,6 +80,12 @@ impl HiveStatement {
             HiveStatement::DropPartitions { .. } => ("DDL", "ALTER_TABLE_DROP_PARTITION"),
             HiveStatement::SetProperties { .. } => ("DDL", "ALTER_TABLE_SET_TBLPROPERTIES"),
             HiveStatement::MsckRepair { .. } => ("DDL", "MSCK_REPAIR_TABLE"),
+            HiveStatement::AddColumns { replace: false, .. } => ("DDL", "ALTER_TABLE_ADD_COLUMNS"),
+            HiveStatement::AddColumns { replace: true, .. } => ("DDL", "ALTER_TABLE_REPLACE_COLUMNS"),
+            HiveStatement::ChangeColumn { .. } => ("DDL", "ALTER_TABLE_CHANGE_COLUMN"),
+            HiveStatement::SetLocation { .. } => ("DDL", "ALTER_TABLE_SET_LOCATION"),
+            HiveStatement::Rename { .. } => ("DDL", "ALTER_TABLE_RENAME_TO"),
+            HiveStatement::DropColumn { .. } => ("DDL", "ALTER_TABLE_DROP_COLUMN"),
             HiveStatement::Maintenance { .. } => ("DML", "VACUUM"),
             HiveStatement::ShowPartitions { .. } => ("UTILITY", "SHOW_PARTITIONS"),
             HiveStatement::ShowCreate { view: false, .. } => ("UTILITY", "SHOW_CREATE_TABLE"),

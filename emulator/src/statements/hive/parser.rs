@@ -459,7 +459,19 @@ impl P {
             Ok(t) => t,
             Err(e) => return Some(Err(e)),
         };
-        let result = if self.eat_word("add") {
+        let result = if self.eat_words(&["add", "columns"]) || self.eat_words(&["replace", "columns"]) {
+            let replace = self.t[self.i - 2].word().as_deref() == Some("replace");
+            self.column_list(true).map(|columns| HiveStatement::AddColumns { table, columns, replace })
+        } else if self.eat_words(&["add", "column"]) {
+            (|| {
+                let name = self.ident()?;
+                let mut column = Column::new(&name, &self.hive_type()?);
+                if self.eat_word("comment") {
+                    column.comment = Some(self.string()?);
+                }
+                Ok(HiveStatement::AddColumns { table, columns: vec![column], replace: false })
+            })()
+        } else if self.eat_word("add") {
             let if_not_exists = self.eat_words(&["if", "not", "exists"]);
             let mut partitions = Vec::new();
             let r: Result<(), SyntaxError> = (|| {
@@ -474,6 +486,8 @@ impl P {
                 return None;
             }
             r.map(|_| HiveStatement::AddPartitions { table, if_not_exists, partitions })
+        } else if self.eat_words(&["drop", "column"]) {
+            self.ident().map(|column| HiveStatement::DropColumn { table, column })
         } else if self.eat_word("drop") {
             let if_exists = self.eat_words(&["if", "exists"]);
             if self.peek_word().as_deref() != Some("partition") {
@@ -492,6 +506,21 @@ impl P {
             r.map(|_| HiveStatement::DropPartitions { table, if_exists, partitions })
         } else if self.eat_words(&["set", "tblproperties"]) {
             self.properties().map(|properties| HiveStatement::SetProperties { table, properties })
+        } else if self.eat_words(&["set", "location"]) {
+            self.string().map(|location| HiveStatement::SetLocation { table, location })
+        } else if self.eat_word("change") {
+            self.eat_word("column");
+            (|| {
+                let old = self.ident()?;
+                let name = self.ident()?;
+                let mut new = Column::new(&name, &self.hive_type()?);
+                if self.eat_word("comment") {
+                    new.comment = Some(self.string()?);
+                }
+                Ok(HiveStatement::ChangeColumn { table, old, new })
+            })()
+        } else if self.eat_words(&["rename", "to"]) {
+            self.table_name().map(|to| HiveStatement::Rename { table, to })
         } else {
             return None;
         };

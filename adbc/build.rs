@@ -1,0 +1,20 @@
+//! Tells the driver which arrow crate it was built with (`DRIVER_ARROW_VERSION`, for GetInfo's
+//! driver_arrow_version): the version the workspace's Cargo.lock resolved, which is the one
+//! compiled in. The arrow crate exports no version constant of its own.
+
+use std::path::Path;
+
+fn main() {
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
+    println!("cargo:rerun-if-changed={}", lock.display());
+    let text = std::fs::read_to_string(&lock).unwrap_or_else(|e| panic!("reading {}: {e}", lock.display()));
+    let version = text
+        .split("[[package]]")
+        .find_map(|pkg| {
+            let mut lines = pkg.lines().map(str::trim);
+            (lines.find(|l| l.starts_with("name = "))? == "name = \"arrow\"")
+                .then(|| pkg.lines().map(str::trim).find_map(|l| l.strip_prefix("version = \"")?.strip_suffix('"')))?
+        })
+        .unwrap_or_else(|| panic!("{} names no arrow package", lock.display()));
+    println!("cargo:rustc-env=DRIVER_ARROW_VERSION={version}");
+}
