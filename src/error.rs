@@ -104,14 +104,31 @@ impl ErrorKind {
     fn of_name(name: &str) -> Option<ErrorKind> {
         Some(match name {
             "MALFORMED_QUERY" | "SYNTAX_ERROR" => ErrorKind::Syntax,
-            "TABLE_NOT_FOUND" | "SCHEMA_NOT_FOUND" | "CATALOG_NOT_FOUND" | "COLUMN_NOT_FOUND" | "FUNCTION_NOT_FOUND"
-            | "PARTITION_NOT_FOUND" | "QUERY_EXECUTION_NOT_FOUND" | "MISSING_TABLE" | "MISSING_SCHEMA_NAME" => ErrorKind::NotFound,
+            "TABLE_NOT_FOUND"
+            | "SCHEMA_NOT_FOUND"
+            | "CATALOG_NOT_FOUND"
+            | "COLUMN_NOT_FOUND"
+            | "FUNCTION_NOT_FOUND"
+            | "PARTITION_NOT_FOUND"
+            | "QUERY_EXECUTION_NOT_FOUND"
+            | "MISSING_TABLE"
+            | "MISSING_SCHEMA_NAME" => ErrorKind::NotFound,
             "ALREADY_EXISTS" | "TABLE_ALREADY_EXISTS" | "SCHEMA_ALREADY_EXISTS" | "HIVE_PATH_ALREADY_EXISTS" => ErrorKind::AlreadyExists,
             "NOT_SUPPORTED" | "HIVE_UNSUPPORTED_FORMAT" => ErrorKind::Unsupported,
-            "INVALID_CAST_ARGUMENT" | "DIVISION_BY_ZERO" | "NUMERIC_VALUE_OUT_OF_RANGE" | "INVALID_FUNCTION_ARGUMENT"
-            | "HIVE_BAD_DATA" | "HIVE_CURSOR_ERROR" | "HIVE_INVALID_PARTITION_VALUE" | "INVALID_JSON_LITERAL" => ErrorKind::Data,
-            "INVALID_INPUT" | "TYPE_MISMATCH" | "INVALID_PARAMETER_USAGE" | "INVALID_QUERY_EXECUTION_STATE"
-            | "IDEMPOTENT_PARAMETER_MISMATCH" | "VIEW_IS_STALE" => ErrorKind::InvalidArgument,
+            "INVALID_CAST_ARGUMENT"
+            | "DIVISION_BY_ZERO"
+            | "NUMERIC_VALUE_OUT_OF_RANGE"
+            | "INVALID_FUNCTION_ARGUMENT"
+            | "HIVE_BAD_DATA"
+            | "HIVE_CURSOR_ERROR"
+            | "HIVE_INVALID_PARTITION_VALUE"
+            | "INVALID_JSON_LITERAL" => ErrorKind::Data,
+            "INVALID_INPUT"
+            | "TYPE_MISMATCH"
+            | "INVALID_PARAMETER_USAGE"
+            | "INVALID_QUERY_EXECUTION_STATE"
+            | "IDEMPOTENT_PARAMETER_MISMATCH"
+            | "VIEW_IS_STALE" => ErrorKind::InvalidArgument,
             "RESULT_NOT_FOUND" => ErrorKind::NoResult,
             "EXCEEDED_TIME_LIMIT" => ErrorKind::Timeout,
             "EXCEEDED_LOCAL_MEMORY_LIMIT" | "EXCEEDED_GLOBAL_MEMORY_LIMIT" | "EXCEEDED_CPU_LIMIT" | "EXCEEDED_SCAN_LIMIT" => {
@@ -119,9 +136,18 @@ impl ErrorKind {
             }
             "GENERIC_INTERNAL_ERROR" => ErrorKind::Service,
             // AWS error codes.
-            "UnrecognizedClientException" | "InvalidClientTokenId" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken"
-            | "ExpiredTokenException" | "AccessDenied" | "AccessDeniedException" | "InvalidToken" | "InvalidSignatureException"
-            | "IncompleteSignature" | "MissingAuthenticationTokenException" => ErrorKind::Unauthenticated,
+            "UnrecognizedClientException"
+            | "InvalidClientTokenId"
+            | "InvalidAccessKeyId"
+            | "SignatureDoesNotMatch"
+            | "ExpiredToken"
+            | "ExpiredTokenException"
+            | "AccessDenied"
+            | "AccessDeniedException"
+            | "InvalidToken"
+            | "InvalidSignatureException"
+            | "IncompleteSignature"
+            | "MissingAuthenticationTokenException" => ErrorKind::Unauthenticated,
             "ThrottlingException" | "TooManyRequestsException" | "SlowDown" => ErrorKind::Throttled,
             "InternalServerException" | "ServiceUnavailableException" | "InternalFailure" => ErrorKind::Service,
             "InvalidRequestException" | "ValidationException" => ErrorKind::InvalidArgument,
@@ -323,7 +349,9 @@ impl Error {
                 };
                 (code, meta.message().unwrap_or("no message").to_owned(), retryable, kind)
             }
-            SdkError::TimeoutError(_) => (None, "timed out; check the network and the endpoint URL".to_owned(), true, ErrorKind::Unreachable),
+            SdkError::TimeoutError(_) => {
+                (None, "timed out; check the network and the endpoint URL".to_owned(), true, ErrorKind::Unreachable)
+            }
             SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => (
                 None,
                 format!("cannot reach the endpoint: {}; check the endpoint URL and the network", root_cause(&err)),

@@ -38,7 +38,7 @@ impl TableMetadata {
     ///
     /// # Errors
     /// [`Error::UnsupportedType`].
-    pub fn arrow_schema(&self, timestamp_unit: arrow::datatypes::TimeUnit) -> Result<arrow::datatypes::SchemaRef> {
+    pub fn arrow_schema(&self, timestamp_unit: Option<arrow::datatypes::TimeUnit>) -> Result<arrow::datatypes::SchemaRef> {
         let infos: Vec<crate::decode::schema::ColumnInfo> = self
             .all_columns()
             .map(|(name, t)| crate::decode::schema::ColumnInfo {

@@ -35,10 +35,7 @@ pub fn invalid(message: impl Into<String>) -> Error {
 /// unknown option), naming the key and the known ones.
 pub fn unknown(key: &str) -> Error {
     let keys: Vec<String> = SETTINGS.iter().map(|s| format!("{PREFIX}{}", s.key)).collect();
-    Error::with_message_and_status(
-        format!("unknown Athena option {key:?}; known: uri, {}", keys.join(", ")),
-        Status::NotImplemented,
-    )
+    Error::with_message_and_status(format!("unknown Athena option {key:?}; known: uri, {}", keys.join(", ")), Status::NotImplemented)
 }
 
 /// The library's verdict on an option's text, as an ADBC error naming the full key.

@@ -100,7 +100,8 @@ mod tests {
 
     #[test]
     fn dictionary_encoded_values_bind_as_their_values() {
-        let dict: arrow::array::DictionaryArray<arrow::datatypes::Int8Type> = vec![Some("a"), None, Some("a"), Some("b")].into_iter().collect();
+        let dict: arrow::array::DictionaryArray<arrow::datatypes::Int8Type> =
+            vec![Some("a"), None, Some("a"), Some("b")].into_iter().collect();
         let batch = RecordBatch::try_from_iter([("s", Arc::new(dict) as _)]).unwrap();
         let rows = rows(&batch).unwrap();
         let values: Vec<Param> = rows.into_iter().map(|mut r| r.remove(0)).collect();

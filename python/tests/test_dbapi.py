@@ -31,7 +31,7 @@ SCALARS = {
     "col_double": (pa.float64(), 0.25),
     "col_string": (pa.string(), "a string"),
     "col_varchar": (pa.string(), "varchar"),
-    "col_timestamp": (pa.timestamp("ns"), datetime.datetime(2017, 1, 1, 0, 0, 0)),
+    "col_timestamp": (pa.timestamp("ms"), datetime.datetime(2017, 1, 1, 0, 0, 0)),
     "col_date": (pa.date32(), datetime.date(2017, 1, 2)),
     "col_binary": (pa.binary(), b"123"),
     "col_decimal": (pa.decimal128(10, 1), decimal.Decimal("0.1")),

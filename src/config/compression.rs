@@ -54,4 +54,3 @@ impl FromStr for UnloadCompression {
         })
     }
 }
-

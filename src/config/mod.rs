@@ -14,8 +14,8 @@ use std::time::Duration;
 use arrow::datatypes::TimeUnit;
 use aws_config::SdkConfig;
 
-use crate::config::credentials::{CredentialOptions, MfaTokenSource};
 use crate::config::compression::UnloadCompression;
+use crate::config::credentials::{CredentialOptions, MfaTokenSource};
 use crate::fetch::FetchConfig;
 
 /// How parameters are bound.
@@ -179,7 +179,8 @@ pub(crate) struct Settings {
     pub cancel_on_drop: bool,
     pub paramstyle: ParamStyle,
     pub cache: CacheConfig,
-    pub timestamp_unit: TimeUnit,
+    /// `None`: each timestamp and time column in the unit its precision needs.
+    pub timestamp_unit: Option<TimeUnit>,
     pub s3_endpoint_url: Option<String>,
     pub result_source: ResultSource,
     pub fetch: FetchConfig,
@@ -231,8 +232,9 @@ impl Default for Settings {
             cancel_on_drop: true,
             paramstyle: ParamStyle::PyFormat,
             cache: CacheConfig::default(),
-            // Athena timestamps carry up to 9 fraction digits.
-            timestamp_unit: TimeUnit::Nanosecond,
+            // Each column in the unit its precision needs: Athena's timestamp(3) in milliseconds,
+            // so that years 1 to 9999 all fit (nanoseconds hold only 1677-2262).
+            timestamp_unit: None,
             s3_endpoint_url: None,
             // The result CSV from S3 when there is one: a ranged read instead of 1000-row API pages.
             result_source: ResultSource::Auto,
@@ -441,10 +443,13 @@ impl ConnectionBuilder {
         self
     }
 
-    /// Unit of Arrow timestamps (default nanoseconds, which keeps Athena's 9 fraction digits but
-    /// covers only the years 1677-2262; use microseconds for dates beyond).
+    /// One Arrow unit for every timestamp and time column. By default each column gets the unit
+    /// its precision needs (`timestamp(3)`, Athena's default, in milliseconds; `(0)` seconds,
+    /// `(6)` microseconds, `(9)` nanoseconds), so that every value fits exactly. A value the
+    /// forced unit cannot hold exactly (a finer fraction, or a year outside 1677-2262 for
+    /// nanoseconds) is a decode error, never rounded or NULL.
     pub fn with_timestamp_unit(mut self, unit: TimeUnit) -> Self {
-        self.settings.timestamp_unit = unit;
+        self.settings.timestamp_unit = Some(unit);
         self
     }
 

@@ -83,7 +83,6 @@ impl Setting {
     }
 }
 
-
 /// Every setting with a text form, in the order the tables show them.
 pub const SETTINGS: &[Setting] = &[
     setting("region", ValueKind::Text, "from the AWS config chain", "AWS region of Athena and of the result bucket")
@@ -118,8 +117,7 @@ pub const SETTINGS: &[Setting] = &[
         .secret(),
     setting("profile", ValueKind::Text, "default", "shared config profile").env("AWS_PROFILE").pyathena("profile_name"),
     setting("role_arn", ValueKind::Text, "none", "role assumed through STS").pyathena("role_arn"),
-    setting("role_session_name", ValueKind::Text, "athena-arrow-session", "session name of the assumed role")
-        .pyathena("role_session_name"),
+    setting("role_session_name", ValueKind::Text, "athena-arrow-session", "session name of the assumed role").pyathena("role_session_name"),
     setting("external_id", ValueKind::Text, "none", "external id of the assumed role").pyathena("external_id").secret(),
     setting("duration_seconds", ValueKind::Count, "3600", "lifetime of STS credentials").pyathena("duration_seconds"),
 ];
@@ -171,9 +169,7 @@ fn parse(setting: &Setting, value: &str) -> Result<Parsed, OptionError> {
     Ok(match setting.kind {
         ValueKind::Text => Parsed::Text(value.to_owned()),
         ValueKind::Flag => Parsed::Flag(parse_flag(text).ok_or_else(|| OptionError::invalid(setting, value, "true or false"))?),
-        ValueKind::Count => {
-            Parsed::Count(text.parse().map_err(|_| OptionError::invalid(setting, value, "a whole number (0 and up)"))?)
-        }
+        ValueKind::Count => Parsed::Count(text.parse().map_err(|_| OptionError::invalid(setting, value, "a whole number (0 and up)"))?),
         ValueKind::Seconds => Parsed::Seconds(
             text.parse::<f64>()
                 .ok()
@@ -271,9 +267,10 @@ impl crate::Query {
     /// `result_reuse_minutes`, `query_timeout_seconds`) from its text; an unknown key, a
     /// connection-only key or a value that does not parse is an error of the execution.
     pub fn option(mut self, key: &str, value: &str) -> Self {
-        let parsed = match find(key).ok_or_else(|| OptionError::Unknown { key: key.to_owned() }).and_then(|s| {
-            if s.per_query { parse(s, value) } else { Err(OptionError::NotPerQuery { key: key.to_owned() }) }
-        }) {
+        let parsed = match find(key)
+            .ok_or_else(|| OptionError::Unknown { key: key.to_owned() })
+            .and_then(|s| if s.per_query { parse(s, value) } else { Err(OptionError::NotPerQuery { key: key.to_owned() }) })
+        {
             Ok(p) => p,
             Err(e) => {
                 self.errors.push(e.to_string());
@@ -319,10 +316,7 @@ mod tests {
 
     #[test]
     fn bad_text_names_the_key_and_what_it_takes() {
-        assert_eq!(
-            check("unload", "maybe").unwrap_err().to_string(),
-            "option unload takes true or false, got \"maybe\""
-        );
+        assert_eq!(check("unload", "maybe").unwrap_err().to_string(), "option unload takes true or false, got \"maybe\"");
         assert_eq!(
             check("unload_compression", "lz4").unwrap_err().to_string(),
             "option unload_compression takes one of SNAPPY, GZIP, ZSTD, NONE, got \"lz4\""

@@ -280,7 +280,7 @@ mod tests {
             ColumnInfo { name: "n".into(), type_name: "integer".into(), precision: 10, scale: 0 },
             ColumnInfo { name: "s".into(), type_name: "varchar".into(), precision: 0, scale: 0 },
         ];
-        let schema = arrow_schema(&cols, TimeUnit::Nanosecond).unwrap();
+        let schema = arrow_schema(&cols, Some(TimeUnit::Nanosecond)).unwrap();
         let mut d = CsvDecoder::new(TextDecoder::new(schema.clone()).unwrap());
         assert_eq!(d.feed(b"\"n\",\"s\"\n\"1\",\"\"\n,", false).unwrap().len(), 1);
         let b = d.feed(b"\n", true).unwrap().pop().unwrap();
@@ -301,7 +301,7 @@ mod tests {
                     .iter()
                     .map(|(n, t, p, s)| ColumnInfo { name: (*n).into(), type_name: (*t).into(), precision: *p, scale: *s })
                     .collect();
-            CsvDecoder::new(TextDecoder::new(arrow_schema(&columns, arrow::datatypes::TimeUnit::Nanosecond).unwrap()).unwrap())
+            CsvDecoder::new(TextDecoder::new(arrow_schema(&columns, None).unwrap()).unwrap())
         }
 
         /// Bytes shaped like a result CSV (quotes, commas, newlines, digits, dates) or not at all.

@@ -8,8 +8,9 @@
 
 use arrow::array::{
     ArrayBuilder, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder, Int8Builder,
-    Int16Builder, Int32Builder, Int64Builder, ListBuilder, MapBuilder, StringBuilder, StructBuilder, Time64MicrosecondBuilder,
-    Time64NanosecondBuilder, TimestampMicrosecondBuilder, TimestampMillisecondBuilder, TimestampNanosecondBuilder, TimestampSecondBuilder,
+    Int16Builder, Int32Builder, Int64Builder, ListBuilder, MapBuilder, StringBuilder, StructBuilder, Time32MillisecondBuilder,
+    Time32SecondBuilder, Time64MicrosecondBuilder, Time64NanosecondBuilder, TimestampMicrosecondBuilder, TimestampMillisecondBuilder,
+    TimestampNanosecondBuilder, TimestampSecondBuilder,
 };
 use arrow::datatypes::{DataType, TimeUnit};
 
@@ -54,6 +55,8 @@ pub(crate) fn append(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&s
                 TimeUnit::Nanosecond => prim!(TimestampNanosecondBuilder, parse),
             }
         }
+        DataType::Time32(TimeUnit::Second) => prim!(Time32SecondBuilder, |s| parse_time_in(s, TimeUnit::Second).map(|v| v as i32)),
+        DataType::Time32(_) => prim!(Time32MillisecondBuilder, |s| parse_time_in(s, TimeUnit::Millisecond).map(|v| v as i32)),
         DataType::Time64(TimeUnit::Nanosecond) => prim!(Time64NanosecondBuilder, |s| parse_time_in(s, TimeUnit::Nanosecond)),
         DataType::Time64(_) => prim!(Time64MicrosecondBuilder, |s| parse_time_in(s, TimeUnit::Microsecond)),
         DataType::List(item) => {
@@ -124,7 +127,7 @@ mod tests {
 
     #[test]
     fn type_names_with_elements() {
-        let ns = TimeUnit::Nanosecond;
+        let ns = None;
         assert_eq!(parse_type("array(integer)", ns).unwrap(), parse_type("array<int>", ns).unwrap());
         let row = parse_type("row(a integer, b varchar)", ns).unwrap();
         assert_eq!(row, parse_type("struct<a:int,b:string>", ns).unwrap());
@@ -134,7 +137,7 @@ mod tests {
 
     #[test]
     fn nested_text_decodes() {
-        let dt = parse_type("array(integer)", TimeUnit::Nanosecond).unwrap();
+        let dt = parse_type("array(integer)", None).unwrap();
         let mut b = make_builder(&dt, 4);
         for v in [Some("[1, 2]"), Some("[]"), None, Some("[3, null]")] {
             append(b.as_mut(), &dt, v).unwrap();
@@ -144,13 +147,13 @@ mod tests {
         assert_eq!((l.len(), l.null_count(), l.value(0).as_primitive::<Int32Type>().values().to_vec()), (4, 1, vec![1, 2]));
         assert!(l.value(3).is_null(1));
 
-        let dt = parse_type("map(integer, integer)", TimeUnit::Nanosecond).unwrap();
+        let dt = parse_type("map(integer, integer)", None).unwrap();
         let mut b = make_builder(&dt, 1);
         append(b.as_mut(), &dt, Some("{1=2, 3=4}")).unwrap();
         let a = b.finish();
         assert_eq!(a.as_map().value(0).len(), 2);
 
-        let dt = parse_type("row(a integer, b array(varchar))", TimeUnit::Nanosecond).unwrap();
+        let dt = parse_type("row(a integer, b array(varchar))", None).unwrap();
         let mut b = make_builder(&dt, 1);
         append(b.as_mut(), &dt, Some("{a=1, b=[x, y]}")).unwrap();
         let a = b.finish();

@@ -221,24 +221,40 @@ pub(crate) fn parse_time(s: &str) -> Result<NaiveTime, String> {
     NaiveTime::parse_from_str(s, "%H:%M:%S%.f").map_err(|_| format!("{s:?} is not a time"))
 }
 
-/// A timestamp as a count of `unit` since the epoch.
-pub(crate) fn timestamp_in(t: NaiveDateTime, unit: TimeUnit) -> Result<i64, String> {
-    let utc = t.and_utc();
-    Ok(match unit {
-        TimeUnit::Second => utc.timestamp(),
-        TimeUnit::Millisecond => utc.timestamp_millis(),
-        TimeUnit::Microsecond => utc.timestamp_micros(),
-        TimeUnit::Nanosecond => utc
-            .timestamp_nanos_opt()
-            .ok_or_else(|| format!("{t} is outside the nanosecond range (1677-2262); use microsecond timestamps"))?,
+/// The instant `secs` + `nanos` after the epoch (or after midnight) as a count of `unit`:
+/// exact, or an error saying why it cannot be (a fraction finer than the unit, or outside the
+/// unit's range), never rounded or truncated.
+pub(crate) fn instant_in(secs: i64, nanos: u32, unit: TimeUnit) -> Result<i64, String> {
+    let per_second: i64 = match unit {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    };
+    let step = 1_000_000_000 / per_second;
+    if i64::from(nanos) % step != 0 {
+        return Err(format!(
+            "the value has a finer fraction of a second than the column's unit ({unit:?}) holds; set with_timestamp_unit to a finer unit"
+        ));
+    }
+    let count = i128::from(secs) * i128::from(per_second) + i128::from(i64::from(nanos) / step);
+    i64::try_from(count).map_err(|_| {
+        format!(
+            "the value is outside the range of {unit:?} timestamps (1677-2262 for nanoseconds); set with_timestamp_unit to a coarser unit"
+        )
     })
 }
 
-/// A time of day (`01:02:03.500`) as a count of `unit` (micro- or nanoseconds) since midnight.
+/// A timestamp as a count of `unit` since the epoch (see [`instant_in`]).
+pub(crate) fn timestamp_in(t: NaiveDateTime, unit: TimeUnit) -> Result<i64, String> {
+    let utc = t.and_utc();
+    instant_in(utc.timestamp(), utc.timestamp_subsec_nanos(), unit)
+}
+
+/// A time of day (`01:02:03.500`) as a count of `unit` since midnight (see [`instant_in`]).
 pub(crate) fn parse_time_in(s: &str, unit: TimeUnit) -> Result<i64, String> {
     let t = parse_time(s)?;
-    let nanos = t.num_seconds_from_midnight() as i64 * 1_000_000_000 + t.nanosecond() as i64;
-    Ok(if unit == TimeUnit::Nanosecond { nanos } else { nanos / 1000 })
+    instant_in(i64::from(t.num_seconds_from_midnight()), t.nanosecond(), unit)
 }
 
 /// Brackets of type names.
@@ -340,5 +356,17 @@ mod tests {
             assert!(parse_timestamp(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_timestamp("2017-01-01 00:00:00.5").unwrap().and_utc().timestamp_nanos_opt(), Some(1_483_228_800_500_000_000));
+        // Exact in every unit that holds the value, an error in one that does not.
+        let ts = |s: &str, u| timestamp_in(parse_timestamp(s).unwrap(), u);
+        assert_eq!(ts("0001-01-01 00:00:00.000", TimeUnit::Millisecond), Ok(-62_135_596_800_000));
+        assert_eq!(ts("9999-12-31 23:59:59.999", TimeUnit::Millisecond), Ok(253_402_300_799_999));
+        assert_eq!(ts("9999-12-31 23:59:59.999999", TimeUnit::Microsecond), Ok(253_402_300_799_999_999));
+        assert!(ts("0001-01-01 00:00:00", TimeUnit::Nanosecond).unwrap_err().contains("outside the range of Nanosecond"));
+        // The smallest and largest nanosecond instants are held.
+        assert_eq!(ts("1677-09-21 00:12:43.145224192", TimeUnit::Nanosecond), Ok(i64::MIN));
+        assert_eq!(ts("2262-04-11 23:47:16.854775807", TimeUnit::Nanosecond), Ok(i64::MAX));
+        assert!(ts("2020-01-01 00:00:00.1234", TimeUnit::Millisecond).unwrap_err().contains("finer fraction"));
+        assert_eq!(parse_time_in("01:02:03.500", TimeUnit::Millisecond), Ok(3_723_500));
+        assert!(parse_time_in("01:02:03.5", TimeUnit::Second).is_err());
     }
 }

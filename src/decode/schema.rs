@@ -37,7 +37,7 @@ impl ColumnInfo {
 ///
 /// # Errors
 /// [`Error::UnsupportedType`] for a type name this mapper does not know.
-pub fn arrow_type(column: &ColumnInfo, timestamp_unit: TimeUnit) -> Result<DataType> {
+pub fn arrow_type(column: &ColumnInfo, timestamp_unit: Option<TimeUnit>) -> Result<DataType> {
     let name = column.type_name.trim();
     // Type names with parameters (from table metadata or hints): `decimal(10,2)`, `varchar(5)`,
     // `timestamp(6) with time zone`: match on the name without them.
@@ -61,12 +61,12 @@ pub fn arrow_type(column: &ColumnInfo, timestamp_unit: TimeUnit) -> Result<DataT
         "varchar" | "char" | "string" => DataType::Utf8,
         "varbinary" | "binary" => DataType::Binary,
         "date" => DataType::Date32,
-        "timestamp with time zone" => DataType::Timestamp(timestamp_unit, Some("UTC".into())),
-        "timestamp" => DataType::Timestamp(timestamp_unit, None),
+        "timestamp with time zone" => DataType::Timestamp(time_unit(column, timestamp_unit), Some("UTC".into())),
+        "timestamp" => DataType::Timestamp(time_unit(column, timestamp_unit), None),
         "time with time zone" => DataType::Utf8,
-        "time" => match timestamp_unit {
-            TimeUnit::Nanosecond => DataType::Time64(TimeUnit::Nanosecond),
-            _ => DataType::Time64(TimeUnit::Microsecond),
+        "time" => match time_unit(column, timestamp_unit) {
+            unit @ (TimeUnit::Second | TimeUnit::Millisecond) => DataType::Time32(unit),
+            unit => DataType::Time64(unit),
         },
         "json"
         | "interval year to month"
@@ -81,6 +81,28 @@ pub fn arrow_type(column: &ColumnInfo, timestamp_unit: TimeUnit) -> Result<DataT
         _ if base.starts_with("interval") => DataType::Utf8,
         _ => return Err(Error::UnsupportedType { type_name: column.type_name.clone() }),
     })
+}
+
+/// The Arrow unit of a timestamp or time column: `forced` (`with_timestamp_unit`) when given,
+/// else the one its precision needs (see [`unit_of_precision`]). The precision is the type
+/// name's parameter (`timestamp(6)`), else ColumnInfo's Precision, else Trino's default, 3.
+fn time_unit(column: &ColumnInfo, forced: Option<TimeUnit>) -> TimeUnit {
+    forced.unwrap_or_else(|| {
+        let declared = column.type_name.split_once('(').and_then(|(_, rest)| rest.split_once(')')?.0.trim().parse::<u32>().ok());
+        let reported = u32::try_from(column.precision).ok().filter(|p| *p > 0);
+        unit_of_precision(declared.or(reported).unwrap_or(3))
+    })
+}
+
+/// The unit that holds every value of a timestamp or time of `precision` fraction digits
+/// without rounding and the widest range: 0 s, 1-3 ms, 4-6 us, 7-9 ns.
+pub fn unit_of_precision(precision: u32) -> TimeUnit {
+    match precision {
+        0 => TimeUnit::Second,
+        1..=3 => TimeUnit::Millisecond,
+        4..=6 => TimeUnit::Microsecond,
+        _ => TimeUnit::Nanosecond,
+    }
 }
 
 /// `timestamp(6) with time zone` -> `timestamp with time zone`; `array<int>` -> `array`.
@@ -105,7 +127,7 @@ fn decimal_params(name: &str) -> Option<(i32, i32)> {
 }
 
 /// The Arrow field of an Athena column: nullable, with the Athena type in its metadata.
-pub fn arrow_field(column: &ColumnInfo, timestamp_unit: TimeUnit) -> Result<Field> {
+pub fn arrow_field(column: &ColumnInfo, timestamp_unit: Option<TimeUnit>) -> Result<Field> {
     let metadata = HashMap::from([
         (ATHENA_TYPE.to_owned(), column.type_name.clone()),
         (ATHENA_PRECISION.to_owned(), column.precision.to_string()),
@@ -118,14 +140,18 @@ pub fn arrow_field(column: &ColumnInfo, timestamp_unit: TimeUnit) -> Result<Fiel
 pub const ATHENA_TYPE_HINT: &str = "athena.type_hint";
 
 /// The Arrow schema of a result.
-pub fn arrow_schema(columns: &[ColumnInfo], timestamp_unit: TimeUnit) -> Result<SchemaRef> {
+pub fn arrow_schema(columns: &[ColumnInfo], timestamp_unit: Option<TimeUnit>) -> Result<SchemaRef> {
     arrow_schema_with_hints(columns, timestamp_unit, &HashMap::new())
 }
 
 /// The Arrow schema of a result, typing the columns named in `hints` by their hinted type
 /// names (`array(integer)`, `map<string,int>`, `row(a integer, b varchar)`, `decimal(10,2)`):
 /// ColumnInfo gives no element types, so nested columns are otherwise Utf8.
-pub fn arrow_schema_with_hints(columns: &[ColumnInfo], timestamp_unit: TimeUnit, hints: &HashMap<String, String>) -> Result<SchemaRef> {
+pub fn arrow_schema_with_hints(
+    columns: &[ColumnInfo],
+    timestamp_unit: Option<TimeUnit>,
+    hints: &HashMap<String, String>,
+) -> Result<SchemaRef> {
     let fields = columns
         .iter()
         .map(|c| {
@@ -144,7 +170,7 @@ pub fn arrow_schema_with_hints(columns: &[ColumnInfo], timestamp_unit: TimeUnit,
 ///
 /// # Errors
 /// [`Error::UnsupportedType`] for names it cannot parse.
-pub fn parse_type(text: &str, unit: TimeUnit) -> Result<DataType> {
+pub fn parse_type(text: &str, unit: Option<TimeUnit>) -> Result<DataType> {
     let t = text.trim();
     let lower = t.to_ascii_lowercase();
     let unsupported = || Error::UnsupportedType { type_name: text.to_owned() };
@@ -215,7 +241,7 @@ mod tests {
 
     #[test]
     fn every_athena_type_maps() {
-        let ns = TimeUnit::Nanosecond;
+        let ms = TimeUnit::Millisecond;
         let table: Vec<(&str, i32, i32, DataType)> = vec![
             ("boolean", 0, 0, DataType::Boolean),
             ("tinyint", 3, 0, DataType::Int8),
@@ -230,9 +256,9 @@ mod tests {
             ("char", 3, 0, DataType::Utf8),
             ("varbinary", 1073741824, 0, DataType::Binary),
             ("date", 0, 0, DataType::Date32),
-            ("timestamp", 3, 0, DataType::Timestamp(ns, None)),
-            ("timestamp with time zone", 3, 0, DataType::Timestamp(ns, Some("UTC".into()))),
-            ("time", 3, 0, DataType::Time64(ns)),
+            ("timestamp", 3, 0, DataType::Timestamp(ms, None)),
+            ("timestamp with time zone", 3, 0, DataType::Timestamp(ms, Some("UTC".into()))),
+            ("time", 3, 0, DataType::Time32(ms)),
             ("array", 0, 0, DataType::Utf8),
             ("map", 0, 0, DataType::Utf8),
             ("row", 0, 0, DataType::Utf8),
@@ -243,12 +269,34 @@ mod tests {
             ("uuid", 0, 0, DataType::Utf8),
         ];
         for (t, p, s, want) in table {
-            assert_eq!(arrow_type(&col(t, p, s), ns).unwrap(), want, "{t}");
+            assert_eq!(arrow_type(&col(t, p, s), None).unwrap(), want, "{t}");
         }
-        assert_eq!(arrow_type(&col("timestamp", 3, 0), TimeUnit::Microsecond).unwrap(), DataType::Timestamp(TimeUnit::Microsecond, None));
-        assert!(matches!(arrow_type(&col("geometry", 0, 0), ns), Err(Error::UnsupportedType { .. })));
-        let f = arrow_field(&col("decimal", 10, 2), ns).unwrap();
+        assert!(matches!(arrow_type(&col("geometry", 0, 0), None), Err(Error::UnsupportedType { .. })));
+        let f = arrow_field(&col("decimal", 10, 2), None).unwrap();
         assert_eq!(f.metadata().get(ATHENA_TYPE).map(String::as_str), Some("decimal"));
         assert_eq!(f.metadata().get(ATHENA_PRECISION).map(String::as_str), Some("10"));
+    }
+
+    #[test]
+    fn time_units_follow_the_precision_unless_one_is_forced() {
+        use TimeUnit::*;
+        let cases = [
+            ("timestamp(0)", 0, DataType::Timestamp(Second, None)),
+            ("timestamp(3)", 0, DataType::Timestamp(Millisecond, None)),
+            ("timestamp(6)", 3, DataType::Timestamp(Microsecond, None)),
+            ("timestamp(9)", 3, DataType::Timestamp(Nanosecond, None)),
+            ("timestamp(7) with time zone", 0, DataType::Timestamp(Nanosecond, Some("UTC".into()))),
+            ("timestamp", 6, DataType::Timestamp(Microsecond, None)),
+            // Glue's `timestamp` (no precision anywhere): Trino's default, 3.
+            ("timestamp", 0, DataType::Timestamp(Millisecond, None)),
+            ("time(0)", 0, DataType::Time32(Second)),
+            ("time(6)", 0, DataType::Time64(Microsecond)),
+            ("time", 9, DataType::Time64(Nanosecond)),
+        ];
+        for (t, p, want) in cases {
+            assert_eq!(arrow_type(&col(t, p, 0), None).unwrap(), want, "{t} precision {p}");
+        }
+        assert_eq!(arrow_type(&col("timestamp(3)", 3, 0), Some(Nanosecond)).unwrap(), DataType::Timestamp(Nanosecond, None));
+        assert_eq!(arrow_type(&col("time", 3, 0), Some(Microsecond)).unwrap(), DataType::Time64(Microsecond));
     }
 }

@@ -6,16 +6,17 @@ use std::sync::Arc;
 
 use arrow::array::{
     ArrayBuilder, ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder, Int8Builder,
-    Int16Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder, Time64MicrosecondBuilder, Time64NanosecondBuilder,
-    TimestampMicrosecondBuilder, TimestampMillisecondBuilder, TimestampNanosecondBuilder, TimestampSecondBuilder,
+    Int16Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder, Time32MillisecondBuilder, Time32SecondBuilder,
+    Time64MicrosecondBuilder, Time64NanosecondBuilder, TimestampMicrosecondBuilder, TimestampMillisecondBuilder,
+    TimestampNanosecondBuilder, TimestampSecondBuilder,
 };
 use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
-use chrono::{NaiveDateTime, Timelike};
+use chrono::NaiveDateTime;
 
 use crate::decode::nested;
 use crate::decode::parse::{
-    fast_timestamp_parts, parse_date, parse_decimal, parse_float, parse_int, parse_spaced_hex, parse_time, parse_timestamp,
-    parse_timestamp_tz,
+    fast_timestamp_parts, instant_in, parse_date, parse_decimal, parse_float, parse_int, parse_spaced_hex, parse_time_in, parse_timestamp,
+    parse_timestamp_tz, timestamp_in,
 };
 use crate::error::{Error, Result};
 
@@ -47,8 +48,10 @@ enum Column {
     Decimal(Decimal128Builder, u8),
     Date(Date32Builder),
     Timestamp(Timestamps, bool),
-    Time64Ns(Time64NanosecondBuilder),
+    Time32S(Time32SecondBuilder),
+    Time32Ms(Time32MillisecondBuilder),
     Time64Us(Time64MicrosecondBuilder),
+    Time64Ns(Time64NanosecondBuilder),
     /// array / map / row with known element types (see [`crate::decode::nested`]).
     Nested(Box<dyn ArrayBuilder>, DataType),
 }
@@ -80,29 +83,22 @@ impl Timestamps {
             }
             return Ok(());
         };
-        let utc = t.and_utc();
         match self {
-            Timestamps::Second(b) => b.append_value(utc.timestamp()),
-            Timestamps::Milli(b) => b.append_value(utc.timestamp_millis()),
-            Timestamps::Micro(b) => b.append_value(utc.timestamp_micros()),
-            Timestamps::Nano(b) => b.append_value(
-                utc.timestamp_nanos_opt()
-                    .ok_or_else(|| format!("{t} is outside the nanosecond range (1677-2262); use microsecond timestamps"))?,
-            ),
+            Timestamps::Second(b) => b.append_value(timestamp_in(t, TimeUnit::Second)?),
+            Timestamps::Milli(b) => b.append_value(timestamp_in(t, TimeUnit::Millisecond)?),
+            Timestamps::Micro(b) => b.append_value(timestamp_in(t, TimeUnit::Microsecond)?),
+            Timestamps::Nano(b) => b.append_value(timestamp_in(t, TimeUnit::Nanosecond)?),
         }
         Ok(())
     }
 
     /// Appends the instant `secs` + `nanos` after the epoch (the common path, without chrono).
     fn append_parts(&mut self, secs: i64, nanos: u32) -> Result<(), String> {
-        let nanos = i64::from(nanos);
         match self {
-            Timestamps::Second(b) => b.append_value(secs),
-            Timestamps::Milli(b) => b.append_value(secs * 1000 + nanos / 1_000_000),
-            Timestamps::Micro(b) => b.append_value(secs * 1_000_000 + nanos / 1000),
-            Timestamps::Nano(b) => b.append_value(secs.checked_mul(1_000_000_000).and_then(|v| v.checked_add(nanos)).ok_or_else(|| {
-                format!("timestamp {secs} s after the epoch is outside the nanosecond range (1677-2262); use microsecond timestamps")
-            })?),
+            Timestamps::Second(b) => b.append_value(instant_in(secs, nanos, TimeUnit::Second)?),
+            Timestamps::Milli(b) => b.append_value(instant_in(secs, nanos, TimeUnit::Millisecond)?),
+            Timestamps::Micro(b) => b.append_value(instant_in(secs, nanos, TimeUnit::Microsecond)?),
+            Timestamps::Nano(b) => b.append_value(instant_in(secs, nanos, TimeUnit::Nanosecond)?),
         }
         Ok(())
     }
@@ -136,8 +132,10 @@ impl Column {
             ),
             DataType::Date32 => Column::Date(Date32Builder::with_capacity(rows)),
             DataType::Timestamp(unit, tz) => Column::Timestamp(Timestamps::new(*unit, tz.clone(), rows), tz.is_some()),
-            DataType::Time64(TimeUnit::Nanosecond) => Column::Time64Ns(Time64NanosecondBuilder::with_capacity(rows)),
+            DataType::Time32(TimeUnit::Second) => Column::Time32S(Time32SecondBuilder::with_capacity(rows)),
+            DataType::Time32(TimeUnit::Millisecond) => Column::Time32Ms(Time32MillisecondBuilder::with_capacity(rows)),
             DataType::Time64(TimeUnit::Microsecond) => Column::Time64Us(Time64MicrosecondBuilder::with_capacity(rows)),
+            DataType::Time64(TimeUnit::Nanosecond) => Column::Time64Ns(Time64NanosecondBuilder::with_capacity(rows)),
             DataType::List(_) | DataType::Map(..) | DataType::Struct(_) => Column::Nested(arrow::array::make_builder(dt, 1024), dt.clone()),
             other => return Err(Error::UnsupportedType { type_name: format!("text decoding into {other}") }),
         })
@@ -182,12 +180,11 @@ impl Column {
                 };
                 b.append(t)?;
             }
-            Column::Time64Ns(b) => {
-                prim!(b, |s| parse_time(s).map(|t| t.num_seconds_from_midnight() as i64 * 1_000_000_000 + t.nanosecond() as i64))
-            }
-            Column::Time64Us(b) => {
-                prim!(b, |s| parse_time(s).map(|t| t.num_seconds_from_midnight() as i64 * 1_000_000 + t.nanosecond() as i64 / 1000))
-            }
+            // A time of day fits 32 bits in seconds and milliseconds.
+            Column::Time32S(b) => prim!(b, |s| parse_time_in(s, TimeUnit::Second).map(|v| v as i32)),
+            Column::Time32Ms(b) => prim!(b, |s| parse_time_in(s, TimeUnit::Millisecond).map(|v| v as i32)),
+            Column::Time64Us(b) => prim!(b, |s| parse_time_in(s, TimeUnit::Microsecond)),
+            Column::Time64Ns(b) => prim!(b, |s| parse_time_in(s, TimeUnit::Nanosecond)),
             Column::Nested(b, dt) => nested::append(b.as_mut(), dt, v)?,
         }
         Ok(())
@@ -207,8 +204,10 @@ impl Column {
             Column::Decimal(b, _) => Arc::new(b.finish()),
             Column::Date(b) => Arc::new(b.finish()),
             Column::Timestamp(b, _) => b.finish(),
-            Column::Time64Ns(b) => Arc::new(b.finish()),
+            Column::Time32S(b) => Arc::new(b.finish()),
+            Column::Time32Ms(b) => Arc::new(b.finish()),
             Column::Time64Us(b) => Arc::new(b.finish()),
+            Column::Time64Ns(b) => Arc::new(b.finish()),
             Column::Nested(b, _) => b.finish(),
         }
     }
@@ -230,8 +229,10 @@ impl Column {
             Column::Timestamp(Timestamps::Milli(b), _) => b.len(),
             Column::Timestamp(Timestamps::Micro(b), _) => b.len(),
             Column::Timestamp(Timestamps::Nano(b), _) => b.len(),
-            Column::Time64Ns(b) => b.len(),
+            Column::Time32S(b) => b.len(),
+            Column::Time32Ms(b) => b.len(),
             Column::Time64Us(b) => b.len(),
+            Column::Time64Ns(b) => b.len(),
             Column::Nested(b, _) => b.len(),
         }
     }
@@ -348,7 +349,7 @@ mod tests {
                 col("t", "time", 3, 0),
                 col("i", "integer", 10, 0),
             ],
-            TimeUnit::Nanosecond,
+            Some(TimeUnit::Nanosecond),
         )
         .unwrap();
         let mut d = TextDecoder::new(schema).unwrap();
@@ -398,7 +399,7 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_column_and_row() {
-        let schema = arrow_schema(&[col("n", "integer", 10, 0)], TimeUnit::Nanosecond).unwrap();
+        let schema = arrow_schema(&[col("n", "integer", 10, 0)], None).unwrap();
         let mut d = TextDecoder::new(schema).unwrap();
         d.append_row([Some("1")]).unwrap();
         let e = d.append_row([Some("x")]).unwrap_err();

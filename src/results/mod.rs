@@ -90,7 +90,7 @@ impl ResultSet {
         info: QueryInfo,
         hints: &std::collections::HashMap<String, String>,
         source: ResultSource,
-        unit: arrow::datatypes::TimeUnit,
+        unit: Option<arrow::datatypes::TimeUnit>,
     ) -> Result<Self> {
         let client = conn.athena().clone();
         // An UNLOAD's result location names its manifest, not a result CSV.

@@ -35,7 +35,7 @@ pub struct ResultPartition {
     columns: Vec<ColumnInfo>,
     /// Column name -> type name with element types (nested columns of text results).
     hints: BTreeMap<String, String>,
-    timestamp_unit: Unit,
+    timestamp_unit: Option<Unit>,
     location: Location,
 }
 
@@ -125,7 +125,7 @@ impl ResultPartition {
     /// The schema of a text partition's batches (CSV or API), from the columns.
     fn text_schema(&self) -> Result<SchemaRef> {
         let hints = self.hints.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        arrow_schema_with_hints(&self.columns, self.timestamp_unit.into(), &hints)
+        arrow_schema_with_hints(&self.columns, self.timestamp_unit.map(Into::into), &hints)
     }
 }
 
@@ -169,7 +169,7 @@ pub(crate) async fn partitions_of(
         query_id: info.query_id.clone(),
         columns: columns.to_vec(),
         hints: hints.clone(),
-        timestamp_unit: unit.into(),
+        timestamp_unit: unit.map(Into::into),
         location,
     };
     if let Some(plan) = unload {
@@ -233,7 +233,7 @@ impl Connection {
     /// [`Error::Storage`] when the object cannot be read or changed since it was partitioned
     /// (its ETag or size differ), [`Error::Api`] for API paging, [`Error::Decode`].
     pub async fn read_partition(&self, partition: &ResultPartition) -> Result<RecordBatchStream> {
-        let unit: TimeUnit = partition.timestamp_unit.into();
+        let unit: Option<TimeUnit> = partition.timestamp_unit.map(Into::into);
         match &partition.location {
             Location::Parquet { uri, size, etag, as_text, rewritten } => {
                 let plan = UnloadColumns { columns: partition.columns.clone(), as_text: as_text.clone(), rewritten: *rewritten };

@@ -3,9 +3,9 @@
 //! `AsyncFileReader` over the chunk reader. Files carry no order between them (as in Athena): rows
 //! come in the order files finish. Columns the query wrote as text are typed back here.
 //!
-//! INT96 timestamps are read in the connection's timestamp unit (never overflowing through
-//! nanoseconds for microsecond or millisecond units), and the schema gets the Athena type of each
-//! column in its field metadata, as the other sources do.
+//! INT96 timestamps are read in milliseconds (Trino's timestamp(3); the connection's forced unit
+//! when it has one), never overflowing through nanoseconds, and the schema gets the Athena type
+//! of each column in its field metadata, as the other sources do.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -50,7 +50,7 @@ pub(crate) struct UnloadColumns {
 
 impl UnloadColumns {
     /// The stream of a rewritten query's UNLOAD with the query's own names and types.
-    pub(crate) fn restore(&self, stream: RecordBatchStream, unit: TimeUnit) -> Result<RecordBatchStream> {
+    pub(crate) fn restore(&self, stream: RecordBatchStream, unit: Option<TimeUnit>) -> Result<RecordBatchStream> {
         if !self.rewritten {
             return Ok(stream);
         }
@@ -253,7 +253,7 @@ pub(crate) async fn manifest_files(fetcher: &Fetcher, manifest_uri: &str) -> Res
 }
 
 /// The schema to read a file with: INT96 columns in `unit`, every field with its Athena type.
-fn read_schema(metadata: &ArrowReaderMetadata, unit: TimeUnit) -> SchemaRef {
+fn read_schema(metadata: &ArrowReaderMetadata, unit: Option<TimeUnit>) -> SchemaRef {
     let descr = metadata.metadata().file_metadata().schema_descr();
     let int96: Vec<String> = descr
         .columns()
@@ -266,7 +266,12 @@ fn read_schema(metadata: &ArrowReaderMetadata, unit: TimeUnit) -> SchemaRef {
         .fields()
         .iter()
         .map(|f| {
-            let dt = if int96.contains(f.name()) { DataType::Timestamp(unit, None) } else { f.data_type().clone() };
+            // Trino writes timestamp(3) columns as INT96: milliseconds hold every value exactly.
+            let dt = if int96.contains(f.name()) {
+                DataType::Timestamp(unit.unwrap_or(TimeUnit::Millisecond), None)
+            } else {
+                f.data_type().clone()
+            };
             let mut md = f.metadata().clone();
             md.insert(ATHENA_TYPE.to_owned(), athena_type_of(&dt).to_owned());
             f.as_ref().clone().with_data_type(dt).with_metadata(md)
@@ -276,12 +281,12 @@ fn read_schema(metadata: &ArrowReaderMetadata, unit: TimeUnit) -> SchemaRef {
 }
 
 /// The schema a data file is read with (its footer only).
-pub(crate) async fn file_schema(fetcher: &Fetcher, uri: &str, unit: TimeUnit) -> Result<SchemaRef> {
+pub(crate) async fn file_schema(fetcher: &Fetcher, uri: &str, unit: Option<TimeUnit>) -> Result<SchemaRef> {
     Ok(open_file(fetcher, uri, unit, None).await?.2)
 }
 
 /// Opens a data file; `expected`: the size and ETag it must still have.
-async fn open_file(fetcher: &Fetcher, uri: &str, unit: TimeUnit, expected: Option<&ObjectMeta>) -> Result<Opened> {
+async fn open_file(fetcher: &Fetcher, uri: &str, unit: Option<TimeUnit>, expected: Option<&ObjectMeta>) -> Result<Opened> {
     // One request for the size, the ETag and the footer (Parquet footers are rarely longer).
     let (meta, tail) = fetcher.open_tail(uri, FOOTER_GUESS).await?;
     if let Some(want) = expected {
@@ -317,7 +322,7 @@ async fn open_file(fetcher: &Fetcher, uri: &str, unit: TimeUnit, expected: Optio
 pub(crate) async fn unload_stream(
     fetcher: &Fetcher,
     files: Vec<(String, Option<ObjectMeta>)>,
-    unit: TimeUnit,
+    unit: Option<TimeUnit>,
     fetch: &FetchConfig,
 ) -> Result<Option<RecordBatchStream>> {
     let Some((first, expected)) = files.first() else { return Ok(None) };
@@ -366,7 +371,7 @@ struct File<'a> {
     fetcher: &'a Fetcher,
     uri: &'a str,
     expected: Option<&'a ObjectMeta>,
-    unit: TimeUnit,
+    unit: Option<TimeUnit>,
     schema: &'a SchemaRef,
     in_flight: &'a ByteBudget,
     buffered: &'a ByteBudget,

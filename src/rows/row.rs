@@ -6,9 +6,9 @@ use std::fmt;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, Time64MicrosecondType,
-    Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
-    UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, Time32MillisecondType,
+    Time32SecondType, Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
@@ -32,6 +32,13 @@ pub enum Value {
     Timestamp(NaiveDateTime),
     TimestampTz(DateTime<Utc>),
     Time(NaiveTime),
+    /// A timestamp beyond the years chrono represents (about ±262,000), exact: `value` counts of
+    /// `unit` since 1970-01-01 00:00 (UTC when `zoned`).
+    Epoch {
+        value: i64,
+        unit: TimeUnit,
+        zoned: bool,
+    },
     List(Vec<Value>),
     Map(Vec<(Value, Value)>),
     Struct(Vec<(String, Value)>),
@@ -102,6 +109,9 @@ impl fmt::Display for Value {
             Value::Timestamp(v) => write!(f, "{}", v.format("%Y-%m-%d %H:%M:%S%.3f")),
             Value::TimestampTz(v) => write!(f, "{} UTC", v.format("%Y-%m-%d %H:%M:%S%.3f")),
             Value::Time(v) => write!(f, "{}", v.format("%H:%M:%S%.3f")),
+            Value::Epoch { value, unit, zoned } => {
+                write!(f, "{value} {unit:?}s after 1970-01-01 00:00:00{}", if *zoned { " UTC" } else { "" })
+            }
             Value::List(items) => {
                 let parts: Vec<String> = items.iter().map(|v| v.to_string()).collect();
                 write!(f, "[{}]", parts.join(", "))
@@ -166,8 +176,13 @@ pub(crate) fn value_at(array: &dyn Array, row: usize) -> Value {
             match (timestamp(*unit, v), tz) {
                 (Some(t), Some(_)) => Value::TimestampTz(t),
                 (Some(t), None) => Value::Timestamp(t.naive_utc()),
-                (None, _) => Value::Null,
+                (None, tz) => Value::Epoch { value: v, unit: *unit, zoned: tz.is_some() },
             }
+        }
+        DataType::Time32(TimeUnit::Second) => time_of_day(array.as_primitive::<Time32SecondType>().value(row).into(), 0),
+        DataType::Time32(_) => {
+            let ms = i64::from(array.as_primitive::<Time32MillisecondType>().value(row));
+            time_of_day(ms / 1000, (ms % 1000) * 1_000_000)
         }
         DataType::Time64(TimeUnit::Nanosecond) => {
             let ns = array.as_primitive::<Time64NanosecondType>().value(row);
@@ -280,5 +295,18 @@ mod tests {
         assert_eq!(Value::Decimal(-5, 2).to_string(), "-0.05");
         assert_eq!(Value::Decimal(7, 0).to_string(), "7");
         assert_eq!(Value::Binary(vec![0x31, 0x0a]).to_string(), "31 0a");
+    }
+
+    #[test]
+    fn timestamps_chrono_cannot_hold_stay_exact_never_null() {
+        use arrow::array::{TimestampMillisecondArray, TimestampSecondArray};
+        let far = 9_000_000_000_000_000i64; // about 285 million years after 1970, in ms
+        let a = TimestampMillisecondArray::from(vec![far, -62_135_596_800_000]);
+        assert_eq!(value_at(&a, 0), Value::Epoch { value: far, unit: TimeUnit::Millisecond, zoned: false });
+        let year_one = NaiveDate::from_ymd_opt(1, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        assert_eq!(value_at(&a, 1), Value::Timestamp(year_one));
+        let z = TimestampSecondArray::from(vec![i64::MAX]).with_timezone("UTC");
+        assert_eq!(value_at(&z, 0), Value::Epoch { value: i64::MAX, unit: TimeUnit::Second, zoned: true });
+        assert_eq!(value_at(&z, 0).to_string(), format!("{} Seconds after 1970-01-01 00:00:00 UTC", i64::MAX));
     }
 }

@@ -9,7 +9,7 @@ use athena_arrow::{Error, FetchConfig, ResultSource, Value, row::Row};
 use chrono::NaiveDate;
 use futures::TryStreamExt;
 
-use crate::connect;
+use crate::{builder, connect};
 
 const COMPLEX: &str = "SELECT col_boolean, col_tinyint, col_smallint, col_int, col_bigint, col_float, col_double, \
 col_string, col_varchar, col_timestamp, CAST(col_timestamp AS time) AS col_time, col_date, \
@@ -34,8 +34,9 @@ async fn one_row_complex_has_exact_typed_values() {
             &DataType::Float64,
             &DataType::Utf8,
             &DataType::Utf8,
-            &DataType::Timestamp(TimeUnit::Nanosecond, None),
-            &DataType::Time64(TimeUnit::Nanosecond),
+            // timestamp(3) and time(3), Athena's defaults: milliseconds.
+            &DataType::Timestamp(TimeUnit::Millisecond, None),
+            &DataType::Time32(TimeUnit::Millisecond),
             &DataType::Date32,
             &DataType::Binary,
             &DataType::Utf8,
@@ -369,8 +370,32 @@ async fn zoned_timestamps_decode_to_their_instant() {
     for (expr, millis) in cases {
         let batches = conn.execute(&format!("SELECT {expr} AS z")).await.unwrap().collect().await.unwrap();
         let column = batches[0].column(0);
-        assert_eq!(column.data_type(), &DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), "{expr}");
-        let nanos = column.as_primitive::<arrow::datatypes::TimestampNanosecondType>().value(0);
-        assert_eq!(nanos, millis * 1_000_000, "{expr}");
+        assert_eq!(column.data_type(), &DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), "{expr}");
+        assert_eq!(column.as_primitive::<arrow::datatypes::TimestampMillisecondType>().value(0), millis, "{expr}");
     }
+}
+
+/// Every timestamp Athena stores decodes, exactly, in the unit its precision needs; a forced
+/// unit that cannot hold a value is an error naming it, never NULL and never a rounded value.
+#[tokio::test]
+async fn timestamps_of_every_year_decode_exactly() {
+    use arrow::datatypes::{TimestampMillisecondType, TimestampNanosecondType};
+    let sql = "SELECT TIMESTAMP '0001-01-01 00:00:00.000' AS first, TIMESTAMP '9999-12-31 23:59:59.999' AS last, \
+               TIMESTAMP '1677-09-21 00:12:43.146' AS low";
+    let conn = connect().await;
+    let batches = conn.execute(sql).await.unwrap().collect().await.unwrap();
+    let ms = |i: usize| batches[0].column(i).as_primitive::<TimestampMillisecondType>().value(0);
+    assert_eq!((ms(0), ms(1), ms(2)), (-62_135_596_800_000, 253_402_300_799_999, -9_223_372_036_854));
+    // Forced to nanoseconds: the first millisecond of its range (1677-09-21 00:12:43.146) fits,
+    // year 1 does not and says so.
+    let ns = builder().with_timestamp_unit(TimeUnit::Nanosecond).build().await.unwrap();
+    let batches = ns.execute("SELECT TIMESTAMP '1677-09-21 00:12:43.146' AS low").await.unwrap().collect().await.unwrap();
+    assert_eq!(batches[0].column(0).as_primitive::<TimestampNanosecondType>().value(0), -9_223_372_036_854_000_000);
+    let e = ns.execute("SELECT TIMESTAMP '0001-01-01 00:00:00.000' AS first").await.unwrap().collect().await.unwrap_err();
+    assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+    assert!(e.to_string().contains("outside the range of Nanosecond timestamps"), "{e}");
+    // Forced to seconds: a fraction it cannot hold is an error, not a truncation.
+    let s = builder().with_timestamp_unit(TimeUnit::Second).build().await.unwrap();
+    let e = s.execute("SELECT TIMESTAMP '2020-01-01 00:00:00.500' AS t").await.unwrap().collect().await.unwrap_err();
+    assert!(e.to_string().contains("finer fraction of a second than the column's unit (Second)"), "{e}");
 }

@@ -41,7 +41,7 @@ async fn nested_types_and_int96_timestamps_arrive_typed() {
         .unwrap();
     let schema = r.schema().clone();
     assert!(matches!(schema.field(0).data_type(), DataType::List(_)));
-    assert_eq!(schema.field(3).data_type(), &DataType::Timestamp(TimeUnit::Nanosecond, None));
+    assert_eq!(schema.field(3).data_type(), &DataType::Timestamp(TimeUnit::Millisecond, None), "INT96 of timestamp(3)");
     let v = r.fetch_one().await.unwrap().unwrap().values();
     assert_eq!(
         v,
@@ -56,7 +56,7 @@ async fn nested_types_and_int96_timestamps_arrive_typed() {
             Value::Float(0.5),
         ]
     );
-    // Far dates through INT96 with microsecond timestamps: no nanosecond overflow.
+    // Far dates through INT96: milliseconds by default hold them; a forced microsecond unit too.
     let conn = builder()
         .with_s3_staging_dir("s3://athena-results/unload-tests/")
         .with_unload(true)
@@ -64,11 +64,12 @@ async fn nested_types_and_int96_timestamps_arrive_typed() {
         .build()
         .await
         .unwrap();
+    let last = Value::Timestamp(NaiveDate::from_ymd_opt(9999, 12, 31).unwrap().and_hms_milli_opt(23, 59, 59, 999).unwrap());
     let mut r = conn.execute("SELECT TIMESTAMP '9999-12-31 23:59:59.999' AS t").await.unwrap();
-    assert_eq!(
-        r.fetch_one().await.unwrap().unwrap().get(0),
-        Some(Value::Timestamp(NaiveDate::from_ymd_opt(9999, 12, 31).unwrap().and_hms_milli_opt(23, 59, 59, 999).unwrap()))
-    );
+    assert_eq!(r.fetch_one().await.unwrap().unwrap().get(0), Some(last.clone()));
+    let mut r = unload_conn().await.execute("SELECT TIMESTAMP '9999-12-31 23:59:59.999' AS t").await.unwrap();
+    assert_eq!(r.schema().field(0).data_type(), &DataType::Timestamp(TimeUnit::Millisecond, None));
+    assert_eq!(r.fetch_one().await.unwrap().unwrap().get(0), Some(last));
 }
 
 #[tokio::test]
@@ -121,8 +122,8 @@ async fn columns_unload_cannot_write_go_as_text_and_come_back_typed() {
         assert_eq!(u.field(i).data_type(), p.field(i).data_type(), "column {i}");
         assert_eq!(u.field(i).metadata().get(ATHENA_TYPE), p.field(i).metadata().get(ATHENA_TYPE), "column {i}");
     }
-    assert_eq!(u.field(0).data_type(), &DataType::Time64(TimeUnit::Nanosecond));
-    assert_eq!(u.field(1).data_type(), &DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())));
+    assert_eq!(u.field(0).data_type(), &DataType::Time32(TimeUnit::Millisecond));
+    assert_eq!(u.field(1).data_type(), &DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())));
     let (ur, pr) = (unloaded.fetch_all().await.unwrap(), plain.fetch_all().await.unwrap());
     assert_eq!(ur.len(), 1);
     assert_eq!(ur[0].values(), pr[0].values());

@@ -73,7 +73,7 @@ fn one_row_complex_arrives_typed_through_csv_and_unload() {
         assert_eq!(b.column(1).data_type(), &DataType::Decimal128(10, 1));
         assert_eq!(b.column(1).as_primitive::<Decimal128Type>().value(0), 1, "0.1");
         assert_eq!(b.column(2).as_primitive::<Date32Type>().value(0), 17168, "2017-01-02");
-        assert_eq!(b.column(3).data_type(), &DataType::Timestamp(TimeUnit::Nanosecond, None));
+        assert_eq!(b.column(3).data_type(), &DataType::Timestamp(TimeUnit::Millisecond, None), "timestamp(3): milliseconds");
         assert_eq!(b.column(4).as_binary::<i32>().value(0), b"123");
         assert_eq!(b.column(5).as_string::<i32>().value(0), "a string");
         // Typed nested columns through UNLOAD; Athena's text through the CSV.

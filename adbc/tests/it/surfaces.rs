@@ -96,10 +96,7 @@ fn execute_schema_takes_the_statements_users_write() {
     stmt.set_sql_query("INSERT INTO t VALUES (1)").unwrap();
     let e = stmt.execute_schema().unwrap_err();
     assert_eq!(e.status, Status::InvalidState, "{e}");
-    assert_eq!(
-        e.message,
-        "no result: INSERT statements have no result columns to describe: only queries (SELECT, WITH, VALUES, TABLE) do"
-    );
+    assert_eq!(e.message, "no result: INSERT statements have no result columns to describe: only queries (SELECT, WITH, VALUES, TABLE) do");
 }
 
 #[test]
@@ -124,8 +121,7 @@ fn statuses_and_names_as_adbc_clients_expect_them() {
     let e = conn.set_option(OptionConnection::CurrentSchema, "no_such_database".into()).unwrap_err();
     assert_eq!(e.status, Status::NotFound, "{e}");
     assert_eq!(conn.get_option_string(OptionConnection::CurrentSchema).unwrap(), "default", "unchanged");
-    let info: Vec<RecordBatch> =
-        conn.get_info(Some([InfoCode::DriverArrowVersion].into())).unwrap().collect::<Result<_, _>>().unwrap();
+    let info: Vec<RecordBatch> = conn.get_info(Some([InfoCode::DriverArrowVersion].into())).unwrap().collect::<Result<_, _>>().unwrap();
     let union = info[0].column(1).as_union();
     let version = union.child(0).as_string::<i32>().value(union.value_offset(0) as usize).to_owned();
     let parts: Vec<&str> = version.strip_prefix('v').expect("vMAJOR.MINOR.PATCH").split('.').collect();

@@ -343,10 +343,10 @@ fn polars_reads_the_arrow_export_without_copying() {
     let o = Command::new(polars_python()).arg(script).arg(&path).output().unwrap();
     assert_eq!(
         stdout(&o),
-        "{'a': Int32, 's': String, 'n': String, 'd': Decimal(precision=10, scale=2), 'day': Date, 'ts': Datetime(time_unit='ns', time_zone=None)}\n\
+        "{'a': Int32, 's': String, 'n': String, 'd': Decimal(precision=10, scale=2), 'day': Date, 'ts': Datetime(time_unit='ms', time_zone=None)}\n\
          a,s,n,d,day,ts\n\
-         0,0,,0.00,2017-01-02,2017-01-01T00:00:00.123000000\n\
-         1,1,,1.00,2017-01-02,2017-01-01T00:00:00.123000000\n"
+         0,0,,0.00,2017-01-02,2017-01-01T00:00:00.123\n\
+         1,1,,1.00,2017-01-02,2017-01-01T00:00:00.123\n"
     );
 }
 

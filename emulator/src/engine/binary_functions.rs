@@ -77,7 +77,10 @@ impl ScalarUDFImpl for BinaryFn {
         let out: ArrayRef = match self.op {
             Op::ToHex => Arc::new(a.as_binary::<i32>().iter().map(|v| v.map(hex_upper)).collect::<StringArray>()),
             Op::ToBase64 => Arc::new(
-                a.as_binary::<i32>().iter().map(|v| v.map(|b| base64::engine::general_purpose::STANDARD.encode(b))).collect::<StringArray>(),
+                a.as_binary::<i32>()
+                    .iter()
+                    .map(|v| v.map(|b| base64::engine::general_purpose::STANDARD.encode(b)))
+                    .collect::<StringArray>(),
             ),
             Op::FromHex => Arc::new(
                 a.as_string::<i32>()
@@ -95,10 +98,16 @@ impl ScalarUDFImpl for BinaryFn {
                     .collect::<Result<BinaryArray>>()?,
             ),
             Op::ToBigEndian32 => Arc::new(
-                a.as_primitive::<arrow::datatypes::Int32Type>().iter().map(|v| v.map(|n| n.to_be_bytes().to_vec())).collect::<BinaryArray>(),
+                a.as_primitive::<arrow::datatypes::Int32Type>()
+                    .iter()
+                    .map(|v| v.map(|n| n.to_be_bytes().to_vec()))
+                    .collect::<BinaryArray>(),
             ),
             Op::ToBigEndian64 => Arc::new(
-                a.as_primitive::<arrow::datatypes::Int64Type>().iter().map(|v| v.map(|n| n.to_be_bytes().to_vec())).collect::<BinaryArray>(),
+                a.as_primitive::<arrow::datatypes::Int64Type>()
+                    .iter()
+                    .map(|v| v.map(|n| n.to_be_bytes().to_vec()))
+                    .collect::<BinaryArray>(),
             ),
             Op::FromBigEndian32 => Arc::new(
                 a.as_binary::<i32>()

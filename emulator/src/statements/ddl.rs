@@ -142,7 +142,10 @@ impl Executor {
                 }
                 if *replace {
                     if t.is_iceberg() {
-                        return Err(Failure::user("NOT_SUPPORTED", "REPLACE COLUMNS is not supported for Iceberg tables: use ADD COLUMNS, DROP COLUMN or CHANGE COLUMN"));
+                        return Err(Failure::user(
+                            "NOT_SUPPORTED",
+                            "REPLACE COLUMNS is not supported for Iceberg tables: use ADD COLUMNS, DROP COLUMN or CHANGE COLUMN",
+                        ));
                     }
                     t.columns.clear();
                 }
@@ -162,7 +165,9 @@ impl Executor {
                 let Some(at) = t.columns.iter().position(|c| c.name.eq_ignore_ascii_case(old)) else {
                     return Err(Failure::user("COLUMN_NOT_FOUND", format!("Column '{old}' does not exist")));
                 };
-                if !new.name.eq_ignore_ascii_case(old) && t.columns.iter().chain(&t.partition_keys).any(|k| k.name.eq_ignore_ascii_case(&new.name)) {
+                if !new.name.eq_ignore_ascii_case(old)
+                    && t.columns.iter().chain(&t.partition_keys).any(|k| k.name.eq_ignore_ascii_case(&new.name))
+                {
                     return Err(Failure::user("ALREADY_EXISTS", format!("Column '{}' already exists", new.name)));
                 }
                 t.columns[at] = Column { name: new.name.to_ascii_lowercase(), ..new.clone() };
@@ -187,7 +192,10 @@ impl Executor {
                 if !t.is_iceberg() {
                     return Err(Failure::user(
                         "NOT_SUPPORTED",
-                        format!("ALTER TABLE RENAME TO is not supported for Hive table '{db}.{}': Athena renames only Iceberg tables (CREATE TABLE AS SELECT a copy under the new name)", t.name),
+                        format!(
+                            "ALTER TABLE RENAME TO is not supported for Hive table '{db}.{}': Athena renames only Iceberg tables (CREATE TABLE AS SELECT a copy under the new name)",
+                            t.name
+                        ),
                     ));
                 }
                 let (new_db, new_name) = db_and_name(job, to);
@@ -201,7 +209,10 @@ impl Executor {
                 if !t.is_iceberg() {
                     return Err(Failure::user(
                         "NOT_SUPPORTED",
-                        format!("DROP COLUMN is not supported for Hive table '{db}.{}': use REPLACE COLUMNS with the columns to keep", t.name),
+                        format!(
+                            "DROP COLUMN is not supported for Hive table '{db}.{}': use REPLACE COLUMNS with the columns to keep",
+                            t.name
+                        ),
                     ));
                 }
                 let before = t.columns.len();

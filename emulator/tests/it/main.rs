@@ -2,9 +2,9 @@
 //! and asserts the Athena and S3 behaviours of athena-behaviour.md.
 
 mod athena;
-mod statements;
 mod hostile;
 mod s3;
+mod statements;
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};

@@ -28,12 +28,10 @@ async fn alter_table_changes_the_table_or_fails_as_athena_does() {
     assert_eq!(reason, "ALREADY_EXISTS: Column 'c' already exists");
     // CHANGE COLUMN renames (and retypes) one column.
     ok(&client, "ALTER TABLE alter_it.t CHANGE COLUMN d dee string").await;
-    assert_eq!(rows_of(&client, "SHOW COLUMNS IN alter_it.t").await, texts(&[
-        &["a                   "],
-        &["b                   "],
-        &["c                   "],
-        &["dee                 "]
-    ]));
+    assert_eq!(
+        rows_of(&client, "SHOW COLUMNS IN alter_it.t").await,
+        texts(&[&["a                   "], &["b                   "], &["c                   "], &["dee                 "]])
+    );
     assert_eq!(failure(&client, "ALTER TABLE alter_it.t CHANGE COLUMN nope x int").await, "COLUMN_NOT_FOUND: Column 'nope' does not exist");
     // REPLACE COLUMNS keeps only the columns named.
     ok(&client, "ALTER TABLE alter_it.t REPLACE COLUMNS (a int, b string)").await;
@@ -50,8 +48,11 @@ async fn alter_table_changes_the_table_or_fails_as_athena_does() {
     let reason = failure(&client, "SELECT * FROM alter_it.ice").await;
     assert!(reason.starts_with("TABLE_NOT_FOUND: "), "{reason}");
     // SET LOCATION points the table at other files.
-    ok(&client, "CREATE TABLE alter_it.other WITH (external_location = 's3://athena-results/alter-it/other/') AS SELECT 5 AS a, 'five' AS b")
-        .await;
+    ok(
+        &client,
+        "CREATE TABLE alter_it.other WITH (external_location = 's3://athena-results/alter-it/other/') AS SELECT 5 AS a, 'five' AS b",
+    )
+    .await;
     ok(&client, "ALTER TABLE alter_it.t SET LOCATION 's3://athena-results/alter-it/other/'").await;
     assert_eq!(rows_of(&client, "SELECT * FROM alter_it.t").await, texts(&[&["5", "five"]]));
     // A form Athena does not run is refused, never accepted and ignored.
