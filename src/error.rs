@@ -270,7 +270,11 @@ pub fn message_with_causes(err: &dyn std::error::Error) -> String {
     let mut source = err.source();
     while let Some(s) = source {
         let text = s.to_string();
-        if !message.contains(&text) {
+        // A layer that says what is said already (the SDK's `service error`, then the service's
+        // `Code: message` whose message this error carries) adds nothing.
+        let said = |t: &str| t.is_empty() || message.contains(t);
+        let tail = text.split_once(": ").map_or(text.as_str(), |(_, tail)| tail);
+        if !(said(&text) || said(tail) || text == "service error") {
             message.push_str(": ");
             message.push_str(&text);
         }

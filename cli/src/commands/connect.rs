@@ -1,0 +1,46 @@
+//! The connection a command runs on: the environment, the global flags, or the embedded endpoint
+//! (`--local`), which lives as long as the returned handle.
+
+use athena_arrow::{Connection, ConnectionBuilder};
+
+use crate::args::ConnArgs;
+use crate::failure::{Failure, exit};
+
+pub async fn connection_builder(args: &ConnArgs) -> Result<(ConnectionBuilder, Option<athena_emulator::Emulator>), Failure> {
+    let mut builder = Connection::builder().with_env();
+    let mut local = None;
+    if args.local {
+        if args.endpoint_url.is_some() {
+            return Err(Failure::usage("--local and --endpoint-url exclude each other"));
+        }
+        let emulator = athena_emulator::Emulator::builder().start().await.map_err(|e| Failure {
+            code: exit::CONNECTION,
+            message: format!("cannot start the local endpoint: {}", athena_arrow::message_with_causes(&e)),
+        })?;
+        builder = builder
+            .with_endpoint_url(emulator.endpoint())
+            .with_region(emulator.region())
+            .with_access_key(emulator.access_key_id(), emulator.secret_access_key())
+            .with_s3_staging_dir("s3://athena-results/cli/");
+        local = Some(emulator);
+    }
+    if let Some(url) = &args.endpoint_url {
+        builder = builder.with_endpoint_url(url);
+    }
+    if let Some(region) = &args.region {
+        builder = builder.with_region(region);
+    }
+    if let Some(profile) = &args.profile {
+        builder = builder.with_profile(profile);
+    }
+    if let Some(wg) = &args.work_group {
+        builder = builder.with_work_group(wg);
+    }
+    if let Some(dir) = &args.s3_staging_dir {
+        builder = builder.with_s3_staging_dir(dir);
+    }
+    if let Some(db) = &args.database {
+        builder = builder.with_schema(db);
+    }
+    Ok((builder, local))
+}
