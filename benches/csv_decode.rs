@@ -7,7 +7,6 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use arrow::datatypes::TimeUnit;
 use athena_arrow::csv::CsvDecoder;
 use athena_arrow::decode::TextDecoder;
 use athena_arrow::schema::{ColumnInfo, arrow_schema};
@@ -76,7 +75,7 @@ fn main() {
     .into_iter()
     .map(|(name, type_name, precision, scale)| ColumnInfo { name: name.into(), type_name: type_name.into(), precision, scale })
     .collect();
-    let schema = arrow_schema(&columns, TimeUnit::Nanosecond).unwrap();
+    let schema = arrow_schema(&columns, None).unwrap();
     let text = csv_text(rows);
     let bytes = text.as_bytes();
     // The record splitter alone (fields found, values not converted).

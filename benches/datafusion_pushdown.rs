@@ -56,8 +56,9 @@ async fn run(emulator: &Emulator, conn: &Connection, pushdown: bool) -> Run {
     let got_before = emulator.s3_requests().get_bytes;
     let start = Instant::now();
     let sql = if pushdown {
-        ctx.register_catalog("athena", Arc::new(AthenaCatalog::new(conn)));
-        QUERY.replace("{table}", "athena.default.bench")
+        let sql = QUERY.replace("{table}", "athena.default.bench");
+        AthenaCatalog::new(conn).resolve(&ctx, &sql).await.expect("the table is looked up");
+        sql
     } else {
         let table = AthenaTable::new(conn, "SELECT * FROM bench").await.expect("the table's query runs");
         ctx.register_table("bench", Arc::new(table)).expect("registers");
@@ -97,8 +98,8 @@ async fn main() {
     println!("{QUERY}");
     // The SQL the pushdown route sends to Athena, as EXPLAIN shows it.
     let ctx = SessionContext::new();
-    ctx.register_catalog("athena", Arc::new(AthenaCatalog::new(&conn)));
-    let explain = ctx.sql(&format!("EXPLAIN {}", QUERY.replace("{table}", "athena.default.bench"))).await.expect("plans");
+    let explain =
+        AthenaCatalog::new(&conn).sql(&ctx, &format!("EXPLAIN {}", QUERY.replace("{table}", "athena.default.bench"))).await.expect("plans");
     let text = arrow::util::pretty::pretty_format_batches(&explain.collect().await.expect("explains")).expect("formats").to_string();
     if let Some(line) = text.lines().find(|l| l.contains("AthenaScanExec")) {
         println!("pushed: {}", line.trim_matches(|c: char| c == '|' || c.is_whitespace()));

@@ -19,11 +19,9 @@ fn small_files() -> &'static Shared {
     SHARED.get_or_init(|| crate::start_emulator(athena_emulator::Emulator::builder().with_unload_rows_per_file(1_500)))
 }
 
-/// A context with Athena's catalog as `athena`, planning for `partitions` partitions.
-fn context(conn: &Connection, partitions: usize) -> SessionContext {
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
-    ctx.register_catalog("athena", Arc::new(AthenaCatalog::new(conn)));
-    ctx
+/// A context planning for `partitions` partitions, and Athena's catalog (`athena` in its SQL).
+fn context(conn: &Connection, partitions: usize) -> (SessionContext, AthenaCatalog) {
+    (SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions)), AthenaCatalog::new(conn))
 }
 
 /// How many times the endpoint received exactly `sql` (tests share the endpoint, so each
@@ -55,8 +53,8 @@ async fn history(conn: &Connection) -> Vec<String> {
     sql.into_iter().map(|(_, s)| s).collect()
 }
 
-async fn count(ctx: &SessionContext, sql: &str) -> i64 {
-    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+async fn count((ctx, athena): &(SessionContext, AthenaCatalog), sql: &str) -> i64 {
+    let batches = athena.sql(ctx, sql).await.unwrap().collect().await.unwrap();
     batches[0].column(0).as_primitive::<Int64Type>().value(0)
 }
 
@@ -87,7 +85,8 @@ async fn filters_projections_and_limits_reach_athena_as_trino_sql() {
         r#"SELECT "col_string" FROM "default"."one_row_complex" WHERE ("col_string" <> 'it''s') AND ("col_string" LIKE 'a %') LIMIT 5"#;
     let before = runs_of(&conn, sql).await;
     let batches = ctx
-        .sql("SELECT col_string FROM athena.default.one_row_complex WHERE col_string LIKE 'a %' AND col_string <> 'it''s' LIMIT 5")
+        .1
+        .sql(&ctx.0, "SELECT col_string FROM athena.default.one_row_complex WHERE col_string LIKE 'a %' AND col_string <> 'it''s' LIMIT 5")
         .await
         .unwrap()
         .collect()
@@ -111,13 +110,13 @@ async fn filters_athena_cannot_take_are_applied_by_datafusion() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn planning_runs_nothing_and_explain_shows_the_pushed_sql() {
     let conn = crate::connect().await;
-    let ctx = context(&conn, 2);
+    let (ctx, athena) = context(&conn, 2);
     let sql = r#"SELECT "a" FROM "default"."many_rows" WHERE ("a" < 3)"#;
     let before = runs_of(&conn, sql).await;
-    let df = ctx.sql("SELECT a FROM athena.default.many_rows WHERE a < 3").await.unwrap();
+    let df = athena.sql(&ctx, "SELECT a FROM athena.default.many_rows WHERE a < 3").await.unwrap();
     let plan = df.clone().create_physical_plan().await.unwrap();
     assert_eq!(runs_of(&conn, sql).await, before, "planning starts no query");
-    let explain = ctx.sql("EXPLAIN SELECT a FROM athena.default.many_rows WHERE a < 3").await.unwrap().collect().await.unwrap();
+    let explain = athena.sql(&ctx, "EXPLAIN SELECT a FROM athena.default.many_rows WHERE a < 3").await.unwrap().collect().await.unwrap();
     let text = arrow::util::pretty::pretty_format_batches(&explain).unwrap().to_string();
     assert!(text.contains(r#"AthenaScanExec: partitions=2, sql=SELECT "a" FROM "default"."many_rows" WHERE ("a" < 3)"#), "{text}");
     assert_eq!(runs_of(&conn, sql).await, before, "EXPLAIN starts no query");
@@ -132,8 +131,9 @@ async fn planning_runs_nothing_and_explain_shows_the_pushed_sql() {
 async fn unload_files_are_read_in_parallel_partitions() {
     let endpoint = &small_files().endpoint;
     let conn = crate::builder_at(endpoint).with_s3_staging_dir("s3://athena-results/df-parts/").with_unload(true).build().await.unwrap();
-    let ctx = context(&conn, 4);
-    let df = ctx.sql("SELECT a FROM athena.default.many_rows").await.unwrap();
+    let both = context(&conn, 4);
+    let (ctx, athena) = &both;
+    let df = athena.sql(ctx, "SELECT a FROM athena.default.many_rows").await.unwrap();
     let plan = df.create_physical_plan().await.unwrap();
     assert_eq!(plan.output_partitioning().partition_count(), 4);
     // Each partition reads its share of the (more than 4) data files.
@@ -148,28 +148,36 @@ async fn unload_files_are_read_in_parallel_partitions() {
     }
     assert_eq!(total, 10_000);
     assert_eq!(busy, 4, "every partition read files");
-    assert_eq!(count(&ctx, "SELECT count(*) FROM athena.default.many_rows WHERE a >= 5000").await, 5000);
+    assert_eq!(count(&both, "SELECT count(*) FROM athena.default.many_rows WHERE a >= 5000").await, 5000);
 
     // A query's result as a table: as many partitions as files, up to the target.
     let table = AthenaTable::from_query(conn.query("SELECT a FROM many_rows")).await.unwrap();
     ctx.register_table("result", Arc::new(table)).unwrap();
     let plan = ctx.sql("SELECT a FROM result").await.unwrap().create_physical_plan().await.unwrap();
     assert_eq!(plan.output_partitioning().partition_count(), 4);
-    assert_eq!(count(&ctx, "SELECT sum(a) FROM result").await, 49_995_000);
+    assert_eq!(count(&both, "SELECT sum(a) FROM result").await, 49_995_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_lists_databases_and_tables_and_types_nested_columns() {
     let conn = crate::connect().await;
-    let ctx = context(&conn, 2);
-    let catalog = ctx.catalog("athena").unwrap();
-    assert!(catalog.schema_names().contains(&"default".to_owned()));
-    let schema = catalog.schema("default").unwrap();
-    assert!(schema.table_names().contains(&"one_row_complex".to_owned()));
-    // One provider per database, so its table listing is kept between lookups.
-    assert!(std::ptr::addr_eq(Arc::as_ptr(&schema), Arc::as_ptr(&catalog.schema("default").unwrap())));
-    assert!(schema.table("no_such_table").await.unwrap().is_none());
-    let df = ctx.sql("SELECT col_array, col_map, col_struct, col_decimal, col_varchar FROM athena.default.one_row_complex").await.unwrap();
+    let both = context(&conn, 2);
+    let (ctx, athena) = &both;
+    assert!(athena.database_names().await.unwrap().contains(&"default".to_owned()));
+    assert!(athena.table_names("default").await.unwrap().contains(&"one_row_complex".to_owned()));
+    // A table that does not exist is DataFusion's "not found" when it plans.
+    let e = athena.sql(ctx, "SELECT * FROM athena.default.no_such_table").await.unwrap_err();
+    assert!(e.to_string().contains("table 'athena.default.no_such_table' not found"), "{e}");
+    // An Athena that cannot be reached is an error of the call, never an empty database.
+    let retry = athena_arrow::RetryConfig { max_attempts: 1, ..Default::default() };
+    let down = crate::builder_at("http://127.0.0.1:9").with_retry(retry).build().await.unwrap();
+    let e = AthenaCatalog::new(&down).sql(ctx, "SELECT * FROM athena.default.one_row").await.unwrap_err();
+    assert!(e.to_string().contains("GetTableMetadata failed: cannot reach the endpoint"), "{e}");
+    assert!(AthenaCatalog::new(&down).table_names("default").await.is_err());
+    let df = athena
+        .sql(ctx, "SELECT col_array, col_map, col_struct, col_decimal, col_varchar FROM athena.default.one_row_complex")
+        .await
+        .unwrap();
     let batches = df.collect().await.unwrap();
     let s = batches[0].schema();
     assert!(matches!(s.field(0).data_type(), DataType::List(f) if f.data_type() == &DataType::Int32));
@@ -179,7 +187,7 @@ async fn catalog_lists_databases_and_tables_and_types_nested_columns() {
     let text = arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
     assert!(text.contains("{1: 2, 3: 4}") && text.contains("{a: 1, b: 2}") && text.contains("0.1"), "{text}");
     // A partitioned table's partition column, filtered in Athena.
-    assert_eq!(count(&ctx, "SELECT count(*) FROM athena.default.partition_table WHERE b = 1").await, {
+    assert_eq!(count(&both, "SELECT count(*) FROM athena.default.partition_table WHERE b = 1").await, {
         let conn = crate::connect().await;
         let r = conn.execute("SELECT count(*) FROM partition_table WHERE b = 1").await.unwrap().fetch_all().await.unwrap();
         r[0].get(0).unwrap().as_i64().unwrap()
@@ -189,7 +197,7 @@ async fn catalog_lists_databases_and_tables_and_types_nested_columns() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn athena_tables_join_local_parquet_files_exactly() {
     let conn = crate::connect().await;
-    let ctx = context(&conn, 2);
+    let (ctx, athena) = context(&conn, 2);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("labels.parquet");
     let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int32, false), Field::new("label", DataType::Utf8, false)]));
@@ -202,8 +210,8 @@ async fn athena_tables_join_local_parquet_files_exactly() {
     writer.write(&batch).unwrap();
     writer.close().unwrap();
     ctx.register_parquet("labels", path.to_str().unwrap(), Default::default()).await.unwrap();
-    let batches = ctx
-        .sql("SELECT l.label, m.a FROM athena.default.many_rows m JOIN labels l ON m.a = l.a WHERE m.a < 100 ORDER BY m.a")
+    let batches = athena
+        .sql(&ctx, "SELECT l.label, m.a FROM athena.default.many_rows m JOIN labels l ON m.a = l.a WHERE m.a < 100 ORDER BY m.a")
         .await
         .unwrap()
         .collect()

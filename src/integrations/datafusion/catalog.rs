@@ -1,101 +1,59 @@
-//! Athena's data catalog as DataFusion's: [`AthenaCatalog`] (databases as schemas) and
-//! [`AthenaCatalogTable`] (a table whose scans run one Athena query built from what DataFusion
-//! asks for: the projected columns, the filters Athena can evaluate, the limit).
+//! Athena's data catalog as DataFusion's: [`AthenaCatalog`] (databases as schemas, resolved
+//! through DataFusion's async catalog API before planning) and [`AthenaCatalogTable`] (a table
+//! whose scans run one Athena query built from what DataFusion asks for: the projected columns,
+//! the filters Athena can evaluate, the limit).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ::datafusion::arrow::datatypes::{Schema, SchemaRef};
-use ::datafusion::catalog::{CatalogProvider, SchemaProvider, Session, TableProvider};
+use ::datafusion::catalog::{AsyncCatalogProvider, AsyncSchemaProvider, Session, TableProvider};
 use ::datafusion::common::{DataFusionError, Result};
+use ::datafusion::dataframe::DataFrame;
 use ::datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use ::datafusion::physical_plan::ExecutionPlan;
+use ::datafusion::prelude::SessionContext;
 
 use crate::Connection;
+use crate::error::ErrorKind;
 use crate::integrations::datafusion::render::{quote_ident, render};
 use crate::integrations::datafusion::scan::{AthenaScanExec, SharedQuery};
 
-/// How long listings of databases and tables are kept by default.
+/// How long a table's metadata is kept by default.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
 
-/// Names listed at a time, kept for the cache's lifetime.
-#[derive(Debug, Default)]
-struct Listing(Mutex<Option<(Instant, Vec<String>)>>);
-
-impl Listing {
-    fn get(&self, ttl: Duration, list: impl FnOnce() -> crate::Result<Vec<String>>) -> Vec<String> {
-        let mut cached = self.0.lock().expect("not poisoned");
-        if let Some((at, names)) = cached.as_ref()
-            && at.elapsed() < ttl
-        {
-            return names.clone();
-        }
-        match list() {
-            Ok(names) => {
-                *cached = Some((Instant::now(), names.clone()));
-                names
-            }
-            // The catalog traits' listings cannot fail: an error lists what was last seen.
-            Err(e) => {
-                tracing::warn!("listing the Athena catalog failed: {e}");
-                cached.as_ref().map(|(_, n)| n.clone()).unwrap_or_default()
-            }
-        }
-    }
-}
-
-/// Runs `f` to its end from DataFusion's synchronous listing calls: on the caller's runtime when
-/// it has worker threads to lend, else on a thread of its own.
-fn block_on<F>(f: F) -> F::Output
-where
-    F: std::future::Future + Send,
-    F::Output: Send,
-{
-    if let Ok(handle) = tokio::runtime::Handle::try_current()
-        && handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
-    {
-        return tokio::task::block_in_place(|| handle.block_on(f));
-    }
-    std::thread::scope(|s| {
-        s.spawn(|| tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime starts").block_on(f))
-            .join()
-            .expect("the listing thread does not panic")
-    })
-}
-
-/// Athena's data catalog (`AwsDataCatalog` unless told otherwise) as a DataFusion catalog:
+/// Athena's data catalog (`AwsDataCatalog` unless told otherwise) as a DataFusion catalog, named
+/// `athena` in a session unless told otherwise:
 ///
 /// ```no_run
 /// # async fn run(conn: athena_arrow::Connection) -> Result<(), Box<dyn std::error::Error>> {
 /// use datafusion::prelude::SessionContext;
 /// let ctx = SessionContext::new();
-/// ctx.register_catalog("athena", std::sync::Arc::new(athena_arrow::datafusion::AthenaCatalog::new(&conn)));
-/// ctx.sql("SELECT a, count(*) FROM athena.sales.orders WHERE day >= DATE '2026-11-01' GROUP BY a").await?.show().await?;
+/// let athena = athena_arrow::datafusion::AthenaCatalog::new(&conn);
+/// athena.sql(&ctx, "SELECT a, count(*) FROM athena.sales.orders WHERE day >= DATE '2026-11-01' GROUP BY a").await?.show().await?;
 /// # Ok(()) }
 /// ```
 ///
-/// Databases and tables are listed when DataFusion asks (ListDatabases, ListTableMetadata) and
-/// kept for [`with_cache_ttl`](Self::with_cache_ttl); a table's schema comes from its metadata
-/// through the schema mapper. Nothing runs on Athena before a plan executes.
+/// DataFusion plans synchronously, so the tables a statement names are looked up before it is
+/// planned ([`sql`](Self::sql), or [`resolve`](Self::resolve) for a statement planned otherwise):
+/// one GetTableMetadata per table, kept for [`with_cache_ttl`](Self::with_cache_ttl), its
+/// schema through the schema mapper. A lookup that fails (Athena unreachable, access denied) is
+/// that call's error; a table that does not exist is DataFusion's "table not found" when it
+/// plans. Nothing runs on Athena before a plan executes.
 #[derive(Debug)]
 pub struct AthenaCatalog {
     conn: Connection,
     catalog: String,
+    name: String,
     ttl: Duration,
-    databases: Listing,
-    /// One provider per database, so that its table listing is kept between lookups.
-    schemas: Mutex<std::collections::HashMap<String, Arc<AthenaSchema>>>,
+    /// (database, table) -> when it was looked up, and its provider.
+    tables: Arc<Mutex<HashMap<(String, String), (Instant, Arc<AthenaCatalogTable>)>>>,
 }
 
 impl AthenaCatalog {
     pub fn new(conn: &Connection) -> Self {
-        Self {
-            conn: conn.clone(),
-            catalog: "AwsDataCatalog".into(),
-            ttl: DEFAULT_CACHE_TTL,
-            databases: Listing::default(),
-            schemas: Mutex::default(),
-        }
+        Self { conn: conn.clone(), catalog: "AwsDataCatalog".into(), name: "athena".into(), ttl: DEFAULT_CACHE_TTL, tables: Arc::default() }
     }
 
     /// Another data catalog of the account (a federated or Glue catalog by its Athena name).
@@ -104,31 +62,69 @@ impl AthenaCatalog {
         self
     }
 
-    /// How long database and table listings are kept (default [`DEFAULT_CACHE_TTL`]).
+    /// The catalog's name in DataFusion's SQL (default `athena`: `athena.<database>.<table>`).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// How long a table's metadata is kept (default [`DEFAULT_CACHE_TTL`]).
     pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
         self
     }
-}
 
-impl CatalogProvider for AthenaCatalog {
-    fn schema_names(&self) -> Vec<String> {
-        self.databases.get(self.ttl, || block_on(self.conn.list_databases_in(&self.catalog)))
+    /// Looks up the tables `sql` names in this catalog, registers them in `ctx`, and plans `sql`.
+    ///
+    /// # Errors
+    /// A lookup that failed (with the library's error as its source), or DataFusion's own.
+    pub async fn sql(&self, ctx: &SessionContext, sql: &str) -> Result<DataFrame> {
+        self.resolve(ctx, sql).await?;
+        ctx.sql(sql).await
     }
 
-    /// Every name is a schema here; its tables are looked up when a query names them.
-    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
-        let mut schemas = self.schemas.lock().expect("not poisoned");
-        let schema = schemas.entry(name.to_owned()).or_insert_with(|| {
-            Arc::new(AthenaSchema {
-                conn: self.conn.clone(),
-                catalog: self.catalog.clone(),
-                database: name.to_owned(),
-                ttl: self.ttl,
-                tables: Listing::default(),
-            })
-        });
-        Some(schema.clone())
+    /// Looks up the tables `sql` names in this catalog and registers the catalog, holding them,
+    /// in `ctx` under its name: what planning `sql` needs of it.
+    ///
+    /// # Errors
+    /// As [`sql`](Self::sql).
+    pub async fn resolve(&self, ctx: &SessionContext, sql: &str) -> Result<()> {
+        let state = ctx.state();
+        let statement = state.sql_to_statement(sql, &state.config().options().sql_parser.dialect)?;
+        let references = state.resolve_table_references(&statement)?;
+        let resolved = AsyncCatalogProvider::resolve(self, &references, state.config(), &self.name).await?;
+        ctx.register_catalog(&self.name, resolved);
+        Ok(())
+    }
+
+    /// The databases of the catalog (ListDatabases).
+    ///
+    /// # Errors
+    /// As [`Connection::list_databases_in`].
+    pub async fn database_names(&self) -> crate::Result<Vec<String>> {
+        self.conn.list_databases_in(&self.catalog).await
+    }
+
+    /// The tables of `database` (ListTableMetadata).
+    ///
+    /// # Errors
+    /// As [`Connection::list_tables_in`].
+    pub async fn table_names(&self, database: &str) -> crate::Result<Vec<String>> {
+        Ok(self.conn.list_tables_in(&self.catalog, database).await?.into_iter().map(|t| t.name).collect())
+    }
+}
+
+#[async_trait::async_trait]
+impl AsyncCatalogProvider for AthenaCatalog {
+    /// Every name is a database here; its tables are looked up when a statement names them.
+    async fn schema(&self, name: &str) -> Result<Option<Arc<dyn AsyncSchemaProvider>>> {
+        Ok(Some(Arc::new(AthenaSchema {
+            conn: self.conn.clone(),
+            catalog: self.catalog.clone(),
+            database: name.to_owned(),
+            ttl: self.ttl,
+            tables: self.tables.clone(),
+        })))
     }
 }
 
@@ -139,35 +135,34 @@ pub struct AthenaSchema {
     catalog: String,
     database: String,
     ttl: Duration,
-    tables: Listing,
+    tables: Arc<Mutex<HashMap<(String, String), (Instant, Arc<AthenaCatalogTable>)>>>,
 }
 
 #[async_trait::async_trait]
-impl SchemaProvider for AthenaSchema {
-    fn table_names(&self) -> Vec<String> {
-        self.tables.get(self.ttl, || {
-            block_on(self.conn.list_tables_in(&self.catalog, &self.database)).map(|ts| ts.into_iter().map(|t| t.name).collect())
-        })
-    }
-
+impl AsyncSchemaProvider for AthenaSchema {
+    /// The table's provider from its metadata (kept for the catalog's TTL); `None` when the
+    /// table does not exist; any other failure is an error.
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        match self.conn.table_metadata_in(&self.catalog, &self.database, name).await {
-            Ok(meta) => Ok(Some(Arc::new(AthenaCatalogTable {
-                conn: self.conn.clone(),
-                database: self.database.clone(),
-                table: name.to_owned(),
-                schema: meta.arrow_schema(self.conn.settings().timestamp_unit).map_err(|e| DataFusionError::External(Box::new(e)))?,
-                hints: meta.type_hints(),
-            }))),
-            Err(crate::Error::Api { code: Some(code), .. }) if code.contains("MetadataException") || code.contains("EntityNotFound") => {
-                Ok(None)
-            }
-            Err(e) => Err(DataFusionError::External(Box::new(e))),
+        let key = (self.database.clone(), name.to_owned());
+        if let Some((at, table)) = self.tables.lock().expect("not poisoned").get(&key)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(Some(table.clone()));
         }
-    }
-
-    fn table_exist(&self, name: &str) -> bool {
-        self.table_names().iter().any(|t| t.eq_ignore_ascii_case(name))
+        let meta = match self.conn.table_metadata_in(&self.catalog, &self.database, name).await {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(DataFusionError::External(Box::new(e))),
+        };
+        let table = Arc::new(AthenaCatalogTable {
+            conn: self.conn.clone(),
+            database: self.database.clone(),
+            table: name.to_owned(),
+            schema: meta.arrow_schema(self.conn.settings().timestamp_unit).map_err(|e| DataFusionError::External(Box::new(e)))?,
+            hints: meta.type_hints(),
+        });
+        self.tables.lock().expect("not poisoned").insert(key, (Instant::now(), table.clone()));
+        Ok(Some(table))
     }
 }
 

@@ -9,9 +9,9 @@
 //! use datafusion::prelude::SessionContext;
 //!
 //! let ctx = SessionContext::new();
-//! ctx.register_catalog("athena", std::sync::Arc::new(athena_arrow::datafusion::AthenaCatalog::new(&conn)));
+//! let athena = athena_arrow::datafusion::AthenaCatalog::new(&conn);
 //! // Athena runs `SELECT "a" FROM "default"."many_rows" WHERE ("a" < 10)`.
-//! ctx.sql("SELECT a FROM athena.default.many_rows WHERE a < 10").await?.show().await?;
+//! athena.sql(&ctx, "SELECT a FROM athena.default.many_rows WHERE a < 10").await?.show().await?;
 //!
 //! let table = athena_arrow::datafusion::AthenaTable::new(&conn, "SELECT * FROM many_rows").await?;
 //! ctx.register_table("result", std::sync::Arc::new(table))?;

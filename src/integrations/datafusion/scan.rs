@@ -20,7 +20,7 @@ use crate::Query;
 use crate::results::partition::Partitions;
 
 /// Runs the query once for all partitions of a scan.
-pub struct SharedQuery {
+pub(crate) struct SharedQuery {
     query: Query,
     /// Partitions of a run made before planning (an `AthenaTable`'s first scan).
     ready: Mutex<Option<Partitions>>,
@@ -34,7 +34,7 @@ impl std::fmt::Debug for SharedQuery {
 }
 
 impl SharedQuery {
-    pub fn new(query: Query, ready: Option<Partitions>) -> Arc<Self> {
+    pub(crate) fn new(query: Query, ready: Option<Partitions>) -> Arc<Self> {
         Arc::new(Self { query, ready: Mutex::new(ready), started: tokio::sync::OnceCell::new() })
     }
 
@@ -68,7 +68,7 @@ pub struct AthenaScanExec {
 impl AthenaScanExec {
     /// A scan of `source` giving `schema` (the result's columns after `projection`) in
     /// `partitions` partitions.
-    pub fn new(sql: String, source: Arc<SharedQuery>, projection: Option<Vec<usize>>, schema: SchemaRef, partitions: usize) -> Self {
+    pub(crate) fn new(sql: String, source: Arc<SharedQuery>, projection: Option<Vec<usize>>, schema: SchemaRef, partitions: usize) -> Self {
         let properties = PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
             Partitioning::UnknownPartitioning(partitions.max(1)),
