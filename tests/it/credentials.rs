@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use athena_arrow::{Connection, Error, Value};
+use athena_arrow::{Connection, Error, ErrorKind, Value};
 use aws_credential_types::provider::ProvideCredentials;
 
 use crate::{builder, shared};
@@ -77,7 +77,9 @@ async fn session_token_is_required_with_temporary_keys() {
         .unwrap();
     select_one(&with_token).await;
     let without = builder().with_access_key(creds.access_key_id(), creds.secret_access_key()).build().await.unwrap();
-    assert!(without.execute("SELECT 1").await.is_err());
+    let e = without.execute("SELECT 1").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e:?}");
+    assert_eq!(e.code(), Some("UnrecognizedClientException"), "{e}");
 }
 
 #[tokio::test]
@@ -103,7 +105,9 @@ async fn profile_from_a_shared_credentials_file() {
         .build()
         .await
         .unwrap();
-    assert!(conn.execute("SELECT 1").await.is_err());
+    let e = conn.execute("SELECT 1").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e:?}");
+    assert_eq!(e.code(), Some("InvalidSignatureException"), "{e}");
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use athena_arrow::{CacheConfig, Error, QueryState, RetryConfig, Value};
+use athena_arrow::{CacheConfig, Error, ErrorKind, QueryState, RetryConfig, Value};
 use athena_emulator::Emulator;
 
 use crate::{ENDLESS, builder, builder_at, connect, start_emulator};
@@ -52,7 +52,10 @@ async fn malformed_sql_and_unknown_table_are_typed() {
     assert!(reason.starts_with("TABLE_NOT_FOUND: "), "{reason}");
     assert_eq!(*error_category, Some(2));
     assert_eq!(e.state(), Some(QueryState::Failed));
-    assert!(!query_id.is_empty());
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    // The id is the one the endpoint gave the query: it reports the query's text and state.
+    let info = conn.query_info(query_id).await.unwrap();
+    assert_eq!((info.query.as_str(), info.state), ("SELECT * FROM no_such_table", QueryState::Failed));
 }
 
 #[tokio::test]
@@ -96,8 +99,15 @@ async fn cancel_from_another_task_ends_the_query_cancelled() {
     let query = conn.query(ENDLESS).on_start_query_execution(move |id| {
         *c.lock().unwrap() = Some(id.to_owned());
         let handle = canceller.cancel_handle(id);
+        let watcher = canceller.clone();
+        let id = id.to_owned();
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            // Once the query runs, as a user would stop a query seen running.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while watcher.query_info(&id).await.unwrap().state != QueryState::Running {
+                assert!(Instant::now() < deadline, "the query never ran");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             handle.cancel().await.unwrap();
         });
     });
@@ -126,12 +136,14 @@ async fn dropping_a_handle_stops_the_query_unless_detached() {
     drop(handle);
     assert!(eventually(Duration::from_secs(10), async || conn.query_info(&id).await.unwrap().state == QueryState::Cancelled).await);
 
-    let handle = conn.query(ENDLESS).submit().await.unwrap();
-    let cancel = handle.cancel_handle();
-    let id = handle.detach();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(conn.query_info(&id).await.unwrap().state, QueryState::Running);
-    cancel.cancel().await.unwrap();
+    // A detached query runs to its end: it succeeds (a dropped handle would have stopped it).
+    let finite = "SELECT count(*) FROM many_rows a CROSS JOIN (SELECT a FROM many_rows WHERE a < 300) b";
+    let id = conn.query(finite).submit().await.unwrap().detach();
+    assert!(
+        eventually(Duration::from_secs(60), async || conn.query_info(&id).await.unwrap().state.is_terminal()).await,
+        "the detached query ended"
+    );
+    assert_eq!(conn.query_info(&id).await.unwrap().state, QueryState::Succeeded);
 
     // A waiting execute future dropped (here by a timeout of the caller) stops its query too.
     let ids: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -184,9 +196,9 @@ async fn client_cache_hit_miss_and_expiry() {
     // Miss: other text.
     let other = conn.query(format!("{sql} ")).cache(CacheConfig::new(50, Duration::ZERO)).execute().await.unwrap();
     assert_ne!(other.query_id(), first);
-    // Expiry: executions older than the expiration are not reused.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let expired = conn.query(sql.as_str()).cache(CacheConfig::new(0, Duration::from_millis(1000))).execute().await.unwrap();
+    // Expiry: executions older than the expiration are not reused (the first ended two queries
+    // ago, more than a millisecond).
+    let expired = conn.query(sql.as_str()).cache(CacheConfig::new(0, Duration::from_millis(1))).execute().await.unwrap();
     assert_ne!(expired.query_id(), first);
     // A qmark query with parameters never uses the cache.
     let q = conn.query("SELECT ? AS c").paramstyle(athena_arrow::ParamStyle::Qmark).bind(1).cache(CacheConfig::new(50, Duration::ZERO));
@@ -259,7 +271,8 @@ async fn metadata_lists_databases_and_tables() {
     assert!(tables.iter().any(|t| t.name == "one_row_complex"));
     let t = conn.table_metadata(None, "partition_table").await.unwrap();
     assert_eq!(t.partition_keys, vec![("b".to_owned(), "int".to_owned())]);
-    assert!(conn.table_metadata(None, "nope").await.is_err());
+    let e = conn.table_metadata(None, "nope").await.unwrap_err();
+    assert_eq!((e.kind(), e.code()), (ErrorKind::NotFound, Some("MetadataException")), "{e}");
 }
 
 #[test]
@@ -275,7 +288,9 @@ fn blocking_facade_iterates_rows() {
         let r = conn.execute_query(conn.query("SELECT 1").on_start_query_execution(move |_| {
             c.fetch_add(1, Ordering::SeqCst);
         }));
-        assert!(r.is_ok() && calls.load(Ordering::SeqCst) == 1);
+        let one = r.unwrap().fetch_all().unwrap();
+        assert_eq!(one.iter().map(|r| r.values()).collect::<Vec<_>>(), vec![vec![Value::Integer(1)]]);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
         rows
     })
     .join()

@@ -53,6 +53,27 @@ fn connect() -> ManagedConnection {
     connect_with("test", &[])
 }
 
+/// The SQL of query `id` as the endpoint reports it (GetQueryExecution).
+fn query_text(id: &str) -> String {
+    let url = endpoint().url.clone();
+    let id = id.to_owned();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let conn = athena_arrow::Connection::builder()
+                .with_endpoint_url(url)
+                .with_region("us-east-1")
+                .with_access_key("test", "test")
+                .build()
+                .await
+                .unwrap();
+            conn.query_info(&id).await.unwrap().query
+        })
+    })
+    .join()
+    .unwrap()
+}
+
 fn run(conn: &mut ManagedConnection, sql: &str) -> adbc_core::error::Result<Vec<RecordBatch>> {
     let mut stmt = conn.new_statement()?;
     stmt.set_sql_query(sql)?;
@@ -103,8 +124,9 @@ fn bound_parameters_keep_quotes_and_unicode() {
     stmt.bind(batch).unwrap();
     let b: Vec<RecordBatch> = stmt.execute().unwrap().collect::<Result<_, _>>().unwrap();
     assert_eq!(b[0].column(0).as_string::<i32>().value(0), "it's \"quoted\" 日本");
+    // The id is the one the endpoint gave the query: it knows the query by it.
     let id = stmt.get_option_string(OptionStatement::Other("adbc.athena.last_query_id".into())).unwrap();
-    assert!(!id.is_empty());
+    assert_eq!(query_text(&id), "SELECT ? AS s, ? AS n");
 }
 
 #[test]
@@ -190,11 +212,18 @@ fn cancel_from_another_thread_stops_the_query() {
     stmt.set_option(OptionStatement::Other("adbc.athena.query_timeout_seconds".into()), "60".into()).unwrap();
     stmt.set_sql_query("SELECT sum(a.a + b.a + c.a) FROM many_rows a CROSS JOIN many_rows b CROSS JOIN many_rows c").unwrap();
     let canceller = stmt.canceller();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let finished = done.clone();
+    // Cancels as soon as there is a query to cancel: a cancel before the execution starts does
+    // nothing, so it is repeated until the execution returns.
     let thread = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        canceller.cancel().unwrap();
+        while !finished.load(std::sync::atomic::Ordering::SeqCst) {
+            canceller.cancel().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     });
     let e = stmt.execute().err().expect("cancelled");
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
     thread.join().unwrap();
     // Cancelled comes from the query's state as GetQueryExecution reports it (CANCELLED).
     assert_eq!(e.status, Status::Cancelled, "{e}");

@@ -172,8 +172,8 @@ fn exit_codes_tell_usage_query_and_connection_failures_apart() {
     assert_eq!(c, Some(4), "{err}");
 }
 
-/// The state of query `id` on the shared endpoint.
-fn query_state(id: &str) -> athena_arrow::QueryState {
+/// A connection to the shared endpoint, used from a runtime of its own.
+fn with_endpoint<T>(f: impl AsyncFnOnce(athena_arrow::Connection) -> T) -> T {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let conn = athena_arrow::Connection::builder()
@@ -183,16 +183,44 @@ fn query_state(id: &str) -> athena_arrow::QueryState {
             .build()
             .await
             .unwrap();
-        conn.query_info(id).await.unwrap().state
+        f(conn).await
+    })
+}
+
+/// The state of query `id` on the shared endpoint.
+fn query_state(id: &str) -> athena_arrow::QueryState {
+    with_endpoint(async |conn| conn.query_info(id).await.unwrap().state)
+}
+
+/// Waits (up to 60 s) until a query of text `sql` runs on the shared endpoint.
+fn wait_until_running(sql: &str) {
+    with_endpoint(async |conn| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let ids = conn.athena().list_query_executions().max_results(50).send().await.unwrap().query_execution_ids;
+            if !ids.as_deref().unwrap_or_default().is_empty() {
+                let got = conn.athena().batch_get_query_execution().set_query_execution_ids(ids).send().await.unwrap();
+                let running = got
+                    .query_executions()
+                    .iter()
+                    .any(|q| q.query() == Some(sql) && q.status().and_then(|s| s.state()).map(|s| s.as_str()) == Some("RUNNING"));
+                if running {
+                    return;
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "no query {sql:?} ran");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     })
 }
 
 #[test]
 fn ctrl_c_sigterm_and_sighup_cancel_the_query() {
-    let endless = "SELECT sum(a.a + b.a + c.a) FROM many_rows a CROSS JOIN many_rows b CROSS JOIN many_rows c";
     for (signal, code, said) in [("-INT", 130, "interrupted"), ("-TERM", 143, "SIGTERM"), ("-HUP", 129, "SIGHUP")] {
-        let child = cli().args(["query", endless]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(1500));
+        // One text per signal, to find its query running on the shared endpoint.
+        let endless = format!("SELECT sum(a.a + b.a + c.a) FROM many_rows a CROSS JOIN many_rows b CROSS JOIN many_rows c -- {signal}");
+        let child = cli().args(["query", &endless]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        wait_until_running(&endless);
         let status = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
         assert!(status.success());
         let out = child.wait_with_output().unwrap();
