@@ -7,9 +7,9 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use athena_arrow::csv::CsvDecoder;
 use athena_arrow::decode::TextDecoder;
-use athena_arrow::schema::{ColumnInfo, arrow_schema};
+use athena_arrow::decode::csv::CsvDecoder;
+use athena_arrow::decode::schema::{ColumnInfo, arrow_schema};
 
 fn mix(i: usize, salt: u64) -> u64 {
     let mut z = (i as u64).wrapping_add(salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -82,7 +82,7 @@ fn main() {
     for _ in 0..3 {
         let start = Instant::now();
         let mut records = 0usize;
-        athena_arrow::csv::split_records(bytes, true, |_| {
+        athena_arrow::decode::csv::split_records(bytes, true, |_| {
             records += 1;
             Ok(())
         })
@@ -93,7 +93,7 @@ fn main() {
     }
     for round in 0..5 {
         let start = Instant::now();
-        let mut decoder = CsvDecoder::new(TextDecoder::with_capacity(schema.clone(), athena_arrow::csv::BATCH_ROWS).unwrap());
+        let mut decoder = CsvDecoder::new(TextDecoder::with_capacity(schema.clone(), athena_arrow::decode::csv::BATCH_ROWS).unwrap());
         let mut decoded = 0;
         // Fed in 8 MiB pieces, as the chunk reader delivers them.
         let mut pieces = bytes.chunks(8 << 20).peekable();

@@ -28,7 +28,7 @@
 //! | configure | [`config`], `connection` | builder, environment, credentials; the clients and settings |
 //! | execute | `query` | parameters, cache, UNLOAD wrapping; start, poll, cancel |
 //! | locate + stream | `results` | API pages, result CSV, UNLOAD manifest; [`RecordBatchStream`], [`ResultSet`] |
-//! | fetch | [`fetch`] | parallel ranged GETs pinned by ETag |
+//! | fetch | `fetch` | parallel ranged GETs pinned by ETag ([`FetchConfig`]) |
 //! | decode | [`decode`] | schema mapper, text converter, nested values, CSV; no I/O |
 //! | rows | `rows` | [`Row`] views, [`Cursor`], the [`blocking`] facade |
 //! | integrations | `integrations` | DataFusion (feature `datafusion`) |
@@ -40,24 +40,16 @@ pub mod config;
 mod connection;
 pub mod decode;
 mod error;
-pub mod fetch;
+mod fetch;
 mod integrations;
 mod metadata;
 mod query;
 mod results;
 mod rows;
 
-// The paths of the first flat layout, kept so that no user code breaks.
-pub use decode::{csv, nested, schema};
 #[cfg(feature = "datafusion")]
 pub use integrations::datafusion;
-pub use query::params;
-pub use rows::{blocking, row};
-
-/// The stream and the result set (also at the crate root).
-pub mod result {
-    pub use crate::results::{ColumnDescription, RecordBatchStream, ResultSet, ResultSource};
-}
+pub use rows::blocking;
 
 pub use config::compression::UnloadCompression;
 pub use config::{CacheConfig, ConnectionBuilder, Encryption, PollConfig, RetryConfig};
@@ -65,11 +57,11 @@ pub use connection::Connection;
 pub use error::{BoxError, Error, ErrorKind, QueryState, Result, message_with_causes};
 pub use fetch::FetchConfig;
 pub use metadata::TableMetadata;
-pub use params::{Param, ParamStyle};
 pub use query::Query;
 pub use query::execute::{CancelHandle, QueryHandle};
 pub use query::info::QueryInfo;
+pub use query::params::{Param, ParamStyle};
 pub use results::partition::{Partitions, ResultPartition};
 pub use results::{ColumnDescription, RecordBatchStream, ResultSet, ResultSource};
-pub use row::{Row, Value};
 pub use rows::cursor::Cursor;
+pub use rows::row::{Row, Value};

@@ -13,6 +13,7 @@ use arrow::array::RecordBatch;
 use crate::decode::text::TextDecoder;
 use crate::error::{Error, Result};
 
+#[doc(hidden)] // public for the benches (benches/csv_decode.rs, benches/fast_path.rs), not an API
 /// Splits complete records off the front of `buf`, calling `on_record` with each record's
 /// fields (None = NULL). Returns the bytes consumed: a trailing partial record is left for the
 /// next call (with more bytes appended); at the end of input (`last`) it is an error.
@@ -88,6 +89,7 @@ pub fn split_records(buf: &[u8], last: bool, mut on_record: impl FnMut(&[Option<
     Ok(pos)
 }
 
+#[doc(hidden)] // public for the benches (benches/csv_decode.rs, benches/fast_path.rs), not an API
 /// Rows per batch decoded from CSV, as for Parquet.
 pub const BATCH_ROWS: usize = 8192;
 
@@ -178,11 +180,13 @@ impl CsvDecoder {
     }
 }
 
+#[doc(hidden)] // public for the benches (benches/csv_decode.rs, benches/fast_path.rs), not an API
 /// Number of `"` bytes in `bytes` (their parity tells whether a position is inside quotes).
 pub fn count_quotes(bytes: &[u8]) -> u64 {
     bytes.iter().map(|&b| u64::from(b == b'"')).sum()
 }
 
+#[doc(hidden)] // public for the benches (benches/csv_decode.rs, benches/fast_path.rs), not an API
 /// The end (one past the `\n`) of the first record boundary in `bytes`, which starts inside
 /// quotes when `odd` (an odd number of `"` came before it): a `\n` outside quotes.
 pub fn first_boundary(bytes: &[u8], mut odd: bool) -> Option<usize> {
@@ -196,6 +200,7 @@ pub fn first_boundary(bytes: &[u8], mut odd: bool) -> Option<usize> {
     None
 }
 
+#[doc(hidden)] // public for the benches (benches/csv_decode.rs, benches/fast_path.rs), not an API
 /// The end of the last record in `bytes` (the position after its `\n`), where `odd` tells
 /// whether the end of `bytes` is inside quotes: scanned backwards, usually over one record.
 pub fn last_boundary(bytes: &[u8], mut odd: bool) -> Option<usize> {

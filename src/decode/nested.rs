@@ -18,7 +18,6 @@ use crate::decode::parse::{
     VALUE_BRACKETS, inner, parse_date, parse_decimal, parse_spaced_hex, parse_time_in, parse_timestamp, parse_timestamp_tz, split_top,
     timestamp_in,
 };
-/// Kept at its first path (`athena_arrow::nested::parse_type`).
 pub use crate::decode::schema::parse_type;
 
 /// Appends the Athena text `v` (None = NULL) of a value of type `dt` to `builder` (as

@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use athena_arrow::{Connection, Error, ResultPartition, ResultSource, Value, row::Row};
+use athena_arrow::{Connection, Error, ResultPartition, ResultSource, Row, Value};
 use futures::TryStreamExt;
 
 use crate::Shared;

@@ -2,10 +2,10 @@
 
 use arrow::array::AsArray;
 use arrow::datatypes::{DataType, Int32Type, TimeUnit};
-use athena_arrow::schema::ATHENA_TYPE;
+use athena_arrow::decode::schema::ATHENA_TYPE;
 use std::time::Duration;
 
-use athena_arrow::{Error, FetchConfig, ResultSource, Value, row::Row};
+use athena_arrow::{Error, FetchConfig, ResultSource, Row, Value};
 use chrono::NaiveDate;
 use futures::TryStreamExt;
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use arrow::datatypes::{DataType, TimeUnit};
-use athena_arrow::schema::ATHENA_TYPE;
-use athena_arrow::{Error, Value, row::Row};
+use athena_arrow::decode::schema::ATHENA_TYPE;
+use athena_arrow::{Error, Row, Value};
 use chrono::NaiveDate;
 
 use crate::builder;
