@@ -120,11 +120,15 @@ impl Executor {
                 self.catalog().update_table(&db, t)?;
                 self.ddl_done(job)
             }
-            // VACUUM and OPTIMIZE compact an Iceberg table's files: nothing to do here.
-            HiveStatement::Maintenance { table } => {
+            // OPTIMIZE rewrites an Iceberg table's files as one; VACUUM expires old snapshots and
+            // orphan files, of which this endpoint keeps none (a row change replaces the files).
+            HiveStatement::Maintenance { table, optimize } => {
                 let (db, t) = self.hive_table(job, table)?;
                 if !t.is_iceberg() {
                     return Err(Failure::user("NOT_SUPPORTED", format!("'{db}.{}' is not an Iceberg table", t.name)));
+                }
+                if *optimize {
+                    self.compact(job, &db, &t).await?;
                 }
                 self.ddl_done(job)
             }

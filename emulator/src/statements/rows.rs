@@ -190,6 +190,11 @@ impl Executor {
         self.replace_rows(job, table, rows_sql, matched).await
     }
 
+    /// Rewrites an Iceberg table's files as one file of the same rows (OPTIMIZE).
+    pub(crate) async fn compact(&self, job: &Job, db: &str, table: &Table) -> Result<Outcome, Failure> {
+        self.replace_rows(job, table, &format!("SELECT * FROM \"{db}\".\"{}\"", table.name), 0).await
+    }
+
     /// Replaces an Iceberg table's files by the rows of `rows_sql`; UpdateCount `changed`.
     async fn replace_rows(&self, job: &Job, table: &Table, rows_sql: &str, changed: i64) -> Result<Outcome, Failure> {
         let statement = parse(rows_sql).map_err(|e| Failure::user("SYNTAX_ERROR", e.to_string()))?;

@@ -54,9 +54,11 @@ pub enum HiveStatement {
         table: Vec<String>,
         column: String,
     },
-    /// `VACUUM t`, `OPTIMIZE t REWRITE DATA USING BIN_PACK [WHERE ...]` (Iceberg).
+    /// `VACUUM t`, or `OPTIMIZE t REWRITE DATA USING BIN_PACK [WHERE ...]` when `optimize`
+    /// (Iceberg).
     Maintenance {
         table: Vec<String>,
+        optimize: bool,
     },
     ShowPartitions {
         table: Vec<String>,
@@ -86,7 +88,8 @@ impl HiveStatement {
             HiveStatement::SetLocation { .. } => ("DDL", "ALTER_TABLE_SET_LOCATION"),
             HiveStatement::Rename { .. } => ("DDL", "ALTER_TABLE_RENAME_TO"),
             HiveStatement::DropColumn { .. } => ("DDL", "ALTER_TABLE_DROP_COLUMN"),
-            HiveStatement::Maintenance { .. } => ("DML", "VACUUM"),
+            HiveStatement::Maintenance { optimize: false, .. } => ("DML", "VACUUM"),
+            HiveStatement::Maintenance { optimize: true, .. } => ("DML", "OPTIMIZE"),
             HiveStatement::ShowPartitions { .. } => ("UTILITY", "SHOW_PARTITIONS"),
             HiveStatement::ShowCreate { view: false, .. } => ("UTILITY", "SHOW_CREATE_TABLE"),
             HiveStatement::ShowCreate { view: true, .. } => ("UTILITY", "SHOW_CREATE_VIEW"),

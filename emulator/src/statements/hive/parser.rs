@@ -37,12 +37,12 @@ pub fn parse(sql: &str) -> Option<Result<HiveStatement, SyntaxError>> {
         }
         ("vacuum", _, _) => {
             p.i = 1;
-            p.table_name().map(|table| HiveStatement::Maintenance { table })
+            p.table_name().map(|table| HiveStatement::Maintenance { table, optimize: false })
         }
         ("optimize", _, _) => {
             p.i = 1;
             // The rest (`REWRITE DATA USING BIN_PACK [WHERE ...]`) changes nothing here.
-            let r = p.table_name().map(|table| HiveStatement::Maintenance { table });
+            let r = p.table_name().map(|table| HiveStatement::Maintenance { table, optimize: true });
             p.i = p.t.len();
             r
         }
