@@ -29,7 +29,7 @@ def test_read_database_keeps_types(unload_conn):
         schema={
             "col_decimal": pl.Decimal(10, 1),
             "col_date": pl.Date,
-            "col_timestamp": pl.Datetime("ns"),
+            "col_timestamp": pl.Datetime("ms"),
             "col_array": pl.List(pl.Int32),
         },
     )
