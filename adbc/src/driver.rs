@@ -92,14 +92,14 @@ impl Optionable for AthenaDatabase {
 
     fn set_option(&mut self, key: OptionDatabase, value: OptionValue) -> Result<()> {
         let name = key.as_ref().to_owned();
+        // The key is judged before its value: an unknown key is NOT_IMPLEMENTED whatever it holds.
+        let Some(short) = known(&name) else { return Err(unknown(&name)) };
         let value = text(&name, value)?;
-        match known(&name) {
-            Some("uri") => self.options.extend(options::parse_uri(&value)?),
-            Some(short) => {
-                checked(short, &value)?;
-                self.options.insert(short.to_owned(), value);
-            }
-            None => return Err(unknown(&name)),
+        if short == "uri" {
+            self.options.extend(options::parse_uri(&value)?);
+        } else {
+            checked(short, &value)?;
+            self.options.insert(short.to_owned(), value);
         }
         Ok(())
     }
@@ -171,6 +171,12 @@ impl Optionable for AthenaConnection {
 
     fn set_option(&mut self, key: OptionConnection, value: OptionValue) -> Result<()> {
         let name = key.as_ref().to_owned();
+        if !matches!(
+            key,
+            OptionConnection::AutoCommit | OptionConnection::ReadOnly | OptionConnection::CurrentCatalog | OptionConnection::CurrentSchema
+        ) {
+            return Err(unknown(&name));
+        }
         let value = text(&name, value)?;
         match key {
             OptionConnection::AutoCommit => {

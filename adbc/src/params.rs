@@ -4,7 +4,7 @@
 use adbc_core::error::Result;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, TimeUnit, TimestampNanosecondType, UInt64Type};
+use arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, TimeUnit, UInt64Type};
 use athena_arrow::Param;
 
 use crate::options::invalid;
@@ -62,11 +62,28 @@ fn column_params(a: &dyn Array) -> std::result::Result<Vec<Param>, String> {
             let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
             each(&|i| Param::Date(epoch + chrono::TimeDelta::days(i64::from(c.value(i)))))
         }
-        DataType::Timestamp(..) => {
-            // The instant (UTC) of zoned values, the wall clock of naive ones.
-            let c = to(&DataType::Timestamp(TimeUnit::Nanosecond, None))?;
-            let c = c.as_primitive::<TimestampNanosecondType>();
-            each(&|i| Param::Timestamp(chrono::DateTime::from_timestamp_nanos(c.value(i)).naive_utc()))
+        DataType::Timestamp(unit, _) => {
+            // The instant (UTC) of zoned values, the wall clock of naive ones, read in the
+            // column's own unit (year 1 and year 9999 do not fit in nanoseconds).
+            let raw = to(&DataType::Int64)?;
+            let raw = raw.as_primitive::<Int64Type>();
+            let instant = |v: i64| match unit {
+                TimeUnit::Second => chrono::DateTime::from_timestamp(v, 0),
+                TimeUnit::Millisecond => chrono::DateTime::from_timestamp_millis(v),
+                TimeUnit::Microsecond => chrono::DateTime::from_timestamp_micros(v),
+                TimeUnit::Nanosecond => Some(chrono::DateTime::from_timestamp_nanos(v)),
+            };
+            let mut out = Vec::with_capacity(a.len());
+            for i in 0..a.len() {
+                out.push(match a.is_null(i) {
+                    true => Param::Null,
+                    false => match instant(raw.value(i)) {
+                        Some(t) => Param::Timestamp(t.naive_utc()),
+                        None => return Err(format!("timestamp {} {unit:?}s since 1970 is outside the range of dates", raw.value(i))),
+                    },
+                });
+            }
+            out
         }
         DataType::Decimal128(..) | DataType::Decimal256(..) => {
             let c = to(&DataType::Utf8)?;
@@ -106,5 +123,15 @@ mod tests {
         let rows = rows(&batch).unwrap();
         let values: Vec<Param> = rows.into_iter().map(|mut r| r.remove(0)).collect();
         assert_eq!(values, vec![Param::String("a".into()), Param::Null, Param::String("a".into()), Param::String("b".into())]);
+    }
+
+    #[test]
+    fn timestamps_bind_in_their_own_unit_over_the_whole_calendar() {
+        use arrow::array::TimestampMillisecondArray;
+        let ts = TimestampMillisecondArray::from(vec![Some(-62135596800000), Some(253402300799999), None]);
+        let batch = RecordBatch::try_from_iter([("t", Arc::new(ts) as _)]).unwrap();
+        let values: Vec<Param> = rows(&batch).unwrap().into_iter().map(|mut r| r.remove(0)).collect();
+        let at = |s: &str| Param::Timestamp(chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.3f").unwrap());
+        assert_eq!(values, vec![at("0001-01-01 00:00:00.000"), at("9999-12-31 23:59:59.999"), Param::Null]);
     }
 }

@@ -17,6 +17,7 @@ use futures::StreamExt;
 use crate::driver::{Reader, block_on, not_found, partitioned, text};
 use crate::error::{from_athena, not_implemented};
 use crate::options::{LAST_QUERY_ID, PREFIX, checked, invalid, unknown};
+use athena_arrow::config::options::find;
 
 /// A library stream as a blocking Arrow reader (each `next` waits for one batch).
 pub struct StreamReader {
@@ -185,8 +186,8 @@ impl Optionable for AthenaStatement {
 
     fn set_option(&mut self, key: OptionStatement, value: OptionValue) -> Result<()> {
         let name = key.as_ref().to_owned();
+        let Some(short) = name.strip_prefix(PREFIX).filter(|short| find(short).is_some()) else { return Err(unknown(&name)) };
         let value = text(&name, value)?;
-        let Some(short) = name.strip_prefix(PREFIX) else { return Err(unknown(&name)) };
         let setting = checked(short, &value)?;
         if !setting.per_query {
             return Err(invalid(format!("{name} is a database option: set it on the database (it applies to the whole connection)")));

@@ -148,6 +148,17 @@ fn errors_carry_status_and_sqlstate() {
     let e = driver().new_database_with_opts([(OptionDatabase::Other("adbc.athena.nope".into()), "1".into())]).err().unwrap();
     assert_eq!(e.status, Status::NotImplemented);
     assert!(e.message.starts_with("unknown Athena option \"adbc.athena.nope\"; known: uri, adbc.athena.region, "), "{e}");
+    // The key is judged before the value: an unknown key holding bytes or a number is still NOT_IMPLEMENTED.
+    let mut db = driver().new_database().unwrap();
+    let e = db.set_option(OptionDatabase::Other("adbc.athena.nope".into()), OptionValue::Bytes(vec![1])).unwrap_err();
+    assert_eq!(e.status, Status::NotImplemented, "{e}");
+    let e = conn.set_option(OptionConnection::Other("adbc.athena.nope".into()), OptionValue::Int(1)).unwrap_err();
+    assert_eq!(e.status, Status::NotImplemented, "{e}");
+    let mut stmt = conn.new_statement().unwrap();
+    let e = stmt.set_option(OptionStatement::Other("adbc.athena.nope".into()), OptionValue::Bytes(vec![1])).unwrap_err();
+    assert_eq!(e.status, Status::NotImplemented, "{e}");
+    let e = stmt.set_option(OptionStatement::Other("adbc.athena.work_group".into()), OptionValue::Bytes(vec![1])).unwrap_err();
+    assert_eq!((e.status, e.message.as_str()), (Status::InvalidArguments, "option adbc.athena.work_group takes text, not bytes"));
 }
 
 #[test]
