@@ -109,8 +109,9 @@ impl Sink {
             Format::Arrow if self.file.is_some() => Writer::IpcFile(arrow::ipc::writer::FileWriter::try_new(out, schema).map_err(failure)?),
             Format::Arrow => Writer::IpcStream(arrow::ipc::writer::StreamWriter::try_new(out, schema).map_err(failure)?),
         });
-        // Header-only formats show the columns even for an empty result.
-        if let Some(Writer::Csv(w)) = &mut self.writer {
+        // Header-only formats show the columns even for an empty result; a statement without
+        // result columns (DDL) writes nothing.
+        if let (Some(Writer::Csv(w)), false) = (&mut self.writer, schema.fields().is_empty()) {
             w.write(&RecordBatch::new_empty(schema.clone())).map_err(failure)?;
         }
         Ok(())
@@ -138,7 +139,9 @@ impl Sink {
             Writer::Csv(w) => w.into_inner(),
             Writer::Json(mut w) => {
                 w.finish().map_err(failure)?;
-                w.into_inner()
+                let mut out = w.into_inner();
+                writeln!(out).map_err(failure)?;
+                out
             }
             Writer::Ndjson(mut w) => {
                 w.finish().map_err(failure)?;

@@ -68,11 +68,14 @@ fn text_formats_are_exact() {
         stdout(&run(&["query", SQL, "--format", "ndjson"])),
         "{\"a\":0,\"s\":\"0\"}\n{\"a\":1,\"s\":\"1\"}\n{\"a\":2,\"s\":\"2\"}\n"
     );
-    assert_eq!(stdout(&run(&["query", SQL, "--format", "json"])), "[{\"a\":0,\"s\":\"0\"},{\"a\":1,\"s\":\"1\"},{\"a\":2,\"s\":\"2\"}]");
+    assert_eq!(stdout(&run(&["query", SQL, "--format", "json"])), "[{\"a\":0,\"s\":\"0\"},{\"a\":1,\"s\":\"1\"},{\"a\":2,\"s\":\"2\"}]\n");
     assert_eq!(
         stdout(&run(&["query", SQL, "--format", "table"])),
         "+---+---+---+\n| a | s | n |\n+---+---+---+\n| 0 | 0 |   |\n| 1 | 1 |   |\n| 2 | 2 |   |\n+---+---+---+\n"
     );
+    // A statement without result columns (DDL) writes nothing, not an empty header line.
+    assert_eq!(stdout(&run(&["query", "CREATE DATABASE IF NOT EXISTS cli_ddl_output"])), "");
+    assert_eq!(stdout(&run(&["query", "CREATE DATABASE IF NOT EXISTS cli_ddl_output", "--format", "json"])), "[]\n");
     // Not a terminal: CSV by default; the summary line goes to stderr unless -q.
     let o = run(&["query", "SELECT 1 AS one"]);
     assert_eq!(stdout(&o), "one\n1\n");
