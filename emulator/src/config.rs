@@ -23,6 +23,26 @@ pub struct Realism {
     /// Rows an UNLOAD writes per data file before starting the next (`None`: 2,000,000): large
     /// UNLOADs on Athena write dozens to hundreds of files.
     pub unload_rows_per_file: Option<usize>,
+    /// How DuckDB queries' managed results are served through `GetQueryResultStream`.
+    pub result_stream: ResultStream,
+}
+
+/// `GetQueryResultStream` as the endpoint serves it.
+#[derive(Debug, Clone)]
+pub struct ResultStream {
+    /// When false the endpoint answers the operation as one it does not know
+    /// (`UnknownOperationException`), as a service without the API would.
+    pub enabled: bool,
+    /// Compression of each IPC message's body (LZ4 frame or ZSTD); `None` uncompressed.
+    pub compression: Option<arrow::ipc::CompressionType>,
+    /// How long a managed result is kept (Athena: 24 hours).
+    pub ttl: Duration,
+}
+
+impl Default for ResultStream {
+    fn default() -> Self {
+        Self { enabled: true, compression: None, ttl: Duration::from_secs(24 * 3600) }
+    }
 }
 
 impl Realism {
@@ -88,13 +108,17 @@ impl WorkGroup {
 
 /// The workgroups every endpoint has unless configured otherwise: `primary` (results in
 /// `s3://athena-results/`), `managed` (Athena-managed results, no OutputLocation), `enforced`
-/// (results forced to `s3://athena-results/enforced/`, whatever the query asks) and `no-output`
-/// (neither an OutputLocation nor managed results: queries need one in their request).
+/// (results forced to `s3://athena-results/enforced/`, whatever the query asks), `no-output`
+/// (neither an OutputLocation nor managed results: queries need one in their request), and two
+/// on Athena's DuckDB engine: `duckdb` (managed results, read as an Arrow stream through
+/// GetQueryResultStream) and `duckdb-bucket` (results in `s3://athena-results/duckdb/`).
 pub fn default_workgroups() -> Vec<WorkGroup> {
     vec![
         WorkGroup::new("primary", Some("s3://athena-results/")),
         WorkGroup::managed("managed"),
         WorkGroup::new("enforced", Some("s3://athena-results/enforced/")).enforced(),
         WorkGroup::new("no-output", None),
+        WorkGroup::managed("duckdb").with_engine_version("DuckDB"),
+        WorkGroup::new("duckdb-bucket", Some("s3://athena-results/duckdb/")).with_engine_version("DuckDB"),
     ]
 }

@@ -1,9 +1,9 @@
 //! Athena's failures: the error code, message, category and type a FAILED query reports, and
 //! the syntax errors StartQueryExecution refuses (MALFORMED_QUERY).
 
-/// A query failure as Athena reports it: `CODE: message`, with its AthenaError fields.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{code}: {message}")]
+/// A query failure as Athena reports it: `CODE: message` (engine version 3) or the engine's
+/// message alone (DuckDB, whose failures have no code), with its AthenaError fields.
+#[derive(Debug, Clone)]
 pub struct Failure {
     pub code: &'static str,
     pub message: String,
@@ -12,7 +12,32 @@ pub struct Failure {
     pub error_type: i32,
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.code.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.code, self.message) }
+    }
+}
+
+impl std::error::Error for Failure {}
+
 impl Failure {
+    /// A DuckDB error (`Parser Error: ...`, `Catalog Error: ...`): DuckDB's words, no code, the
+    /// category and type by its class. The type numbers for DuckDB's classes are our reading of
+    /// Athena's error catalogue (1006 syntax, 1004 schema, 1001 data, 1000 other user errors),
+    /// not confirmed for the DuckDB engine.
+    pub fn duckdb(message: impl Into<String>) -> Self {
+        let message = message.into();
+        let class = message.split_once(" Error:").map_or("", |(c, _)| c);
+        let error_type = match class {
+            "Parser" => 1006,
+            "Catalog" => 1004,
+            "Conversion" | "Out of Range" | "Invalid Input" => 1001,
+            _ => 1000,
+        };
+        let category = if class == "INTERNAL" || class == "Internal" { 1 } else { 2 };
+        Self { code: "", message, category, error_type }
+    }
+
     pub fn user(code: &'static str, message: impl Into<String>) -> Self {
         // ErrorType numbers follow Athena's error catalogue groups: 1xxx user errors.
         let error_type = match code {

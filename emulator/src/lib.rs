@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use config::{Realism, WorkGroup, default_workgroups};
+pub use config::{Realism, ResultStream, WorkGroup, default_workgroups};
 
 /// Errors starting the endpoint.
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +177,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How `GetQueryResultStream` serves DuckDB results: turned off (the operation unknown),
+    /// with IPC body compression, or with a shorter lifetime than Athena's 24 hours.
+    pub fn with_result_stream(mut self, stream: config::ResultStream) -> Self {
+        self.realism.result_stream = stream;
+        self
+    }
+
     /// Connections served at once; more wait in the listen backlog (default 1024).
     pub fn with_max_connections(mut self, connections: usize) -> Self {
         self.limits.max_connections = connections.max(1);
@@ -212,7 +219,13 @@ impl EmulatorBuilder {
         }
         let realism = Arc::new(self.realism.clone());
         let rows_per_file = self.realism.unload_rows_per_file.unwrap_or(statements::unload::ROWS_PER_FILE);
-        let executor = Arc::new(statements::Executor::new(catalog, layout.clone(), state_dir.clone(), rows_per_file));
+        let executor = Arc::new(statements::Executor::new(
+            catalog,
+            layout.clone(),
+            state_dir.clone(),
+            rows_per_file,
+            self.realism.result_stream.compression,
+        ));
         let athena =
             protocol::athena::Athena::open(executor, self.workgroups.clone(), realism.clone(), state_dir.join("queries")).map_err(io)?;
 

@@ -1,8 +1,9 @@
 //! SQL on DataFusion: a session over the catalog ([`session`]), Trino's SQL rewritten for it
-//! ([`trino`]), Athena's functions as UDFs ([`udf`], [`binary_functions`]), plans and their
+//! ([`trino`]), DuckDB's SQL rewritten for it ([`duckdb`]), Athena's functions as UDFs ([`udf`], [`binary_functions`]), plans and their
 //! errors ([`errors`]).
 
 pub mod binary_functions;
+pub mod duckdb;
 pub mod errors;
 pub mod session;
 pub mod trino;

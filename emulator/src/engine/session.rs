@@ -46,6 +46,9 @@ pub fn session_in(catalog: &Arc<Catalog>, database: &str, depth: usize, text_byt
     ctx.register_udf(crate::engine::udf::athena_varchar());
     ctx.register_udf(crate::engine::udf::json_format());
     ctx.register_udf(crate::engine::udf::athena_like_pattern());
+    ctx.register_udf(crate::engine::duckdb::typed_udf());
+    ctx.register_udf(crate::engine::duckdb::hugeint_udf());
+    ctx.register_udf(crate::engine::duckdb::blob_udf());
     for f in crate::engine::binary_functions::binary_functions() {
         ctx.register_udf(f);
     }

@@ -1,8 +1,12 @@
 //! Bytes on disk: objects and their layout ([`objects`]), engine version 3's value text
-//! ([`value_text`]) and result CSV ([`result_csv`]), Hive's text SerDes ([`hivetext`]), table
+//! ([`value_text`]) and result CSV ([`result_csv`]), DuckDB's type names ([`duckdb_types`]) and
+//! text ([`duckdb_text`]), Hive's text SerDes ([`hivetext`]), table
 //! storage kinds ([`storage`]), and the writers of table files ([`table_files`]) and Trino's
 //! Parquet ([`trino_parquet`]).
 
+pub mod arrow_stream;
+pub mod duckdb_text;
+pub mod duckdb_types;
 pub mod hivetext;
 pub mod objects;
 pub mod result_csv;

@@ -216,7 +216,8 @@ pub fn csv_header(names: &[String]) -> Vec<u8> {
     out
 }
 
-fn push_quoted(out: &mut Vec<u8>, s: &str) {
+/// `s` in double quotes, `"` doubled.
+pub(crate) fn push_quoted(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     if memchr::memchr(b'"', s.as_bytes()).is_some() {
         out.extend_from_slice(s.replace('"', "\"\"").as_bytes());

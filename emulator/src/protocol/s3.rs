@@ -239,7 +239,7 @@ impl Storage {
 
 /// Streams `data` in chunks, pacing it to the bandwidth cap and cutting the connection after
 /// `cut_at` bytes when a fault was drawn.
-fn chunk_stream(
+pub(crate) fn chunk_stream(
     data: Bytes,
     realism: Arc<Realism>,
     cut_at: Option<usize>,

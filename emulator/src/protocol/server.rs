@@ -129,6 +129,10 @@ impl Router {
                 message: e.to_string(),
             })?
         };
+        if operation == "GetQueryResultStream" {
+            let range = parts.headers.get(http::header::RANGE).and_then(|v| v.to_str().ok());
+            return self.athena.result_stream(&input, range).await;
+        }
         let output = self.athena.call(operation, input).await?;
         Ok(json_response(200, &output))
     }

@@ -2,7 +2,7 @@
 //! [`dialect`]) run by the [`Executor`] to an [`Outcome`] (columns, counts, where its rows are).
 //!
 //! - [`dialect`]: the engine seam (parsing, type names, value text, result files per engine);
-//!   [`trino`] is Athena engine version 3.
+//!   [`trino`] is Athena engine version 3, [`duckdb`] Athena's DuckDB engine.
 //! - [`select`]: SELECT and EXPLAIN; [`tables`]: CTAS and INSERT; [`rows`]: DELETE, UPDATE and
 //!   MERGE of Iceberg tables; [`unload`]: UNLOAD; [`ddl`]: databases, views, DROP and Hive DDL
 //!   ([`hive`] parses it); [`show`]: SHOW and DESCRIBE; [`output`]: the result files every
@@ -11,6 +11,7 @@
 pub mod classify;
 pub mod ddl;
 pub mod dialect;
+pub mod duckdb;
 pub mod hive;
 pub mod output;
 pub mod rows;
@@ -33,10 +34,14 @@ use crate::statements::classify::Kind;
 use crate::statements::dialect::{Dialect, Prepared};
 use crate::types::ColumnInfo;
 
+/// The names of the engines the endpoint runs, as `ListEngineVersions` lists them.
+pub const ENGINE_NAMES: [&str; 2] = [crate::statements::trino::ENGINE_VERSION_3, crate::statements::duckdb::DUCKDB];
+
 /// The engines the endpoint runs, by the name Athena gives them in `EngineVersion`.
 pub fn dialect_named(name: &str) -> Option<Arc<dyn Dialect>> {
     match name {
         crate::statements::trino::ENGINE_VERSION_3 => Some(Arc::new(crate::statements::trino::AthenaEngineV3)),
+        crate::statements::duckdb::DUCKDB => Some(Arc::new(crate::statements::duckdb::DuckDbEngine)),
         _ => None,
     }
 }
@@ -71,6 +76,8 @@ pub struct Outcome {
     pub output_location: Option<String>,
     pub manifest_location: Option<String>,
     pub api_rows: Option<ApiRows>,
+    /// The result as an Arrow IPC stream (DuckDB, Athena-managed results).
+    pub arrow_stream: Option<PathBuf>,
     /// Rows and bytes a SELECT returned (GetQueryRuntimeStatistics' OutputRows/OutputBytes,
     /// "the number of rows returned by the query"); `None` for other statements, whose figures
     /// on Athena are not confirmed.
@@ -84,11 +91,19 @@ pub struct Executor {
     state_dir: PathBuf,
     /// Rows an UNLOAD writes per data file before it starts the next.
     unload_rows_per_file: usize,
+    /// Compression of the Arrow IPC streams kept for DuckDB's managed results.
+    stream_compression: Option<arrow::ipc::CompressionType>,
 }
 
 impl Executor {
-    pub fn new(catalog: Arc<Catalog>, layout: ObjectLayout, state_dir: PathBuf, unload_rows_per_file: usize) -> Self {
-        Self { engine: Engine::new(catalog), layout, state_dir, unload_rows_per_file: unload_rows_per_file.max(1) }
+    pub fn new(
+        catalog: Arc<Catalog>,
+        layout: ObjectLayout,
+        state_dir: PathBuf,
+        unload_rows_per_file: usize,
+        stream_compression: Option<arrow::ipc::CompressionType>,
+    ) -> Self {
+        Self { engine: Engine::new(catalog), layout, state_dir, unload_rows_per_file: unload_rows_per_file.max(1), stream_compression }
     }
 
     pub fn catalog(&self) -> &Catalog {

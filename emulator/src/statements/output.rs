@@ -20,6 +20,11 @@ impl Executor {
         self.state_dir.join("results").join(format!("{id}.csv"))
     }
 
+    /// Where a DuckDB query's Athena-managed result is kept as an Arrow IPC stream.
+    pub(crate) fn stream_path(&self, id: &str) -> PathBuf {
+        self.state_dir.join("results").join(format!("{id}.arrows"))
+    }
+
     /// The result file location for this job: `<staging><id>.<ext>`.
     pub(crate) fn result_object(&self, job: &Job, ext: &str) -> Option<(String, String, String)> {
         let staging = job.staging.as_ref()?;

@@ -8,6 +8,7 @@ use futures::StreamExt;
 use crate::engine::Planned;
 use crate::engine::errors::df_failure;
 use crate::failure::Failure;
+use crate::formats::arrow_stream::ArrowStreamFile;
 use crate::formats::objects::ObjectWriter;
 use crate::statements::{ApiRows, Executor, Job, Outcome};
 use crate::types::ColumnInfo;
@@ -15,7 +16,8 @@ use crate::types::ColumnInfo;
 impl Executor {
     pub(crate) async fn run_select(&self, job: &Job, statement: &Statement) -> Result<Outcome, Failure> {
         let planned = self.plan(job, statement.clone()).await?;
-        let Planned { ctx, physical, schema } = &planned;
+        let Planned { ctx, physical, .. } = &planned;
+        let schema = &job.dialect.result_schema(&planned.schema);
         let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let (mut writer, output_location, api_path) = match self.result_object(job, "csv") {
             Some((uri, bucket, key)) => {
@@ -28,6 +30,11 @@ impl Executor {
             }
         };
         std::io::Write::write_all(&mut writer, &job.dialect.result_header(&names))?;
+        // DuckDB with Athena-managed results: the result also as an Arrow IPC stream.
+        let mut arrow = match job.staging.is_none() && job.dialect.arrow_stream() {
+            true => Some(ArrowStreamFile::create(&self.tmp_dir(), self.stream_path(&job.id), schema, self.stream_compression)?),
+            false => None,
+        };
         let stream = execute_stream(physical.clone(), ctx.task_ctx()).map_err(|e| df_failure(&job.sql, e))?;
         // Batches are formatted on every core at once and written in order: one result file,
         // as Athena's coordinator writes it, at the speed of all cores.
@@ -36,23 +43,32 @@ impl Executor {
             .map(|batch| async move {
                 let batch = batch.map_err(|e| df_failure(&job.sql, e))?;
                 let dialect = job.dialect.clone();
+                let schema = schema.clone();
                 tokio::task::spawn_blocking(move || {
+                    let batch = dialect.result_batch(batch, &schema)?;
                     let mut buf = Vec::with_capacity(batch.get_array_memory_size() * 2);
                     dialect.result_rows(&mut buf, &batch);
-                    (buf, batch.num_rows() as u64)
+                    Ok::<_, Failure>((buf, batch))
                 })
                 .await
-                .map_err(|e| Failure::system(format!("formatting results failed: {e}")))
+                .map_err(|e| Failure::system(format!("formatting results failed: {e}")))?
             })
             .buffered(parallel);
         let (mut rows, mut bytes) = (0u64, 0u64);
         while let Some(piece) = formatted.next().await {
-            let (buf, n) = piece?;
+            let (buf, batch) = piece?;
             std::io::Write::write_all(&mut writer, &buf)?;
-            rows += n;
+            if let Some(a) = arrow.as_mut() {
+                a.write(&batch)?;
+            }
+            rows += batch.num_rows() as u64;
             bytes += buf.len() as u64;
         }
         writer.finish()?;
+        let arrow_stream = match arrow {
+            Some(a) => Some(a.finish()?),
+            None => None,
+        };
         Ok(Outcome {
             columns: schema.fields().iter().map(|f| job.dialect.column_info(f)).collect(),
             update_count: Some(0),
@@ -60,6 +76,7 @@ impl Executor {
             output_location,
             manifest_location: None,
             api_rows: Some(ApiRows { path: api_path, header: true }),
+            arrow_stream,
             output: Some((rows, bytes)),
         })
     }

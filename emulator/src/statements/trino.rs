@@ -9,7 +9,7 @@ use crate::engine::on_parser_stack;
 use crate::failure::SyntaxError;
 use crate::formats::result_csv::{csv_header, write_csv_rows};
 use crate::statements::classify::{Kind, classify, kind};
-use crate::statements::dialect::{Dialect, Prepared};
+use crate::statements::dialect::{Dialect, Prepared, Refusal};
 use crate::types::ColumnInfo;
 
 /// The engine's `EngineVersion` name.
@@ -24,7 +24,25 @@ impl Dialect for AthenaEngineV3 {
     }
 
     /// Hive DDL first (Athena runs DDL on Hive, not on Trino), else one statement of Trino SQL.
-    fn prepare(&self, sql: &str) -> Result<(Prepared, Kind), SyntaxError> {
+    fn prepare(&self, sql: &str) -> Result<(Prepared, Kind), Refusal> {
+        self.parse(sql).map_err(Refusal::Syntax)
+    }
+
+    fn column_info(&self, field: &Field) -> ColumnInfo {
+        ColumnInfo::from_field(field)
+    }
+
+    fn result_header(&self, names: &[String]) -> Vec<u8> {
+        csv_header(names)
+    }
+
+    fn result_rows(&self, out: &mut Vec<u8>, batch: &RecordBatch) {
+        write_csv_rows(out, batch, &mut String::new());
+    }
+}
+
+impl AthenaEngineV3 {
+    fn parse(&self, sql: &str) -> Result<(Prepared, Kind), SyntaxError> {
         if let Some(hive) = crate::statements::hive::parser::parse(sql) {
             let hive = hive?;
             let (statement_type, substatement_type) = hive.kind();
@@ -46,17 +64,5 @@ impl Dialect for AthenaEngineV3 {
             crate::engine::trino::rewrite::rewrite(&mut statement);
             Ok((Prepared::Sql(statement), kind))
         })
-    }
-
-    fn column_info(&self, field: &Field) -> ColumnInfo {
-        ColumnInfo::from_field(field)
-    }
-
-    fn result_header(&self, names: &[String]) -> Vec<u8> {
-        csv_header(names)
-    }
-
-    fn result_rows(&self, out: &mut Vec<u8>, batch: &RecordBatch) {
-        write_csv_rows(out, batch, &mut String::new());
     }
 }

@@ -13,9 +13,10 @@ use crate::failure::Failure;
 use crate::protocol::athena::catalog::check_catalog;
 use crate::protocol::athena::record::{Record, fail};
 use crate::protocol::athena::{ApiError, Athena, State, required, str_field};
-use crate::statements::dialect::Dialect;
+use crate::statements::classify::kind;
+use crate::statements::dialect::{Dialect, Refusal};
 use crate::statements::trino::ENGINE_VERSION_3;
-use crate::statements::{Job, dialect_named};
+use crate::statements::{ENGINE_NAMES, Job, dialect_named};
 
 /// Athena's limit on query text.
 const MAX_QUERY_BYTES: usize = 262_144;
@@ -91,7 +92,7 @@ impl Athena {
             return answer;
         }
         let wg_name = str_field(&body, "WorkGroup").unwrap_or("primary").to_owned();
-        let wg = self.workgroup(&wg_name)?.clone();
+        let wg = self.workgroup(&wg_name)?;
         let requested_output = body.pointer("/ResultConfiguration/OutputLocation").and_then(Value::as_str).map(str::to_owned);
         let staging = if wg.enforce { wg.output_location.clone() } else { requested_output.or_else(|| wg.output_location.clone()) };
         if staging.is_none() && !wg.managed {
@@ -118,7 +119,14 @@ impl Athena {
             .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect());
         let (selected_engine, dialect) = self.engine_of(&wg, body.get("EngineVersion"))?;
         let bound = bind_parameters(&query, params.as_deref().unwrap_or(&[]))?;
-        let (statement, kind) = dialect.prepare(&bound).map_err(|e| ApiError::invalid("MALFORMED_QUERY", e.to_string()))?;
+        // Engine version 3 refuses a syntax error at submission; DuckDB takes any text and the
+        // query ends FAILED.
+        let (prepared, refused) = match dialect.prepare(&bound) {
+            Ok(p) => (Some(p), None),
+            Err(Refusal::Syntax(e)) => return Err(ApiError::invalid("MALFORMED_QUERY", e.to_string())),
+            Err(Refusal::Failed(f)) => (None, Some(f)),
+        };
+        let kind = prepared.as_ref().map_or(kind("DML", "SELECT"), |(_, k)| *k);
         let reuse = body.get("ResultReuseConfiguration").cloned();
 
         let id = uuid::Uuid::new_v4().to_string();
@@ -154,6 +162,7 @@ impl Athena {
             api_rows: None,
             manifest_rows: None,
             output: None,
+            arrow_stream: None,
         };
         let mut state = self.state.lock().unwrap();
         // The token is checked again under the lock that records the query: of concurrent calls
@@ -161,10 +170,13 @@ impl Athena {
         if let Some(t) = &token
             && let Some(answer) = token_answer(&state, t, &query)
         {
-            self.engine_rt.spawn(async move { drop(statement) });
+            self.engine_rt.spawn(async move { drop(prepared) });
             return answer;
         }
-        if let Some(prev) = reusable(&state, &rec, reuse.as_ref()) {
+        if let Some(failure) = &refused {
+            rec.completed = Some(rec.submitted);
+            fail(&mut rec, failure);
+        } else if let Some(prev) = reusable(&state, &rec, reuse.as_ref()) {
             rec.state = "SUCCEEDED".into();
             rec.completed = Some(rec.submitted);
             rec.reused = true;
@@ -175,6 +187,7 @@ impl Athena {
             rec.manifest = prev.manifest.clone();
             rec.manifest_rows = prev.manifest_rows.clone();
             rec.output = prev.output;
+            rec.arrow_stream = prev.arrow_stream.clone();
         }
         self.persist(&rec);
         let reused = rec.reused;
@@ -183,14 +196,16 @@ impl Athena {
             state.tokens.insert(t, id.clone());
         }
         state.records.insert(id.clone(), rec);
-        if reused {
+        match prepared {
+            Some((statement, _)) if !reused => {
+                let job = Job { id: id.clone(), sql: bound, statement, kind, database, staging, dialect };
+                let this = self.clone();
+                let handle = self.engine_rt.spawn(async move { this.execute(job).await });
+                state.tasks.insert(id.clone(), handle.abort_handle());
+            }
             // A deep statement's drop recurses as deep as its parse: on an engine thread.
-            self.engine_rt.spawn(async move { drop(statement) });
-        } else {
-            let job = Job { id: id.clone(), sql: bound, statement, kind, database, staging, dialect };
-            let this = self.clone();
-            let handle = self.engine_rt.spawn(async move { this.execute(job).await });
-            state.tasks.insert(id.clone(), handle.abort_handle());
+            Some(prepared) => drop(self.engine_rt.spawn(async move { drop(prepared) })),
+            None => {}
         }
         Ok(json!({ "QueryExecutionId": id }))
     }
@@ -210,7 +225,10 @@ impl Athena {
         let selected = requested.or(wg.engine_version.as_deref());
         let name = selected.unwrap_or(ENGINE_VERSION_3);
         let dialect = dialect_named(name).ok_or_else(|| {
-            ApiError::invalid("INVALID_INPUT", format!("Engine version {name:?} is not available; valid values: {ENGINE_VERSION_3:?}"))
+            ApiError::invalid(
+                "INVALID_INPUT",
+                format!("Engine version {name:?} is not available; valid values: {}", ENGINE_NAMES.map(|n| format!("{n:?}")).join(", ")),
+            )
         })?;
         Ok((selected.unwrap_or("AUTO").to_owned(), dialect))
     }
@@ -274,11 +292,12 @@ impl Athena {
                 rec.manifest = outcome.manifest_location;
                 rec.api_rows = outcome.api_rows;
                 rec.output = outcome.output;
+                rec.arrow_stream = outcome.arrow_stream;
                 if job.kind.substatement_type == "UNLOAD" {
                     rec.manifest_rows = Some(self.engine.manifest_rows_path(&job.id));
                 }
             }
-            Err(failure) => fail(rec, &failure),
+            Err(failure) => fail(rec, &job.dialect.failure(failure)),
         }
         let snapshot = rec.clone();
         drop(state);

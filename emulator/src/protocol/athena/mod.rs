@@ -8,13 +8,16 @@
 //! - [`results`]: GetQueryResults (rows and DATA_MANIFEST pages).
 //! - [`catalog`]: ListDataCatalogs, GetDataCatalog, ListDatabases, GetDatabase,
 //!   ListTableMetadata, GetTableMetadata.
-//! - [`workgroups`]: GetWorkGroup, ListWorkGroups.
+//! - [`workgroups`]: CreateWorkGroup, GetWorkGroup, ListWorkGroups, UpdateWorkGroup,
+//!   DeleteWorkGroup, ListEngineVersions.
+//! - [`stream`]: GetQueryResultStream (a DuckDB query's managed result as an Arrow IPC stream).
 //! - [`record`]: what is kept of one query, persisted as JSON.
 
 mod catalog;
 mod executions;
 mod record;
 mod results;
+mod stream;
 mod workgroups;
 
 use std::collections::HashMap;
@@ -72,7 +75,7 @@ pub struct Athena {
     /// starve the API (as on Athena, where queries run on other machines).
     engine_rt: EngineRuntime,
     state: Mutex<State>,
-    workgroups: Vec<WorkGroup>,
+    workgroups: Mutex<Vec<WorkGroup>>,
     realism: Arc<Realism>,
     queries_dir: PathBuf,
 }
@@ -140,7 +143,14 @@ impl Athena {
         }
         loaded.sort_by(|a, b| a.submitted.total_cmp(&b.submitted));
         let engine_rt = EngineRuntime::new()?;
-        let athena = Arc::new(Self { engine, engine_rt, state: Mutex::new(State::default()), workgroups, realism, queries_dir });
+        let athena = Arc::new(Self {
+            engine,
+            engine_rt,
+            state: Mutex::new(State::default()),
+            workgroups: Mutex::new(workgroups),
+            realism,
+            queries_dir,
+        });
         for mut rec in loaded {
             if !rec.is_terminal() {
                 rec.state = "FAILED".into();
@@ -168,10 +178,13 @@ impl Athena {
         }
     }
 
-    pub(crate) fn workgroup(&self, name: &str) -> Result<&WorkGroup, ApiError> {
+    pub(crate) fn workgroup(&self, name: &str) -> Result<WorkGroup, ApiError> {
         self.workgroups
+            .lock()
+            .unwrap()
             .iter()
             .find(|w| w.name == name)
+            .cloned()
             .ok_or_else(|| ApiError::invalid("INVALID_INPUT", format!("WorkGroup {name} is not found.")))
     }
 
@@ -190,6 +203,10 @@ impl Athena {
             "GetQueryResults" => self.results(&body),
             "GetWorkGroup" => self.get_work_group(&body),
             "ListWorkGroups" => self.list_work_groups(&body),
+            "CreateWorkGroup" => self.create_work_group(&body),
+            "UpdateWorkGroup" => self.update_work_group(&body),
+            "DeleteWorkGroup" => self.delete_work_group(&body),
+            "ListEngineVersions" => self.list_engine_versions(&body),
             "GetDataCatalog" => self.get_data_catalog(&body),
             "ListDataCatalogs" => self.list_data_catalogs(&body),
             "ListDatabases" => self.list_databases(&body),

@@ -59,6 +59,9 @@ pub(crate) struct Record {
     /// Rows and bytes a SELECT returned (GetQueryRuntimeStatistics).
     #[serde(default)]
     pub output: Option<(u64, u64)>,
+    /// The result as an Arrow IPC stream (DuckDB, managed results).
+    #[serde(default)]
+    pub arrow_stream: Option<PathBuf>,
 }
 
 impl Record {

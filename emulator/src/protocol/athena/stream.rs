@@ -1,0 +1,152 @@
+//! GetQueryResultStream: a DuckDB query's Athena-managed result as an Arrow IPC stream, whole or
+//! by HTTP byte range. The wire shape is the one athena-duckdb-engine.md decides (the API is not
+//! modelled in any SDK yet): `POST /` with `X-Amz-Target: AmazonAthena.GetQueryResultStream`, a
+//! JSON body `{"QueryExecutionId": ...}`, the range in the `Range` header (or a `Range` member of
+//! the body); the answer the raw bytes (200, or 206 with `Content-Range`), 416 for a range past
+//! the end, Athena's JSON errors otherwise.
+
+use bytes::Bytes;
+use http::Response;
+use s3s::Body;
+use s3s::dto::StreamingBlob;
+use serde_json::Value;
+
+use crate::catalog::now_epoch;
+use crate::protocol::athena::executions::not_found;
+use crate::protocol::athena::{ApiError, Athena, required, str_field};
+use crate::statements::duckdb::DUCKDB;
+
+/// The stream's media type.
+pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
+
+impl Athena {
+    /// Answers GetQueryResultStream for `body` and the request's `Range` header.
+    pub async fn result_stream(&self, body: &Value, range_header: Option<&str>) -> Result<Response<Body>, ApiError> {
+        let stream = &self.realism.result_stream;
+        if !stream.enabled {
+            return Err(ApiError::plain("UnknownOperationException", "Unknown operation GetQueryResultStream"));
+        }
+        if self.realism.roll(self.realism.fault_throttle_rate) {
+            return Err(ApiError::plain("ThrottlingException", "Rate exceeded"));
+        }
+        let id = required(body, "QueryExecutionId")?;
+        let rec = self.state.lock().unwrap().records.get(id).cloned().ok_or_else(|| not_found(id))?;
+        match rec.state.as_str() {
+            "SUCCEEDED" => {}
+            "FAILED" | "CANCELLED" => {
+                return Err(ApiError::invalid(
+                    "INVALID_QUERY_EXECUTION_STATE",
+                    format!("Query did not finish successfully. Final query state: {}", rec.state),
+                ));
+            }
+            s => return Err(ApiError::invalid("INVALID_QUERY_EXECUTION_STATE", format!("Query has not yet finished. Current state: {s}"))),
+        }
+        if rec.engine != DUCKDB {
+            return Err(ApiError::invalid(
+                "INVALID_INPUT",
+                format!("GetQueryResultStream is only available for queries run on the DuckDB engine; query {id} ran on {}", rec.engine),
+            ));
+        }
+        if let Some(staging) = &rec.staging {
+            return Err(ApiError::invalid(
+                "INVALID_INPUT",
+                format!("GetQueryResultStream is only available for managed query results; the results of query {id} are in {staging}"),
+            ));
+        }
+        let completed = rec.completed.unwrap_or(rec.submitted);
+        if now_epoch() - completed > stream.ttl.as_secs_f64() {
+            return Err(ApiError::invalid(
+                "INVALID_INPUT",
+                format!("The results of query {id} have expired (managed results are kept 24 hours)"),
+            ));
+        }
+        let Some(path) = rec.arrow_stream.clone() else {
+            return Err(ApiError::invalid(
+                "RESULT_NOT_FOUND",
+                format!("Query {id} ({}) has no result rows to stream", rec.substatement_type),
+            ));
+        };
+        let data =
+            read_mapped(&path).map_err(|e| ApiError::invalid("RESULT_NOT_FOUND", format!("Query results could not be read: {e}")))?;
+        let total = data.len() as u64;
+        let etag = format!("\"{}-{total:x}\"", rec.id);
+        let range = range_header.map(str::to_owned).or_else(|| str_field(body, "Range").map(str::to_owned));
+        let (start, end, partial) = match range.as_deref() {
+            None => (0, total, false),
+            Some(r) => match parse_range(r) {
+                None => return Err(ApiError::invalid("INVALID_INPUT", format!("Invalid Range {r:?}: use bytes=N- or bytes=N-M"))),
+                Some((start, _)) if start >= total => {
+                    let mut resp =
+                        json_error(416, "InvalidRangeException", &format!("The range {r} starts past the end of the {total}-byte result"));
+                    resp.headers_mut().insert("content-range", format!("bytes */{total}").parse().expect("valid header"));
+                    return Ok(resp);
+                }
+                Some((start, end)) => (start, end.map_or(total, |e| (e + 1).min(total)), true),
+            },
+        };
+        let slice = data.slice(start as usize..end as usize);
+        if let Some(latency) = self.realism.latency() {
+            tokio::time::sleep(latency).await;
+        }
+        let len = slice.len();
+        let cut_at = self.realism.roll(self.realism.fault_cut_rate).then(|| len / 2);
+        let body = crate::protocol::s3::chunk_stream(slice, self.realism.clone(), cut_at);
+        let mut resp = Response::builder()
+            .status(if partial { 206 } else { 200 })
+            .header("content-type", ARROW_STREAM)
+            .header("content-length", len)
+            .header("accept-ranges", "bytes")
+            .header("etag", etag)
+            .header("x-amzn-RequestId", uuid::Uuid::new_v4().to_string());
+        if partial {
+            resp = resp.header("content-range", format!("bytes {start}-{}/{total}", end - 1));
+        }
+        Ok(resp.body(Body::from(StreamingBlob::wrap(body))).expect("valid response"))
+    }
+}
+
+/// `bytes=N-` or `bytes=N-M` (M >= N): `(N, M)`.
+fn parse_range(r: &str) -> Option<(u64, Option<u64>)> {
+    let (start, end) = r.trim().strip_prefix("bytes=")?.split_once('-')?;
+    let start: u64 = start.trim().parse().ok()?;
+    let end = match end.trim() {
+        "" => None,
+        e => Some(e.parse::<u64>().ok().filter(|e| *e >= start)?),
+    };
+    Some((start, end))
+}
+
+fn read_mapped(path: &std::path::Path) -> std::io::Result<Bytes> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Ok(Bytes::new());
+    }
+    // SAFETY: result files are written to a temporary name and renamed into place, never
+    // modified afterwards, so the mapping is never truncated underneath us.
+    let map = unsafe { memmap2::Mmap::map(&file) }?;
+    Ok(Bytes::from_owner(map))
+}
+
+fn json_error(status: u16, aws_type: &str, message: &str) -> Response<Body> {
+    let body = serde_json::json!({ "__type": aws_type, "Message": message });
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amzn-ErrorType", aws_type)
+        .body(Body::from(Bytes::from(serde_json::to_vec(&body).expect("serialisable"))))
+        .expect("valid response")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-99"), Some((0, Some(99))));
+        assert_eq!(parse_range("bytes=100-"), Some((100, None)));
+        assert_eq!(parse_range("bytes=5-4"), None);
+        assert_eq!(parse_range("bytes=-5"), None);
+        assert_eq!(parse_range("items=0-1"), None);
+    }
+}
