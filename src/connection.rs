@@ -20,13 +20,19 @@ pub struct Connection {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     athena: aws_sdk_athena::Client,
     fetcher: Fetcher,
     sdk_config: SdkConfig,
     settings: Settings,
     /// When the next status poll of any of this connection's queries may go out.
     next_poll: tokio::sync::Mutex<tokio::time::Instant>,
+    /// Each workgroup's engine, looked up once (GetWorkGroup).
+    pub(crate) workgroups: tokio::sync::Mutex<std::collections::HashMap<String, crate::config::engine::WorkGroupEngine>>,
+    /// Reads DuckDB results through GetQueryResultStream.
+    pub(crate) result_stream: crate::fetch::result_stream::ResultStreamClient,
+    /// Set once this connection warned that GetQueryResultStream is not available.
+    pub(crate) stream_warned: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -59,7 +65,7 @@ impl Connection {
             .with_max_backoff(retry.max_backoff);
         let timeouts = TimeoutConfig::builder().operation_timeout(retry.deadline).build();
         let mut conf = aws_sdk_athena::config::Builder::from(&sdk_config).retry_config(sdk_retry.clone()).timeout_config(timeouts.clone());
-        if let Some(url) = athena_endpoint {
+        if let Some(url) = &athena_endpoint {
             conf = conf.endpoint_url(url);
         }
         let athena = aws_sdk_athena::Client::from_conf(conf.build());
@@ -73,7 +79,19 @@ impl Connection {
             return Err(Error::config("no AWS region"));
         }
         let next_poll = tokio::sync::Mutex::new(tokio::time::Instant::now());
-        Ok(Self { inner: Arc::new(Inner { athena, fetcher, sdk_config, settings, next_poll }) })
+        let result_stream = crate::fetch::result_stream::ResultStreamClient::new(&sdk_config, athena_endpoint.as_deref(), retry.deadline)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                athena,
+                fetcher,
+                sdk_config,
+                settings,
+                next_poll,
+                workgroups: Default::default(),
+                result_stream,
+                stream_warned: Default::default(),
+            }),
+        })
     }
 
     pub(crate) fn fetcher(&self) -> &Fetcher {
@@ -82,6 +100,18 @@ impl Connection {
 
     pub(crate) fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    pub(crate) fn inner_state(&self) -> &Inner {
+        &self.inner
+    }
+
+    /// Says once per connection that DuckDB results are read through GetQueryResults because
+    /// the service does not serve GetQueryResultStream (`cause`).
+    pub(crate) fn warn_stream_not_offered(&self, cause: &str) {
+        if !self.inner.stream_warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!("GetQueryResultStream is not available ({cause}): DuckDB results are read through GetQueryResults");
+        }
     }
 
     /// Waits for this connection's next GetQueryExecution slot: its queries together poll at

@@ -91,17 +91,21 @@ impl ErrorKind {
         }
         match (category, error_type) {
             // Athena's error catalogue: 0-8 "query exhausted resources", 206 and 210 "query
-            // timeout", 1006 "syntax error".
+            // timeout", 1006 "syntax error", 1004 "schema error" (a name that does not resolve),
+            // 1001 and 1002 "data error". DuckDB's failures carry no error name: they are
+            // classified by these alone.
             (_, Some(0..=8)) => ErrorKind::Throttled,
             (_, Some(206 | 210)) => ErrorKind::Timeout,
             (_, Some(1006)) => ErrorKind::Syntax,
+            (Some(2), Some(1004)) => ErrorKind::NotFound,
+            (Some(2), Some(1001 | 1002)) => ErrorKind::Data,
             (Some(1), _) => ErrorKind::Service,
             _ => ErrorKind::QueryFailed,
         }
     }
 
     /// The kind of Trino's error name or Athena's error code (`TABLE_NOT_FOUND`, `MALFORMED_QUERY`).
-    fn of_name(name: &str) -> Option<ErrorKind> {
+    pub(crate) fn of_name(name: &str) -> Option<ErrorKind> {
         Some(match name {
             "MALFORMED_QUERY" | "SYNTAX_ERROR" => ErrorKind::Syntax,
             "TABLE_NOT_FOUND"
@@ -486,4 +490,5 @@ athena_error_code!(
     get_table_metadata::GetTableMetadataError,
     get_database::GetDatabaseError,
     get_query_runtime_statistics::GetQueryRuntimeStatisticsError,
+    get_work_group::GetWorkGroupError,
 );

@@ -27,8 +27,8 @@
 //! |---|---|---|
 //! | configure | [`config`], `connection` | builder, environment, credentials; the clients and settings |
 //! | execute | `query` | parameters, cache, UNLOAD wrapping; start, poll, cancel |
-//! | locate + stream | `results` | API pages, result CSV, UNLOAD manifest; [`RecordBatchStream`], [`ResultSet`] |
-//! | fetch | `fetch` | parallel ranged GETs pinned by ETag ([`FetchConfig`]) |
+//! | locate + stream | `results` | API pages, result CSV, UNLOAD manifest, DuckDB's Arrow stream; [`RecordBatchStream`], [`ResultSet`] |
+//! | fetch | `fetch` | parallel ranged GETs pinned by ETag ([`FetchConfig`]); the GetQueryResultStream wire |
 //! | decode | [`decode`] | schema mapper, text converter, nested values, CSV; no I/O |
 //! | rows | `rows` | [`Row`] views, [`Cursor`], the [`blocking`] facade |
 //! | integrations | `integrations` | DataFusion (feature `datafusion`) |
@@ -52,6 +52,7 @@ pub use integrations::datafusion;
 pub use rows::blocking;
 
 pub use config::compression::UnloadCompression;
+pub use config::engine::Engine;
 pub use config::{CacheConfig, ConnectionBuilder, Encryption, PollConfig, RetryConfig};
 pub use connection::Connection;
 pub use error::{BoxError, Error, ErrorKind, QueryState, Result, message_with_causes};

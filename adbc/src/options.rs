@@ -133,11 +133,17 @@ pub fn settings_json() -> String {
                 athena_arrow::config::options::ValueKind::Count => "count",
                 athena_arrow::config::options::ValueKind::Seconds => "seconds",
                 athena_arrow::config::options::ValueKind::Choice(_) => "choice",
+                athena_arrow::config::options::ValueKind::Exact(_) => "exact",
+            };
+            let values = match s.kind {
+                athena_arrow::config::options::ValueKind::Choice(v) | athena_arrow::config::options::ValueKind::Exact(v) => Some(v),
+                _ => None,
             };
             serde_json::json!({
                 "key": s.key,
                 "option": format!("{PREFIX}{}", s.key),
                 "kind": kind,
+                "values": values,
                 "pyathena": s.pyathena,
                 "env": s.env,
                 "default": s.default,

@@ -51,6 +51,15 @@ pub struct ServeArgs {
     /// Generate the benchmark table `default.bench` with this many rows.
     #[arg(long)]
     pub bench_rows: Option<usize>,
+    /// Answer GetQueryResultStream as an unknown operation (a service without the API).
+    #[arg(long)]
+    pub no_result_stream: bool,
+    /// Compress the Arrow IPC bodies of DuckDB result streams: lz4 or zstd.
+    #[arg(long, value_parser = ["lz4", "zstd"])]
+    pub result_stream_compression: Option<String>,
+    /// How long DuckDB's managed results are kept, in seconds (Athena: 86400).
+    #[arg(long, default_value_t = 86_400)]
+    pub managed_result_ttl_seconds: u64,
 }
 
 /// Serves the endpoint with `args` until Ctrl-C or SIGTERM; prints its address on stdout.
@@ -76,6 +85,16 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(rows) = args.bench_rows {
         builder = builder.with_bench_rows(rows);
     }
+    let compression = match args.result_stream_compression.as_deref() {
+        Some("lz4") => Some(arrow::ipc::CompressionType::LZ4_FRAME),
+        Some("zstd") => Some(arrow::ipc::CompressionType::ZSTD),
+        _ => None,
+    };
+    builder = builder.with_result_stream(crate::ResultStream {
+        enabled: !args.no_result_stream,
+        compression,
+        ttl: Duration::from_secs(args.managed_result_ttl_seconds),
+    });
     let emulator = match builder.start().await {
         Ok(e) => e,
         Err(e) => {

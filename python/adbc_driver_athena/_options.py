@@ -62,6 +62,7 @@ _CONVERT: typing.Dict[str, typing.Callable[[str, typing.Any], str]] = {
     "seconds": _seconds,
     "text": _text,
     "choice": _text,
+    "exact": _text,
 }
 
 #: PyAthena keyword (or one of ours: the key itself) -> (database option, conversion to text).

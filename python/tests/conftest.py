@@ -3,6 +3,7 @@ the workspace's build, on 127.0.0.1:0)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import re
@@ -52,11 +53,11 @@ class Endpoint:
         return base
 
 
-@pytest.fixture(scope="session")
-def endpoint():
-    data = tempfile.mkdtemp(prefix="athena-py-")
+@contextlib.contextmanager
+def start_endpoint(data: str | pathlib.Path, *args: str):
+    """Runs `athena-arrow emulator` on 127.0.0.1:0 with `data` as its data dir; yields its URL."""
     process = subprocess.Popen(
-        [_cli(), "emulator", "--listen", "127.0.0.1:0", "--data-dir", data, "--bench-rows", str(BENCH_ROWS), "--unload-rows-per-file", "200000"],
+        [_cli(), "emulator", "--listen", "127.0.0.1:0", "--data-dir", str(data), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -74,13 +75,24 @@ def endpoint():
     # Keep reading its output so the pipe never fills.
     threading.Thread(target=process.stdout.read, daemon=True).start()
     threading.Thread(target=process.stderr.read, daemon=True).start()
-    yield Endpoint(url, process)
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    shutil.rmtree(data, ignore_errors=True)
+        yield url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    data = tempfile.mkdtemp(prefix="athena-py-")
+    try:
+        with start_endpoint(data, "--bench-rows", str(BENCH_ROWS), "--unload-rows-per-file", "200000") as (url, process):
+            yield Endpoint(url, process)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture()

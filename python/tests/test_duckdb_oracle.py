@@ -144,3 +144,65 @@ def test_stream_ranges_are_served_as_decided(api):
     assert (status, headers["content-range"]) == (416, f"bytes */{total}")
     status, _, err = api.raw("GetQueryResultStream", {"QueryExecutionId": qid}, {"Range": "bytes=-5"})
     assert status == 400 and json.loads(err)["__type"] == "InvalidRequestException"
+
+
+def test_what_the_stream_refuses(api, endpoint):
+    def refused(body, headers=None):
+        status, _, data = api.raw("GetQueryResultStream", body, headers)
+        err = json.loads(data)
+        return status, err["__type"], err["Message"]
+
+    status, kind, message = refused({"QueryExecutionId": "no-such-id"})
+    assert (status, kind, message) == (400, "InvalidRequestException", "QueryExecution no-such-id was not found")
+    v3 = api.run("SELECT 1 AS one", workgroup="primary")
+    assert refused({"QueryExecutionId": v3})[2] == (
+        f"GetQueryResultStream is only available for queries run on the DuckDB engine; query {v3} ran on Athena engine version 3"
+    )
+    bucket = api.run("SELECT 1 AS one", workgroup="duckdb-bucket")
+    assert refused({"QueryExecutionId": bucket})[2].startswith("GetQueryResultStream is only available for managed query results")
+    failed = api.call("StartQueryExecution", {"QueryString": "SELEC 1", "WorkGroup": "duckdb"})["QueryExecutionId"]
+    status = api.call("GetQueryExecution", {"QueryExecutionId": failed})["QueryExecution"]["Status"]
+    assert status["State"] == "FAILED"
+    assert (status["AthenaError"]["ErrorCategory"], status["AthenaError"]["ErrorType"]) == (2, 1006)
+    assert status["AthenaError"]["ErrorMessage"] == 'Parser Error: syntax error at or near "SELEC"'
+    assert refused({"QueryExecutionId": failed})[2] == "Query did not finish successfully. Final query state: FAILED"
+    # Result reuse is refused at submission.
+    status, _, data = api.raw(
+        "StartQueryExecution",
+        {"QueryString": "SELECT 1", "WorkGroup": "duckdb", "ResultReuseConfiguration": {"ResultReuseByAgeConfiguration": {"Enabled": True}}},
+    )
+    assert (status, json.loads(data)["Message"]) == (400, "Query result reuse is not supported by the DuckDB engine")
+
+
+def test_workgroups_select_duckdb(api):
+    versions = api.call("ListEngineVersions", {})["EngineVersions"]
+    assert [v["SelectedEngineVersion"] for v in versions] == ["Athena engine version 3", "DuckDB"]
+    api.call("CreateWorkGroup", {"Name": "duck-new", "Configuration": {"EngineVersion": {"SelectedEngineVersion": "DuckDB"}}})
+    config = api.call("GetWorkGroup", {"WorkGroup": "duck-new"})["WorkGroup"]["Configuration"]
+    assert config["EngineVersion"] == {"SelectedEngineVersion": "DuckDB", "EffectiveEngineVersion": "DuckDB"}
+    assert config["ManagedQueryResultsConfiguration"] == {"Enabled": True}
+    status, _, data = api.raw(
+        "CreateWorkGroup",
+        {"Name": "duck-role", "Configuration": {"EngineVersion": {"SelectedEngineVersion": "DuckDB"}, "ExecutionRole": "arn:aws:iam::1:role/r"}},
+    )
+    assert (status, json.loads(data)["Message"]) == (400, "ExecutionRole is not supported for workgroups that use the DuckDB engine")
+    qid = api.run("SELECT 42 AS answer", workgroup="duck-new")
+    assert api.results(qid)[1] == [["answer"], ["42"]]
+    api.call("DeleteWorkGroup", {"WorkGroup": "duck-new"})
+    status, _, _ = api.raw("GetWorkGroup", {"WorkGroup": "duck-new"})
+    assert status == 400
+
+
+def test_managed_results_expire(tmp_path):
+    from conftest import start_endpoint
+
+    with start_endpoint(tmp_path, "--managed-result-ttl-seconds", "0") as (url, _):
+        short = Api(url)
+        qid = short.run("SELECT 1 AS one")
+        # Kept 0 seconds: expired as soon as the clock moves past the query's completion.
+        deadline = time.monotonic() + 10
+        while True:
+            status, _, data = short.raw("GetQueryResultStream", {"QueryExecutionId": qid})
+            if status != 200 or time.monotonic() > deadline:
+                break
+        assert (status, json.loads(data)["Message"]) == (400, f"The results of query {qid} have expired")

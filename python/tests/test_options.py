@@ -16,23 +16,31 @@ from adbc_driver_athena import _options
 
 TABLE = json.loads((pathlib.Path(_options.__file__).parent / "settings.json").read_text())
 
-SAMPLES = {"text": "x", "flag": True, "count": 60, "seconds": 1.5, "choice": "GZIP"}
+SAMPLES = {"text": "x", "flag": True, "count": 60, "seconds": 1.5}
 #: How the driver reads each sample back.
-READ_BACK = {"text": "x", "flag": "true", "count": "60", "seconds": "1.5", "choice": "GZIP"}
+READ_BACK = {"text": "x", "flag": "true", "count": "60", "seconds": "1.5"}
+
+
+def sample(setting):
+    """A value the setting takes, and how the driver reads it back (choices: the table's last)."""
+    if setting["kind"] in ("choice", "exact"):
+        return setting["values"][-1], setting["values"][-1]
+    return SAMPLES[setting["kind"]], READ_BACK[setting["kind"]]
 
 
 @pytest.mark.parametrize("setting", TABLE["settings"], ids=lambda s: s["key"])
 def test_every_setting_is_a_keyword_and_reads_back(setting):
     keyword = setting["pyathena"] or setting["key"]
-    kwargs = _options.database_kwargs(None, None, {keyword: SAMPLES[setting["kind"]]})
-    assert kwargs == {setting["option"]: READ_BACK[setting["kind"]]}
-    db = adbc_driver_athena.connect(**{keyword: SAMPLES[setting["kind"]]})
+    value, read_back = sample(setting)
+    kwargs = _options.database_kwargs(None, None, {keyword: value})
+    assert kwargs == {setting["option"]: read_back}
+    db = adbc_driver_athena.connect(**{keyword: value})
     try:
         if setting["key"] in ("secret_access_key", "session_token", "external_id"):
             with pytest.raises(adbc_driver_manager.Error):
                 db.get_option(setting["option"])
         else:
-            assert db.get_option(setting["option"]) == READ_BACK[setting["kind"]]
+            assert db.get_option(setting["option"]) == read_back
     finally:
         db.close()
 

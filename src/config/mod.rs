@@ -5,6 +5,10 @@
 
 pub mod compression;
 pub(crate) mod credentials;
+mod encryption;
+pub mod engine;
+
+pub use encryption::Encryption;
 pub mod options;
 
 use std::fmt;
@@ -143,26 +147,6 @@ impl CacheConfig {
     }
 }
 
-/// Server-side encryption of the results Athena writes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Encryption {
-    SseS3,
-    SseKms { kms_key: String },
-    CseKms { kms_key: String },
-}
-
-impl Encryption {
-    pub(crate) fn to_sdk(&self) -> aws_sdk_athena::types::EncryptionConfiguration {
-        use aws_sdk_athena::types::{EncryptionConfiguration, EncryptionOption};
-        let (option, key) = match self {
-            Encryption::SseS3 => (EncryptionOption::SseS3, None),
-            Encryption::SseKms { kms_key } => (EncryptionOption::SseKms, Some(kms_key.clone())),
-            Encryption::CseKms { kms_key } => (EncryptionOption::CseKms, Some(kms_key.clone())),
-        };
-        EncryptionConfiguration::builder().encryption_option(option).set_kms_key(key).build().expect("encryption option is set")
-    }
-}
-
 /// Everything a query needs from its connection, resolved.
 #[derive(Clone)]
 pub(crate) struct Settings {
@@ -187,6 +171,8 @@ pub(crate) struct Settings {
     pub unload: bool,
     pub unload_compression: UnloadCompression,
     pub unload_cleanup: bool,
+    /// The engine every query asks for; `None`: the workgroup's.
+    pub engine: Option<crate::config::engine::Engine>,
 }
 
 impl fmt::Debug for Settings {
@@ -211,6 +197,7 @@ impl fmt::Debug for Settings {
             .field("unload", &self.unload)
             .field("unload_compression", &self.unload_compression)
             .field("unload_cleanup", &self.unload_cleanup)
+            .field("engine", &self.engine)
             .finish_non_exhaustive()
     }
 }
@@ -242,6 +229,7 @@ impl Default for Settings {
             unload: false,
             // Fast to decode; Athena's own default for Parquet is GZIP.
             unload_compression: UnloadCompression::Snappy,
+            engine: None,
             // Athena and PyAthena leave UNLOAD's files in place.
             unload_cleanup: false,
         }
@@ -297,7 +285,7 @@ impl ConnectionBuilder {
     }
 
     /// Reads the documented environment variables: `AWS_ATHENA_S3_STAGING_DIR`,
-    /// `AWS_ATHENA_WORK_GROUP`, `AWS_ENDPOINT_URL_S3` (kept for the S3 result readers). Region,
+    /// `AWS_ATHENA_WORK_GROUP`, `AWS_ATHENA_ENGINE_VERSION`, `AWS_ENDPOINT_URL_S3` (kept for the S3 result readers). Region,
     /// credentials and `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_ATHENA` are read by aws-config's
     /// standard chain when the connection is built.
     pub fn from_env() -> Self {
@@ -312,6 +300,9 @@ impl ConnectionBuilder {
         }
         if let Some(wg) = var("AWS_ATHENA_WORK_GROUP") {
             self = self.with_work_group(wg);
+        }
+        if let Some(engine) = var("AWS_ATHENA_ENGINE_VERSION") {
+            self = self.with_option("engine_version", &engine);
         }
         if let Some(url) = var("AWS_ENDPOINT_URL_S3").or_else(|| var("AWS_ENDPOINT_URL")) {
             self.settings.s3_endpoint_url = Some(url);
@@ -507,6 +498,14 @@ impl ConnectionBuilder {
     /// Compression of UNLOAD's Parquet: SNAPPY (default), GZIP, ZSTD or NONE.
     pub fn with_unload_compression(mut self, compression: UnloadCompression) -> Self {
         self.settings.unload_compression = compression;
+        self
+    }
+
+    /// The engine every query of the connection asks for (`EngineVersion` on
+    /// StartQueryExecution), whatever its workgroup runs; default: the workgroup's engine.
+    /// [`crate::Query::engine`] overrides it per query.
+    pub fn with_engine(mut self, engine: crate::config::engine::Engine) -> Self {
+        self.settings.engine = Some(engine);
         self
     }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::config::ConnectionBuilder;
 use crate::config::compression::COMPRESSIONS;
+use crate::config::engine::ENGINE_NAMES;
 
 /// The kind of text a setting takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,8 @@ pub enum ValueKind {
     Seconds,
     /// One of the listed words (any case).
     Choice(&'static [&'static str]),
+    /// One of the listed names, exactly as written (case and spaces).
+    Exact(&'static [&'static str]),
 }
 
 impl ValueKind {
@@ -34,6 +37,7 @@ impl ValueKind {
             ValueKind::Count => "whole number".into(),
             ValueKind::Seconds => "seconds".into(),
             ValueKind::Choice(words) => words.join("/"),
+            ValueKind::Exact(names) => names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or "),
         }
     }
 }
@@ -101,6 +105,10 @@ pub const SETTINGS: &[Setting] = &[
     setting("unload_compression", ValueKind::Choice(COMPRESSIONS), "SNAPPY", "compression of UNLOAD's Parquet files").per_query(),
     setting("result_reuse_minutes", ValueKind::Count, "0 (off)", "reuse a result of the same query up to this age (1-10080)")
         .pyathena("result_reuse_minutes")
+        .per_query(),
+    setting("engine_version", ValueKind::Exact(ENGINE_NAMES), "the workgroup's", "Athena engine queries run on (EngineVersion)")
+        .env("AWS_ATHENA_ENGINE_VERSION")
+        .pyathena("engine_version")
         .per_query(),
     setting("query_timeout_seconds", ValueKind::Seconds, "none", "stop a query running longer than this").per_query(),
     setting("poll_interval", ValueKind::Seconds, "5", "longest wait between two status polls").pyathena("poll_interval"),
@@ -184,6 +192,13 @@ fn parse(setting: &Setting, value: &str) -> Result<Parsed, OptionError> {
             }
             Parsed::Text(upper)
         }
+        ValueKind::Exact(names) => {
+            if !names.contains(&value) {
+                let listed = names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(" or ");
+                return Err(OptionError::invalid(setting, value, format!("exactly {listed}")));
+            }
+            Parsed::Text(value.to_owned())
+        }
     })
 }
 
@@ -229,6 +244,7 @@ impl ConnectionBuilder {
                     self
                 }
             },
+            ("engine_version", Parsed::Text(v)) => self.with_engine(v.parse().expect("a checked engine name")),
             ("query_timeout_seconds", Parsed::Seconds(d)) => self.with_query_timeout(d),
             ("poll_interval", Parsed::Seconds(d)) => {
                 let mut poll = self.settings.poll;
@@ -285,6 +301,7 @@ impl crate::Query {
                 None => self.no_result_reuse(),
             },
             ("query_timeout_seconds", Parsed::Seconds(d)) => self.timeout(d),
+            ("engine_version", Parsed::Text(v)) => self.engine(v.parse().expect("a checked engine name")),
             (key, parsed) => unreachable!("per-query setting {key} parsed as {parsed:?}"),
         }
     }
@@ -303,6 +320,7 @@ mod tests {
             ValueKind::Count => "60".to_owned(),
             ValueKind::Seconds => "1.5".to_owned(),
             ValueKind::Choice(words) => words[0].to_ascii_lowercase(),
+            ValueKind::Exact(names) => names[names.len() - 1].to_owned(),
         };
         for s in SETTINGS {
             assert!(check(s.key, &sample(s)).is_ok(), "{}", s.key);

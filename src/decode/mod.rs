@@ -4,6 +4,7 @@
 //! - [`schema`]: the schema mapper, Athena column metadata (ColumnInfo) and type names -> Arrow.
 //! - [`TextDecoder`]: the text converter, rows of Athena text (`None` = NULL) -> `RecordBatch`es.
 //! - [`nested`]: Athena's text of arrays, maps and rows -> nested Arrow arrays.
+//! - [`duckdb`]: Athena's DuckDB engine: DuckDB type names and DuckDB's text -> Arrow.
 //! - [`csv`]: Athena's result CSV (quoted empty = "", unquoted empty = NULL) -> rows for the
 //!   text converter.
 //!
@@ -11,6 +12,7 @@
 //! fetch, rows); a test in `tests/it/layout.rs` keeps it so.
 
 pub mod csv;
+pub mod duckdb;
 pub mod nested;
 pub(crate) mod parse;
 pub mod schema;

@@ -13,6 +13,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use chrono::NaiveDateTime;
 
+use crate::decode::duckdb::text::append_duckdb;
 use crate::decode::nested;
 use crate::decode::parse::{
     fast_timestamp_parts, instant_in, parse_date, parse_decimal, parse_float, parse_int, parse_spaced_hex, parse_time_in, parse_timestamp,
@@ -23,6 +24,8 @@ use crate::error::{Error, Result};
 /// Decodes rows of Athena text into `RecordBatch`es of a schema made by [`crate::decode::schema`].
 pub struct TextDecoder {
     schema: SchemaRef,
+    /// DuckDB's text (Athena's DuckDB engine) rather than engine version 3's.
+    duckdb: bool,
     columns: Vec<Column>,
     rows: usize,
     /// Rows the builders are sized for after each flush.
@@ -54,6 +57,8 @@ enum Column {
     Time64Ns(Time64NanosecondBuilder),
     /// array / map / row with known element types (see [`crate::decode::nested`]).
     Nested(Box<dyn ArrayBuilder>, DataType),
+    /// Any type, from DuckDB's text (see [`crate::decode::duckdb`]).
+    DuckDb(Box<dyn ArrayBuilder>, DataType),
 }
 
 enum Timestamps {
@@ -186,6 +191,7 @@ impl Column {
             Column::Time64Us(b) => prim!(b, |s| parse_time_in(s, TimeUnit::Microsecond)),
             Column::Time64Ns(b) => prim!(b, |s| parse_time_in(s, TimeUnit::Nanosecond)),
             Column::Nested(b, dt) => nested::append(b.as_mut(), dt, v)?,
+            Column::DuckDb(b, dt) => append_duckdb(b.as_mut(), dt, v)?,
         }
         Ok(())
     }
@@ -208,7 +214,7 @@ impl Column {
             Column::Time32Ms(b) => Arc::new(b.finish()),
             Column::Time64Us(b) => Arc::new(b.finish()),
             Column::Time64Ns(b) => Arc::new(b.finish()),
-            Column::Nested(b, _) => b.finish(),
+            Column::Nested(b, _) | Column::DuckDb(b, _) => b.finish(),
         }
     }
 
@@ -233,7 +239,7 @@ impl Column {
             Column::Time32Ms(b) => b.len(),
             Column::Time64Us(b) => b.len(),
             Column::Time64Ns(b) => b.len(),
-            Column::Nested(b, _) => b.len(),
+            Column::Nested(b, _) | Column::DuckDb(b, _) => b.len(),
         }
     }
 }
@@ -252,13 +258,35 @@ impl TextDecoder {
     ///
     /// # Errors
     /// As [`new`](Self::new).
+    /// A schema made by [`crate::decode::duckdb::duckdb_schema`] (it says so in its metadata)
+    /// is decoded from DuckDB's text.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new); [`Error::UnsupportedType`] for a DuckDB UNION column (its text does
+    /// not name its member).
     pub fn with_capacity(schema: SchemaRef, rows: usize) -> Result<Self> {
-        let columns = Self::builders(&schema, rows)?;
-        Ok(Self { schema, columns, rows: 0, capacity: rows })
+        let duckdb = crate::decode::duckdb::is_duckdb(&schema);
+        let columns = Self::builders(&schema, rows, duckdb)?;
+        Ok(Self { schema, duckdb, columns, rows: 0, capacity: rows })
     }
 
-    fn builders(schema: &SchemaRef, rows: usize) -> Result<Vec<Column>> {
-        schema.fields().iter().map(|f| Column::new(f.data_type(), rows)).collect()
+    fn builders(schema: &SchemaRef, rows: usize, duckdb: bool) -> Result<Vec<Column>> {
+        schema
+            .fields()
+            .iter()
+            .map(|f| match (duckdb, f.data_type()) {
+                (true, DataType::Union(..)) => Err(Error::UnsupportedType {
+                    type_name: format!(
+                        "UNION column {}: its text does not name the member of each value; read the result as an Arrow stream",
+                        f.name()
+                    ),
+                }),
+                // Enums (dictionaries) are read as their text and dictionary-encoded at flush.
+                (true, DataType::Dictionary(..)) => Ok(Column::DuckDb(arrow::array::make_builder(&DataType::Utf8, rows), DataType::Utf8)),
+                (true, dt) => Ok(Column::DuckDb(arrow::array::make_builder(dt, rows), dt.clone())),
+                (false, dt) => Column::new(dt, rows),
+            })
+            .collect()
     }
 
     pub fn schema(&self) -> &SchemaRef {
@@ -307,10 +335,16 @@ impl TextDecoder {
             return Ok(None);
         }
         debug_assert!(self.columns.iter().all(|c| c.len() == self.rows));
-        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
+        let mut arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
+        for (array, field) in arrays.iter_mut().zip(self.schema.fields()) {
+            if array.data_type() != field.data_type() {
+                *array =
+                    arrow::compute::cast(array, field.data_type()).map_err(|e| Error::decode(format!("column {}: {e}", field.name())))?;
+            }
+        }
         self.rows = 0;
         // Finished builders keep no capacity: size them again for the next batch.
-        self.columns = Self::builders(&self.schema, self.capacity)?;
+        self.columns = Self::builders(&self.schema, self.capacity, self.duckdb)?;
         RecordBatch::try_new(self.schema.clone(), arrays).map(Some).map_err(|e| Error::Decode {
             query_id: None,
             column: None,

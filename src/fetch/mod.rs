@@ -6,6 +6,8 @@
 //! (credentials from every path of [`crate::ConnectionBuilder`], region, endpoint overrides) and
 //! its retry strategy for 5xx and SlowDown, and it is already in the dependency tree.
 
+pub(crate) mod result_stream;
+
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};

@@ -40,6 +40,8 @@ pub struct QueryInfo {
     pub error_type: Option<i32>,
     pub error_message: Option<String>,
     pub retryable: bool,
+    /// The engine the query ran on (`EngineVersion.EffectiveEngineVersion`).
+    pub engine: crate::config::engine::Engine,
 }
 
 fn millis(v: Option<i64>) -> Option<Duration> {
@@ -80,6 +82,7 @@ impl QueryInfo {
             error_type: error.and_then(|e| e.error_type()),
             error_message: error.and_then(|e| e.error_message()).map(str::to_owned),
             retryable: error.is_some_and(|e| e.retryable()),
+            engine: crate::config::engine::Engine::of_effective(q.engine_version().and_then(|e| e.effective_engine_version())),
         }
     }
 

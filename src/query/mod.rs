@@ -10,18 +10,23 @@ use std::time::Duration;
 use aws_sdk_athena::types::{QueryExecutionContext, ResultConfiguration, ResultReuseByAgeConfiguration, ResultReuseConfiguration};
 
 pub(crate) mod cache;
+pub(crate) mod copy;
+pub(crate) mod engine;
 pub(crate) mod execute;
 pub(crate) mod info;
 pub mod params;
 pub(crate) mod unload;
 
 use crate::config::compression::UnloadCompression;
+use crate::config::engine::Engine;
 use crate::config::{CacheConfig, OnStart, check_reuse};
 use crate::connection::Connection;
 use crate::decode::schema::ColumnInfo;
 use crate::error::{Error, Result};
+use crate::query::copy::copy_sql;
+use crate::query::engine::{EnginePlan, engine_plan, with_engine_version};
 use crate::query::execute::{Fallback, QueryHandle};
-use crate::query::params::{Param, ParamStyle, format_pyformat, qmark_literals};
+use crate::query::params::{Param, ParamStyle, format_pyformat_as, qmark_literals};
 use crate::query::unload::UnloadPlan;
 use crate::results::ResultSet;
 use crate::results::unload::UnloadColumns;
@@ -72,6 +77,7 @@ pub struct Query {
     hints: HashMap<String, String>,
     unload: Option<bool>,
     unload_compression: Option<UnloadCompression>,
+    engine: Option<Engine>,
     pub(crate) errors: Vec<String>,
 }
 
@@ -115,6 +121,7 @@ impl Query {
             hints: HashMap::new(),
             unload: None,
             unload_compression: None,
+            engine: None,
             errors: Vec::new(),
         }
     }
@@ -210,6 +217,13 @@ impl Query {
         self
     }
 
+    /// The engine this query runs on (`EngineVersion`), whatever its workgroup runs (default:
+    /// the connection's [`crate::ConnectionBuilder::with_engine`], else the workgroup's).
+    pub fn engine(mut self, engine: Engine) -> Self {
+        self.engine = Some(engine);
+        self
+    }
+
     /// Compression of this query's UNLOAD files (default: the connection's).
     pub fn unload_compression(mut self, compression: UnloadCompression) -> Self {
         self.unload_compression = Some(compression);
@@ -231,11 +245,23 @@ impl Query {
         self
     }
 
-    /// The SQL and ExecutionParameters this query sends.
-    pub(crate) fn prepare(&self) -> Result<Prepared> {
+    /// The SQL and ExecutionParameters this query sends, with the engine it runs on.
+    pub(crate) async fn prepare(&self) -> Result<(Prepared, EnginePlan)> {
         if !self.errors.is_empty() {
             return Err(Error::config(self.errors.join("; ")));
         }
+        let settings = self.conn.settings();
+        let plan =
+            engine_plan(&self.conn, self.engine.or(settings.engine), self.work_group.as_deref().or(settings.work_group.as_deref())).await?;
+        let staging = self.s3_staging_dir.is_some() || settings.s3_staging_dir.is_some();
+        let reuse = self.result_reuse.unwrap_or(settings.result_reuse).is_some();
+        plan.check(reuse, self.unload.unwrap_or(settings.unload), staging)?;
+        Ok((self.prepare_for(&plan)?, plan))
+    }
+
+    /// The SQL and ExecutionParameters this query sends to `plan`'s engine.
+    fn prepare_for(&self, plan: &EnginePlan) -> Result<Prepared> {
+        let escape = plan.escape(&self.sql);
         let style = self.paramstyle.unwrap_or(self.conn.settings().paramstyle);
         match style {
             ParamStyle::PyFormat => {
@@ -243,14 +269,14 @@ impl Query {
                     return Err(Error::parameter("positional parameters (bind) need paramstyle qmark"));
                 }
                 // As PyAthena: without parameters the text is sent unchanged, `%` included.
-                let sql = if self.named.is_empty() { self.sql.clone() } else { format_pyformat(&self.sql, &self.named)? };
+                let sql = if self.named.is_empty() { self.sql.clone() } else { format_pyformat_as(&self.sql, &self.named, escape)? };
                 Ok(Prepared { sql, execution_parameters: None })
             }
             ParamStyle::Qmark => {
                 if !self.named.is_empty() {
                     return Err(Error::parameter("named parameters (param) need paramstyle pyformat"));
                 }
-                let params = if self.positional.is_empty() { None } else { Some(qmark_literals(&self.positional)?) };
+                let params = if self.positional.is_empty() { None } else { Some(qmark_literals(&self.positional, escape)?) };
                 Ok(Prepared { sql: self.sql.clone(), execution_parameters: params })
             }
         }
@@ -271,7 +297,7 @@ impl Query {
     /// As [`execute`](Self::execute), but stops the query and returns [`Error::Cancelled`] when
     /// `interrupt` completes first (the blocking facade passes Ctrl-C).
     pub(crate) async fn execute_until(self, interrupt: impl std::future::Future<Output = ()>) -> Result<ResultSet> {
-        let prepared = self.prepare()?;
+        let (prepared, plan) = self.prepare().await?;
         let cache = self.cache.unwrap_or(self.conn.settings().cache);
         if cache.enabled() && prepared.execution_parameters.is_none() {
             let settings = self.conn.settings();
@@ -283,7 +309,7 @@ impl Query {
             }
         }
         let mut interrupt = std::pin::pin!(interrupt);
-        let handle = match self.start_unload(&prepared, interrupt.as_mut(), self.as_written()).await? {
+        let handle = match self.start_unload(&prepared, &plan, interrupt.as_mut(), self.as_written()).await? {
             Some(handle) => handle,
             None => self.start_with(prepared, None, true, None).await?,
         };
@@ -301,12 +327,17 @@ impl Query {
     async fn start_unload(
         &self,
         prepared: &Prepared,
+        plan: &EnginePlan,
         interrupt: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
         as_written: Fallback,
     ) -> Result<Option<QueryHandle>> {
         let settings = self.conn.settings();
         if !(self.unload.unwrap_or(settings.unload) && unload::is_select(&prepared.sql)) {
             return Ok(None);
+        }
+        if plan.engine == Engine::DuckDb {
+            // DuckDB has no UNLOAD: its Parquet comes from COPY ... TO (see `copy`).
+            return self.start_copy(prepared, plan.workgroup.output_location.as_deref()).await.map(Some);
         }
         let Some(staging) = self.s3_staging_dir.as_ref().or(settings.s3_staging_dir.as_ref()) else {
             return Err(Error::config("unload needs an s3_staging_dir: the data files go to a fresh prefix under it"));
@@ -384,7 +415,7 @@ impl Query {
     /// [`Error::ResultMissing`] for a statement that is not a query (only SELECT, WITH, VALUES
     /// and TABLE have result columns), else as [`execute`](Self::execute).
     pub async fn execute_schema(self) -> Result<arrow::datatypes::SchemaRef> {
-        let prepared = self.prepare()?;
+        let (prepared, _) = self.prepare().await?;
         if let Err(word) = unload::is_query(&prepared.sql) {
             return Err(Error::ResultMissing {
                 query_id: None,
@@ -413,11 +444,26 @@ impl Query {
     /// With UNLOAD, the columns are probed first (see [`crate::ConnectionBuilder::with_unload`]);
     /// should Athena still refuse the UNLOAD, [`QueryHandle::wait`] runs the query as written.
     pub async fn submit(self) -> Result<QueryHandle> {
-        let prepared = self.prepare()?;
-        match self.start_unload(&prepared, std::pin::pin!(std::future::pending()), self.as_written()).await? {
+        let (prepared, plan) = self.prepare().await?;
+        match self.start_unload(&prepared, &plan, std::pin::pin!(std::future::pending()), self.as_written()).await? {
             Some(handle) => Ok(handle),
             None => self.start_with(prepared, None, true, None).await,
         }
+    }
+
+    /// Starts the `COPY ... TO` that writes `prepared`'s result as Parquet (UNLOAD on DuckDB,
+    /// see [`copy`]); its one file is read as an UNLOAD's data files are.
+    async fn start_copy(&self, prepared: &Prepared, workgroup_location: Option<&str>) -> Result<QueryHandle> {
+        let settings = self.conn.settings();
+        let staging = self.s3_staging_dir.as_deref().or(settings.s3_staging_dir.as_deref()).or(workgroup_location).ok_or_else(|| {
+            Error::config(
+                "unload on DuckDB needs a result location (s3_staging_dir or the workgroup's): COPY ... TO writes the Parquet file there",
+            )
+        })?;
+        let (sql, file) = copy_sql(&prepared.sql, staging, self.unload_compression.unwrap_or(settings.unload_compression));
+        let copy = Prepared { sql, execution_parameters: prepared.execution_parameters.clone() };
+        let plan = UnloadColumns { columns: Vec::new(), as_text: Vec::new(), rewritten: false, copied_to: Some(file) };
+        self.start_with(copy, Some(Arc::new(plan)), true, None).await
     }
 
     /// This query as written (without UNLOAD): what runs when Athena refuses its UNLOAD.
@@ -454,7 +500,7 @@ impl Query {
                 .build()
         });
         let work_group = self.work_group.clone().or_else(|| settings.work_group.clone());
-        let out = self
+        let request = self
             .conn
             .athena()
             .start_query_execution()
@@ -463,8 +509,8 @@ impl Query {
             .set_result_configuration(result_config)
             .set_work_group(work_group.clone())
             .set_execution_parameters(prepared.execution_parameters)
-            .set_result_reuse_configuration(reuse)
-            .send()
+            .set_result_reuse_configuration(reuse);
+        let out = with_engine_version(request, self.engine.or(settings.engine))
             .await
             .map_err(|e| no_output_location(Error::api("StartQueryExecution", e), work_group.as_deref()))?;
         let query_id = out.query_execution_id().unwrap_or_default().to_owned();

@@ -80,6 +80,9 @@ impl<T: Into<Param>> From<Vec<T>> for Param {
 pub(crate) enum Escape {
     Trino,
     Hive,
+    /// DuckDB's literals (Athena's DuckDB engine): standard strings, `'\xNN'::BLOB` bytes,
+    /// `'nan'::DOUBLE`, bare decimals.
+    DuckDb,
 }
 
 impl Escape {
@@ -181,7 +184,7 @@ fn top_level_words(sql: &str, limit: usize) -> Vec<String> {
 
 fn quote(s: &str, escape: Escape) -> String {
     match escape {
-        Escape::Trino => format!("'{}'", s.replace('\'', "''")),
+        Escape::Trino | Escape::DuckDb => format!("'{}'", s.replace('\'', "''")),
         Escape::Hive => {
             let mut out = String::with_capacity(s.len() + 2);
             out.push('\'');
@@ -201,7 +204,17 @@ fn quote(s: &str, escape: Escape) -> String {
     }
 }
 
-fn float_literal(f: f64) -> String {
+fn float_literal(f: f64, escape: Escape) -> String {
+    if matches!(escape, Escape::DuckDb) && !f.is_finite() {
+        let word = if f.is_nan() {
+            "nan"
+        } else if f < 0.0 {
+            "-inf"
+        } else {
+            "inf"
+        };
+        return format!("'{word}'::DOUBLE");
+    }
     if f.is_nan() {
         "CAST('NaN' AS DOUBLE)".into()
     } else if f.is_infinite() {
@@ -221,7 +234,7 @@ impl Param {
             Param::Bool(b) => b.to_string(),
             Param::Int(i) => i.to_string(),
             Param::UInt(u) => u.to_string(),
-            Param::Float(f) => float_literal(*f),
+            Param::Float(f) => float_literal(*f, escape),
             Param::Decimal(d) => {
                 let ok = !d.is_empty()
                     && d.trim_start_matches(['-', '+']).split_once('.').map_or(
@@ -235,7 +248,11 @@ impl Param {
                 if !ok {
                     return Err(Error::parameter(format!("{d:?} is not a decimal number")));
                 }
-                format!("DECIMAL '{d}'")
+                match escape {
+                    // DuckDB types a bare decimal literal DECIMAL(digits, fraction digits).
+                    Escape::DuckDb => d.trim_start_matches('+').to_owned(),
+                    _ => format!("DECIMAL '{d}'"),
+                }
             }
             Param::String(s) => quote(s, escape),
             Param::Date(d) => format!("DATE '{}'", d.format("%Y-%m-%d")),
@@ -249,6 +266,10 @@ impl Param {
                     format!("{nanos:09}")
                 };
                 format!("TIMESTAMP '{}.{fraction}'", t.format("%Y-%m-%d %H:%M:%S"))
+            }
+            Param::Bytes(b) if matches!(escape, Escape::DuckDb) => {
+                let escaped: String = b.iter().map(|x| format!("\\x{x:02X}")).collect();
+                format!("'{escaped}'::BLOB")
             }
             Param::Bytes(b) => {
                 let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -268,13 +289,18 @@ impl Param {
 /// # Errors
 /// [`Error::Parameter`] for a name without a value, a value whose name is not in the query, a
 /// `%` followed by anything else, or an unterminated placeholder.
-pub fn format_pyformat(sql: &str, params: &[(String, Param)]) -> Result<String> {
+#[cfg(test)]
+pub(crate) fn format_pyformat(sql: &str, params: &[(String, Param)]) -> Result<String> {
+    format_pyformat_as(sql, params, Escape::for_statement(sql))
+}
+
+/// Fills `%(name)s` placeholders with the literals of `escape` (see [`Escape::for_statement`]).
+pub(crate) fn format_pyformat_as(sql: &str, params: &[(String, Param)], escape: Escape) -> Result<String> {
     for (i, (name, _)) in params.iter().enumerate() {
         if params[..i].iter().any(|(n, _)| n == name) {
             return Err(Error::parameter(format!("parameter {name} is given more than once")));
         }
     }
-    let escape = Escape::for_statement(sql);
     let mut used = vec![false; params.len()];
     let mut out = String::with_capacity(sql.len() + 16 * params.len());
     let mut rest = sql;
@@ -311,9 +337,10 @@ pub fn format_pyformat(sql: &str, params: &[(String, Param)]) -> Result<String> 
     Ok(out)
 }
 
-/// ExecutionParameters of a qmark query: each value as its SQL literal (Trino escaping).
-pub(crate) fn qmark_literals(params: &[Param]) -> Result<Vec<String>> {
-    params.iter().map(|p| p.to_sql(Escape::Trino)).collect()
+/// ExecutionParameters of a qmark query: each value as one constant SQL literal of the engine
+/// (Trino's, or DuckDB's with `escape` [`Escape::DuckDb`]).
+pub(crate) fn qmark_literals(params: &[Param], escape: Escape) -> Result<Vec<String>> {
+    params.iter().map(|p| p.to_sql(escape)).collect()
 }
 
 #[cfg(test)]

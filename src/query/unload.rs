@@ -43,7 +43,7 @@ pub(crate) fn is_query(sql: &str) -> std::result::Result<(), String> {
 
 /// `sql` without surrounding blanks and its final `;`, to be nested in another statement (on
 /// lines of its own, so that a trailing `-- comment` cannot swallow what follows).
-fn body(sql: &str) -> &str {
+pub(crate) fn body(sql: &str) -> &str {
     sql.trim().trim_end_matches(';').trim_end()
 }
 
@@ -104,7 +104,10 @@ impl UnloadPlan {
             (1..=columns.len()).zip(&columns).map(|(i, c)| text_expr(&format!("\"c{i}\""), &c.type_name)).collect();
         let as_text: Vec<bool> = texts.iter().map(Option::is_some).collect();
         if !rename && !as_text.contains(&true) {
-            return Self { columns: Arc::new(UnloadColumns { columns, as_text, rewritten: false }), select: sql.to_owned() };
+            return Self {
+                columns: Arc::new(UnloadColumns { columns, as_text, rewritten: false, copied_to: None }),
+                select: sql.to_owned(),
+            };
         }
         let exprs: Vec<String> = texts
             .into_iter()
@@ -116,7 +119,7 @@ impl UnloadPlan {
             .collect();
         let aliases: Vec<String> = (1..=columns.len()).map(|i| format!("\"c{i}\"")).collect();
         let select = format!("SELECT {} FROM (\n{}\n) AS \"t\" ({})", exprs.join(", "), body(sql), aliases.join(", "));
-        Self { columns: Arc::new(UnloadColumns { columns, as_text, rewritten: true }), select }
+        Self { columns: Arc::new(UnloadColumns { columns, as_text, rewritten: true, copied_to: None }), select }
     }
 }
 

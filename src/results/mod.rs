@@ -3,6 +3,7 @@
 //! views on top of the one streaming primitive, [`RecordBatchStream`].
 
 pub(crate) mod api;
+pub(crate) mod arrow_stream;
 pub(crate) mod csv;
 pub(crate) mod partition;
 mod stream;
@@ -15,8 +16,10 @@ use arrow::datatypes::SchemaRef;
 use futures::{FutureExt, Stream, StreamExt};
 
 pub use crate::config::ResultSource;
+use crate::config::engine::Engine;
 use crate::connection::Connection;
 use crate::decode::TextDecoder;
+use crate::decode::duckdb::{duckdb_schema, duckdb_type_name};
 use crate::decode::schema::{ColumnInfo, arrow_schema_with_hints};
 use crate::error::{Error, Result};
 use crate::query::info::QueryInfo;
@@ -93,6 +96,13 @@ impl ResultSet {
         unit: Option<arrow::datatypes::TimeUnit>,
     ) -> Result<Self> {
         let client = conn.athena().clone();
+        let duckdb = info.engine == Engine::DuckDb;
+        if duckdb && info.output_location.is_none() && source != ResultSource::Api {
+            match Self::open_stream(&conn, &info).await? {
+                Ok(rs) => return Ok(rs),
+                Err(not_offered) => conn.warn_stream_not_offered(&not_offered.0),
+            }
+        }
         // An UNLOAD's result location names its manifest, not a result CSV.
         let csv_location = info
             .output_location
@@ -120,7 +130,7 @@ impl ResultSet {
         let first = first.map_err(|e| Error::api("GetQueryResults", e))?;
         let rs = first.result_set();
         let columns = columns_of(rs);
-        let schema = arrow_schema_with_hints(&columns, unit, hints)?;
+        let schema = if duckdb { duckdb_schema(&columns, unit)? } else { arrow_schema_with_hints(&columns, unit, hints)? };
         let whole_in_first_page = source == ResultSource::Auto && first.next_token().is_none();
         // A result whole in its first page does not wait for the CSV's first GET.
         let meta = match meta {
@@ -175,17 +185,35 @@ impl ResultSet {
         Ok(Self { update_count: first.update_count(), info, columns, stream, current: None, expected_rows: None })
     }
 
+    /// A DuckDB query's managed result as the Arrow stream GetQueryResultStream serves, with
+    /// its column metadata (and update count) from GetQueryResults' first row, asked for at the
+    /// same time; `Err(NotOffered)` when the service does not serve the stream.
+    async fn open_stream(conn: &Connection, info: &QueryInfo) -> Result<std::result::Result<Self, arrow_stream::NotOffered>> {
+        let metadata = conn.athena().get_query_results().query_execution_id(&info.query_id).max_results(1).send();
+        let (metadata, stream) = futures::join!(metadata, arrow_stream::open(conn, &info.query_id));
+        let stream = match stream? {
+            Ok(stream) => stream,
+            Err(not_offered) => return Ok(Err(not_offered)),
+        };
+        let metadata = metadata.map_err(|e| Error::api("GetQueryResults", e))?;
+        let columns = columns_of(metadata.result_set());
+        Ok(Ok(Self { update_count: metadata.update_count(), info: info.clone(), columns, stream, current: None, expected_rows: None }))
+    }
+
     /// The results of an UNLOAD this client wrapped around a query (see [`UnloadColumns`]).
     async fn open_unload(conn: Connection, info: QueryInfo, plan: &UnloadColumns) -> Result<Self> {
-        let manifest = info.data_manifest_location.clone().ok_or_else(|| Error::ResultMissing {
-            query_id: Some(info.query_id.clone()),
-            message: "UNLOAD finished without a data manifest".into(),
-        })?;
+        let manifest = match plan.copied_to {
+            Some(_) => None,
+            None => Some(info.data_manifest_location.clone().ok_or_else(|| Error::ResultMissing {
+                query_id: Some(info.query_id.clone()),
+                message: "UNLOAD finished without a data manifest".into(),
+            })?),
+        };
         let unit = conn.settings().timestamp_unit;
-        let files = unload::data_files(&conn, &info).await?;
+        let files = unload::data_files_of(&conn, &info, Some(plan)).await?;
         let cleanup = conn.settings().unload_cleanup.then(|| {
             let mut uris = files.clone();
-            uris.push(manifest.clone());
+            uris.extend(manifest.clone());
             unload::Cleanup::new(conn.fetcher().clone(), uris)
         });
         let listed = files.into_iter().map(|f| (f, None)).collect();
@@ -208,7 +236,8 @@ impl ResultSet {
             }
             None => stream,
         };
-        Ok(Self { info, columns: plan.columns.clone(), update_count: None, stream, current: None, expected_rows: None })
+        let columns = if plan.columns.is_empty() { columns_of_schema(stream.schema()) } else { plan.columns.clone() };
+        Ok(Self { info, columns, update_count: None, stream, current: None, expected_rows: None })
     }
 
     pub fn info(&self) -> &QueryInfo {
@@ -385,6 +414,15 @@ pub(crate) async fn result_columns(conn: &Connection, query_id: &str) -> Result<
         .await
         .map_err(|e| Error::api("GetQueryResults", e))?;
     Ok(columns_of(out.result_set()))
+}
+
+/// Columns described from an Arrow schema (a DuckDB `COPY ... TO` file's), in DuckDB's names.
+fn columns_of_schema(schema: &SchemaRef) -> Vec<ColumnInfo> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| ColumnInfo { name: f.name().clone(), type_name: duckdb_type_name(f.data_type()), precision: 0, scale: 0 })
+        .collect()
 }
 
 fn columns_of(rs: Option<&aws_sdk_athena::types::ResultSet>) -> Vec<ColumnInfo> {

@@ -173,7 +173,7 @@ pub(crate) async fn partitions_of(
         location,
     };
     if let Some(plan) = unload {
-        let files = unload::data_files(conn, &info).await?;
+        let files = unload::data_files_of(conn, &info, Some(plan)).await?;
         let metas = metas(conn, &files).await?;
         let partitions: Vec<ResultPartition> = files
             .into_iter()
@@ -236,7 +236,8 @@ impl Connection {
         let unit: Option<TimeUnit> = partition.timestamp_unit.map(Into::into);
         match &partition.location {
             Location::Parquet { uri, size, etag, as_text, rewritten } => {
-                let plan = UnloadColumns { columns: partition.columns.clone(), as_text: as_text.clone(), rewritten: *rewritten };
+                let plan =
+                    UnloadColumns { columns: partition.columns.clone(), as_text: as_text.clone(), rewritten: *rewritten, copied_to: None };
                 let expected = ObjectMeta { size: *size, etag: etag.clone() };
                 let stream =
                     unload::unload_stream(self.fetcher(), vec![(uri.clone(), Some(expected))], unit, &self.settings().fetch).await?;

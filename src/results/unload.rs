@@ -46,6 +46,8 @@ pub(crate) struct UnloadColumns {
     pub as_text: Vec<bool>,
     /// Whether the query is wrapped (names and types are then restored when reading).
     pub rewritten: bool,
+    /// The one Parquet file DuckDB's `COPY ... TO` wrote, read instead of an UNLOAD manifest.
+    pub copied_to: Option<String>,
 }
 
 impl UnloadColumns {
@@ -222,7 +224,11 @@ pub(crate) async fn manifest_files_from_api(client: &aws_sdk_athena::Client, que
 
 /// The data files of the finished UNLOAD `info`: as DATA_MANIFEST lists them, else (no files,
 /// or no answer) as the manifest object does, which must then agree that there are none.
-pub(crate) async fn data_files(conn: &Connection, info: &QueryInfo) -> Result<Vec<String>> {
+/// The data files of a query read through UNLOAD, or the file its `COPY ... TO` wrote.
+pub(crate) async fn data_files_of(conn: &Connection, info: &QueryInfo, plan: Option<&UnloadColumns>) -> Result<Vec<String>> {
+    if let Some(file) = plan.and_then(|p| p.copied_to.clone()) {
+        return Ok(vec![file]);
+    }
     let manifest = info.data_manifest_location.clone().ok_or_else(|| Error::ResultMissing {
         query_id: Some(info.query_id.clone()),
         message: "UNLOAD finished without a data manifest".into(),

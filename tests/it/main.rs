@@ -3,6 +3,7 @@
 mod credentials;
 #[cfg(feature = "datafusion")]
 mod datafusion;
+mod duckdb;
 mod execute;
 mod faults;
 mod layout;

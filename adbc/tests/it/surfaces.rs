@@ -21,6 +21,7 @@ fn sample(s: &Setting) -> String {
         ValueKind::Count => "60".into(),
         ValueKind::Seconds => "1.5".into(),
         ValueKind::Choice(words) => words[1].into(),
+        ValueKind::Exact(names) => names[names.len() - 1].into(),
     }
 }
 

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use std::sync::Arc;
+
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::ipc::CompressionType;
 use arrow::ipc::writer::{IpcWriteOptions, StreamWriter};
 
@@ -15,6 +17,9 @@ use crate::formats::objects::ObjectWriter;
 pub struct ArrowStreamFile {
     writer: StreamWriter<ObjectWriter>,
     dest: PathBuf,
+    /// The schema written: the result's without the endpoint's own field metadata (DuckDB's
+    /// type tags), as DuckDB exports it.
+    schema: SchemaRef,
 }
 
 impl ArrowStreamFile {
@@ -23,12 +28,15 @@ impl ArrowStreamFile {
     pub fn create(tmp_dir: &Path, dest: PathBuf, schema: &SchemaRef, compression: Option<CompressionType>) -> std::io::Result<Self> {
         let out = ObjectWriter::file(tmp_dir, dest.clone())?;
         let options = IpcWriteOptions::default().try_with_compression(compression).map_err(std::io::Error::other)?;
-        let writer = StreamWriter::try_new_with_options(out, schema, options).map_err(std::io::Error::other)?;
-        Ok(Self { writer, dest })
+        let fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone().with_metadata(Default::default())).collect();
+        let schema: SchemaRef = Arc::new(Schema::new(fields));
+        let writer = StreamWriter::try_new_with_options(out, &schema, options).map_err(std::io::Error::other)?;
+        Ok(Self { writer, dest, schema })
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> std::io::Result<()> {
-        self.writer.write(batch).map_err(std::io::Error::other)
+        let batch = RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec()).map_err(std::io::Error::other)?;
+        self.writer.write(&batch).map_err(std::io::Error::other)
     }
 
     /// Ends the stream (its end-of-stream marker) and makes it visible; returns its path.

@@ -17,11 +17,13 @@ use crate::statements::classify::Kind;
 use crate::statements::hive::ast::HiveStatement;
 use crate::types::ColumnInfo;
 
-/// A statement ready to run: SQL (rewritten for DataFusion) or Hive DDL.
+/// A statement ready to run: SQL (rewritten for DataFusion), Hive DDL, or DuckDB's
+/// `COPY (query) TO 's3://...' (options)`.
 #[derive(Debug, Clone)]
 pub enum Prepared {
     Sql(Statement),
     Hive(HiveStatement),
+    CopyTo { query: Statement, target: String, options: Vec<(String, String)> },
 }
 
 /// Why a statement cannot run: a syntax error StartQueryExecution refuses (engine version 3:

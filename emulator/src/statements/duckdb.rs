@@ -7,13 +7,14 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::sql::sqlparser::ast::Statement;
 
+use crate::engine::duckdb::copy::split_copy;
 use crate::engine::duckdb::{DuckError, prepare};
 use crate::engine::on_parser_stack;
 use crate::failure::{Failure, SyntaxError};
 use crate::formats::duckdb_text::write_duckdb_csv_rows;
 use crate::formats::duckdb_types::{export_batch, export_schema, type_name};
 use crate::formats::result_csv::csv_header;
-use crate::statements::classify::{Kind, classify};
+use crate::statements::classify::{Kind, classify, kind};
 use crate::statements::dialect::{Dialect, Prepared, Refusal};
 use crate::types::ColumnInfo;
 
@@ -29,6 +30,13 @@ impl Dialect for DuckDbEngine {
     }
 
     fn prepare(&self, sql: &str) -> Result<(Prepared, Kind), Refusal> {
+        if let Some(copy) = split_copy(sql) {
+            let (query, target, options) = copy.map_err(|m| Refusal::Failed(Failure::duckdb(m)))?;
+            let (Prepared::Sql(query), _) = self.prepare(&query)? else {
+                return Err(Refusal::Failed(Failure::duckdb("Parser Error: COPY (query) takes a query")));
+            };
+            return Ok((Prepared::CopyTo { query, target, options }, kind("DML", "COPY")));
+        }
         let parsed = on_parser_stack(|| Ok(prepare(sql))).map_err(|e: SyntaxError| Refusal::Failed(Failure::duckdb(e.message)))?;
         let statement = parsed.map_err(|DuckError(message)| Refusal::Failed(Failure::duckdb(message)))?;
         if let Statement::Unload { .. } = statement {

@@ -4,11 +4,12 @@
 //! - [`dialect`]: the engine seam (parsing, type names, value text, result files per engine);
 //!   [`trino`] is Athena engine version 3, [`duckdb`] Athena's DuckDB engine.
 //! - [`select`]: SELECT and EXPLAIN; [`tables`]: CTAS and INSERT; [`rows`]: DELETE, UPDATE and
-//!   MERGE of Iceberg tables; [`unload`]: UNLOAD; [`ddl`]: databases, views, DROP and Hive DDL
+//!   MERGE of Iceberg tables; [`unload`]: UNLOAD; [`copy`]: DuckDB's COPY ... TO; [`ddl`]: databases, views, DROP and Hive DDL
 //!   ([`hive`] parses it); [`show`]: SHOW and DESCRIBE; [`output`]: the result files every
 //!   statement writes.
 
 pub mod classify;
+pub mod copy;
 pub mod ddl;
 pub mod dialect;
 pub mod duckdb;
@@ -118,6 +119,7 @@ impl Executor {
     pub async fn run(&self, job: &Job) -> Result<Outcome, Failure> {
         let statement = match &job.statement {
             Prepared::Hive(hive) => return self.run_hive(job, hive).await,
+            Prepared::CopyTo { query, target, options } => return self.run_copy(job, query, target, options).await,
             Prepared::Sql(statement) => statement,
         };
         match statement {

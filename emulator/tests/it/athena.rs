@@ -799,7 +799,7 @@ async fn engine_versions_by_workgroup_and_query() {
         assert_eq!(err.meta().code(), Some("InvalidRequestException"), "{name}: {err:?}");
         assert_eq!(
             err.meta().message(),
-            Some(format!("Engine version {name:?} is not available; valid values: \"Athena engine version 3\"").as_str()),
+            Some(format!("Engine version {name:?} is not available; valid values: \"Athena engine version 3\", \"DuckDB\"").as_str()),
             "{name}"
         );
     }

@@ -8,6 +8,7 @@
 //!
 //! [`types`] reads DuckDB type names.
 
+pub mod copy;
 pub mod types;
 
 use std::collections::HashSet;

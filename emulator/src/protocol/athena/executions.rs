@@ -15,6 +15,7 @@ use crate::protocol::athena::record::{Record, fail};
 use crate::protocol::athena::{ApiError, Athena, State, required, str_field};
 use crate::statements::classify::kind;
 use crate::statements::dialect::{Dialect, Refusal};
+use crate::statements::duckdb::DUCKDB;
 use crate::statements::trino::ENGINE_VERSION_3;
 use crate::statements::{ENGINE_NAMES, Job, dialect_named};
 
@@ -128,6 +129,11 @@ impl Athena {
         };
         let kind = prepared.as_ref().map_or(kind("DML", "SELECT"), |(_, k)| *k);
         let reuse = body.get("ResultReuseConfiguration").cloned();
+        let reuse_on =
+            reuse.as_ref().and_then(|r| r.pointer("/ResultReuseByAgeConfiguration/Enabled")).and_then(Value::as_bool) == Some(true);
+        if reuse_on && dialect.name() == DUCKDB {
+            return Err(ApiError::invalid("INVALID_INPUT", "Query result reuse is not supported by the DuckDB engine"));
+        }
 
         let id = uuid::Uuid::new_v4().to_string();
         let mut rec = Record {

@@ -55,10 +55,7 @@ impl Athena {
         }
         let completed = rec.completed.unwrap_or(rec.submitted);
         if now_epoch() - completed > stream.ttl.as_secs_f64() {
-            return Err(ApiError::invalid(
-                "INVALID_INPUT",
-                format!("The results of query {id} have expired (managed results are kept 24 hours)"),
-            ));
+            return Err(ApiError::invalid("INVALID_INPUT", format!("The results of query {id} have expired")));
         }
         let Some(path) = rec.arrow_stream.clone() else {
             return Err(ApiError::invalid(

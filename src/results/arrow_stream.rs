@@ -1,0 +1,330 @@
+//! A DuckDB query's managed result read as the Arrow IPC stream GetQueryResultStream serves, in
+//! parallel byte ranges: the first range tells the total size, the rest are in flight
+//! concurrently (`FetchConfig::concurrency` ranges of `chunk_size` bytes: memory stays bounded
+//! whatever the result's size), reassembled in order and decoded by arrow-ipc's stream decoder as
+//! bytes arrive, so the first batch follows the first range. A cut connection resumes from the
+//! last byte received; a short body, or a size or ETag that changes between ranges, is an error.
+//! Dictionary-encoded columns and compressed bodies (LZ4 frame, ZSTD) are decoded by arrow-ipc.
+
+use std::time::Duration;
+
+use arrow::array::RecordBatch;
+use arrow::buffer::Buffer;
+use arrow::ipc::reader::StreamDecoder;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+
+use crate::connection::Connection;
+use crate::decode::duckdb::mark_duckdb;
+use crate::error::{Error, Result};
+use crate::fetch::result_stream::{ARROW_STREAM, ResultStreamClient, StreamAnswer};
+use crate::results::stream::RecordBatchStream;
+
+/// Why the stream cannot be read here: the service does not offer it, or answered with
+/// something that is not an Arrow stream. The result is then read through GetQueryResults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NotOffered(pub String);
+
+/// What the first range told about the stream.
+#[derive(Debug, Clone)]
+struct Pinned {
+    total: u64,
+    etag: Option<String>,
+}
+
+/// Opens the result of `query_id` as a stream of batches; `Ok(Err(NotOffered))` when the
+/// service does not serve it.
+pub(crate) async fn open(conn: &Connection, query_id: &str) -> Result<std::result::Result<RecordBatchStream, NotOffered>> {
+    let client = conn.inner_state().result_stream.clone();
+    let fetch = conn.settings().fetch;
+    let chunk = fetch.chunk_size.max(64 << 10);
+    let first = match first_range(&client, query_id, chunk, fetch.max_attempts).await? {
+        Ok(first) => first,
+        Err(not) => return Ok(Err(not)),
+    };
+    let (pinned, head) = first;
+    if !head.starts_with(&[0xff, 0xff, 0xff, 0xff]) && pinned.total > 0 {
+        return Ok(Err(NotOffered("the GetQueryResultStream answer is not an Arrow IPC stream".into())));
+    }
+    let mut decoder = StreamDecoder::new();
+    let mut batches = Vec::new();
+    let mut buffer = Buffer::from(head.clone());
+    let id = query_id.to_owned();
+    decode_into(&mut decoder, &mut buffer, &mut batches, &id)?;
+    let schema = decoder.schema().ok_or_else(|| Error::Incomplete {
+        query_id: id.clone(),
+        message: format!("the result stream's first {} bytes do not hold its schema", head.len()),
+    })?;
+    let schema = mark_duckdb(&schema);
+    let from = head.len() as u64;
+    let ranges: Vec<(u64, u64)> = (0..(pinned.total.saturating_sub(from)).div_ceil(chunk))
+        .map(|i| (from + i * chunk, (from + (i + 1) * chunk).min(pinned.total)))
+        .collect();
+    let rest = {
+        let (client, id, pinned) = (client.clone(), id.clone(), pinned.clone());
+        futures::stream::iter(ranges)
+            .map(move |(start, end)| {
+                let (client, id, pinned) = (client.clone(), id.clone(), pinned.clone());
+                async move { range(&client, &id, &pinned, start, end, fetch.max_attempts).await }
+            })
+            .buffered(fetch.concurrency.max(1))
+    };
+    let marked = schema.clone();
+    let state = State {
+        decoder,
+        buffer,
+        chunks: rest.boxed(),
+        pending: batches.into(),
+        done: false,
+        query_id: id,
+        total: pinned.total,
+        read: from,
+    };
+    let stream = futures::stream::unfold(state, State::next).map(move |b| b.and_then(|b| with_schema(b, &marked)));
+    Ok(Ok(RecordBatchStream::new(schema, stream)))
+}
+
+fn with_schema(batch: RecordBatch, schema: &arrow::datatypes::SchemaRef) -> Result<RecordBatch> {
+    batch.with_schema(schema.clone()).map_err(|e| Error::decode(format!("the result stream's batch does not match its schema: {e}")))
+}
+
+/// Decodes every whole message of `buffer`, keeping the rest for the next bytes.
+fn decode_into(decoder: &mut StreamDecoder, buffer: &mut Buffer, out: &mut Vec<RecordBatch>, query_id: &str) -> Result<()> {
+    while !buffer.is_empty() {
+        match decoder.decode(buffer) {
+            Ok(Some(batch)) => out.push(batch),
+            Ok(None) => {}
+            Err(e) => {
+                return Err(Error::Decode {
+                    query_id: Some(query_id.to_owned()),
+                    column: None,
+                    row: None,
+                    message: "the result stream is not valid Arrow IPC".into(),
+                    source: Some(Box::new(e)),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+struct State {
+    decoder: StreamDecoder,
+    buffer: Buffer,
+    chunks: futures::stream::BoxStream<'static, Result<Bytes>>,
+    pending: std::collections::VecDeque<RecordBatch>,
+    done: bool,
+    query_id: String,
+    total: u64,
+    read: u64,
+}
+
+impl State {
+    async fn next(mut self) -> Option<(Result<RecordBatch>, Self)> {
+        loop {
+            if let Some(batch) = self.pending.pop_front() {
+                return Some((Ok(batch), self));
+            }
+            if self.done {
+                return None;
+            }
+            match self.chunks.next().await {
+                Some(Ok(bytes)) => {
+                    self.read += bytes.len() as u64;
+                    // Decoding (and decompressing) is CPU work: off the async threads.
+                    let (mut decoder, mut buffer, id) = (std::mem::take(&mut self.decoder), self.buffer.clone(), self.query_id.clone());
+                    let joined = tokio::task::spawn_blocking(move || {
+                        let mut batches = Vec::new();
+                        buffer = if buffer.is_empty() { Buffer::from(bytes) } else { Buffer::from([buffer.as_slice(), &bytes].concat()) };
+                        let r = decode_into(&mut decoder, &mut buffer, &mut batches, &id);
+                        (decoder, buffer, batches, r)
+                    })
+                    .await;
+                    let (decoder, buffer, batches, r) = match joined {
+                        Ok(parts) => parts,
+                        Err(e) => return self.fail(Error::decode(format!("decode task failed: {e}"))),
+                    };
+                    self.decoder = decoder;
+                    self.buffer = buffer;
+                    self.pending.extend(batches);
+                    if let Err(e) = r {
+                        return self.fail(e);
+                    }
+                }
+                Some(Err(e)) => return self.fail(e),
+                None => {
+                    self.done = true;
+                    if let Err(e) = self.decoder.finish() {
+                        let message = format!("the result stream ends inside a message after {} of {} bytes: {e}", self.read, self.total);
+                        let query_id = self.query_id.clone();
+                        return self.fail(Error::Incomplete { query_id, message });
+                    }
+                }
+            }
+        }
+    }
+
+    fn fail(mut self, e: Error) -> Option<(Result<RecordBatch>, Self)> {
+        self.done = true;
+        self.pending.clear();
+        Some((Err(e), self))
+    }
+}
+
+/// The first range (`0..chunk`) with the stream's size and ETag, or why the stream is not offered.
+async fn first_range(
+    client: &ResultStreamClient,
+    query_id: &str,
+    chunk: u64,
+    attempts: u32,
+) -> Result<std::result::Result<(Pinned, Bytes), NotOffered>> {
+    let answer = match call(client, query_id, 0, Some(chunk - 1), attempts).await? {
+        Ok(a) => a,
+        Err(e) if e.unknown_operation() => return Ok(Err(NotOffered(format!("{}: {}", e.code, e.message)))),
+        Err(e) => return Err(stream_error(query_id, &e.code, &e.message, e.status)),
+    };
+    if answer.content_type.as_deref().is_some_and(|t| t.contains("json")) {
+        return Ok(Err(NotOffered(format!("GetQueryResultStream answered {} with {:?}", answer.status, answer.content_type))));
+    }
+    if let Some(t) = answer.content_type.as_deref().filter(|t| !t.starts_with(ARROW_STREAM) && !t.starts_with("application/octet-stream")) {
+        tracing::debug!(query_id, "GetQueryResultStream's content type is {t:?}; reading it as an Arrow stream");
+    }
+    let total = match (answer.status, answer.content_range) {
+        (206, Some((0, _, total))) => total,
+        // The whole stream at once (no range support): its length is its size.
+        (200, _) => answer.content_length.unwrap_or(u64::MAX),
+        _ => {
+            return Err(Error::Incomplete {
+                query_id: query_id.to_owned(),
+                message: format!("GetQueryResultStream answered {} without a usable Content-Range", answer.status),
+            });
+        }
+    };
+    let etag = answer.etag.clone();
+    let whole = answer.status == 200;
+    let want = if whole { total } else { total.min(chunk) };
+    let pinned = Pinned { total, etag };
+    let (mut got, complete) = read_body(answer, want).await;
+    if whole && total == u64::MAX {
+        // No length: the body is the stream; what arrived is all there is.
+        let n = got.len() as u64;
+        return Ok(Ok((Pinned { total: n, etag: pinned.etag }, got.freeze())));
+    }
+    if !complete {
+        let rest = range(client, query_id, &pinned, got.len() as u64, want, attempts).await?;
+        got.extend_from_slice(&rest);
+    }
+    Ok(Ok((pinned, got.freeze())))
+}
+
+/// Bytes `start..end` of the stream, resuming after cut or short bodies from the last byte
+/// received; the size and ETag must be those of the first range.
+async fn range(client: &ResultStreamClient, query_id: &str, pinned: &Pinned, start: u64, end: u64, attempts: u32) -> Result<Bytes> {
+    let len = (end - start) as usize;
+    let mut buf = BytesMut::with_capacity(len);
+    let mut failures = 0u32;
+    while buf.len() < len {
+        let from = start + buf.len() as u64;
+        if failures >= attempts.max(1) {
+            return Err(Error::Incomplete {
+                query_id: query_id.to_owned(),
+                message: format!("bytes {from}-{} of the result stream not received after {failures} attempts", end - 1),
+            });
+        }
+        if failures > 0 {
+            tokio::time::sleep(Duration::from_millis(50 << failures.min(6))).await;
+        }
+        let answer = match call(client, query_id, from, Some(end - 1), attempts).await? {
+            Ok(a) => a,
+            Err(e) => return Err(stream_error(query_id, &e.code, &e.message, e.status)),
+        };
+        match answer.content_range {
+            Some((first, _, total)) if first == from && total == pinned.total => {}
+            other => {
+                return Err(Error::Incomplete {
+                    query_id: query_id.to_owned(),
+                    message: format!(
+                        "the result stream changed while it was read: asked for bytes {from}-{} of {}, got {other:?}",
+                        end - 1,
+                        pinned.total
+                    ),
+                });
+            }
+        }
+        if let (Some(want), Some(got)) = (&pinned.etag, &answer.etag)
+            && want != got
+        {
+            return Err(Error::Incomplete {
+                query_id: query_id.to_owned(),
+                message: format!("the result stream changed while it was read (ETag {got}, first read as {want})"),
+            });
+        }
+        let (got, _) = read_body(answer, (len - buf.len()) as u64).await;
+        if got.is_empty() {
+            failures += 1;
+        }
+        buf.extend_from_slice(&got);
+    }
+    Ok(buf.freeze())
+}
+
+/// Reads up to `want` bytes of an answer's body; `false` when it was cut or short.
+async fn read_body(mut answer: StreamAnswer, want: u64) -> (BytesMut, bool) {
+    let mut buf = BytesMut::with_capacity(want.min(64 << 20) as usize);
+    loop {
+        match answer.body.try_next().await {
+            Ok(Some(bytes)) => {
+                let room = (want as usize).saturating_sub(buf.len());
+                buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                tracing::debug!("result stream body cut after {} bytes ({e}): resuming", buf.len());
+                return (buf, false);
+            }
+        }
+    }
+    let complete = buf.len() as u64 >= want || want == u64::MAX;
+    (buf, complete)
+}
+
+/// One call, with throttling, server errors and unreachable attempts retried with backoff.
+async fn call(
+    client: &ResultStreamClient,
+    query_id: &str,
+    from: u64,
+    to: Option<u64>,
+    attempts: u32,
+) -> Result<std::result::Result<StreamAnswer, crate::fetch::result_stream::StreamError>> {
+    let mut tries = 0u32;
+    loop {
+        tries += 1;
+        let outcome = client.get(query_id, from, to).await;
+        let again = match &outcome {
+            Ok(Err(e)) => e.transient(),
+            Err(Error::Api { .. }) => true,
+            _ => false,
+        };
+        if !again || tries >= attempts.max(1) {
+            return outcome;
+        }
+        tokio::time::sleep(Duration::from_millis(50 << tries.min(6))).await;
+    }
+}
+
+fn stream_error(query_id: &str, code: &str, message: &str, status: u16) -> Error {
+    use crate::error::ErrorKind;
+    let kind = ErrorKind::of_name(code).unwrap_or(match status {
+        416 => ErrorKind::Result,
+        500.. => ErrorKind::Service,
+        _ => ErrorKind::InvalidArgument,
+    });
+    Error::Api {
+        operation: "GetQueryResultStream",
+        code: (!code.is_empty()).then(|| code.to_owned()),
+        message: format!("query {query_id}: {message}"),
+        retryable: false,
+        kind,
+        source: None,
+    }
+}
