@@ -38,6 +38,10 @@ pub struct ConnArgs {
     /// Workgroup (env AWS_ATHENA_WORK_GROUP).
     #[arg(long, global = true)]
     pub work_group: Option<String>,
+    /// Engine the queries run on: `DuckDB` or `Athena engine version 3` (default: the
+    /// workgroup's; env AWS_ATHENA_ENGINE_VERSION).
+    #[arg(long, global = true, value_name = "ENGINE")]
+    pub engine: Option<String>,
     /// Result location, s3://bucket/prefix/ (env AWS_ATHENA_S3_STAGING_DIR).
     #[arg(long, global = true, value_name = "S3_URI")]
     pub s3_staging_dir: Option<String>,

@@ -20,8 +20,12 @@ pub async fn connection_builder(args: &ConnArgs) -> Result<(ConnectionBuilder, O
         builder = builder
             .with_endpoint_url(emulator.endpoint())
             .with_region(emulator.region())
-            .with_access_key(emulator.access_key_id(), emulator.secret_access_key())
-            .with_s3_staging_dir("s3://athena-results/cli/");
+            .with_access_key(emulator.access_key_id(), emulator.secret_access_key());
+        // A workgroup named on the command line keeps its own result storage (the `duckdb`
+        // workgroup's managed results are read as an Arrow stream).
+        if args.work_group.is_none() {
+            builder = builder.with_s3_staging_dir("s3://athena-results/cli/");
+        }
         local = Some(emulator);
     }
     if let Some(url) = &args.endpoint_url {
@@ -35,6 +39,9 @@ pub async fn connection_builder(args: &ConnArgs) -> Result<(ConnectionBuilder, O
     }
     if let Some(wg) = &args.work_group {
         builder = builder.with_work_group(wg);
+    }
+    if let Some(engine) = &args.engine {
+        builder = builder.with_option("engine_version", engine);
     }
     if let Some(dir) = &args.s3_staging_dir {
         builder = builder.with_s3_staging_dir(dir);

@@ -173,6 +173,22 @@ fn exit_codes_tell_usage_query_and_connection_failures_apart() {
     assert!(err.contains("signature") || err.contains("Signature"), "{err}");
     let (c, err) = code(cli_at("http://127.0.0.1:9").args(["databases"]).output().unwrap());
     assert_eq!(c, Some(4), "{err}");
+    let (c, err) = code(run(&["--engine", "duckdb", "query", "SELECT 1"]));
+    assert_eq!(c, Some(2), "{err}");
+    assert_eq!(
+        err,
+        "athena-arrow: invalid configuration: option engine_version takes exactly \"Athena engine version 3\" or \"DuckDB\", got \"duckdb\"\n"
+    );
+}
+
+#[test]
+fn the_engine_is_chosen_by_flag_or_workgroup() {
+    // DuckDB divides integers as DOUBLE; engine version 3 does integer division.
+    assert_eq!(stdout(&run(&["query", "SELECT 5 / 2 AS q"])), "q\n2\n");
+    assert_eq!(stdout(&run(&["--engine", "DuckDB", "query", "SELECT 5 / 2 AS q"])), "q\n2.5\n");
+    // The DuckDB workgroup's managed result, read as an Arrow stream, as JSON lines.
+    let out = stdout(&run(&["--work-group", "duckdb", "query", "SELECT [1, NULL] AS l, {'a': 'x'} AS s", "--format", "ndjson"]));
+    assert_eq!(out, "{\"l\":[1,null],\"s\":{\"a\":\"x\"}}\n");
 }
 
 /// A connection to the shared endpoint, used from a runtime of its own.
