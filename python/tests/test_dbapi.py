@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 import adbc_driver_athena
+import adbc_driver_manager
 from conftest import BENCH_ROWS
 from adbc_driver_athena import dbapi
 
@@ -200,3 +201,24 @@ def test_pandas(conn):
         cur.execute("SELECT a FROM many_rows WHERE a < 5 ORDER BY a")
         frame = cur.fetch_df()
     assert frame["a"].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_duckdb_engine_results_as_arrow(endpoint):
+    """The DuckDB workgroup's managed result, read as an Arrow stream, with DuckDB's types."""
+    from adbc_driver_athena import dbapi
+
+    kwargs = endpoint.kwargs(work_group="duckdb")
+    del kwargs["s3_staging_dir"]  # managed results: no result location of our own
+    with dbapi.connect(**kwargs) as c, c.cursor() as cur:
+        cur.execute("SELECT 5 / 2 AS q, 170141183460469231731687303715884105727::HUGEINT AS h, [1, NULL] AS l, 'x'::ENUM('x', 'y') AS e")
+        table = cur.fetch_arrow_table()
+    assert table.schema.field("q").type == pa.float64()
+    assert table.schema.field("h").type == pa.decimal128(38, 0)
+    assert table.schema.field("l").type == pa.list_(pa.field("l", pa.int32()))
+    assert pa.types.is_dictionary(table.schema.field("e").type)
+    assert table.to_pylist() == [{"q": 2.5, "h": decimal.Decimal("170141183460469231731687303715884105727"), "l": [1, None], "e": "x"}]
+    with dbapi.connect(**endpoint.kwargs(engine_version="DuckDB")) as c, c.cursor() as cur:
+        cur.execute("SELECT 5 / 2 AS q")
+        assert cur.fetchone() == (2.5,)
+    with pytest.raises(adbc_driver_manager.ProgrammingError, match=r"engine_version takes exactly"):
+        dbapi.connect(**endpoint.kwargs(engine_version="duckdb"))

@@ -40,7 +40,7 @@ fn driver() -> ManagedDriver {
     ManagedDriver::load_dynamic_from_filename(&lib, Some(b"AdbcDriverAthenaInit"), AdbcVersion::V110).expect("the driver loads")
 }
 
-fn connect_with(secret: &str, extra: &[(&str, &str)]) -> ManagedConnection {
+pub fn connect_with(secret: &str, extra: &[(&str, &str)]) -> ManagedConnection {
     let uri = format!("athena://?region=us-east-1&s3_staging_dir=s3://athena-results/adbc/&endpoint_url={}", endpoint().url);
     let mut opts: Vec<(OptionDatabase, OptionValue)> =
         vec![(OptionDatabase::Uri, uri.into()), (OptionDatabase::Username, "test".into()), (OptionDatabase::Password, secret.into())];

@@ -175,3 +175,21 @@ async fn the_driver_works_inside_a_callers_tokio_runtime() {
     .unwrap();
     assert_eq!(rows, 1);
 }
+
+#[test]
+fn the_duckdb_engine_by_database_or_statement_option() {
+    use arrow::datatypes::Float64Type;
+    // Per connection: the option of the table, by its ADBC key.
+    let mut conn = super::connect_with("test", &[("adbc.athena.engine_version", "DuckDB")]);
+    let b = run(&mut conn, "SELECT 5 / 2 AS q").unwrap();
+    assert_eq!(b[0].column(0).as_primitive::<Float64Type>().value(0), 2.5);
+    // Per statement, back to engine version 3.
+    let mut stmt = conn.new_statement().unwrap();
+    stmt.set_option(OptionStatement::Other("adbc.athena.engine_version".into()), "Athena engine version 3".into()).unwrap();
+    stmt.set_sql_query("SELECT 5 / 2 AS q").unwrap();
+    let b: Vec<RecordBatch> = stmt.execute().unwrap().collect::<Result<_, _>>().unwrap();
+    assert_eq!(b[0].column(0).as_primitive::<Int32Type>().value(0), 2);
+    let e = stmt.set_option(OptionStatement::Other("adbc.athena.engine_version".into()), "duckdb".into()).unwrap_err();
+    assert_eq!(e.status, Status::InvalidArguments, "{e}");
+    assert_eq!(e.message, "adbc.athena.engine_version takes exactly \"Athena engine version 3\" or \"DuckDB\", got \"duckdb\"");
+}
