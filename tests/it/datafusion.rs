@@ -221,3 +221,22 @@ async fn athena_tables_join_local_parquet_files_exactly() {
     assert_eq!(text, "+-------+---+\n| label | a |\n+-------+---+\n| one   | 1 |\n| two   | 2 |\n| three | 3 |\n+-------+---+");
     assert!(batches.iter().all(|b| b.column(1).null_count() == 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_sql_runs_on_a_duckdb_workgroup() {
+    let conn = crate::builder().with_work_group("duckdb").build().await.unwrap();
+    let ctx = context(&conn, 2);
+    for (filter, rows) in [("a = 5", 1), ("a IN (1, 2, 3, 4, 5, 6)", 6), ("a BETWEEN 10 AND 19", 10), ("a < 2 OR a > 9997", 4)] {
+        assert_eq!(count(&ctx, &format!("SELECT count(a) FROM athena.default.many_rows WHERE {filter}")).await, rows, "{filter}");
+    }
+    let sql = "SELECT col_string, col_int, col_date FROM athena.default.one_row_complex WHERE col_string LIKE 'a %' AND col_string <> 'it''s' LIMIT 5";
+    let batches = ctx.1.sql(&ctx.0, sql).await.unwrap().collect().await.unwrap();
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    let last = conn.athena().list_query_executions().work_group("duckdb").max_results(1).send().await.unwrap();
+    let info = conn.query_info(&last.query_execution_ids()[0]).await.unwrap();
+    assert_eq!(info.engine, athena_arrow::Engine::DuckDb);
+    assert_eq!(
+        info.query,
+        r#"SELECT "col_int", "col_string", "col_date" FROM "default"."one_row_complex" WHERE ("col_string" <> 'it''s') AND ("col_string" LIKE 'a %') LIMIT 5"#
+    );
+}
