@@ -117,3 +117,35 @@ async fn an_unload_of_many_small_files_reads_whole() {
     let clean = crate::builder().with_s3_staging_dir("s3://athena-results/many-files-clean/").build().await.unwrap();
     assert_eq!(got, checksum(&read(&clean, false).await));
 }
+
+/// Rows of the DuckDB stream read under faults.
+const STREAM_ROWS: i64 = 20_000_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duckdb_stream_read_under_faults_loses_no_row() {
+    // Cut bodies and throttled calls (the stream's own and the polls); ranges of 1 MiB, so the
+    // stream (about 580 MB) comes in some 550 ranges, each cut with one chance in five.
+    let emulator = crate::start_emulator(athena_emulator::Emulator::builder().with_faults(0.0, 0.2, 0.2));
+    let retry = RetryConfig { max_attempts: 20, initial_backoff: Duration::from_millis(5), max_backoff: Duration::from_millis(50), ..RetryConfig::default() };
+    let fetch = FetchConfig { chunk_size: 1 << 20, concurrency: 8, max_attempts: 20, ..FetchConfig::default() };
+    let conn = crate::builder_at(&emulator.endpoint).with_work_group("duckdb").with_retry(retry).with_fetch(fetch).build().await.unwrap();
+    let sql = format!("SELECT x, x * 2 AS y, 'r' || x AS s FROM range({STREAM_ROWS}) t(x)");
+    let result = conn.execute(&sql).await.unwrap();
+    assert!(result.info().output_location.is_none(), "managed results: read as the Arrow stream");
+    let (mut rows, mut sum_x, mut sum_y, mut text) = (0i64, 0i64, 0i64, 0usize);
+    let mut stream = result.into_stream();
+    use futures::StreamExt;
+    while let Some(batch) = stream.next().await {
+        let b = batch.unwrap();
+        rows += b.num_rows() as i64;
+        let x = b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().unwrap();
+        let y = b.column(1).as_any().downcast_ref::<arrow::array::Int64Array>().unwrap();
+        sum_x += x.values().iter().sum::<i64>();
+        sum_y += y.values().iter().sum::<i64>();
+        text += b.column(2).as_any().downcast_ref::<arrow::array::StringArray>().unwrap().value_data().len();
+    }
+    let n = STREAM_ROWS;
+    assert_eq!((rows, sum_x, sum_y), (n, n * (n - 1) / 2, n * (n - 1)));
+    let digits: usize = (0..n).map(|i| i.to_string().len() + 1).sum();
+    assert_eq!(text, digits);
+}
