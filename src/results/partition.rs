@@ -4,8 +4,9 @@
 //! no credentials. Serialised with [`ResultPartition::to_bytes`], it is read back by
 //! [`Connection::read_partition`] on any connection with read access to the objects.
 //!
-//! One partition per UNLOAD data file; one for the result CSV; one for a result that only
-//! GetQueryResults gives (statements without a CSV, or [`ResultSource::Api`]). Reading them all
+//! One partition per UNLOAD data file; one for the result CSV; one for a DuckDB query's Arrow
+//! stream (managed results); one for a result that only GetQueryResults gives (statements
+//! without a CSV, or [`ResultSource::Api`]). Reading them all
 //! gives exactly the result's rows; an object changed since the partitions were made fails
 //! with [`Error::Storage`].
 
@@ -15,14 +16,16 @@ use arrow::datatypes::{SchemaRef, TimeUnit};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ResultSource;
+use crate::config::engine::Engine;
 use crate::connection::Connection;
+use crate::decode::duckdb::duckdb_schema;
 use crate::decode::schema::{ColumnInfo, arrow_schema_with_hints};
 use crate::error::{Error, Result};
 use crate::fetch::ObjectMeta;
 use crate::query::info::{QueryInfo, get_query_execution};
 use crate::results::stream::RecordBatchStream;
 use crate::results::unload::{self, UnloadColumns};
-use crate::results::{FIRST_RANGE, ResultSet, csv, result_columns};
+use crate::results::{FIRST_RANGE, ResultSet, arrow_stream, csv, result_columns};
 
 /// Version of the serialised form; [`ResultPartition::from_bytes`] refuses others.
 const FORMAT: u32 = 1;
@@ -37,6 +40,9 @@ pub struct ResultPartition {
     hints: BTreeMap<String, String>,
     timestamp_unit: Option<Unit>,
     location: Location,
+    /// A DuckDB query's result (its text is DuckDB's; see [`crate::decode::duckdb`]).
+    #[serde(default)]
+    duckdb: bool,
 }
 
 /// Where a partition's rows are.
@@ -49,6 +55,8 @@ enum Location {
     Csv { uri: String, size: u64, etag: Option<String> },
     /// GetQueryResults paging of the query.
     Api,
+    /// The Arrow stream of a DuckDB query's managed result (GetQueryResultStream).
+    Stream,
 }
 
 /// [`TimeUnit`] in the serialised form.
@@ -110,7 +118,7 @@ impl ResultPartition {
     pub fn uri(&self) -> Option<&str> {
         match &self.location {
             Location::Parquet { uri, .. } | Location::Csv { uri, .. } => Some(uri),
-            Location::Api => None,
+            Location::Api | Location::Stream => None,
         }
     }
 
@@ -118,12 +126,15 @@ impl ResultPartition {
     pub fn size(&self) -> Option<u64> {
         match &self.location {
             Location::Parquet { size, .. } | Location::Csv { size, .. } => Some(*size),
-            Location::Api => None,
+            Location::Api | Location::Stream => None,
         }
     }
 
     /// The schema of a text partition's batches (CSV or API), from the columns.
     fn text_schema(&self) -> Result<SchemaRef> {
+        if self.duckdb {
+            return duckdb_schema(&self.columns, self.timestamp_unit.map(Into::into));
+        }
         let hints = self.hints.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         arrow_schema_with_hints(&self.columns, self.timestamp_unit.map(Into::into), &hints)
     }
@@ -171,6 +182,7 @@ pub(crate) async fn partitions_of(
         hints: hints.clone(),
         timestamp_unit: unit.map(Into::into),
         location,
+        duckdb: info.engine == Engine::DuckDb,
     };
     if let Some(plan) = unload {
         let files = unload::data_files_of(conn, &info, Some(plan)).await?;
@@ -195,7 +207,17 @@ pub(crate) async fn partitions_of(
         return Ok(Partitions { schema, partitions, info });
     }
     let columns = result_columns(conn, &info.query_id).await?;
-    let schema = arrow_schema_with_hints(&columns, unit, &hints.iter().map(|(k, v)| (k.clone(), v.clone())).collect())?;
+    let source = conn.settings().result_source;
+    if info.engine == Engine::DuckDb {
+        let schema = duckdb_schema(&columns, unit)?;
+        if info.output_location.is_none() && source != ResultSource::Api {
+            return Ok(Partitions { schema, partitions: vec![partition(&columns, Location::Stream)], info });
+        }
+    }
+    let schema = match info.engine {
+        Engine::DuckDb => duckdb_schema(&columns, unit)?,
+        Engine::V3 => arrow_schema_with_hints(&columns, unit, &hints.iter().map(|(k, v)| (k.clone(), v.clone())).collect())?,
+    };
     let csv = info.output_location.clone().filter(|l| {
         conn.settings().result_source != ResultSource::Api && l.ends_with(".csv") && info.substatement_type.as_deref() != Some("UNLOAD")
     });
@@ -251,6 +273,14 @@ impl Connection {
                 unchanged(uri, &meta, *size, etag.as_deref())?;
                 Ok(csv::csv_stream(self.fetcher(), uri, meta, head, &partition.query_id, partition.text_schema()?))
             }
+            Location::Stream => match arrow_stream::open(self, &partition.query_id).await? {
+                Ok(stream) => Ok(stream),
+                Err(not_offered) => {
+                    self.warn_stream_not_offered(&not_offered.0);
+                    let info = get_query_execution(self.athena(), &partition.query_id).await?;
+                    Ok(ResultSet::open_as(self.clone(), info, &Default::default(), ResultSource::Api, unit).await?.into_stream())
+                }
+            },
             Location::Api => {
                 let info = get_query_execution(self.athena(), &partition.query_id).await?;
                 let hints = partition.hints.iter().map(|(k, v)| (k.clone(), v.clone())).collect();

@@ -191,3 +191,21 @@ async fn the_stream_is_read_in_ranges_compressed_or_not_and_falls_back_when_not_
     let got = whole(&batches(&conn, sql).await.1);
     assert_eq!(got, reference, "read through GetQueryResults when the stream is not offered");
 }
+
+#[tokio::test]
+async fn duckdb_results_partition_and_read_back() {
+    let sql = "SELECT x, 'v' || x AS s, [x] AS l FROM range(5000) t(x) ORDER BY x";
+    for work_group in ["duckdb", "duckdb-bucket"] {
+        let conn = builder().with_work_group(work_group).build().await.unwrap();
+        let parts = conn.query(sql).execute_partitions().await.unwrap();
+        assert_eq!(parts.partitions.len(), 1, "{work_group}");
+        let bytes = parts.partitions[0].to_bytes();
+        let got = conn.read_partition_bytes(&bytes).await.unwrap().collect_batches().await.unwrap();
+        let got = whole(&got);
+        assert_eq!(got.schema(), parts.schema, "{work_group}");
+        assert_eq!(got.num_rows(), 5000);
+        assert_eq!(got.column(1).as_string::<i32>().value(4999), "v4999");
+        let expected = whole(&batches(&conn, sql).await.1);
+        assert_eq!(got, expected, "{work_group}");
+    }
+}

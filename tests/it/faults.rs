@@ -126,7 +126,12 @@ async fn a_duckdb_stream_read_under_faults_loses_no_row() {
     // Cut bodies and throttled calls (the stream's own and the polls); ranges of 1 MiB, so the
     // stream (about 580 MB) comes in some 550 ranges, each cut with one chance in five.
     let emulator = crate::start_emulator(athena_emulator::Emulator::builder().with_faults(0.0, 0.2, 0.2));
-    let retry = RetryConfig { max_attempts: 20, initial_backoff: Duration::from_millis(5), max_backoff: Duration::from_millis(50), ..RetryConfig::default() };
+    let retry = RetryConfig {
+        max_attempts: 20,
+        initial_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(50),
+        ..RetryConfig::default()
+    };
     let fetch = FetchConfig { chunk_size: 1 << 20, concurrency: 8, max_attempts: 20, ..FetchConfig::default() };
     let conn = crate::builder_at(&emulator.endpoint).with_work_group("duckdb").with_retry(retry).with_fetch(fetch).build().await.unwrap();
     let sql = format!("SELECT x, x * 2 AS y, 'r' || x AS s FROM range({STREAM_ROWS}) t(x)");
