@@ -20,6 +20,9 @@ use crate::error::{Error, Result};
 use crate::fetch::result_stream::{ARROW_STREAM, ResultStreamClient, StreamAnswer};
 use crate::results::stream::RecordBatchStream;
 
+/// Bytes of the first range: small, so that the size and schema arrive after one short read.
+const FIRST_RANGE: u64 = 1 << 20;
+
 /// Why the stream cannot be read here: the service does not offer it, or answered with
 /// something that is not an Arrow stream. The result is then read through GetQueryResults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +41,9 @@ pub(crate) async fn open(conn: &Connection, query_id: &str) -> Result<std::resul
     let client = conn.inner_state().result_stream.clone();
     let fetch = conn.settings().fetch;
     let chunk = fetch.chunk_size.max(64 << 10);
-    let first = match first_range(&client, query_id, chunk, fetch.max_attempts).await? {
+    // A short first range: it brings the size (and the schema) after one small read, and the
+    // rest starts at once, in full ranges.
+    let first = match first_range(&client, query_id, FIRST_RANGE.min(chunk), fetch.max_attempts).await? {
         Ok(first) => first,
         Err(not) => return Ok(Err(not)),
     };
@@ -46,40 +51,55 @@ pub(crate) async fn open(conn: &Connection, query_id: &str) -> Result<std::resul
     if !head.starts_with(&[0xff, 0xff, 0xff, 0xff]) && pinned.total > 0 {
         return Ok(Err(NotOffered("the GetQueryResultStream answer is not an Arrow IPC stream".into())));
     }
-    let mut decoder = StreamDecoder::new();
-    let mut batches = Vec::new();
-    let mut buffer = Buffer::from(head.clone());
     let id = query_id.to_owned();
-    decode_into(&mut decoder, &mut buffer, &mut batches, &id)?;
-    let schema = decoder.schema().ok_or_else(|| Error::Incomplete {
-        query_id: id.clone(),
-        message: format!("the result stream's first {} bytes do not hold its schema", head.len()),
-    })?;
-    let schema = mark_duckdb(&schema);
     let from = head.len() as u64;
     let ranges: Vec<(u64, u64)> = (0..(pinned.total.saturating_sub(from)).div_ceil(chunk))
         .map(|i| (from + i * chunk, (from + (i + 1) * chunk).min(pinned.total)))
         .collect();
-    let rest = {
+    // The rest is fetched from now on, `concurrency` ranges in flight, by a task that hands
+    // them over in order (one waiting): memory holds at most `concurrency + 1` ranges. Dropping
+    // the stream stops the task.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(1);
+    let prefetch = {
         let (client, id, pinned) = (client.clone(), id.clone(), pinned.clone());
-        futures::stream::iter(ranges)
-            .map(move |(start, end)| {
-                let (client, id, pinned) = (client.clone(), id.clone(), pinned.clone());
-                async move { range(&client, &id, &pinned, start, end, fetch.max_attempts).await }
-            })
-            .buffered(fetch.concurrency.max(1))
+        async move {
+            let mut ranges = futures::stream::iter(ranges)
+                .map(move |(start, end)| {
+                    let (client, id, pinned) = (client.clone(), id.clone(), pinned.clone());
+                    async move { range(&client, &id, &pinned, start, end, fetch.max_attempts).await }
+                })
+                .buffered(fetch.concurrency.max(1));
+            while let Some(r) = ranges.next().await {
+                let failed = r.is_err();
+                if tx.send(r).await.is_err() || failed {
+                    break;
+                }
+            }
+        }
     };
+    let (prefetch, running) = futures::FutureExt::remote_handle(prefetch);
+    tokio::spawn(prefetch);
+    let mut rest =
+        futures::stream::unfold((rx, running), |(mut rx, running)| async move { rx.recv().await.map(|r| (r, (rx, running))) }).boxed();
+    // The schema comes first in the stream: decode until it is known.
+    let mut decoder = StreamDecoder::new();
+    let mut batches = Vec::new();
+    let mut buffer = Buffer::from(head);
+    decode_into(&mut decoder, &mut buffer, &mut batches, &id)?;
+    let mut read = from;
+    while decoder.schema().is_none() {
+        let Some(more) = rest.next().await else { break };
+        let more = more?;
+        read += more.len() as u64;
+        buffer = Buffer::from([buffer.as_slice(), &more].concat());
+        decode_into(&mut decoder, &mut buffer, &mut batches, &id)?;
+    }
+    let schema = decoder
+        .schema()
+        .ok_or_else(|| Error::Incomplete { query_id: id.clone(), message: format!("the result stream's {read} bytes hold no schema") })?;
+    let schema = mark_duckdb(&schema);
     let marked = schema.clone();
-    let state = State {
-        decoder,
-        buffer,
-        chunks: rest.boxed(),
-        pending: batches.into(),
-        done: false,
-        query_id: id,
-        total: pinned.total,
-        read: from,
-    };
+    let state = State { decoder, buffer, chunks: rest, pending: batches.into(), done: false, query_id: id, total: pinned.total, read };
     let stream = futures::stream::unfold(state, State::next).map(move |b| b.and_then(|b| with_schema(b, &marked)));
     Ok(Ok(RecordBatchStream::new(schema, stream)))
 }
