@@ -13,6 +13,11 @@ fi
 "$VENV/bin/python" -m pip install -q -r python/requirements-test.txt
 # setuptools-rust runs cargo; SETUPTOOLS_RUST_CARGO_PROFILE=dev keeps the test build's profile
 # (a user's `pip install ./python` builds the release profile).
-SETUPTOOLS_RUST_CARGO_PROFILE=dev "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps ./python
+WHEELS="$CARGO_TARGET_DIR/python-wheels"
+rm -rf "$WHEELS"
+SETUPTOOLS_RUST_CARGO_PROFILE=dev "$VENV/bin/python" -m pip wheel -q --no-deps -w "$WHEELS" ./python
+ATHENA_WHEEL="$(ls "$WHEELS"/adbc_driver_athena-*.whl)"
+export ATHENA_WHEEL
+"$VENV/bin/python" -m pip install -q --force-reinstall --no-deps "$ATHENA_WHEEL"
 cargo build -p athena-arrow-cli -q
 "$VENV/bin/pytest" -q python/tests "$@"

@@ -43,6 +43,9 @@ if case.startswith("ours"):
     from adbc_driver_athena import dbapi
     unload = "_unload" in case
     kw = dict(s3_staging_dir=staging, region_name="us-east-1", endpoint_url=endpoint, unload=unload)
+    if "_duckdb" in case:
+        # Athena's DuckDB engine with managed results: the Arrow stream of GetQueryResultStream.
+        kw = dict(region_name="us-east-1", endpoint_url=endpoint, work_group="duckdb")
     conn = dbapi.connect(**kw)
     start = time.perf_counter()
     cur = conn.cursor()
@@ -84,6 +87,8 @@ print(json.dumps({"case": case, "rows": rows, "seconds": secs, "client_seconds":
 """
 
 CASES = [
+    "ours_duckdb",
+    "ours_stream_duckdb",
     "ours_csv",
     "ours_unload",
     "ours_stream_csv",
@@ -151,6 +156,10 @@ def main() -> int:
             a, b = by.get((ours, rows)), by.get((theirs, rows))
             if a and b:
                 print(f"{rows} rows: client time {theirs} / {ours} = {b['client_seconds'] / a['client_seconds']:.2f}x (target >= {target}x)")
+        for ours, base in [("ours_duckdb", "ours_csv"), ("ours_duckdb", "ours_unload")]:
+            a, b = by.get((ours, rows)), by.get((base, rows))
+            if a and b:
+                print(f"{rows} rows: client time {base} / {ours} = {b['client_seconds'] / a['client_seconds']:.2f}x")
         for ours, theirs in [("ours_stream_csv", "pyathena_arrow_csv_tuned"), ("ours_stream_unload", "pyathena_arrow_unload_tuned")]:
             a, b = by.get((ours, rows)), by.get((theirs, rows))
             if a and b:

@@ -57,6 +57,9 @@ pub struct ServeArgs {
     /// Compress the Arrow IPC bodies of DuckDB result streams: lz4 or zstd.
     #[arg(long, value_parser = ["lz4", "zstd"])]
     pub result_stream_compression: Option<String>,
+    /// Append a line per successful S3 GET to this file (`GET /bucket/key bytes=a-b`).
+    #[arg(long, value_name = "FILE")]
+    pub request_log: Option<std::path::PathBuf>,
     /// How long DuckDB's managed results are kept, in seconds (Athena: 86400).
     #[arg(long, default_value_t = 86_400)]
     pub managed_result_ttl_seconds: u64,
@@ -84,6 +87,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     if let Some(rows) = args.bench_rows {
         builder = builder.with_bench_rows(rows);
+    }
+    if let Some(path) = args.request_log {
+        builder = builder.with_request_log(path);
     }
     let compression = match args.result_stream_compression.as_deref() {
         Some("lz4") => Some(arrow::ipc::CompressionType::LZ4_FRAME),

@@ -62,6 +62,7 @@ pub struct EmulatorBuilder {
     workgroups: Vec<WorkGroup>,
     realism: Realism,
     limits: protocol::server::Limits,
+    request_log: Option<PathBuf>,
 }
 
 impl Default for EmulatorBuilder {
@@ -80,6 +81,7 @@ impl Default for EmulatorBuilder {
             workgroups: default_workgroups(),
             realism: Realism::default(),
             limits: protocol::server::Limits::default(),
+            request_log: None,
         }
     }
 }
@@ -184,6 +186,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Appends a line per successful S3 GET to `path` (`GET /bucket/key bytes=a-b`), so tests can
+    /// see which objects each reader fetched.
+    pub fn with_request_log(mut self, path: impl Into<PathBuf>) -> Self {
+        self.request_log = Some(path.into());
+        self
+    }
+
     /// Connections served at once; more wait in the listen backlog (default 1024).
     pub fn with_max_connections(mut self, connections: usize) -> Self {
         self.limits.max_connections = connections.max(1);
@@ -241,6 +250,16 @@ impl EmulatorBuilder {
             keys,
             region: self.region.clone(),
             counters: counters.clone(),
+            request_log: match &self.request_log {
+                Some(path) => Some(std::sync::Mutex::new(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .map_err(|source| Error::DataDir { path: path.clone(), source })?,
+                )),
+                None => None,
+            },
         });
 
         let listener = tokio::net::TcpListener::bind(self.listen).await.map_err(|source| Error::Listen { addr: self.listen, source })?;

@@ -116,6 +116,18 @@ def database_kwargs(
     return out
 
 
+def text_options(options: typing.Mapping[str, str]) -> typing.Dict[str, str]:
+    """ADBC database options from text values keyed by PyAthena keyword or the table's key (as
+    Spark hands its reader options over): the driver parses and checks each text."""
+    out: typing.Dict[str, str] = {}
+    for name, value in options.items():
+        entry = KEYWORDS.get(name)
+        if entry is None:
+            raise TypeError(f"unknown Athena option {name!r}; known: {', '.join(sorted(KEYWORDS))}")
+        out[entry[0]] = option_text(value)
+    return out
+
+
 def statement_kwargs(adbc_stmt_kwargs: typing.Optional[typing.Mapping[typing.Any, typing.Any]]) -> typing.Optional[typing.Dict[str, str]]:
     """Statement options as the driver takes them (enum keys, booleans as ``true``/``false``)."""
     if not adbc_stmt_kwargs:

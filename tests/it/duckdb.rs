@@ -209,3 +209,31 @@ async fn duckdb_results_partition_and_read_back() {
         assert_eq!(got, expected, "{work_group}");
     }
 }
+
+#[tokio::test]
+async fn a_stream_that_changes_while_read_fails_loudly() {
+    use futures::StreamExt;
+    let endpoint = start_emulator(athena_emulator::Emulator::builder());
+    // Small ranges, one in flight: most of the stream is asked for after the change below.
+    let fetch = FetchConfig { chunk_size: 64 << 10, concurrency: 1, ..FetchConfig::default() };
+    let conn = builder_at(&endpoint.endpoint).with_work_group("duckdb").with_fetch(fetch).build().await.unwrap();
+    let result = conn.execute("SELECT x, 'row ' || x AS s FROM range(200000) t(x)").await.unwrap();
+    let path = endpoint.data_dir().join("athena").join("results").join(format!("{}.arrows", result.query_id()));
+    let mut stream = result.into_stream();
+    stream.next().await.unwrap().unwrap();
+    // The managed result is replaced by a shorter one (as a replaced object would be).
+    let bytes = std::fs::read(&path).unwrap();
+    let replacement = path.with_extension("replaced");
+    std::fs::write(&replacement, &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::rename(&replacement, &path).unwrap();
+    let mut failure = None;
+    while let Some(b) = stream.next().await {
+        if let Err(e) = b {
+            failure = Some(e);
+            break;
+        }
+    }
+    let e = failure.expect("a changed stream fails");
+    assert_eq!(e.kind(), ErrorKind::Result, "{e}");
+    assert!(e.to_string().contains("the result stream changed while it was read"), "{e}");
+}

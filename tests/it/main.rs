@@ -35,6 +35,11 @@ impl Drop for Shared {
 }
 
 impl Shared {
+    /// The endpoint's data directory (its state files, e.g. managed results).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.emulator.as_ref().expect("running").data_dir().to_owned()
+    }
+
     /// S3 requests the endpoint has received so far.
     pub fn s3_requests(&self) -> athena_emulator::S3Requests {
         self.emulator.as_ref().expect("running").s3_requests()

@@ -28,6 +28,8 @@ pub struct Router {
     pub keys: Keys,
     pub region: String,
     pub counters: Arc<S3Counters>,
+    /// Where each successful S3 GET is recorded (`GET <path> <range or ->`), when asked for.
+    pub request_log: Option<std::sync::Mutex<std::fs::File>>,
 }
 
 /// S3 requests received, by method (tests and benchmarks count round trips with them).
@@ -76,8 +78,15 @@ impl Router {
                 return Ok(crate::protocol::s3::error_response(status, code, &message));
             }
             let is_get = req.method() == http::Method::GET;
+            let logged = (is_get && self.request_log.is_some()).then(|| {
+                let range = req.headers().get(http::header::RANGE).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+                format!("GET {} {range}\n", req.uri().path())
+            });
             return Ok(match self.s3.call(req.map(Body::from)).await {
                 Ok(resp) => {
+                    if let (Some(line), Some(log), true) = (&logged, &self.request_log, resp.status().is_success()) {
+                        let _ = std::io::Write::write_all(&mut *log.lock().unwrap(), line.as_bytes());
+                    }
                     if is_get && resp.status().is_success() {
                         let len = resp.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
                         self.counters.get_bytes.fetch_add(len.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);

@@ -61,11 +61,15 @@ pub struct Job {
     pub dialect: Arc<dyn Dialect>,
 }
 
-/// Where GetQueryResults reads rows: a CSV whose first line is the header row iff `header`.
+/// Where GetQueryResults reads rows: a CSV whose first line is the header row iff `header`, or
+/// (`arrow`) the Arrow IPC stream of a DuckDB managed result, whose rows are given DuckDB's text
+/// page by page when asked for (no text is written for results read as streams).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ApiRows {
     pub path: PathBuf,
     pub header: bool,
+    #[serde(default)]
+    pub arrow: bool,
 }
 
 #[derive(Debug, Default)]

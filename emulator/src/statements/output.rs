@@ -86,6 +86,6 @@ impl Executor {
         }
         std::io::Write::write_all(&mut w, &buf)?;
         w.finish()?;
-        Ok(ApiRows { path, header: header.is_some() })
+        Ok(ApiRows { path, header: header.is_some(), arrow: false })
     }
 }

@@ -19,19 +19,25 @@ impl Executor {
         let Planned { ctx, physical, .. } = &planned;
         let schema = &job.dialect.result_schema(&planned.schema);
         let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-        let (mut writer, output_location, api_path) = match self.result_object(job, "csv") {
-            Some((uri, bucket, key)) => {
+        // DuckDB with Athena-managed results: the result is kept as an Arrow IPC stream only;
+        // GetQueryResults gives its text page by page. Otherwise the result CSV (in the results
+        // location, or kept for GetQueryResults).
+        let arrow_only = job.staging.is_none() && job.dialect.arrow_stream();
+        let (mut text, output_location, api_path) = match (arrow_only, self.result_object(job, "csv")) {
+            (true, _) => (None, None, self.stream_path(&job.id)),
+            (false, Some((uri, bucket, key))) => {
                 let path = self.layout.object_path(&bucket, &key).expect("validated key");
-                (ObjectWriter::object(&self.layout, &self.tmp_dir(), &bucket, &key)?, Some(uri), path)
+                (Some(ObjectWriter::object(&self.layout, &self.tmp_dir(), &bucket, &key)?), Some(uri), path)
             }
-            None => {
+            (false, None) => {
                 let path = self.api_path(&job.id);
-                (ObjectWriter::file(&self.tmp_dir(), path.clone())?, None, path)
+                (Some(ObjectWriter::file(&self.tmp_dir(), path.clone())?), None, path)
             }
         };
-        std::io::Write::write_all(&mut writer, &job.dialect.result_header(&names))?;
-        // DuckDB with Athena-managed results: the result also as an Arrow IPC stream.
-        let mut arrow = match job.staging.is_none() && job.dialect.arrow_stream() {
+        if let Some(w) = text.as_mut() {
+            std::io::Write::write_all(w, &job.dialect.result_header(&names))?;
+        }
+        let mut arrow = match arrow_only {
             true => Some(ArrowStreamFile::create(&self.tmp_dir(), self.stream_path(&job.id), schema, self.stream_compression)?),
             false => None,
         };
@@ -39,6 +45,7 @@ impl Executor {
         // Batches are formatted on every core at once and written in order: one result file,
         // as Athena's coordinator writes it, at the speed of all cores.
         let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let formatting = text.is_some();
         let mut formatted = stream
             .map(|batch| async move {
                 let batch = batch.map_err(|e| df_failure(&job.sql, e))?;
@@ -46,8 +53,11 @@ impl Executor {
                 let schema = schema.clone();
                 tokio::task::spawn_blocking(move || {
                     let batch = dialect.result_batch(batch, &schema)?;
-                    let mut buf = Vec::with_capacity(batch.get_array_memory_size() * 2);
-                    dialect.result_rows(&mut buf, &batch);
+                    let mut buf = Vec::new();
+                    if formatting {
+                        buf.reserve(batch.get_array_memory_size() * 2);
+                        dialect.result_rows(&mut buf, &batch);
+                    }
                     Ok::<_, Failure>((buf, batch))
                 })
                 .await
@@ -57,14 +67,18 @@ impl Executor {
         let (mut rows, mut bytes) = (0u64, 0u64);
         while let Some(piece) = formatted.next().await {
             let (buf, batch) = piece?;
-            std::io::Write::write_all(&mut writer, &buf)?;
+            if let Some(w) = text.as_mut() {
+                std::io::Write::write_all(w, &buf)?;
+                bytes += buf.len() as u64;
+            }
             if let Some(a) = arrow.as_mut() {
-                a.write(&batch)?;
+                bytes += a.write(&batch)?;
             }
             rows += batch.num_rows() as u64;
-            bytes += buf.len() as u64;
         }
-        writer.finish()?;
+        if let Some(w) = text {
+            w.finish()?;
+        }
         let arrow_stream = match arrow {
             Some(a) => Some(a.finish()?),
             None => None,
@@ -75,7 +89,7 @@ impl Executor {
             data_scanned: planned.scanned(),
             output_location,
             manifest_location: None,
-            api_rows: Some(ApiRows { path: api_path, header: true }),
+            api_rows: Some(ApiRows { path: api_path, header: true, arrow: arrow_only }),
             arrow_stream,
             output: Some((rows, bytes)),
         })

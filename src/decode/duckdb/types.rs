@@ -347,6 +347,35 @@ mod tests {
         assert!(matches!(t("UNION(num INTEGER, str VARCHAR)"), DataType::Union(..)));
         assert_eq!(t("\"NULL\""), DataType::Null);
         assert_eq!(duckdb_arrow_type("TIMESTAMP", Some(TimeUnit::Nanosecond)).unwrap(), DataType::Timestamp(TimeUnit::Nanosecond, None));
+        // Every name of athena-duckdb-engine.md's list.
+        for (name, want) in [
+            ("UHUGEINT", DataType::Decimal256(39, 0)),
+            ("BIGNUM", DataType::Utf8),
+            ("VARINT", DataType::Utf8),
+            ("BIT", DataType::Utf8),
+            ("GEOMETRY", DataType::Utf8),
+            ("VARIANT", DataType::Utf8),
+            ("UUID", DataType::Utf8),
+            ("JSON", DataType::Utf8),
+            ("CHAR", DataType::Utf8),
+            ("BLOB", DataType::Binary),
+            ("TIME", DataType::Time64(TimeUnit::Microsecond)),
+            ("TIME_NS", DataType::Time64(TimeUnit::Nanosecond)),
+            ("TIME WITH TIME ZONE", DataType::Time64(TimeUnit::Microsecond)),
+            ("TIMESTAMP_S", DataType::Timestamp(TimeUnit::Second, None)),
+            ("TIMESTAMP_MS", DataType::Timestamp(TimeUnit::Millisecond, None)),
+            ("INTERVAL", DataType::Interval(IntervalUnit::MonthDayNano)),
+            ("FLOAT", DataType::Float32),
+            ("UTINYINT", DataType::UInt8),
+            ("USMALLINT", DataType::UInt16),
+            ("UINTEGER", DataType::UInt32),
+            ("SMALLINT", DataType::Int16),
+            ("TINYINT", DataType::Int8),
+            ("BOOLEAN", DataType::Boolean),
+            ("DATE", DataType::Date32),
+        ] {
+            assert_eq!(t(name), want, "{name}");
+        }
         let e = duckdb_arrow_type("NOPE(", None).unwrap_err();
         assert_eq!(e.to_string(), Error::UnsupportedType { type_name: "DuckDB type \"NOPE(\"".into() }.to_string());
     }

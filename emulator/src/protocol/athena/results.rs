@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use crate::formats::arrow_stream::read_text_page;
 use crate::formats::objects::read_page;
 use crate::protocol::athena::executions::not_found;
 use crate::protocol::athena::{ApiError, Athena, required, str_field};
@@ -39,6 +40,7 @@ impl Athena {
             }
         }
         let manifest = str_field(body, "QueryResultType") == Some("DATA_MANIFEST");
+        let arrow = !manifest && rec.api_rows.as_ref().is_some_and(|a| a.arrow);
         let path = if manifest {
             match &rec.manifest_rows {
                 Some(p) => p.clone(),
@@ -58,8 +60,8 @@ impl Athena {
             Some(t) => decode_token(t, id).ok_or_else(|| ApiError::invalid("INVALID_INPUT", "Invalid NextToken"))?,
             None => 0,
         };
-        let page = read_page(&path, offset, max)
-            .map_err(|e| ApiError::invalid("RESULT_NOT_FOUND", format!("Query results could not be read: {e}")))?;
+        let page = if arrow { read_text_page(&path, offset, max) } else { read_page(&path, offset, max) };
+        let page = page.map_err(|e| ApiError::invalid("RESULT_NOT_FOUND", format!("Query results could not be read: {e}")))?;
         let rows: Vec<Value> = page
             .rows
             .iter()

@@ -1,0 +1,127 @@
+"""One result of 64 UNLOAD files read by one process, by Spark local[2] and by Ray with 2 workers
+(see run.sh). Prints rows/s end to end (the query included, run once per reader) and reading
+only, and the peak RSS of each process that read (sampled every 20 ms)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import psutil
+
+
+def sampler(stop: threading.Event, peaks: dict, match) -> threading.Thread:
+    def run():
+        while not stop.is_set():
+            for p in psutil.process_iter(["pid", "cmdline"]):
+                try:
+                    if match(p.info["cmdline"] or [], p.pid):
+                        rss = p.memory_info().rss
+                        peaks[p.pid] = max(peaks.get(p.pid, 0), rss)
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    pass
+            time.sleep(0.02)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def measure(name, fn, match):
+    stop, peaks = threading.Event(), {}
+    t = sampler(stop, peaks, match)
+    start = time.perf_counter()
+    rows, reading = fn()
+    total = time.perf_counter() - start
+    stop.set()
+    t.join()
+    workers = sorted(peaks.values(), reverse=True)
+    shown = ", ".join(f"{w / 1e6:.0f}" for w in workers[:4])
+    print(f"{name:<34} {rows:>10} rows  total {total:7.2f} s {rows / total:>11.0f} rows/s  reading {reading:6.2f} s {rows / reading:>11.0f} rows/s  peak RSS MB per process: {shown}", flush=True)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--emulator", required=True)
+    p.add_argument("--rows", type=int, default=6_400_000)
+    p.add_argument("--files", type=int, default=64)
+    args = p.parse_args()
+    data = tempfile.mkdtemp(prefix="athena-scale-")
+    per_file = args.rows // args.files
+    emulator = subprocess.Popen(
+        [args.emulator, "--listen", "127.0.0.1:0", "--data-dir", data, "--bench-rows", str(args.rows), "--unload-rows-per-file", str(per_file),
+         "--s3-latency-ms", "30", "--s3-bandwidth-mbps", "80"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    url = re.search(r"(http://\S+)", emulator.stdout.readline()).group(1)
+    kwargs = dict(s3_staging_dir="s3://athena-results/scale/", region_name="us-east-1", endpoint_url=url,
+                  aws_access_key_id="test", aws_secret_access_key="test", unload=True)
+    sql = "SELECT * FROM bench"
+    me = os.getpid()
+    print(f"# {args.rows} rows of `bench` as {args.files} UNLOAD files ({per_file} rows each); 30 ms first byte, 80 MB/s per connection; {os.cpu_count()} cores")
+    try:
+        from adbc_driver_athena import _partitions, dbapi
+
+        def one_process():
+            plan = _partitions.plan(sql, kwargs)
+            start = time.perf_counter()
+            with dbapi.connect(**kwargs) as c, c.cursor() as cur:
+                rows = sum(b.num_rows for p in plan.partitions for b in cur.read_partition(p))
+            return rows, time.perf_counter() - start
+
+        def one_reader():
+            with dbapi.connect(**kwargs) as c, c.cursor() as cur:
+                cur.execute(sql)
+                start = time.perf_counter()
+                rows = sum(b.num_rows for b in cur.fetch_record_batch())
+            return rows, time.perf_counter() - start
+
+        measure("our reader, one process (baseline)", one_reader, lambda cmd, pid: pid == me)
+        measure("partitions read one by one", one_process, lambda cmd, pid: pid == me)
+
+        os.environ["PYSPARK_PYTHON"] = sys.executable
+        from pyspark.sql import SparkSession
+
+        from adbc_driver_athena import spark as athena_spark
+
+        spark = SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false").getOrCreate()
+        athena_spark.register(spark)
+
+        def with_spark():
+            df = spark.read.format("athena").option("query", sql)
+            for k, v in kwargs.items():
+                df = df.option(k, str(v).lower() if isinstance(v, bool) else v)
+            frame = df.load()
+            start = time.perf_counter()
+            rows = frame.count()
+            return rows, time.perf_counter() - start
+
+        measure("Spark local[2]", with_spark, lambda cmd, pid: any("pyspark" in c for c in cmd) or (cmd and cmd[0].endswith("java")))
+        spark.stop()
+
+        import ray
+
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        from adbc_driver_athena.ray import read_athena
+
+        def with_ray():
+            ds = read_athena(sql, **kwargs)
+            start = time.perf_counter()
+            rows = sum(b.num_rows for b in ds.iter_batches(batch_format="pyarrow", batch_size=None))
+            return rows, time.perf_counter() - start
+
+        measure("Ray, 2 workers", with_ray, lambda cmd, pid: any(c.startswith("ray::") for c in cmd) or pid == me)
+        ray.shutdown()
+    finally:
+        emulator.terminate()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

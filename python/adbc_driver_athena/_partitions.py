@@ -1,0 +1,62 @@
+"""What the scale-out integrations share: one query run on the driver (the process that plans),
+its result cut into partitions (one per UNLOAD data file, or one for the result CSV or a DuckDB
+stream), and a partition read in any process with the same connection keywords. Partitions hold
+S3 locations, sizes and ETags, never credentials; an object changed since the query fails the
+read instead of being read again."""
+
+from __future__ import annotations
+
+import json
+import typing
+
+import pyarrow as pa
+
+from adbc_driver_athena import dbapi
+
+
+class Plan(typing.NamedTuple):
+    """A finished query's result: its schema, its partitions (bytes) and its query id."""
+
+    schema: pa.Schema
+    partitions: typing.List[bytes]
+    query_id: str
+
+
+def plan(query: str, connect_kwargs: typing.Mapping[str, typing.Any]) -> Plan:
+    """Runs `query` once and lists its result's partitions (nothing is read)."""
+    with dbapi.connect(**connect_kwargs) as conn, conn.cursor() as cur:
+        partitions, schema = cur.adbc_execute_partitions(query)
+        return Plan(schema, list(partitions), cur.query_id or "")
+
+
+def result_schema(query: str, connect_kwargs: typing.Mapping[str, typing.Any]) -> pa.Schema:
+    """The columns of `query` without computing a row (Athena plans a ``LIMIT 0`` of it)."""
+    with dbapi.connect(**connect_kwargs) as conn, conn.cursor() as cur:
+        return cur.adbc_execute_schema(query)
+
+
+def describe(partition: bytes) -> str:
+    """``partition <object> of query <id>``, for errors raised on a worker."""
+    try:
+        p = json.loads(partition)
+    except (TypeError, ValueError):
+        return "an unreadable partition"
+    where = (p.get("location") or {}).get("uri") or (p.get("location") or {}).get("kind", "?")
+    return f"partition {where} of query {p.get('query_id', '?')}"
+
+
+class PartitionError(RuntimeError):
+    """Reading one partition failed on a worker; the message names the partition and query."""
+
+
+def read(partition: bytes, connect_kwargs: typing.Mapping[str, typing.Any]) -> typing.Iterator[pa.RecordBatch]:
+    """Streams the record batches of one partition (in any process)."""
+    try:
+        with dbapi.connect(**connect_kwargs) as conn, conn.cursor() as cur:
+            reader = cur.read_partition(partition)
+            for batch in reader:
+                yield batch
+    except PartitionError:
+        raise
+    except Exception as e:  # noqa: BLE001 - re-raised with the partition's name
+        raise PartitionError(f"reading {describe(partition)}: {e}") from e

@@ -1,0 +1,200 @@
+"""Athena results as a PySpark data source (PySpark >= 4.0, Python Data Source API).
+
+::
+
+    from adbc_driver_athena import spark as athena_spark
+    athena_spark.register(spark)
+    df = (spark.read.format("athena")
+          .option("query", "SELECT * FROM events WHERE day = DATE '2026-12-01'")
+          .option("s3_staging_dir", "s3://bucket/athena/").option("unload", "true")
+          .load())
+
+Options: ``query`` (any SQL; it runs once, when the DataFrame is defined, and its schema is its
+result's), or ``table`` (a table name; its schema from the table's metadata, its query run when
+the DataFrame is read, with Spark's pushed filters that Athena evaluates alike in its WHERE);
+every other option is a setting of the driver's table, by key or PyAthena keyword
+(``region_name``, ``work_group``, ``s3_staging_dir``, ``unload``, ...). Each executor reads its
+own partitions (one per UNLOAD data file) as Arrow record batches, with no per-row Python. Credentials come from
+each executor's environment, as the AWS SDK finds them; partitions carry none.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import typing
+
+import pyarrow as pa
+from pyspark.sql.datasource import (
+    DataSource,
+    DataSourceReader,
+    EqualTo,
+    GreaterThan,
+    GreaterThanOrEqual,
+    In,
+    InputPartition,
+    IsNotNull,
+    IsNull,
+    LessThan,
+    LessThanOrEqual,
+    Not,
+)
+from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+from pyspark.sql.types import StructType
+
+from adbc_driver_athena import _options, _partitions
+
+#: Options that are not connection keywords.
+_QUERY_OPTIONS = ("query", "table")
+
+
+def register(spark) -> None:
+    """Registers the ``athena`` format with `spark` (a ``SparkSession``), and turns on the
+    session's filter pushdown to Python data sources (``spark.sql.python.filterPushdown.enabled``;
+    it changes nothing for sources that take no filters), which ``table`` reads use."""
+    spark.dataSource.register(AthenaDataSource)
+    spark.conf.set("spark.sql.python.filterPushdown.enabled", "true")
+
+
+def _connect_kwargs(options: typing.Mapping[str, str]) -> typing.Dict[str, typing.Any]:
+    """The options that are connection settings (by key or PyAthena keyword), as the driver's
+    database options: Spark hands every option over as text, which the driver parses."""
+    return {"db_kwargs": _options.text_options({k: v for k, v in options.items() if k not in _QUERY_OPTIONS})}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: typing.Any) -> typing.Optional[str]:
+    """An Athena (Trino and DuckDB) literal of a Spark filter value, or None when there is none
+    both engines read alike."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else ("true" if value else "false")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, decimal.Decimal):
+        return f"DECIMAL '{value}'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, datetime.datetime) or isinstance(value, float):
+        # Time zones and float rounding differ between Spark and Athena: Spark keeps these.
+        return None
+    if isinstance(value, datetime.date):
+        return f"DATE '{value.isoformat()}'"
+    return None
+
+
+def _column(path: typing.Tuple[str, ...]) -> typing.Optional[str]:
+    return _quote(path[0]) if len(path) == 1 else None
+
+
+def filter_sql(f) -> typing.Optional[str]:
+    """Athena's SQL for a Spark filter both evaluate alike, else None (Spark then applies it)."""
+    comparisons = {EqualTo: "=", GreaterThan: ">", GreaterThanOrEqual: ">=", LessThan: "<", LessThanOrEqual: "<="}
+    for kind, op in comparisons.items():
+        if isinstance(f, kind):
+            column, value = _column(f.attribute), _literal(f.value)
+            return f"({column} {op} {value})" if column and value else None
+    if isinstance(f, IsNull) or isinstance(f, IsNotNull):
+        column = _column(f.attribute)
+        return f"({column} IS {'' if isinstance(f, IsNull) else 'NOT '}NULL)" if column else None
+    if isinstance(f, In):
+        column = _column(f.attribute)
+        values = [_literal(v) for v in f.value]
+        if column and values and all(values):
+            return f"({column} IN ({', '.join(values)}))"
+        return None
+    if isinstance(f, Not):
+        inner = filter_sql(f.child)
+        return f"(NOT {inner})" if inner else None
+    return None
+
+
+class AthenaPartition(InputPartition):
+    """One partition of the result (its serialised form, no credentials)."""
+
+    def __init__(self, value: bytes) -> None:
+        super().__init__(value)
+
+
+class AthenaDataSource(DataSource):
+    """``spark.read.format("athena")``."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "athena"
+
+    def schema(self) -> StructType:
+        """A ``query``'s result schema, from running it: the query runs once, here, and its
+        partitions travel with this (pickled) instance to the reader; nested columns are then
+        typed as its data files give them. A ``table``'s schema, from its metadata: its query
+        runs later, with the filters Spark pushes."""
+        options = dict(self.options)
+        if "table" in options and "query" not in options:
+            return from_arrow_schema(_table_schema(options["table"], _connect_kwargs(options)))
+        self._plan = _partitions.plan(_query_of(options, []), _connect_kwargs(options))
+        return from_arrow_schema(self._plan.schema)
+
+    def reader(self, schema: StructType) -> "AthenaReader":
+        options = dict(self.options)
+        # Only a table's reader takes filters (a query's result is not rewritten).
+        if "table" in options:
+            return TableReader(options, schema)
+        return AthenaReader(options, schema, getattr(self, "_plan", None))
+
+
+def _query_of(options: typing.Mapping[str, str], where: typing.List[str]) -> str:
+    if "query" in options and "table" in options:
+        raise ValueError("give the athena data source either the option query or table, not both")
+    if "table" in options:
+        sql = f"SELECT * FROM {options['table']}"
+        return sql + (" WHERE " + " AND ".join(where) if where else "")
+    if "query" in options:
+        return options["query"]
+    raise ValueError("the athena data source needs the option query (SQL) or table (a table name)")
+
+
+def _table_schema(table: str, connect_kwargs: typing.Mapping[str, typing.Any]) -> pa.Schema:
+    """The Arrow schema of `table` (``name`` or ``database.name``) from its metadata."""
+    from adbc_driver_athena import dbapi
+
+    database, _, name = table.rpartition(".")
+    with dbapi.connect(**connect_kwargs) as conn:
+        return conn.adbc_get_table_schema(name.strip('"'), db_schema_filter=database.strip('"') or None)
+
+
+class AthenaReader(DataSourceReader):
+    def __init__(self, options: typing.Dict[str, str], schema: StructType, plan: typing.Optional[_partitions.Plan] = None) -> None:
+        self.options = options
+        self.schema = schema
+        self.where: typing.List[str] = []
+        self.plan = plan
+
+    def partitions(self) -> typing.List[AthenaPartition]:
+        plan = self.plan or _partitions.plan(_query_of(self.options, self.where), _connect_kwargs(self.options))
+        return [AthenaPartition(p) for p in plan.partitions]
+
+    def read(self, partition: AthenaPartition) -> typing.Iterator[pa.RecordBatch]:
+        # A result without partitions (an UNLOAD of no rows): Spark still reads one, empty.
+        if partition is None or getattr(partition, "value", None) is None:
+            return
+        target = to_arrow_schema(self.schema)
+        for batch in _partitions.read(partition.value, _connect_kwargs(self.options)):
+            # Spark takes Arrow in its own types (timestamps in microseconds, for one).
+            yield pa.RecordBatch.from_arrays(
+                [c if c.type == f.type else c.cast(f.type) for c, f in zip(batch.columns, target)], schema=target
+            )
+
+
+class TableReader(AthenaReader):
+    """The reader of a ``table``: Spark's filters that Athena evaluates alike go into its WHERE."""
+
+    def pushFilters(self, filters):  # noqa: N802 - PySpark's name
+        """Takes the filters Athena evaluates alike; returns the rest, which Spark applies."""
+        for f in filters:
+            sql = filter_sql(f)
+            if sql is None:
+                yield f
+            else:
+                self.where.append(sql)
