@@ -6,10 +6,13 @@
 //! default 80), `BENCH_ROWS_PER_FILE` (UNLOAD data files, default the endpoint's).
 //!
 //! Per size: (s) the stream in parallel ranges (the library's reader, `FetchConfig` defaults:
-//! 8 MiB ranges, 8 in flight); (n) the naive reader: one un-ranged request for the whole stream;
+//! 8 MiB ranges, 8 in flight; `BENCH_STREAM_RANGE_MB` changes the range size); (n) the naive reader: one connection, the stream in one request
+//! after its first 1 MiB (concurrency 1, an unbounded range);
 //! (p) GetQueryResults paging of the DuckDB result (on a slice); (u) and (c) engine version 3's
 //! UNLOAD and CSV sources on the same rows; (x) decoding the stream from memory (the decode
-//! limit); the ceiling min(connections x bandwidth, decode limit). "Reading only" starts when the
+//! limit); (d) downloading the same bytes as an S3 object with the same ranges in flight (what
+//! this machine fetches in that shape, decoding nothing); the ceiling min(connections x
+//! bandwidth, decode limit), and the stream's reading against (d). "Reading only" starts when the
 //! client saw the query end. Peak heap while each source streams.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -122,10 +125,13 @@ async fn section(rows: usize, repeat: usize) {
         .with_endpoint_url(emulator.endpoint())
         .with_region(emulator.region())
         .with_access_key(emulator.access_key_id(), emulator.secret_access_key());
-    let fetch = FetchConfig::default();
+    let mut fetch = FetchConfig::default();
+    if let Some(mb) = std::env::var("BENCH_STREAM_RANGE_MB").ok().and_then(|v| v.parse::<u64>().ok()) {
+        fetch.stream_range_size = mb << 20;
+    }
     let sql = "SELECT * FROM bench";
 
-    let stream = base.clone().with_work_group("duckdb").build().await.unwrap();
+    let stream = base.clone().with_work_group("duckdb").with_fetch(fetch).build().await.unwrap();
     let s = run(&stream, sql, repeat).await;
     assert!(s.info.output_location.is_none());
     // The bytes the endpoint serves for the stream (its managed result file), for the size and
@@ -134,9 +140,9 @@ async fn section(rows: usize, repeat: usize) {
     let raw = bytes::Bytes::from(std::fs::read(&path).unwrap());
     let bytes = raw.len() as u64;
     println!("stream of {:.1} MB; engine time {:?}", bytes as f64 / 1e6, s.info.engine_execution_time.unwrap_or_default());
-    line(&format!("(s) stream, {} ranges of {} MiB in flight", fetch.concurrency, fetch.chunk_size >> 20), &s, bytes);
+    line(&format!("(s) stream, {} ranges of {} MiB in flight", fetch.concurrency, fetch.stream_range_size >> 20), &s, bytes);
 
-    let naive_fetch = FetchConfig { chunk_size: 1 << 40, concurrency: 1, ..fetch };
+    let naive_fetch = FetchConfig { stream_range_size: 1 << 40, concurrency: 1, ..fetch };
     let naive = base.clone().with_work_group("duckdb").with_fetch(naive_fetch).build().await.unwrap();
     let n = run(&naive, sql, repeat).await;
     line("(n) naive reader: one un-ranged request", &n, bytes);
@@ -162,13 +168,20 @@ async fn section(rows: usize, repeat: usize) {
     let x = decodes[decodes.len() / 2];
     let decode_mbps = bytes as f64 / 1e6 / x;
     println!("(x) stream decode from memory, one core                  {x:>7.3} s  {decode_mbps:>7.1} MB/s");
+    let d = download_limit(&emulator, &raw, fetch.concurrency, fetch.stream_range_size, repeat).await;
+    println!(
+        "(d) the same bytes as an S3 object, {} ranged GETs in flight {d:>7.3} s  {:>7.1} MB/s",
+        fetch.concurrency,
+        bytes as f64 / 1e6 / d
+    );
     let network = fetch.concurrency as f64 * mbps;
     let ceiling = network.min(decode_mbps);
     let got = bytes as f64 / 1e6 / s.reading;
     println!("ceiling min({} connections x {mbps} MB/s = {network:.0}, decode {decode_mbps:.0}) = {ceiling:.0} MB/s", fetch.concurrency);
     println!("stream reading {got:.0} MB/s = {:.2}x of the ceiling (target >= 0.85)", got / ceiling);
     println!("stream vs naive reader: {:.2}x in rows/s (target >= 4)", n.reading / s.reading);
-    let range_ms = (fetch.chunk_size as f64 / 1e6 / mbps) * 1e3;
+    println!("stream reading at {:.2}x of downloading its bytes in the same shape (d)", d / s.reading);
+    let range_ms = (fetch.stream_range_size as f64 / 1e6 / mbps) * 1e3;
     println!(
         "time to first batch {:.1} ms (target < 2 x {:.0} ms latency + one range {range_ms:.0} ms = {:.0} ms)",
         s.first_batch * 1e3,
@@ -182,6 +195,50 @@ async fn section(rows: usize, repeat: usize) {
         c.rows as f64 / c.reading,
         p.rows as f64 / p.reading
     );
+}
+
+/// Seconds to download `raw` (uploaded as an S3 object) with `in_flight` ranged GETs of
+/// `range` bytes, median of `repeat`: what the endpoint and this machine move in the stream's
+/// shape, with nothing decoded.
+async fn download_limit(emulator: &Emulator, raw: &bytes::Bytes, in_flight: usize, range: u64, repeat: usize) -> f64 {
+    use futures::StreamExt;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_s3::config::Region::new(emulator.region().to_owned()))
+            .endpoint_url(emulator.endpoint())
+            .force_path_style(true)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                emulator.access_key_id(),
+                emulator.secret_access_key(),
+                None,
+                None,
+                "bench",
+            ))
+            .build(),
+    );
+    let key = "bench-stream.arrows";
+    s3.put_object().bucket("athena-results").key(key).body(raw.clone().into()).send().await.unwrap();
+    let size = raw.len() as u64;
+    let mut times = Vec::new();
+    for _ in 0..repeat {
+        let start = Instant::now();
+        let got: u64 = futures::stream::iter((0..size.div_ceil(range)).map(|i| (i * range, ((i + 1) * range).min(size) - 1)))
+            .map(|(a, b)| {
+                let s3 = s3.clone();
+                async move {
+                    let out = s3.get_object().bucket("athena-results").key(key).range(format!("bytes={a}-{b}")).send().await.unwrap();
+                    out.body.collect().await.unwrap().into_bytes().len() as u64
+                }
+            })
+            .buffered(in_flight)
+            .fold(0u64, |n, x| async move { n + x })
+            .await;
+        assert_eq!(got, size);
+        times.push(start.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
 }
 
 fn main() {

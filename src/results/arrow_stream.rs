@@ -1,7 +1,7 @@
 //! A DuckDB query's managed result read as the Arrow IPC stream GetQueryResultStream serves, in
 //! parallel byte ranges: the first range tells the total size, the rest are in flight
-//! concurrently (`FetchConfig::concurrency` ranges of `chunk_size` bytes: memory stays bounded
-//! whatever the result's size), reassembled in order and decoded by arrow-ipc's stream decoder as
+//! concurrently (`FetchConfig::concurrency` ranges of `stream_range_size` bytes: memory stays
+//! bounded whatever the result's size), reassembled in order and decoded by arrow-ipc's stream decoder as
 //! bytes arrive, so the first batch follows the first range. A cut connection resumes from the
 //! last byte received; a short body, or a size or ETag that changes between ranges, is an error.
 //! Dictionary-encoded columns and compressed bodies (LZ4 frame, ZSTD) are decoded by arrow-ipc.
@@ -40,7 +40,7 @@ struct Pinned {
 pub(crate) async fn open(conn: &Connection, query_id: &str) -> Result<std::result::Result<RecordBatchStream, NotOffered>> {
     let client = conn.inner_state().result_stream.clone();
     let fetch = conn.settings().fetch;
-    let chunk = fetch.chunk_size.max(64 << 10);
+    let chunk = fetch.stream_range_size.max(64 << 10);
     // A short first range: it brings the size (and the schema) after one small read, and the
     // rest starts at once, in full ranges.
     let first = match first_range(&client, query_id, FIRST_RANGE.min(chunk), fetch.max_attempts).await? {

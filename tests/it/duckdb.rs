@@ -179,7 +179,7 @@ async fn the_stream_is_read_in_ranges_compressed_or_not_and_falls_back_when_not_
         let endpoint =
             start_emulator(athena_emulator::Emulator::builder().with_result_stream(ResultStream { compression, ..Default::default() }));
         // Small ranges: the stream comes in many pieces, several in flight.
-        let fetch = FetchConfig { chunk_size: 64 << 10, concurrency: 4, ..FetchConfig::default() };
+        let fetch = FetchConfig { stream_range_size: 64 << 10, concurrency: 4, ..FetchConfig::default() };
         let conn = builder_at(&endpoint.endpoint).with_work_group("duckdb").with_fetch(fetch).build().await.unwrap();
         let got = whole(&batches(&conn, sql).await.1);
         assert_eq!(got, reference, "{compression:?}");
@@ -215,7 +215,7 @@ async fn a_stream_that_changes_while_read_fails_loudly() {
     use futures::StreamExt;
     let endpoint = start_emulator(athena_emulator::Emulator::builder());
     // Small ranges, one in flight: most of the stream is asked for after the change below.
-    let fetch = FetchConfig { chunk_size: 64 << 10, concurrency: 1, ..FetchConfig::default() };
+    let fetch = FetchConfig { stream_range_size: 64 << 10, concurrency: 1, ..FetchConfig::default() };
     let conn = builder_at(&endpoint.endpoint).with_work_group("duckdb").with_fetch(fetch).build().await.unwrap();
     let result = conn.execute("SELECT x, 'row ' || x AS s FROM range(200000) t(x)").await.unwrap();
     let path = endpoint.data_dir().join("athena").join("results").join(format!("{}.arrows", result.query_id()));

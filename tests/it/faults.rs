@@ -132,7 +132,7 @@ async fn a_duckdb_stream_read_under_faults_loses_no_row() {
         max_backoff: Duration::from_millis(50),
         ..RetryConfig::default()
     };
-    let fetch = FetchConfig { chunk_size: 1 << 20, concurrency: 8, max_attempts: 20, ..FetchConfig::default() };
+    let fetch = FetchConfig { stream_range_size: 1 << 20, concurrency: 8, max_attempts: 20, ..FetchConfig::default() };
     let conn = crate::builder_at(&emulator.endpoint).with_work_group("duckdb").with_retry(retry).with_fetch(fetch).build().await.unwrap();
     let sql = format!("SELECT x, x * 2 AS y, 'r' || x AS s FROM range({STREAM_ROWS}) t(x)");
     let result = conn.execute(&sql).await.unwrap();
