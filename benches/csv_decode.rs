@@ -60,6 +60,34 @@ fn csv_text(rows: usize) -> String {
     s
 }
 
+/// Decodes `bytes` (a result CSV with its header) in 8 MiB pieces, as the chunk reader delivers
+/// them; returns the seconds taken.
+fn decode(bytes: &[u8], schema: &arrow::datatypes::SchemaRef, rows: usize) -> f64 {
+    let start = Instant::now();
+    let mut decoder = CsvDecoder::new(TextDecoder::with_capacity(schema.clone(), athena_arrow::decode::csv::BATCH_ROWS).unwrap());
+    let mut decoded = 0;
+    let mut pieces = bytes.chunks(8 << 20).peekable();
+    while let Some(piece) = pieces.next() {
+        decoded += decoder.feed(piece, pieces.peek().is_none()).unwrap().iter().map(|b| b.num_rows()).sum::<usize>();
+    }
+    assert_eq!(decoded, rows);
+    start.elapsed().as_secs_f64()
+}
+
+/// Column `k` of the result CSV `text` as a result CSV of its own.
+fn one_column(text: &str, k: usize) -> String {
+    let mut out = String::new();
+    athena_arrow::decode::csv::split_records(text.as_bytes(), true, |fields| {
+        if let Some(v) = &fields[k] {
+            write!(out, "\"{}\"", v.replace('"', "\"\"")).unwrap();
+        }
+        out.push('\n');
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
 fn main() {
     let rows = std::env::var("BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let columns: Vec<ColumnInfo> = [
@@ -92,21 +120,22 @@ fn main() {
         println!("split only: {:.1} MB in {secs:.3} s: {:.1} MB/s", bytes.len() as f64 / 1e6, bytes.len() as f64 / 1e6 / secs);
     }
     for round in 0..5 {
-        let start = Instant::now();
-        let mut decoder = CsvDecoder::new(TextDecoder::with_capacity(schema.clone(), athena_arrow::decode::csv::BATCH_ROWS).unwrap());
-        let mut decoded = 0;
-        // Fed in 8 MiB pieces, as the chunk reader delivers them.
-        let mut pieces = bytes.chunks(8 << 20).peekable();
-        while let Some(piece) = pieces.next() {
-            decoded += decoder.feed(piece, pieces.peek().is_none()).unwrap().iter().map(|b| b.num_rows()).sum::<usize>();
-        }
-        assert_eq!(decoded, rows);
-        let secs = start.elapsed().as_secs_f64();
+        let secs = decode(bytes, &schema, rows);
         println!(
             "round {round}: {rows} rows, {:.1} MB of CSV decoded on one core in {secs:.3} s: {:.1} MB/s, {:.0} rows/s",
             bytes.len() as f64 / 1e6,
             bytes.len() as f64 / 1e6 / secs,
             rows as f64 / secs
         );
+    }
+    // Each column alone (its values, NULLs included, as a one-column result CSV): the best of 3.
+    println!("{:<10} {:<14} {:>9} {:>10} {:>12}", "column", "type", "MB", "MB/s", "values/s");
+    for (k, column) in columns.iter().enumerate() {
+        let one = one_column(&text, k);
+        let one = format!("\"{}\"\n{one}", column.name);
+        let schema = arrow_schema(std::slice::from_ref(column), None).unwrap();
+        let secs = (0..3).map(|_| decode(one.as_bytes(), &schema, rows)).fold(f64::INFINITY, f64::min);
+        let mb = one.len() as f64 / 1e6;
+        println!("{:<10} {:<14} {mb:>9.1} {:>10.1} {:>12.0}", column.name, column.type_name, mb / secs, rows as f64 / secs);
     }
 }

@@ -1,5 +1,5 @@
 """What the scale-out integrations share: one query run on the driver (the process that plans),
-its result cut into partitions (one per UNLOAD data file, or one for the result CSV or a DuckDB
+its result cut into partitions (one per UNLOAD data file, byte ranges of the result CSV, or one for a DuckDB
 stream), and a partition read in any process with the same connection keywords. Partitions hold
 S3 locations, sizes and ETags, never credentials; an object changed since the query fails the
 read instead of being read again."""
@@ -41,7 +41,11 @@ def describe(partition: bytes) -> str:
         p = json.loads(partition)
     except (TypeError, ValueError):
         return "an unreadable partition"
-    where = (p.get("location") or {}).get("uri") or (p.get("location") or {}).get("kind", "?")
+    location = p.get("location") or {}
+    where = location.get("uri") or location.get("kind", "?")
+    if location.get("range"):
+        start, end = location["range"]
+        where = f"{where} bytes {start}-{end}"
     return f"partition {where} of query {p.get('query_id', '?')}"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import decimal
+import json
 import os
 import pathlib
 import sys
@@ -239,6 +240,38 @@ def test_dask_empty_and_csv_results(scale_endpoint):
     assert len(read_athena("SELECT * FROM bench WHERE id < 0", **kwargs(url)).compute(scheduler="threads")) == 0
     csv = read_athena("SELECT id FROM bench WHERE id < 100", **kwargs(url, unload=False))
     assert csv.npartitions == 1 and len(csv.compute(scheduler="threads")) == 100
+
+
+def test_a_csv_result_spreads_over_byte_ranges(spark, scale_endpoint):
+    """A CSV result (no UNLOAD) cut into byte ranges: Spark and Dask read every row once, each
+    task only its range (and the rest of its last record)."""
+    from adbc_driver_athena.dask import read_athena
+
+    url, log = scale_endpoint
+    sql = "SELECT * FROM bench"
+    plan = _partitions.plan(sql, kwargs(url, unload=False, csv_partition_bytes=300_000))
+    ranges = [json.loads(p)["location"]["range"] for p in plan.partitions]
+    assert len(ranges) >= 4 and ranges[0][0] == 0 and all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    assert "bytes 0-" in _partitions.describe(plan.partitions[0])
+    df = spark_reader(spark, url, query=sql, unload="false", csv_partition_bytes="300000").load()
+    assert df.rdd.getNumPartitions() == len(ranges)
+    ids = [r["id"] for r in df.select("id").collect()]
+    assert sorted(ids) == list(range(ROWS))
+    pdf = read_athena(sql, **kwargs(url, unload=False, csv_partition_bytes=300_000))
+    assert pdf.npartitions == len(ranges)
+    got = pdf.compute(scheduler="processes")
+    assert sorted(got["id"].tolist()) == list(range(ROWS))
+    want = expected(url, "SELECT id, label, amount FROM bench WHERE id < 40")
+    by_id = got.set_index("id")
+    for i, label, amount in zip(*(want.column(c).to_pylist() for c in ("id", "label", "amount"))):
+        assert (None if pd_isna(by_id.at[i, "label"]) else by_id.at[i, "label"]) == label
+        assert by_id.at[i, "amount"] == amount or (amount is None and pd_isna(by_id.at[i, "amount"]))
+
+
+def pd_isna(v) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(v))
 
 
 def test_a_changed_object_fails_the_partition_naming_it(scale_endpoint, tmp_path):

@@ -111,6 +111,7 @@ pub const SETTINGS: &[Setting] = &[
         .pyathena("engine_version")
         .per_query(),
     setting("query_timeout_seconds", ValueKind::Seconds, "none", "stop a query running longer than this").per_query(),
+    setting("csv_partition_bytes", ValueKind::Count, "67108864 (64 MiB)", "bytes of a result CSV per partition (0: one partition)"),
     setting("poll_interval", ValueKind::Seconds, "5", "longest wait between two status polls").pyathena("poll_interval"),
     setting("access_key_id", ValueKind::Text, "from the AWS config chain", "static credentials: access key id")
         .env("AWS_ACCESS_KEY_ID")
@@ -266,6 +267,10 @@ impl ConnectionBuilder {
             ("role_arn", Parsed::Text(v)) => self.with_role_arn(v),
             ("role_session_name", Parsed::Text(v)) => self.with_role_session_name(v),
             ("external_id", Parsed::Text(v)) => self.with_external_id(v),
+            ("csv_partition_bytes", Parsed::Count(n)) => {
+                self.settings.fetch.csv_partition_size = n;
+                self
+            }
             ("duration_seconds", Parsed::Count(n)) => match u32::try_from(n) {
                 Ok(n) => self.with_duration_seconds(n),
                 Err(_) => {

@@ -41,6 +41,10 @@ pub struct FetchConfig {
     /// Bytes of decoded batches waiting for the consumer. Default 16 MiB per core, at least
     /// 32 MiB.
     pub decoded_bytes_buffered: u64,
+    /// Bytes of a result CSV per partition ([`crate::QueryHandle::wait_partitions`]): a larger
+    /// CSV is cut into byte ranges, each read and decoded on its own (its records found from its
+    /// bytes). Default 64 MiB; 0 keeps the CSV one partition.
+    pub csv_partition_size: u64,
 }
 
 impl Default for FetchConfig {
@@ -53,6 +57,7 @@ impl Default for FetchConfig {
             stream_range_size: 8 << 20,
             unload_bytes_in_flight: (cores * (32 << 20)).max(64 << 20),
             decoded_bytes_buffered: (cores * (16 << 20)).max(32 << 20),
+            csv_partition_size: 64 << 20,
         }
     }
 }
@@ -108,6 +113,10 @@ pub(crate) struct ObjectMeta {
 impl Fetcher {
     pub(crate) fn new(s3: aws_sdk_s3::Client, config: FetchConfig) -> Self {
         Self { s3, config }
+    }
+
+    pub(crate) fn config(&self) -> &FetchConfig {
+        &self.config
     }
 
     /// The first `len` bytes of the object (all of it when it is shorter) with its size and
@@ -192,20 +201,30 @@ impl Fetcher {
     /// rest as ranged GETs in flight concurrently.
     pub(crate) fn chunks(&self, uri: &str, meta: &ObjectMeta, first: Bytes) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
         let chunk = self.config.chunk_size.max(1);
-        let from = (first.len() as u64).min(meta.size);
-        let ranges: Vec<(u64, u64)> =
-            (0..(meta.size - from).div_ceil(chunk)).map(|i| (from + i * chunk, (from + (i + 1) * chunk).min(meta.size))).collect();
+        let size = meta.size;
+        let from = (first.len() as u64).min(size);
+        let ranges = (0..(size - from).div_ceil(chunk)).map(move |i| (from + i * chunk, (from + (i + 1) * chunk).min(size)));
         let head = (!first.is_empty()).then_some(Ok(first));
+        futures::stream::iter(head).chain(self.ranges(uri, meta, ranges))
+    }
+
+    /// The bytes of `ranges` of the object (start, end), in order, `concurrency` GETs in flight
+    /// (the iterator is read lazily: dropping the stream stops the reading).
+    pub(crate) fn ranges(
+        &self,
+        uri: &str,
+        meta: &ObjectMeta,
+        ranges: impl Iterator<Item = (u64, u64)> + Send + 'static,
+    ) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
         let this = self.clone();
         let uri = uri.to_owned();
         let etag = meta.etag.clone();
-        let rest = futures::stream::iter(ranges)
+        futures::stream::iter(ranges)
             .map(move |(start, end)| {
                 let (this, uri, etag) = (this.clone(), uri.clone(), etag.clone());
                 async move { this.range(&uri, etag.as_deref(), start, end).await }
             })
-            .buffered(self.config.concurrency.max(1));
-        futures::stream::iter(head).chain(rest)
+            .buffered(self.config.concurrency.max(1))
     }
 
     /// Bytes `start..end` of the object, resuming after cut or short bodies.

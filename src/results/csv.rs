@@ -5,6 +5,10 @@
 //! A record boundary is a `\n` outside quotes; whether a byte is inside quotes follows from the
 //! parity of the `"` bytes before it in the object. Each chunk's quotes are counted on a blocking
 //! thread (in parallel); an ordered pass then only scans each chunk up to its first boundary.
+//!
+//! A byte range of the CSV (a partition) holds the records that start in it: its first record
+//! start is found from its own bytes ([`resync`]), or, when they allow more than one reading, from
+//! the parity of the quotes before it; its last record is read past the range's end.
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -12,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::decode::TextDecoder;
-use crate::decode::csv::{BATCH_ROWS, CsvDecoder, count_quotes, last_boundary};
+use crate::decode::csv::{BATCH_ROWS, CsvDecoder, Resync, count_quotes, first_boundary, last_boundary, resync};
 use crate::error::{Error, Result};
 use crate::fetch::{Fetcher, ObjectMeta};
 use crate::results::stream::RecordBatchStream;
@@ -29,6 +33,13 @@ struct Cutter {
     carry: BytesMut,
     odd: bool,
     emitted: bool,
+    /// Bytes pushed so far.
+    pushed: u64,
+    /// Records must start before this many bytes (a range's end); the one that straddles it is
+    /// completed, nothing after.
+    stop: Option<u64>,
+    /// The record at `stop` is complete: later chunks are not wanted.
+    done: bool,
 }
 
 impl Cutter {
@@ -37,8 +48,29 @@ impl Cutter {
     /// chunk is thus decoded as soon as it arrives, not when the next one does; one segment a
     /// chunk keeps every core on a whole chunk (without carried bytes, without a copy).
     fn push(&mut self, chunk: Bytes, quotes: u64) -> Vec<Segment> {
+        if self.done {
+            return Vec::new();
+        }
+        let odd_before = self.odd;
+        let before = self.pushed;
+        self.pushed += chunk.len() as u64;
         self.odd ^= quotes % 2 == 1;
-        let Some(last) = last_boundary(&chunk, self.odd) else {
+        let end = match self.stop {
+            // The first boundary at or after the byte before `stop` ends the last record.
+            Some(stop) if self.pushed >= stop => {
+                let k = (stop.saturating_sub(1).saturating_sub(before) as usize).min(chunk.len());
+                let odd = odd_before ^ (count_quotes(&chunk[..k]) % 2 == 1);
+                match first_boundary(&chunk[k..], odd) {
+                    Some(b) => {
+                        self.done = true;
+                        Some(k + b)
+                    }
+                    None => None,
+                }
+            }
+            _ => last_boundary(&chunk, self.odd),
+        };
+        let Some(last) = end else {
             self.carry.extend_from_slice(&chunk);
             return Vec::new();
         };
@@ -49,7 +81,9 @@ impl Cutter {
             joined.extend_from_slice(&chunk[..last]);
             joined.freeze()
         };
-        self.carry.extend_from_slice(&chunk[last..]);
+        if !self.done {
+            self.carry.extend_from_slice(&chunk[last..]);
+        }
         vec![self.segment(bytes)]
     }
 
@@ -59,7 +93,7 @@ impl Cutter {
     }
 
     fn finish(&mut self) -> Option<Segment> {
-        if self.carry.is_empty() && self.emitted {
+        if (self.carry.is_empty() && self.emitted) || self.done {
             return None;
         }
         let rest = std::mem::take(&mut self.carry).freeze();
@@ -87,10 +121,99 @@ pub(crate) fn csv_stream(
     query_id: &str,
     schema: SchemaRef,
 ) -> RecordBatchStream {
+    let chunks = fetcher.chunks(uri, &meta, head);
+    decode_chunks(chunks, Cutter::default(), query_id, schema)
+}
+
+/// The records of the result CSV at `uri` that start in bytes `start..end`, as a stream of
+/// batches of `schema` in the file's order (the header is read only by the range at 0).
+/// `meta`: the object's size and ETag when it was partitioned; every GET is pinned to the ETag.
+pub(crate) async fn csv_range_stream(
+    fetcher: &Fetcher,
+    uri: &str,
+    meta: ObjectMeta,
+    (start, end): (u64, u64),
+    query_id: &str,
+    schema: SchemaRef,
+) -> Result<RecordBatchStream> {
+    let from = record_start(fetcher, uri, &meta, start).await?;
+    if from >= end.min(meta.size) {
+        return Ok(RecordBatchStream::new(schema, futures::stream::empty()));
+    }
+    // The range in chunks read concurrently, then the bytes after it in small pieces until the
+    // last record's end (read lazily: the stream is dropped once the cutter has it).
+    let chunk = fetcher.config().chunk_size.max(1);
+    let size = meta.size;
+    let inside = (0..(end - from).div_ceil(chunk)).map(move |i| (from + i * chunk, (from + (i + 1) * chunk).min(end)));
+    let tail = TAIL_PIECE.min(chunk);
+    let after = (0..size.saturating_sub(end).div_ceil(tail)).map(move |i| (end + i * tail, (end + (i + 1) * tail).min(size)));
+    let chunks = fetcher.ranges(uri, &meta, inside.chain(after));
+    let cutter = Cutter { emitted: start > 0, stop: Some(end - from), ..Cutter::default() };
+    Ok(decode_chunks(chunks, cutter, query_id, schema))
+}
+
+/// Bytes per GET past a range's end, where usually only the rest of one record is wanted.
+const TAIL_PIECE: u64 = 64 << 10;
+
+/// Bytes read from a range's start to find its first record start, growing fourfold up to one
+/// chunk (`FetchConfig::chunk_size`) before the quotes before the range are counted instead.
+const RESYNC_FIRST: u64 = 64 << 10;
+
+/// The first record start at or after `start`.
+async fn record_start(fetcher: &Fetcher, uri: &str, meta: &ObjectMeta, start: u64) -> Result<u64> {
+    if start == 0 || start >= meta.size {
+        return Ok(start.min(meta.size));
+    }
+    // From the byte before `start`: a record starting at `start` itself is found too.
+    let from = start - 1;
+    let window = fetcher.config().chunk_size.max(RESYNC_FIRST);
+    let mut len = RESYNC_FIRST.min(window);
+    loop {
+        let to = (from + len).min(meta.size);
+        let bytes = fetcher.range(uri, meta.etag.as_deref(), from, to).await?;
+        match resync(&bytes, to == meta.size) {
+            Resync::At(at) => return Ok(from + at as u64),
+            Resync::NeedMore if len < window => len = (len * 4).min(window),
+            Resync::NeedMore | Resync::Ambiguous => break,
+        }
+    }
+    // The bytes alone allow more than one reading: the parity of every quote before them.
+    tracing::debug!(uri, start, "CSV range start ambiguous from its bytes: counting the quotes before it");
+    let chunk = window;
+    let ranges = (0..from.div_ceil(chunk)).map(move |i| (i * chunk, ((i + 1) * chunk).min(from)));
+    let quotes: u64 = fetcher
+        .ranges(uri, meta, ranges)
+        .map_ok(|bytes| async move { blocking(move || count_quotes(&bytes)).await })
+        .try_buffered(2)
+        .try_fold(0u64, |sum, q| futures::future::ready(Ok(sum + q)))
+        .await?;
+    let mut odd = quotes % 2 == 1;
+    let mut at = from;
+    loop {
+        let to = (at + window).min(meta.size);
+        let bytes = fetcher.range(uri, meta.etag.as_deref(), at, to).await?;
+        if let Some(b) = first_boundary(&bytes, odd) {
+            return Ok(at + b as u64);
+        }
+        if to == meta.size {
+            return Ok(meta.size);
+        }
+        odd ^= count_quotes(&bytes) % 2 == 1;
+        at = to;
+    }
+}
+
+/// Decodes ordered chunks of a result CSV: cut into segments of whole records by `cutter`,
+/// segments decoded on blocking threads in parallel, batches in order.
+fn decode_chunks(
+    chunks: impl futures::Stream<Item = Result<Bytes>> + Send + 'static,
+    cutter: Cutter,
+    query_id: &str,
+    schema: SchemaRef,
+) -> RecordBatchStream {
     // Decoding is CPU-bound: one segment per core in flight (more only adds memory).
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let counted = fetcher
-        .chunks(uri, &meta, head)
+    let counted = chunks
         .map_ok(|chunk| async move {
             let c = chunk.clone();
             let quotes = blocking(move || count_quotes(&c)).await?;
@@ -98,11 +221,14 @@ pub(crate) fn csv_stream(
         })
         .try_buffered(parallel);
     // Ordered, cheap: each chunk is scanned only up to its first record boundary.
-    let segments = futures::stream::unfold((counted.boxed(), Cutter::default(), false), |(mut counted, mut cutter, done)| async move {
+    let segments = futures::stream::unfold((counted.boxed(), cutter, false), |(mut counted, mut cutter, done)| async move {
         if done {
             return None;
         }
         loop {
+            if cutter.done {
+                return None;
+            }
             match counted.next().await {
                 Some(Ok((chunk, quotes))) => {
                     let segments = cutter.push(chunk, quotes);
@@ -158,6 +284,26 @@ mod tests {
                 assert!(s.bytes.is_empty() || s.bytes.ends_with(b"\n"), "chunk size {size}: {:?}", s.bytes);
                 // Every segment splits into whole records on its own.
                 crate::decode::csv::split_records(&s.bytes, true, |_| Ok(())).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_stop_ends_at_the_record_that_straddles_it() {
+        let csv: &[u8] = b"\"a\nb\"\n\"\"\"\"\n\n\"c,d\"\n";
+        // Records start at 0, 6, 11, 12; a range ending at `stop` keeps those starting before it.
+        let starts = [0u64, 6, 11, 12];
+        for stop in 1..=csv.len() as u64 {
+            let want = starts.iter().find(|&&p| p >= stop).map_or(csv.len(), |&p| p as usize);
+            for size in 1..csv.len() {
+                let mut cutter = Cutter { stop: Some(stop), ..Cutter::default() };
+                let mut segments = Vec::new();
+                for chunk in csv.chunks(size) {
+                    segments.extend(cutter.push(Bytes::copy_from_slice(chunk), count_quotes(chunk)));
+                }
+                segments.extend(cutter.finish());
+                let joined: Vec<u8> = segments.iter().flat_map(|s| s.bytes.to_vec()).collect();
+                assert_eq!(joined, &csv[..want], "stop {stop}, chunk size {size}");
             }
         }
     }

@@ -4,7 +4,8 @@
 //! no credentials. Serialised with [`ResultPartition::to_bytes`], it is read back by
 //! [`Connection::read_partition`] on any connection with read access to the objects.
 //!
-//! One partition per UNLOAD data file; one for the result CSV; one for a DuckDB query's Arrow
+//! One partition per UNLOAD data file; one per byte range of the result CSV
+//! ([`crate::FetchConfig::csv_partition_size`] each, the records that start in it); one for a DuckDB query's Arrow
 //! stream (managed results); one for a result that only GetQueryResults gives (statements
 //! without a CSV, or [`ResultSource::Api`]). Reading them all
 //! gives exactly the result's rows; an object changed since the partitions were made fails
@@ -51,8 +52,14 @@ pub struct ResultPartition {
 enum Location {
     /// One UNLOAD data file (Parquet), with how the query's columns were written.
     Parquet { uri: String, size: u64, etag: Option<String>, as_text: Vec<bool>, rewritten: bool },
-    /// The whole result CSV.
-    Csv { uri: String, size: u64, etag: Option<String> },
+    /// The result CSV: the records that start in bytes `range` (start, end), or all of them.
+    Csv {
+        uri: String,
+        size: u64,
+        etag: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        range: Option<(u64, u64)>,
+    },
     /// GetQueryResults paging of the query.
     Api,
     /// The Arrow stream of a DuckDB query's managed result (GetQueryResultStream).
@@ -127,6 +134,15 @@ impl ResultPartition {
         match &self.location {
             Location::Parquet { size, .. } | Location::Csv { size, .. } => Some(*size),
             Location::Api | Location::Stream => None,
+        }
+    }
+
+    /// The bytes of the object this partition reads the records of (start, end): the records
+    /// that start in them (`None` for the whole object or GetQueryResults paging).
+    pub fn byte_range(&self) -> Option<(u64, u64)> {
+        match &self.location {
+            Location::Csv { range, .. } => *range,
+            _ => None,
         }
     }
 
@@ -221,15 +237,27 @@ pub(crate) async fn partitions_of(
     let csv = info.output_location.clone().filter(|l| {
         conn.settings().result_source != ResultSource::Api && l.ends_with(".csv") && info.substatement_type.as_deref() != Some("UNLOAD")
     });
-    let location = match csv {
+    let partitions = match csv {
         Some(uri) => {
             let meta = metas(conn, std::slice::from_ref(&uri)).await?.remove(0);
-            Location::Csv { uri, size: meta.size, etag: meta.etag }
+            csv_ranges(meta.size, conn.settings().fetch.csv_partition_size)
+                .into_iter()
+                .map(|range| partition(&columns, Location::Csv { uri: uri.clone(), size: meta.size, etag: meta.etag.clone(), range }))
+                .collect()
         }
-        None => Location::Api,
+        None => vec![partition(&columns, Location::Api)],
     };
-    let partitions = vec![partition(&columns, location)];
     Ok(Partitions { schema, partitions, info })
+}
+
+/// A CSV of `size` bytes cut into ranges of about `per` bytes (one whole range when it is not
+/// larger, or `per` is 0).
+fn csv_ranges(size: u64, per: u64) -> Vec<Option<(u64, u64)>> {
+    if per == 0 || size <= per {
+        return vec![None];
+    }
+    let n = size.div_ceil(per);
+    (0..n).map(|i| Some((size * i / n, size * (i + 1) / n))).collect()
 }
 
 /// The object at `uri` must still be the one partitioned.
@@ -268,7 +296,11 @@ impl Connection {
                     None => Err(Error::decode("an UNLOAD partition without its file")),
                 }
             }
-            Location::Csv { uri, size, etag } => {
+            Location::Csv { uri, size, etag, range: Some(range) } => {
+                let meta = ObjectMeta { size: *size, etag: etag.clone() };
+                csv::csv_range_stream(self.fetcher(), uri, meta, *range, &partition.query_id, partition.text_schema()?).await
+            }
+            Location::Csv { uri, size, etag, range: None } => {
                 let (meta, head) = self.fetcher().open_head(uri, self.settings().fetch.chunk_size.min(FIRST_RANGE)).await?;
                 unchanged(uri, &meta, *size, etag.as_deref())?;
                 Ok(csv::csv_stream(self.fetcher(), uri, meta, head, &partition.query_id, partition.text_schema()?))

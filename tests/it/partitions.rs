@@ -1,10 +1,10 @@
-//! Partitions of a result: one per UNLOAD data file, one for the result CSV, one for API
+//! Partitions of a result: one per UNLOAD data file, byte ranges of the result CSV, one for API
 //! paging; serialised without credentials, read on other connections, exactly the result's
 //! rows, and a changed object refused.
 
 use std::sync::OnceLock;
 
-use athena_arrow::{Connection, Error, ResultPartition, ResultSource, Row, Value};
+use athena_arrow::{Connection, Error, FetchConfig, ResultPartition, ResultSource, Row, Value};
 use futures::TryStreamExt;
 
 use crate::Shared;
@@ -77,6 +77,58 @@ async fn a_csv_result_is_one_partition_read_on_another_connection() {
     assert_eq!(rows, expected);
     let seven = rows.iter().find(|r| r[0] == Value::Integer(7)).unwrap();
     assert_eq!(seven, &vec![Value::Integer(7), Value::String("7".into()), Value::Decimal(700, 2), Value::Null]);
+}
+
+/// Every partition of `sql`'s result CSV cut into ranges of `per` bytes, read in order on
+/// another connection (reading small chunks), against the whole result read at once.
+async fn ranges_give_the_result_in_order(sql: &str, per: u64) -> usize {
+    let conn = crate::builder()
+        .with_s3_staging_dir("s3://athena-results/partitions-ranges/")
+        .with_option("csv_partition_bytes", &per.to_string())
+        .build()
+        .await
+        .unwrap();
+    let parts = conn.query(sql).execute_partitions().await.unwrap();
+    let size = parts.partitions[0].size().unwrap();
+    assert_eq!(parts.partitions.len() as u64, size.div_ceil(per), "{size} bytes in ranges of {per}");
+    let mut next = 0;
+    for p in &parts.partitions {
+        let (start, end) = p.byte_range().expect("a range");
+        assert_eq!((start, p.uri()), (next, parts.info.output_location.as_deref()));
+        next = end;
+    }
+    assert_eq!(next, size);
+    let fetch = FetchConfig { chunk_size: 4096, concurrency: 3, ..FetchConfig::default() };
+    let reader = crate::builder().with_fetch(fetch).build().await.unwrap();
+    let mut rows = Vec::new();
+    for p in &parts.partitions {
+        let (read, schema) = read_with_schema(&reader, &p.to_bytes()).await;
+        assert_eq!(schema, parts.schema);
+        rows.extend(read);
+    }
+    let whole: Vec<Vec<Value>> = conn.execute(sql).await.unwrap().fetch_all().await.unwrap().iter().map(Row::values).collect();
+    assert_eq!(rows.len(), whole.len());
+    assert_eq!(rows, whole, "the partitions in order are the result in order");
+    parts.partitions.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_result_is_cut_into_byte_ranges_that_give_every_row_once() {
+    // Values with quotes, commas, newlines, empty strings and NULLs, cut at odd sizes so that
+    // ranges start inside quoted values, between doubled quotes and at record starts.
+    let sql = "SELECT a, IF(a % 5 = 0, NULL, IF(a % 5 = 1, '', 'q\"' || CAST(a AS VARCHAR) || ',\n\"\"x')) AS s, \
+               CAST(a AS DOUBLE) / 8 AS d FROM many_rows ORDER BY a";
+    for per in [997, 4096, 65_536] {
+        assert!(ranges_give_the_result_in_order(sql, per).await > 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranges_of_quotes_and_commas_alone_count_the_quotes_before_them() {
+    // `","` on every row reads two ways from any byte until the object's end: ranges far from
+    // the end find their start from the parity of the quotes before them.
+    let n = ranges_give_the_result_in_order("SELECT '\",\"' AS q, '' AS e FROM many_rows", 20_000).await;
+    assert!(n >= 5, "{n} partitions");
 }
 
 #[tokio::test]

@@ -13,78 +13,158 @@ use arrow::array::RecordBatch;
 use crate::decode::text::TextDecoder;
 use crate::error::{Error, Result};
 
-#[doc(hidden)] // public for the benches (benches/csv_decode.rs, benches/fast_path.rs), not an API
+mod boundary;
+
+pub use boundary::{Resync, count_quotes, first_boundary, last_boundary, resync};
+
+/// Where one field's value lies in the indexed bytes (the quotes around it excluded).
+#[derive(Clone, Copy, Debug)]
+struct Field {
+    start: usize,
+    /// The end, with [`ESCAPED`] set when the value holds doubled quotes.
+    end: usize,
+}
+
+/// `start` of a NULL field (an unquoted empty one).
+const NULL: usize = usize::MAX;
+const ESCAPED: usize = 1 << (usize::BITS - 1);
+
+impl Field {
+    /// The value in `text` (None = NULL) and whether it holds doubled quotes.
+    #[inline]
+    fn value(self, text: &str) -> (Option<&str>, bool) {
+        if self.start == NULL {
+            return (None, false);
+        }
+        (Some(&text[self.start..self.end & !ESCAPED]), self.end & ESCAPED != 0)
+    }
+}
+
+/// The fields of complete records, indexed once and read column by column.
+#[derive(Debug, Default)]
+struct Index {
+    fields: Vec<Field>,
+    /// For each record, the number of fields indexed up to its end.
+    ends: Vec<usize>,
+}
+
+impl Index {
+    /// Indexes up to `max` complete records at the front of `buf` (replacing what was held),
+    /// returning the bytes they take. A record cut at the end of `buf` is left out.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when a quoted value is followed by anything but `,` or `\n`.
+    fn records(&mut self, buf: &[u8], max: usize) -> Result<usize> {
+        self.fields.clear();
+        self.ends.clear();
+        let fields = &mut self.fields;
+        let mut pos = 0; // the end of the last complete record
+        let mut i = 0;
+        'records: while i < buf.len() && self.ends.len() < max {
+            loop {
+                // One field, starting at `i`.
+                if buf.get(i) == Some(&b'"') {
+                    let start = i + 1;
+                    let mut j = start;
+                    let mut escaped = 0;
+                    loop {
+                        match memchr::memchr(b'"', &buf[j..]) {
+                            None => break 'records, // incomplete quoted value
+                            Some(k) => {
+                                j += k;
+                                match buf.get(j + 1) {
+                                    Some(b'"') => {
+                                        escaped = ESCAPED;
+                                        j += 2;
+                                    }
+                                    Some(_) => break,
+                                    None => break 'records, // cannot tell yet whether `"` is doubled
+                                }
+                            }
+                        }
+                    }
+                    fields.push(Field { start, end: j | escaped });
+                    i = j + 1;
+                } else {
+                    // Unquoted: NULL when empty (Athena writes nothing else unquoted).
+                    let end = match buf.get(i) {
+                        Some(b',' | b'\n') => i,
+                        _ => match memchr::memchr2(b',', b'\n', &buf[i..]) {
+                            Some(k) => i + k,
+                            None => break 'records,
+                        },
+                    };
+                    fields.push(if end == i { Field { start: NULL, end: 0 } } else { Field { start: i, end } });
+                    i = end;
+                }
+                match buf.get(i) {
+                    Some(b',') => i += 1,
+                    Some(b'\n') => {
+                        i += 1;
+                        self.ends.push(fields.len());
+                        pos = i;
+                        continue 'records;
+                    }
+                    Some(other) => {
+                        return Err(Error::decode(format!("malformed result CSV: {:?} after a quoted value at byte {i}", *other as char)));
+                    }
+                    None => break 'records,
+                }
+            }
+        }
+        fields.truncate(self.ends.last().copied().unwrap_or(0));
+        Ok(pos)
+    }
+
+    /// The fields of record `r`.
+    fn record(&self, r: usize) -> &[Field] {
+        let from = if r == 0 { 0 } else { self.ends[r - 1] };
+        &self.fields[from..self.ends[r]]
+    }
+}
+
+/// The longest prefix of `buf` that is UTF-8: a character cut at the end of a piece waits for
+/// the next one (not at the end of input, `last`). UTF-8 is checked once per piece; fields are
+/// then cut at ASCII delimiters, which are always character boundaries.
+fn utf8_prefix(buf: &[u8], last: bool) -> Result<&str> {
+    match std::str::from_utf8(buf) {
+        Ok(text) => Ok(text),
+        Err(e) if !last && e.error_len().is_none() => Ok(std::str::from_utf8(&buf[..e.valid_up_to()]).expect("valid prefix")),
+        Err(e) => Err(Error::decode(format!("result CSV is not UTF-8: {e}"))),
+    }
+}
+
+fn truncated(rest: usize) -> Error {
+    Error::decode(format!("result CSV is truncated: {rest} bytes after the last complete record"))
+}
+
+#[doc(hidden)] // public for the benches (benches/csv_decode.rs) and tests, not an API
 /// Splits complete records off the front of `buf`, calling `on_record` with each record's
 /// fields (None = NULL). Returns the bytes consumed: a trailing partial record is left for the
 /// next call (with more bytes appended); at the end of input (`last`) it is an error.
 pub fn split_records(buf: &[u8], last: bool, mut on_record: impl FnMut(&[Option<Cow<'_, str>>]) -> Result<()>) -> Result<usize> {
-    // UTF-8 is checked once for the whole buffer; fields are then cut at ASCII delimiters, which
-    // are always character boundaries. A character cut at the end of a piece waits for the next.
-    let text = match std::str::from_utf8(buf) {
-        Ok(text) => text,
-        Err(e) if !last && e.error_len().is_none() => std::str::from_utf8(&buf[..e.valid_up_to()]).expect("valid prefix"),
-        Err(e) => return Err(Error::decode(format!("result CSV is not UTF-8: {e}"))),
-    };
-    let buf = text.as_bytes();
-    let mut fields: Vec<Option<Cow<'_, str>>> = Vec::new();
-    let mut pos = 0; // start of the current record
-    let mut i = 0;
-    'records: while i < buf.len() {
-        fields.clear();
-        loop {
-            // One field, starting at `i`.
-            if buf.get(i) == Some(&b'"') {
-                let start = i + 1;
-                let mut j = start;
-                let mut escaped = false;
-                loop {
-                    match memchr::memchr(b'"', &buf[j..]) {
-                        None => break 'records, // incomplete quoted value
-                        Some(k) => {
-                            j += k;
-                            if buf.get(j + 1) == Some(&b'"') {
-                                escaped = true;
-                                j += 2;
-                            } else if j + 1 >= buf.len() {
-                                break 'records; // cannot tell yet whether `"` is doubled
-                            } else {
-                                break;
-                            }
-                        }
-                    }
-                }
-                let raw = &text[start..j];
-                fields.push(Some(if escaped { Cow::Owned(raw.replace("\"\"", "\"")) } else { Cow::Borrowed(raw) }));
-                i = j + 1;
-            } else {
-                // Unquoted: NULL when empty (Athena writes nothing else unquoted).
-                let end = match buf.get(i) {
-                    Some(b',' | b'\n') => i,
-                    _ => match memchr::memchr2(b',', b'\n', &buf[i..]) {
-                        Some(k) => i + k,
-                        None => break 'records,
-                    },
-                };
-                fields.push(if end == i { None } else { Some(Cow::Borrowed(&text[i..end])) });
-                i = end;
-            }
-            match buf.get(i) {
-                Some(b',') => i += 1,
-                Some(b'\n') => {
-                    i += 1;
-                    on_record(&fields)?;
-                    pos = i;
-                    continue 'records;
-                }
-                Some(other) => {
-                    return Err(Error::decode(format!("malformed result CSV: {:?} after a quoted value at byte {i}", *other as char)));
-                }
-                None => break 'records,
-            }
+    let text = utf8_prefix(buf, last)?;
+    let mut index = Index::default();
+    let mut pos = 0;
+    let mut values = Vec::new();
+    loop {
+        let used = index.records(&text.as_bytes()[pos..], BATCH_ROWS)?;
+        for r in 0..index.ends.len() {
+            values.clear();
+            values.extend(index.record(r).iter().map(|f| match f.value(&text[pos..]) {
+                (None, _) => None,
+                (Some(v), false) => Some(Cow::Borrowed(v)),
+                (Some(v), true) => Some(Cow::Owned(v.replace("\"\"", "\""))),
+            }));
+            on_record(&values)?;
+        }
+        pos += used;
+        if index.ends.len() < BATCH_ROWS {
+            break;
         }
     }
     if last && pos < buf.len() {
-        return Err(Error::decode(format!("result CSV is truncated: {} bytes after the last complete record", buf.len() - pos)));
+        return Err(truncated(buf.len() - pos));
     }
     Ok(pos)
 }
@@ -102,18 +182,19 @@ pub struct CsvDecoder {
     carry: Vec<u8>,
     header_seen: bool,
     rows: u64,
+    index: Index,
 }
 
 impl CsvDecoder {
     /// A decoder for the CSV from its header line on; `decoder` is best made with
     /// [`TextDecoder::with_capacity`]`(schema, BATCH_ROWS)`.
     pub fn new(decoder: TextDecoder) -> Self {
-        Self { decoder, carry: Vec::new(), header_seen: false, rows: 0 }
+        Self { decoder, carry: Vec::new(), header_seen: false, rows: 0, index: Index::default() }
     }
 
     /// A decoder for a piece of the CSV after its header line.
     pub fn without_header(decoder: TextDecoder) -> Self {
-        Self { decoder, carry: Vec::new(), header_seen: true, rows: 0 }
+        Self { decoder, carry: Vec::new(), header_seen: true, rows: 0, index: Index::default() }
     }
 
     /// Appends `bytes` and decodes the complete records; `last` marks the end of the object.
@@ -153,65 +234,53 @@ impl CsvDecoder {
         Ok(batches)
     }
 
-    /// Decodes the complete records of `buf` into `batches`, returning the bytes consumed.
+    /// Decodes the complete records of `buf` into `batches`, returning the bytes consumed:
+    /// records are indexed a batch at a time, then converted column by column.
     fn split(&mut self, buf: &[u8], last: bool, batches: &mut Vec<RecordBatch>) -> Result<usize> {
-        let Self { decoder, header_seen, rows, .. } = self;
+        let Self { decoder, header_seen, rows, index, .. } = self;
+        let text = utf8_prefix(buf, last)?;
         let columns = decoder.schema().fields().len();
-        split_records(buf, last, |fields| {
-            if !*header_seen {
-                *header_seen = true;
-                let names: Vec<&str> = fields.iter().map(|f| f.as_deref().unwrap_or("")).collect();
-                let expected: Vec<&str> = decoder.schema().fields().iter().map(|f| f.name().as_str()).collect();
-                if names != expected {
-                    return Err(Error::decode(format!("result CSV header {names:?} does not match the columns {expected:?}")));
-                }
-                return Ok(());
+        let mut pos = 0;
+        if !*header_seen {
+            pos = index.records(text.as_bytes(), 1)?;
+            if index.ends.is_empty() {
+                return if last && !buf.is_empty() { Err(truncated(buf.len())) } else { Ok(0) };
             }
-            if fields.len() != columns {
-                return Err(Error::decode(format!("result CSV row {rows} has {} fields, expected {columns}", fields.len())));
+            *header_seen = true;
+            let names: Vec<&str> = index.record(0).iter().map(|f| f.value(text).0.unwrap_or("")).collect();
+            let expected: Vec<&str> = decoder.schema().fields().iter().map(|f| f.name().as_str()).collect();
+            if names != expected {
+                return Err(Error::decode(format!("result CSV header {names:?} does not match the columns {expected:?}")));
             }
-            *rows += 1;
-            decoder.append_row(fields.iter().map(|f| f.as_deref()))?;
+        }
+        loop {
+            let want = BATCH_ROWS - decoder.len();
+            let rest = &text[pos..];
+            let used = index.records(rest.as_bytes(), want)?;
+            let n = index.ends.len();
+            if let Some(r) = (0..n).find(|&r| index.record(r).len() != columns) {
+                return Err(Error::decode(format!(
+                    "result CSV row {} has {} fields, expected {columns}",
+                    *rows + r as u64,
+                    index.record(r).len()
+                )));
+            }
+            let fields = &index.fields;
+            decoder.append_columns(n, |r, c| fields[r * columns + c].value(rest))?;
+            *rows += n as u64;
+            pos += used;
             if decoder.len() == BATCH_ROWS {
                 batches.extend(decoder.flush()?);
             }
-            Ok(())
-        })
-    }
-}
-
-#[doc(hidden)] // public for the benches (benches/csv_decode.rs, benches/fast_path.rs), not an API
-/// Number of `"` bytes in `bytes` (their parity tells whether a position is inside quotes).
-pub fn count_quotes(bytes: &[u8]) -> u64 {
-    bytes.iter().map(|&b| u64::from(b == b'"')).sum()
-}
-
-#[doc(hidden)] // public for the benches (benches/csv_decode.rs, benches/fast_path.rs), not an API
-/// The end (one past the `\n`) of the first record boundary in `bytes`, which starts inside
-/// quotes when `odd` (an odd number of `"` came before it): a `\n` outside quotes.
-pub fn first_boundary(bytes: &[u8], mut odd: bool) -> Option<usize> {
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'"' => odd = !odd,
-            b'\n' if !odd => return Some(i + 1),
-            _ => {}
+            if n < want {
+                break;
+            }
         }
-    }
-    None
-}
-
-#[doc(hidden)] // public for the benches (benches/csv_decode.rs, benches/fast_path.rs), not an API
-/// The end of the last record in `bytes` (the position after its `\n`), where `odd` tells
-/// whether the end of `bytes` is inside quotes: scanned backwards, usually over one record.
-pub fn last_boundary(bytes: &[u8], mut odd: bool) -> Option<usize> {
-    for (i, &b) in bytes.iter().enumerate().rev() {
-        match b {
-            b'\n' if !odd => return Some(i + 1),
-            b'"' => odd = !odd,
-            _ => {}
+        if last && pos < buf.len() {
+            return Err(truncated(buf.len() - pos));
         }
+        Ok(pos)
     }
-    None
 }
 
 #[cfg(test)]
