@@ -51,6 +51,8 @@ def main() -> int:
     p.add_argument("--emulator", required=True)
     p.add_argument("--rows", type=int, default=6_400_000)
     p.add_argument("--files", type=int, default=64)
+    p.add_argument("--csv", action="store_true", help="read the result CSV (byte-range partitions) instead of UNLOAD files")
+    p.add_argument("--csv-partition-bytes", type=int, default=64 << 20)
     args = p.parse_args()
     data = tempfile.mkdtemp(prefix="athena-scale-")
     per_file = args.rows // args.files
@@ -61,15 +63,19 @@ def main() -> int:
     )
     url = re.search(r"(http://\S+)", emulator.stdout.readline()).group(1)
     kwargs = dict(s3_staging_dir="s3://athena-results/scale/", region_name="us-east-1", endpoint_url=url,
-                  aws_access_key_id="test", aws_secret_access_key="test", unload=True)
+                  aws_access_key_id="test", aws_secret_access_key="test", unload=not args.csv)
+    if args.csv:
+        kwargs["csv_partition_bytes"] = args.csv_partition_bytes
     sql = "SELECT * FROM bench"
     me = os.getpid()
-    print(f"# {args.rows} rows of `bench` as {args.files} UNLOAD files ({per_file} rows each); 30 ms first byte, 80 MB/s per connection; {os.cpu_count()} cores")
+    shape = f"the result CSV in byte ranges of {args.csv_partition_bytes} bytes" if args.csv else f"{args.files} UNLOAD files ({per_file} rows each)"
+    print(f"# {args.rows} rows of `bench` as {shape}; 30 ms first byte, 80 MB/s per connection; {os.cpu_count()} cores")
     try:
         from adbc_driver_athena import _partitions, dbapi
 
         def one_process():
             plan = _partitions.plan(sql, kwargs)
+            print(f"#   {len(plan.partitions)} partitions", flush=True)
             start = time.perf_counter()
             with dbapi.connect(**kwargs) as c, c.cursor() as cur:
                 rows = sum(b.num_rows for p in plan.partitions for b in cur.read_partition(p))

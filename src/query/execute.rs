@@ -198,7 +198,7 @@ impl QueryHandle {
     }
 
     /// Polls until the query ends, then lists its result as [`Partitions`] without reading
-    /// rows: one per UNLOAD data file, else one for the result CSV (or for API paging). Each
+    /// rows: one per UNLOAD data file, else byte ranges of the result CSV (or one for API paging). Each
     /// can be read here or elsewhere with [`Connection::read_partition`].
     ///
     /// # Errors
