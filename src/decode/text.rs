@@ -16,8 +16,8 @@ use chrono::NaiveDateTime;
 use crate::decode::duckdb::text::append_duckdb;
 use crate::decode::nested;
 use crate::decode::parse::{
-    fast_timestamp_parts, instant_in, parse_date, parse_decimal, parse_float, parse_int, parse_spaced_hex, parse_time_in, parse_timestamp,
-    parse_timestamp_tz, timestamp_in,
+    fast_timestamp_parts, instant_in, parse_date, parse_decimal, parse_fast_float, parse_float, parse_int, parse_spaced_hex, parse_time_in,
+    parse_timestamp, parse_timestamp_tz, timestamp_in,
 };
 use crate::error::{Error, Result};
 
@@ -210,14 +210,24 @@ impl Column {
     /// match per column and a tight loop per type: the common types parse straight from the
     /// field's bytes; the others go through [`append`](Self::append). An error names the row.
     fn append_many<'a>(&mut self, rows: usize, value: impl Fn(usize) -> (Option<&'a str>, bool)) -> Result<(), (usize, String)> {
+        // Values and validity gathered in plain vectors, appended to the builder at once.
         macro_rules! each {
             ($b:expr, $parse:expr) => {{
+                let mut values = Vec::with_capacity(rows);
+                let mut valid = Vec::with_capacity(rows);
                 for r in 0..rows {
                     match value(r).0 {
-                        None => $b.append_null(),
-                        Some(s) => $b.append_value($parse(s).map_err(|e| (r, e))?),
+                        None => {
+                            values.push(Default::default());
+                            valid.push(false);
+                        }
+                        Some(s) => {
+                            values.push($parse(s).map_err(|e| (r, e))?);
+                            valid.push(true);
+                        }
                     }
                 }
+                $b.append_values(&values, &valid)
             }};
         }
         match self {
@@ -230,13 +240,13 @@ impl Column {
                     }
                 }
             }
-            Column::Boolean(b) => each!(b, parse_bool),
+            Column::Boolean(b) => each!(b, parse_bool).expect("as many values as validities"),
             Column::Int8(b) => each!(b, parse_int::<i8>),
             Column::Int16(b) => each!(b, parse_int::<i16>),
             Column::Int32(b) => each!(b, parse_int::<i32>),
             Column::Int64(b) => each!(b, parse_int::<i64>),
-            Column::Float32(b) => each!(b, parse_float::<f32>),
-            Column::Float64(b) => each!(b, parse_float::<f64>),
+            Column::Float32(b) => each!(b, parse_fast_float::<f32>),
+            Column::Float64(b) => each!(b, parse_fast_float::<f64>),
             Column::Decimal(b, scale) => {
                 let scale = *scale;
                 each!(b, |s| parse_decimal(s, scale))

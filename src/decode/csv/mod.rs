@@ -34,6 +34,21 @@ fn truncated(rest: usize) -> Error {
     Error::decode(format!("result CSV is truncated: {rest} bytes after the last complete record"))
 }
 
+#[doc(hidden)] // public for the benches (benches/csv_decode.rs), not an API
+/// The number of complete records in `buf`, indexed a batch at a time as the decoder does and
+/// not converted: the splitter's share of decoding.
+pub fn count_records(buf: &[u8]) -> Result<usize> {
+    let mut index = Index::default();
+    let (mut pos, mut records) = (0, 0);
+    loop {
+        pos += index.records(&buf[pos..], BATCH_ROWS)?;
+        records += index.ends.len();
+        if index.ends.len() < BATCH_ROWS {
+            return Ok(records);
+        }
+    }
+}
+
 #[doc(hidden)] // public for the benches (benches/csv_decode.rs) and tests, not an API
 /// Splits complete records off the front of `buf`, calling `on_record` with each record's
 /// fields (None = NULL). Returns the bytes consumed: a trailing partial record is left for the
@@ -68,6 +83,9 @@ pub fn split_records(buf: &[u8], last: bool, mut on_record: impl FnMut(&[Option<
 #[doc(hidden)] // public for the benches (benches/csv_decode.rs, benches/fast_path.rs), not an API
 /// Rows per batch decoded from CSV, as for Parquet.
 pub const BATCH_ROWS: usize = 8192;
+
+/// Records indexed, then converted column by column, at a time.
+const RUN_ROWS: usize = 512;
 
 /// Decodes a result CSV fed in pieces into batches of at most [`BATCH_ROWS`] rows: the header
 /// line is checked against the schema and skipped; each call to [`feed`](Self::feed) yields the
@@ -150,7 +168,9 @@ impl CsvDecoder {
             }
         }
         loop {
-            let want = BATCH_ROWS - decoder.len();
+            // Converted in runs of a few hundred records: their fields and bytes stay in the
+            // core's cache while each column is converted.
+            let want = (BATCH_ROWS - decoder.len()).min(RUN_ROWS);
             let rest = &text[pos..];
             let used = index.records(rest.as_bytes(), want)?;
             let n = index.ends.len();
