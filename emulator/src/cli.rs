@@ -48,6 +48,9 @@ pub struct ServeArgs {
     /// Rows an UNLOAD writes per data file before starting the next (default 2,000,000).
     #[arg(long)]
     pub unload_rows_per_file: Option<usize>,
+    /// Rows per Parquet row group of UNLOAD's files (default 1,048,576).
+    #[arg(long)]
+    pub unload_rows_per_row_group: Option<usize>,
     /// Generate the benchmark table `default.bench` with this many rows.
     #[arg(long)]
     pub bench_rows: Option<usize>,
@@ -84,6 +87,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     if let Some(rows) = args.unload_rows_per_file {
         builder = builder.with_unload_rows_per_file(rows);
+    }
+    if let Some(rows) = args.unload_rows_per_row_group {
+        builder = builder.with_unload_rows_per_row_group(rows);
     }
     if let Some(rows) = args.bench_rows {
         builder = builder.with_bench_rows(rows);

@@ -23,6 +23,8 @@ pub struct Realism {
     /// Rows an UNLOAD writes per data file before starting the next (`None`: 2,000,000): large
     /// UNLOADs on Athena write dozens to hundreds of files.
     pub unload_rows_per_file: Option<usize>,
+    /// Rows per Parquet row group of UNLOAD's files (`None`: 1,048,576).
+    pub unload_rows_per_row_group: Option<usize>,
     /// How DuckDB queries' managed results are served through `GetQueryResultStream`.
     pub result_stream: ResultStream,
 }

@@ -172,6 +172,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Rows per row group of an UNLOAD's Parquet files (default 1,048,576): to give one file
+    /// many row groups, as Trino's writer does by bytes (128 MB).
+    pub fn with_unload_rows_per_row_group(mut self, rows: usize) -> Self {
+        self.realism.unload_rows_per_row_group = Some(rows.max(1));
+        self
+    }
+
     /// Longest a client may take to send a request's headers before its connection is closed
     /// (default 30 s).
     pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
@@ -227,7 +234,10 @@ impl EmulatorBuilder {
             fixtures::install_bench(&catalog, rows)?;
         }
         let realism = Arc::new(self.realism.clone());
-        let rows_per_file = self.realism.unload_rows_per_file.unwrap_or(statements::unload::ROWS_PER_FILE);
+        let rows_per_file = statements::unload::FileShape {
+            rows_per_file: self.realism.unload_rows_per_file.unwrap_or(statements::unload::ROWS_PER_FILE),
+            rows_per_row_group: self.realism.unload_rows_per_row_group.unwrap_or(statements::unload::ROWS_PER_ROW_GROUP),
+        };
         let executor = Arc::new(statements::Executor::new(
             catalog,
             layout.clone(),

@@ -81,6 +81,12 @@ impl ByteBudget {
         let units = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).clamp(1, self.capacity);
         self.permits.clone().acquire_many_owned(units).await.expect("the budget is never closed")
     }
+
+    /// As [`acquire`](Self::acquire) when `bytes` are free now, else `None`.
+    pub(crate) fn try_acquire(&self, bytes: u64) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let units = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).clamp(1, self.capacity);
+        self.permits.clone().try_acquire_many_owned(units).ok()
+    }
 }
 
 /// `s3://bucket/key` -> (bucket, key).

@@ -320,8 +320,9 @@ async fn open_file(fetcher: &Fetcher, uri: &str, unit: Option<TimeUnit>, expecte
 
 /// Reads every file of an UNLOAD; `None` when there is none (0 rows).
 ///
-/// Every file has its own task, reading its row groups in order (a file written in sorted
-/// order stays so); the tasks share `fetch.unload_bytes_in_flight` (each row group holds its
+/// Every file has its own task, forwarding its row groups' batches in order (a file written in
+/// sorted order stays so) while several row groups are fetched and decoded at once on tasks of
+/// their own; the tasks share `fetch.unload_bytes_in_flight` (each row group holds its
 /// compressed size of it while fetched and decoded, each footer its guess) and
 /// `fetch.decoded_bytes_buffered` (each batch holds its size until the consumer takes it).
 /// `files`: each URI with, when known, the size and ETag it must still have.
@@ -401,30 +402,89 @@ impl File<'_> {
                 self.uri
             )));
         }
-        let parquet_err = |e: ParquetError| Error::Storage {
-            uri: self.uri.to_owned(),
-            message: "cannot decode Parquet".into(),
-            source: Some(Box::new(e)),
-        };
-        for group in 0..metadata.metadata().num_row_groups() {
-            let size = u64::try_from(metadata.metadata().row_group(group).compressed_size()).unwrap_or(0);
-            let _held = self.in_flight.acquire(size).await;
-            let mut stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader.clone(), metadata.clone())
+        // Row groups are read on tasks of their own, several at once (one large file uses every
+        // core), each sending a few batches ahead; their batches are forwarded in file order.
+        let groups = metadata.metadata().num_row_groups();
+        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get()) + 1;
+        let mut queue = std::collections::VecDeque::new();
+        let mut next = 0;
+        loop {
+            while next < groups && queue.len() < parallel {
+                let size = u64::try_from(metadata.metadata().row_group(next).compressed_size()).unwrap_or(0);
+                // Waits for the budget only when nothing of this file is under way (what is
+                // under way frees it as the consumer takes its batches).
+                let held = if queue.is_empty() {
+                    self.in_flight.acquire(size).await
+                } else {
+                    match self.in_flight.try_acquire(size) {
+                        Some(held) => held,
+                        None => break,
+                    }
+                };
+                queue.push_back(spawn_row_group(reader.clone(), metadata.clone(), next, held, self.uri));
+                next += 1;
+            }
+            let Some(mut group) = queue.pop_front() else { return Ok(()) };
+            loop {
+                match group.recv().await {
+                    Some(Ok(Some(batch))) => {
+                        let batch =
+                            batch.with_schema(self.schema.clone()).map_err(|e| Error::decode(format!("UNLOAD file {}: {e}", self.uri)))?;
+                        let permit = self.buffered.acquire(batch.get_array_memory_size() as u64).await;
+                        if self.tx.send((Ok(batch), Some(permit))).is_err() {
+                            return Ok(()); // the consumer is gone
+                        }
+                    }
+                    Some(Ok(None)) => break, // the row group is complete
+                    Some(Err(e)) => return Err(e),
+                    None => return Err(Error::decode(format!("reading UNLOAD file {}: a row group's reader stopped early", self.uri))),
+                }
+            }
+        }
+    }
+}
+
+/// Reads row group `group` on a task of its own, holding `held` (its share of the in-flight
+/// budget) until done; sends its batches, then `None` once complete (a reader that stops without
+/// it failed).
+fn spawn_row_group(
+    reader: S3ParquetReader,
+    metadata: ArrowReaderMetadata,
+    group: usize,
+    held: OwnedSemaphorePermit,
+    uri: &str,
+) -> tokio::sync::mpsc::Receiver<Result<Option<RecordBatch>>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let uri = uri.to_owned();
+    tokio::spawn(async move {
+        let _held = held;
+        let parquet_err =
+            |e: ParquetError| Error::Storage { uri: uri.clone(), message: "cannot decode Parquet".into(), source: Some(Box::new(e)) };
+        let read = async {
+            let mut stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata)
                 .with_row_groups(vec![group])
                 .with_batch_size(BATCH_ROWS)
                 .build()
                 .map_err(parquet_err)?;
             while let Some(batch) = stream.next().await {
-                let batch = batch.map_err(parquet_err)?;
-                let batch = batch.with_schema(self.schema.clone()).map_err(|e| Error::decode(format!("UNLOAD file {}: {e}", self.uri)))?;
-                let permit = self.buffered.acquire(batch.get_array_memory_size() as u64).await;
-                if self.tx.send((Ok(batch), Some(permit))).is_err() {
-                    return Ok(()); // the consumer is gone
+                if tx.send(Ok(Some(batch.map_err(parquet_err)?))).await.is_err() {
+                    return Ok(()); // the file's reader is gone
                 }
             }
+            let _ = tx.send(Ok(None)).await;
+            Ok::<_, Error>(())
+        };
+        match std::panic::AssertUnwindSafe(read).catch_unwind().await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = tx.send(Err(e)).await;
+            }
+            Err(_) => {
+                let _ = tx.send(Err(Error::decode(format!("reading UNLOAD file {uri}: the row group reader panicked")))).await;
+            }
         }
-        Ok(())
-    }
+    });
+    rx
 }
 
 /// A data file with its reader and footer loaded, and the schema it is read with.

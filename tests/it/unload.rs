@@ -293,3 +293,18 @@ async fn all_sources_agree_on_a_generated_table() {
     assert_eq!(by_source[0], by_source[1], "CSV vs GetQueryResults");
     assert_eq!(by_source[0], by_source[2], "CSV vs UNLOAD");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_file_of_many_row_groups_is_read_in_order() {
+    // One data file of 15 row groups, read several row groups at once: its rows in its order.
+    let emulator = crate::start_emulator(athena_emulator::Emulator::builder().with_unload_rows_per_row_group(700));
+    let conn =
+        crate::builder_at(&emulator.endpoint).with_s3_staging_dir("s3://athena-results/groups/").with_unload(true).build().await.unwrap();
+    let mut r = conn.execute("SELECT a, CAST(a AS VARCHAR) AS s FROM many_rows ORDER BY a").await.unwrap();
+    let query_id = r.query_id().to_owned();
+    let rows: Vec<Vec<Value>> = r.fetch_all().await.unwrap().iter().map(Row::values).collect();
+    assert_eq!(crate::manifest_file_count(&conn, &query_id).await, 1);
+    let want: Vec<Vec<Value>> = (0..10_000).map(|a| vec![Value::Integer(a), Value::String(a.to_string())]).collect();
+    assert_eq!(rows.len(), want.len());
+    assert!(rows == want, "rows out of the file's order (first difference at {:?})", rows.iter().zip(&want).position(|(a, b)| a != b));
+}

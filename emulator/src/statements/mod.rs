@@ -94,8 +94,8 @@ pub struct Executor {
     engine: Engine,
     layout: ObjectLayout,
     state_dir: PathBuf,
-    /// Rows an UNLOAD writes per data file before it starts the next.
-    unload_rows_per_file: usize,
+    /// Rows an UNLOAD writes per data file before it starts the next, and per row group.
+    unload_shape: unload::FileShape,
     /// Compression of the Arrow IPC streams kept for DuckDB's managed results.
     stream_compression: Option<arrow::ipc::CompressionType>,
 }
@@ -105,10 +105,10 @@ impl Executor {
         catalog: Arc<Catalog>,
         layout: ObjectLayout,
         state_dir: PathBuf,
-        unload_rows_per_file: usize,
+        unload_shape: unload::FileShape,
         stream_compression: Option<arrow::ipc::CompressionType>,
     ) -> Self {
-        Self { engine: Engine::new(catalog), layout, state_dir, unload_rows_per_file: unload_rows_per_file.max(1), stream_compression }
+        Self { engine: Engine::new(catalog), layout, state_dir, unload_shape, stream_compression }
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -32,6 +32,16 @@ use crate::types::ATHENA_TYPE_KEY;
 /// `EmulatorBuilder::with_unload_rows_per_file`).
 pub const ROWS_PER_FILE: usize = 2_000_000;
 
+/// Rows per Parquet row group (by default; see `EmulatorBuilder::with_unload_rows_per_row_group`).
+pub const ROWS_PER_ROW_GROUP: usize = 1024 * 1024;
+
+/// How an UNLOAD cuts its rows into files and row groups.
+#[derive(Debug, Clone, Copy)]
+pub struct FileShape {
+    pub rows_per_file: usize,
+    pub rows_per_row_group: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct UnloadOptions {
     pub compression: Compression,
@@ -192,8 +202,9 @@ async fn write_unload(
     prefix: &str,
     query_id: &str,
     options: &UnloadOptions,
-    rows_per_file: usize,
+    shape: FileShape,
 ) -> Result<Vec<(String, usize)>, UnloadError> {
+    let rows_per_file = shape.rows_per_file.max(1);
     let schema = &planned.schema;
     let part_idx: Vec<usize> = options
         .partitioned_by
@@ -207,7 +218,11 @@ async fn write_unload(
     let data_idx: Vec<usize> = (0..schema.fields().len()).filter(|i| !part_idx.contains(i)).collect();
     let data_schema = Schema::new(data_idx.iter().map(|&i| schema.field(i).clone()).collect::<Vec<_>>());
     let (file_schema, descr) = file_schemas(&data_schema)?;
-    let props = WriterProperties::builder().set_compression(options.compression).set_created_by("Trino".into()).build();
+    let props = WriterProperties::builder()
+        .set_compression(options.compression)
+        .set_created_by("Trino".into())
+        .set_max_row_group_row_count(Some(shape.rows_per_row_group.max(1)))
+        .build();
     let target = Arc::new(FileTarget {
         layout: layout.clone(),
         tmp_dir: tmp_dir.to_owned(),
@@ -328,7 +343,7 @@ impl Executor {
         let planned = self.engine.plan_in(ctx, &job.sql, Statement::Query(Box::new(query.clone()))).await?;
         let schema = &planned.schema;
         check_supported(schema)?;
-        let files = write_unload(&planned, &self.layout, &self.tmp_dir(), &bucket, &prefix, &job.id, &options, self.unload_rows_per_file)
+        let files = write_unload(&planned, &self.layout, &self.tmp_dir(), &bucket, &prefix, &job.id, &options, self.unload_shape)
             .await
             .map_err(|e| match e {
                 UnloadError::Engine(e) => df_failure(&job.sql, e),
