@@ -29,9 +29,26 @@ fn parse_bool(s: &str) -> Result<bool, String> {
     }
 }
 
-/// A CSV value's text with each doubled quote (`""`) made one.
-fn unescape(s: &str) -> String {
-    s.replace("\"\"", "\"")
+/// Whether CSV text holds a quote (a short value is scanned in place, a long one by memchr).
+#[inline]
+fn has_quote(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() <= 32 { b.iter().fold(false, |q, &c| q | (c == b'"')) } else { memchr::memchr(b'"', b).is_some() }
+}
+
+/// A CSV value's text with each doubled quote (`""`) made one; a lone quote is an error.
+fn unescape(s: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('"') {
+        if rest.as_bytes().get(at + 1) != Some(&b'"') {
+            return Err(format!("malformed result CSV: a lone quote inside the quoted value {s:?}"));
+        }
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// Decodes rows of Athena text into `RecordBatch`es of a schema made by [`crate::decode::schema`].
@@ -205,18 +222,18 @@ impl Column {
         Ok(())
     }
 
-    /// Appends `rows` values of this column, `value(row)` giving each one's text as written
-    /// (None = NULL) and whether it still holds doubled quotes (`""`, from CSV) to unescape. One
+    /// Appends `rows` values of this column, `value(row)` giving each one's CSV text (None =
+    /// NULL; doubled quotes `""` still doubled, made one only in text, where a quote can be). One
     /// match per column and a tight loop per type: the common types parse straight from the
     /// field's bytes; the others go through [`append`](Self::append). An error names the row.
-    fn append_many<'a>(&mut self, rows: usize, value: impl Fn(usize) -> (Option<&'a str>, bool)) -> Result<(), (usize, String)> {
+    fn append_many<'a>(&mut self, rows: usize, value: impl Fn(usize) -> Option<&'a str>) -> Result<(), (usize, String)> {
         // Values and validity gathered in plain vectors, appended to the builder at once.
         macro_rules! each {
             ($b:expr, $parse:expr) => {{
                 let mut values = Vec::with_capacity(rows);
                 let mut valid = Vec::with_capacity(rows);
                 for r in 0..rows {
-                    match value(r).0 {
+                    match value(r) {
                         None => {
                             values.push(Default::default());
                             valid.push(false);
@@ -234,9 +251,9 @@ impl Column {
             Column::Utf8(b) => {
                 for r in 0..rows {
                     match value(r) {
-                        (None, _) => b.append_null(),
-                        (Some(s), false) => b.append_value(s),
-                        (Some(s), true) => b.append_value(unescape(s)),
+                        None => b.append_null(),
+                        Some(s) if has_quote(s) => b.append_value(unescape(s).map_err(|e| (r, e))?),
+                        Some(s) => b.append_value(s),
                     }
                 }
             }
@@ -259,8 +276,8 @@ impl Column {
             other => {
                 for r in 0..rows {
                     match value(r) {
-                        (Some(s), true) => other.append(Some(&unescape(s))),
-                        (v, _) => other.append(v),
+                        Some(s) if has_quote(s) => other.append(Some(&unescape(s).map_err(|e| (r, e))?)),
+                        v => other.append(v),
                     }
                     .map_err(|e| (r, e))?;
                 }
@@ -402,14 +419,14 @@ impl TextDecoder {
         Ok(())
     }
 
-    /// Appends `rows` rows given column by column: `value(row, column)` is a field's text as
-    /// written (None = NULL, distinct from "") and whether it holds doubled quotes (`""`) to
-    /// unescape. Faster than [`append_row`](Self::append_row) when the rows are at hand: the
+    /// Appends `rows` rows of a result CSV given column by column: `value(row, column)` is a
+    /// field's text as written between its quotes (None = NULL, distinct from ""), doubled quotes
+    /// (`""`) still doubled. Faster than [`append_row`](Self::append_row) when the rows are at hand: the
     /// type is matched once per column, not once per value.
     ///
     /// # Errors
     /// As [`append_row`](Self::append_row); the decoder must then be discarded.
-    pub fn append_columns<'a>(&mut self, rows: usize, value: impl Fn(usize, usize) -> (Option<&'a str>, bool)) -> Result<()> {
+    pub fn append_columns<'a>(&mut self, rows: usize, value: impl Fn(usize, usize) -> Option<&'a str>) -> Result<()> {
         for (c, column) in self.columns.iter_mut().enumerate() {
             column.append_many(rows, |r| value(r, c)).map_err(|(r, message)| Error::Decode {
                 query_id: None,

@@ -2,7 +2,7 @@
 //! 64 bytes at a time. Each block gives bitmasks of its `"`, `,` and `\n` bytes (SSE2 on x86_64,
 //! a plain loop elsewhere); the prefix XOR of the quote mask marks the bytes inside quotes, so the
 //! delimiters outside quotes (field ends) are found without looking at the bytes between them.
-//! A quoted value's doubled quotes are noticed from the count of quotes in its field.
+//! A value's doubled quotes are left for the converter, which looks for them only in text.
 
 use crate::error::{Error, Result};
 
@@ -10,22 +10,20 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Field {
     start: usize,
-    /// The end, with [`ESCAPED`] set when the value holds doubled quotes.
     end: usize,
 }
 
 /// `start` of a NULL field (an unquoted empty one).
 const NULL: usize = usize::MAX;
-const ESCAPED: usize = 1 << (usize::BITS - 1);
 
 impl Field {
-    /// The value in `text` (None = NULL) and whether it holds doubled quotes.
+    /// The value in `text` as written (None = NULL; doubled quotes still doubled).
     #[inline]
-    pub(super) fn value(self, text: &str) -> (Option<&str>, bool) {
+    pub(super) fn value(self, text: &str) -> Option<&str> {
         if self.start == NULL {
-            return (None, false);
+            return None;
         }
-        (Some(&text[self.start..self.end & !ESCAPED]), self.end & ESCAPED != 0)
+        Some(&text[self.start..self.end])
     }
 }
 
@@ -105,8 +103,7 @@ impl Index {
     /// is left out.
     ///
     /// # Errors
-    /// [`Error::Decode`] when a quoted value is followed by anything but `,` or `\n`, or a
-    /// quote stands in an unquoted value.
+    /// [`Error::Decode`] when a quoted value is followed by anything but `,` or `\n`.
     pub(super) fn records(&mut self, buf: &[u8], max: usize) -> Result<usize> {
         self.fields.clear();
         self.ends.clear();
@@ -115,9 +112,7 @@ impl Index {
         }
         let mut pos = 0; // the end of the last complete record
         let mut field_start = 0;
-        let mut quotes_before_start = 0u64; // quotes in buf[..field_start]
         let mut inside = 0u64; // all ones when the previous block ended inside quotes
-        let mut quotes_before_block = 0u64;
         let mut base = 0;
         let mut padded;
         while base < buf.len() {
@@ -137,22 +132,17 @@ impl Index {
                 let bit = ends.trailing_zeros();
                 ends &= ends - 1;
                 let at = base + bit as usize;
-                let quotes_before_end = quotes_before_block + u64::from((m.quote & ((1u64 << bit) - 1)).count_ones());
-                let quotes = quotes_before_end - quotes_before_start;
                 self.fields.push(if at == field_start {
                     Field { start: NULL, end: 0 }
                 } else if buf[field_start] == b'"' {
                     if buf[at - 1] != b'"' || at - field_start < 2 {
                         return Err(malformed(&format!("{:?} after a quoted value", buf[at - 1] as char), at - 1));
                     }
-                    Field { start: field_start + 1, end: (at - 1) | if quotes > 2 { ESCAPED } else { 0 } }
-                } else if quotes > 0 {
-                    return Err(malformed("a quote inside an unquoted value", field_start));
+                    Field { start: field_start + 1, end: at - 1 }
                 } else {
                     Field { start: field_start, end: at }
                 });
                 field_start = at + 1;
-                quotes_before_start = quotes_before_end;
                 if m.newline & (1u64 << bit) != 0 {
                     self.ends.push(self.fields.len());
                     pos = at + 1;
@@ -162,7 +152,6 @@ impl Index {
                 }
             }
             inside = 0u64.wrapping_sub(quoted >> 63);
-            quotes_before_block += u64::from(m.quote.count_ones());
             base += 64;
         }
         self.fields.truncate(self.ends.last().copied().unwrap_or(0));

@@ -63,9 +63,9 @@ pub fn split_records(buf: &[u8], last: bool, mut on_record: impl FnMut(&[Option<
         for r in 0..index.ends.len() {
             values.clear();
             values.extend(index.record(r).iter().map(|f| match f.value(&text[pos..]) {
-                (None, _) => None,
-                (Some(v), false) => Some(Cow::Borrowed(v)),
-                (Some(v), true) => Some(Cow::Owned(v.replace("\"\"", "\""))),
+                None => None,
+                Some(v) if v.contains('"') => Some(Cow::Owned(v.replace("\"\"", "\""))),
+                Some(v) => Some(Cow::Borrowed(v)),
             }));
             on_record(&values)?;
         }
@@ -161,7 +161,7 @@ impl CsvDecoder {
                 return if last && !buf.is_empty() { Err(truncated(buf.len())) } else { Ok(0) };
             }
             *header_seen = true;
-            let names: Vec<&str> = index.record(0).iter().map(|f| f.value(text).0.unwrap_or("")).collect();
+            let names: Vec<&str> = index.record(0).iter().map(|f| f.value(text).unwrap_or("")).collect();
             let expected: Vec<&str> = decoder.schema().fields().iter().map(|f| f.name().as_str()).collect();
             if names != expected {
                 return Err(Error::decode(format!("result CSV header {names:?} does not match the columns {expected:?}")));
