@@ -340,10 +340,17 @@ pub(crate) async fn unload_stream(
     let schema = opened.2.clone();
     let mut opened = Some(opened);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(Result<RecordBatch>, Option<OwnedSemaphorePermit>)>();
-    for (uri, expected) in files {
+    // The first file starts alone; the others once it has sent its first batch (or ended), so
+    // that the first batch does not share the connections and cores with every other file's
+    // opening.
+    let (first_batch, first_sent) = tokio::sync::oneshot::channel::<()>();
+    let mut first_batch = Some(first_batch);
+    let mut later = Vec::new();
+    for (i, (uri, expected)) in files.into_iter().enumerate() {
         let opened = opened.take();
+        let signal = first_batch.take();
         let (fetcher, tx, schema, in_flight, buffered) = (fetcher.clone(), tx.clone(), schema.clone(), in_flight.clone(), buffered.clone());
-        tokio::spawn(async move {
+        let task = async move {
             let file = File {
                 fetcher: &fetcher,
                 uri: &uri,
@@ -353,6 +360,7 @@ pub(crate) async fn unload_stream(
                 in_flight: &in_flight,
                 buffered: &buffered,
                 tx: &tx,
+                first_batch: std::sync::Mutex::new(signal),
             };
             // Its own task: a panicking reader must not end the stream as if the file were
             // complete.
@@ -364,6 +372,19 @@ pub(crate) async fn unload_stream(
             };
             if let Some(e) = failure {
                 let _ = tx.send((Err(e), None));
+            }
+        };
+        if i == 0 {
+            tokio::spawn(task);
+        } else {
+            later.push(task);
+        }
+    }
+    if !later.is_empty() {
+        tokio::spawn(async move {
+            let _ = first_sent.await;
+            for task in later {
+                tokio::spawn(task);
             }
         });
     }
@@ -383,6 +404,8 @@ struct File<'a> {
     in_flight: &'a ByteBudget,
     buffered: &'a ByteBudget,
     tx: &'a tokio::sync::mpsc::UnboundedSender<(Result<RecordBatch>, Option<OwnedSemaphorePermit>)>,
+    /// Told when this file has sent its first batch (dropped when it ends without one).
+    first_batch: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
 impl File<'_> {
@@ -433,6 +456,9 @@ impl File<'_> {
                         let permit = self.buffered.acquire(batch.get_array_memory_size() as u64).await;
                         if self.tx.send((Ok(batch), Some(permit))).is_err() {
                             return Ok(()); // the consumer is gone
+                        }
+                        if let Some(signal) = self.first_batch.lock().expect("not poisoned").take() {
+                            let _ = signal.send(());
                         }
                     }
                     Some(Ok(None)) => break, // the row group is complete
