@@ -392,6 +392,57 @@ mod tests {
         }
     }
 
+    mod digit_arithmetic {
+        use proptest::prelude::*;
+
+        use super::super::{parse_decimal, parse_int};
+
+        /// The plain reading of decimal text: an exact rational by string arithmetic (sign,
+        /// digits, the fraction padded to `scale`), through i128's own parser.
+        fn plain_decimal(s: &str, scale: u8) -> Option<i128> {
+            let (neg, body) = match s.as_bytes().first() {
+                Some(b'-') => (true, &s[1..]),
+                Some(b'+') => (false, &s[1..]),
+                _ => (false, s),
+            };
+            let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+            if (int.is_empty() && frac.is_empty()) || frac.len() > scale as usize || !(int.chars().chain(frac.chars())).all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let digits = format!("{int}{frac}{}", "0".repeat(scale as usize - frac.len()));
+            let v: i128 = digits.trim_start_matches('0').parse().or_else(|_| if digits.chars().all(|c| c == '0') { Ok(0) } else { Err(()) }).ok()?;
+            Some(if neg { -v } else { v })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
+
+            /// Integers of every width, their edges and text around them: the digit loop gives
+            /// what std's parser gives.
+            #[test]
+            fn integers_agree_with_std(v in any::<i64>(), pick in 0usize..6, junk in "[-+0-9a ]{0,21}") {
+                let text = match pick {
+                    0 => v.to_string(),
+                    1 => (v % 1000).to_string(),
+                    2 => ["9223372036854775807", "-9223372036854775808", "9223372036854775808", "-0", "+7", "007", "", "-"][v.unsigned_abs() as usize % 8].to_owned(),
+                    3 => format!("{}{}", v, v.unsigned_abs() % 10),
+                    _ => junk.clone(),
+                };
+                prop_assert_eq!(parse_int::<i64>(&text).ok(), text.parse::<i64>().ok(), "{:?}", text);
+                prop_assert_eq!(parse_int::<i32>(&text).ok(), text.parse::<i32>().ok(), "{:?}", text);
+                prop_assert_eq!(parse_int::<i16>(&text).ok(), text.parse::<i16>().ok(), "{:?}", text);
+                prop_assert_eq!(parse_int::<i8>(&text).ok(), text.parse::<i8>().ok(), "{:?}", text);
+            }
+
+            /// Decimals of scale 0 to 18 up to 38 digits, exact, never through floats.
+            #[test]
+            fn decimals_agree_with_plain_arithmetic(int in "[0-9]{0,20}", frac in "[0-9]{0,18}", neg in any::<bool>(), scale in 0u8..=18, dot in any::<bool>()) {
+                let text = format!("{}{int}{}{frac}", if neg { "-" } else { "" }, if dot || !frac.is_empty() { "." } else { "" });
+                prop_assert_eq!(parse_decimal(&text, scale).ok(), plain_decimal(&text, scale), "{:?} at scale {}", text, scale);
+            }
+        }
+    }
+
     #[test]
     fn fast_date_and_time_parsers_agree_with_chrono() {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
