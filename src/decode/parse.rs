@@ -406,11 +406,15 @@ mod tests {
                 _ => (false, s),
             };
             let (int, frac) = body.split_once('.').unwrap_or((body, ""));
-            if (int.is_empty() && frac.is_empty()) || frac.len() > scale as usize || !(int.chars().chain(frac.chars())).all(|c| c.is_ascii_digit()) {
+            if (int.is_empty() && frac.is_empty())
+                || frac.len() > scale as usize
+                || !(int.chars().chain(frac.chars())).all(|c| c.is_ascii_digit())
+            {
                 return None;
             }
             let digits = format!("{int}{frac}{}", "0".repeat(scale as usize - frac.len()));
-            let v: i128 = digits.trim_start_matches('0').parse().or_else(|_| if digits.chars().all(|c| c == '0') { Ok(0) } else { Err(()) }).ok()?;
+            let v: i128 =
+                digits.trim_start_matches('0').parse().or_else(|_| if digits.chars().all(|c| c == '0') { Ok(0) } else { Err(()) }).ok()?;
             Some(if neg { -v } else { v })
         }
 

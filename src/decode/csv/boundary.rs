@@ -183,15 +183,7 @@ mod tests {
                 from in 0usize..400,
                 cut in 0usize..400,
             ) {
-                let mut csv = String::new();
-                for record in &records {
-                    let fields: Vec<String> = record.iter().map(|v| match v {
-                        None => String::new(),
-                        Some(v) => format!("\"{}\"", v.replace('"', "\"\"")),
-                    }).collect();
-                    csv.push_str(&fields.join(","));
-                    csv.push('\n');
-                }
+                let csv = crate::decode::csv::written(&records);
                 let csv = csv.as_bytes();
                 let from = from % csv.len();
                 let to = (from + 1 + cut).min(csv.len());

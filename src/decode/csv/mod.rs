@@ -199,6 +199,24 @@ impl CsvDecoder {
     }
 }
 
+/// Records written as Athena writes a result CSV (for tests).
+#[cfg(test)]
+pub(crate) fn written(records: &[Vec<Option<String>>]) -> String {
+    let mut csv = String::new();
+    for record in records {
+        let fields: Vec<String> = record
+            .iter()
+            .map(|v| match v {
+                None => String::new(),
+                Some(v) => format!("\"{}\"", v.replace('"', "\"\"")),
+            })
+            .collect();
+        csv.push_str(&fields.join(","));
+        csv.push('\n');
+    }
+    csv
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,15 +358,7 @@ mod tests {
                     proptest::collection::vec(proptest::option::of("[a\",\né]{0,80}"), 1..6), 1..40),
                 lead in 0usize..64,
             ) {
-                let mut csv = String::new();
-                for record in &records {
-                    let fields: Vec<String> = record.iter().map(|v| match v {
-                        None => String::new(),
-                        Some(v) => format!("\"{}\"", v.replace('"', "\"\"")),
-                    }).collect();
-                    csv.push_str(&fields.join(","));
-                    csv.push('\n');
-                }
+                let csv = crate::decode::csv::written(&records);
                 // A first record of `lead` bytes shifts everything else against the blocks.
                 let csv = format!("\"{}\"\n{csv}", "x".repeat(lead));
                 let mut got = Vec::new();
