@@ -30,6 +30,10 @@ def _types_mapper(t: pa.DataType):
 
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return pd.StringDtype("pyarrow")
+    # Decimals stay Arrow decimals: as Python objects, Dask's string conversion would make them
+    # text.
+    if pa.types.is_decimal(t):
+        return pd.ArrowDtype(t)
     return None
 
 

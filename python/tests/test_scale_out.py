@@ -265,7 +265,9 @@ def test_a_csv_result_spreads_over_byte_ranges(spark, scale_endpoint):
     by_id = got.set_index("id")
     for i, label, amount in zip(*(want.column(c).to_pylist() for c in ("id", "label", "amount"))):
         assert (None if pd_isna(by_id.at[i, "label"]) else by_id.at[i, "label"]) == label
-        assert by_id.at[i, "amount"] == amount or (amount is None and pd_isna(by_id.at[i, "amount"]))
+        got_amount = by_id.at[i, "amount"]
+        assert (None if pd_isna(got_amount) else got_amount) == amount
+        assert got_amount is None or pd_isna(got_amount) or isinstance(got_amount, decimal.Decimal), type(got_amount)
 
 
 def pd_isna(v) -> bool:
