@@ -15,35 +15,13 @@
 //! bandwidth, decode limit), and the stream's reading against (d). "Reading only" starts when the
 //! client saw the query end. Peak heap while each source streams.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use athena_arrow::{Connection, FetchConfig, ResultSource};
 use athena_emulator::Emulator;
 use futures::TryStreamExt;
 
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(live, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+mod common;
 
 fn env_f64(name: &str, default: f64) -> f64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -65,8 +43,7 @@ async fn run_once(conn: &Connection, sql: &str) -> Run {
     let handle = conn.query(sql).submit().await.unwrap();
     handle.wait_info().await.unwrap();
     let ended = Instant::now();
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
+    let base = common::heap_mark();
     let result = handle.wait().await.unwrap();
     let info = result.info().clone();
     let mut stream = result.into_stream();
@@ -77,7 +54,7 @@ async fn run_once(conn: &Connection, sql: &str) -> Run {
         }
         rows += b.num_rows() as u64;
     }
-    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+    let peak = common::peak_since(base);
     Run { total: start.elapsed().as_secs_f64(), reading: ended.elapsed().as_secs_f64(), first_batch, rows, peak, info }
 }
 
@@ -202,21 +179,7 @@ async fn section(rows: usize, repeat: usize) {
 /// shape, with nothing decoded.
 async fn download_limit(emulator: &Emulator, raw: &bytes::Bytes, in_flight: usize, range: u64, repeat: usize) -> f64 {
     use futures::StreamExt;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version_latest()
-            .region(aws_sdk_s3::config::Region::new(emulator.region().to_owned()))
-            .endpoint_url(emulator.endpoint())
-            .force_path_style(true)
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                emulator.access_key_id(),
-                emulator.secret_access_key(),
-                None,
-                None,
-                "bench",
-            ))
-            .build(),
-    );
+    let s3 = common::s3_client(emulator);
     let key = "bench-stream.arrows";
     s3.put_object().bucket("athena-results").key(key).body(raw.clone().into()).send().await.unwrap();
     let size = raw.len() as u64;

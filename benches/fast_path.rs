@@ -16,7 +16,6 @@
 //! result sizes; the sources' reading throughput as a fraction of (f). "Reading only" starts
 //! when the client saw the query end (its poll), so it includes neither engine time nor poll slack.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -24,28 +23,7 @@ use athena_arrow::{Connection, ResultSource};
 use athena_emulator::Emulator;
 use futures::TryStreamExt;
 
-/// Counts live heap bytes and their peak (resettable), for the memory figures.
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(live, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+mod common;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -53,24 +31,6 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 fn line(what: &str, secs: f64, bytes: u64, rows: u64) {
     println!("{what:<58} {secs:>8.3} s {:>9.1} MB/s {:>12.0} rows/s", bytes as f64 / 1e6 / secs, rows as f64 / secs);
-}
-
-fn s3_client(emulator: &Emulator) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version_latest()
-            .region(aws_sdk_s3::config::Region::new(emulator.region().to_owned()))
-            .endpoint_url(emulator.endpoint())
-            .force_path_style(true)
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                emulator.access_key_id(),
-                emulator.secret_access_key(),
-                None,
-                None,
-                "bench",
-            ))
-            .build(),
-    )
 }
 
 fn split(uri: &str) -> (String, String) {
@@ -241,10 +201,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 async fn streaming_peak(conn: &Connection, sql: &str) -> (u64, usize) {
     let handle = conn.query(sql).submit().await.unwrap();
     handle.wait_info().await.unwrap();
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
+    let base = common::heap_mark();
     let rows = handle.wait().await.unwrap().into_stream().try_fold(0u64, |n, b| async move { Ok(n + b.num_rows() as u64) }).await.unwrap();
-    (rows, PEAK.load(Ordering::Relaxed).saturating_sub(base))
+    (rows, common::peak_since(base))
 }
 
 /// What one latency setting measured, for the ratios.
@@ -283,7 +242,7 @@ async fn measure(rows: usize, latency: Duration, repeat: usize, memory: bool) ->
     // The files measured against are those of one UNLOAD of the whole table (kept).
     let keep = builder.clone().with_unload(true).build().await.unwrap();
     let api = builder.with_result_source(ResultSource::Api).build().await.unwrap();
-    let s3 = s3_client(&emulator);
+    let s3 = common::s3_client(&emulator);
 
     let reference = run_once(&keep, "SELECT * FROM bench").await;
     let manifest = reference.info.data_manifest_location.clone().unwrap();
