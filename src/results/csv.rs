@@ -164,14 +164,16 @@ async fn record_start(fetcher: &Fetcher, uri: &str, meta: &ObjectMeta, start: u6
     if start == 0 || start >= meta.size {
         return Ok(start.min(meta.size));
     }
-    // From the byte before `start`: a record starting at `start` itself is found too.
+    // From the byte before `start`: a record starting at `start` itself is found too. The bytes
+    // read grow fourfold (each GET reads only the new ones) up to one chunk.
     let from = start - 1;
     let window = fetcher.config().chunk_size.max(RESYNC_FIRST);
+    let mut read = BytesMut::new();
     let mut len = RESYNC_FIRST.min(window);
     loop {
         let to = (from + len).min(meta.size);
-        let bytes = fetcher.range(uri, meta.etag.as_deref(), from, to).await?;
-        match resync(&bytes, to == meta.size) {
+        read.extend_from_slice(&fetcher.range(uri, meta.etag.as_deref(), from + read.len() as u64, to).await?);
+        match resync(&read, to == meta.size) {
             Resync::At(at) => return Ok(from + at as u64),
             Resync::NeedMore if len < window => len = (len * 4).min(window),
             Resync::NeedMore | Resync::Ambiguous => break,
@@ -179,27 +181,27 @@ async fn record_start(fetcher: &Fetcher, uri: &str, meta: &ObjectMeta, start: u6
     }
     // The bytes alone allow more than one reading: the parity of every quote before them.
     tracing::debug!(uri, start, "CSV range start ambiguous from its bytes: counting the quotes before it");
-    let chunk = window;
-    let ranges = (0..from.div_ceil(chunk)).map(move |i| (i * chunk, ((i + 1) * chunk).min(from)));
+    let ranges = (0..from.div_ceil(window)).map(move |i| (i * window, ((i + 1) * window).min(from)));
     let quotes: u64 = fetcher
         .ranges(uri, meta, ranges)
         .map_ok(|bytes| async move { blocking(move || count_quotes(&bytes)).await })
         .try_buffered(2)
         .try_fold(0u64, |sum, q| futures::future::ready(Ok(sum + q)))
         .await?;
+    // The bytes already read first, then further ones until a `\n` outside quotes.
     let mut odd = quotes % 2 == 1;
     let mut at = from;
+    let mut bytes = read.freeze();
     loop {
-        let to = (at + window).min(meta.size);
-        let bytes = fetcher.range(uri, meta.etag.as_deref(), at, to).await?;
         if let Some(b) = first_boundary(&bytes, odd) {
             return Ok(at + b as u64);
         }
-        if to == meta.size {
+        odd ^= count_quotes(&bytes) % 2 == 1;
+        at += bytes.len() as u64;
+        if at >= meta.size {
             return Ok(meta.size);
         }
-        odd ^= count_quotes(&bytes) % 2 == 1;
-        at = to;
+        bytes = fetcher.range(uri, meta.etag.as_deref(), at, (at + window).min(meta.size)).await?;
     }
 }
 

@@ -165,6 +165,16 @@ mod tests {
         assert_eq!(resync(&csv[2..], true), Resync::At(4));
     }
 
+    #[test]
+    fn rows_of_quotes_and_commas_stay_unresolved_over_a_whole_window() {
+        // The rows of tests/it/partitions.rs' quote-counting case (`'","'` and `''`): from any
+        // byte, 64 KiB of them leave the reading open, so that range reader counts quotes.
+        let csv = "\"\"\",\"\"\",\"\"\n".repeat(10_000);
+        for from in [1, 5, 7, 11, 30_001] {
+            assert_eq!(resync(&csv.as_bytes()[from..from + 65_536], false), Resync::NeedMore, "from byte {from}");
+        }
+    }
+
     mod properties {
         use proptest::prelude::*;
 

@@ -109,25 +109,10 @@ impl Parser<'_> {
 
     /// A bare word, or a `"quoted"` name (`""` a quote).
     fn word(&mut self) -> Result<String> {
-        self.skip_ws();
-        let rest = &self.s[self.pos..];
-        if let Some(quoted) = rest.strip_prefix('"') {
-            let mut out = String::new();
-            let mut chars = quoted.char_indices().peekable();
-            while let Some((i, c)) = chars.next() {
-                if c == '"' {
-                    if chars.peek().map(|(_, n)| *n) == Some('"') {
-                        out.push('"');
-                        chars.next();
-                        continue;
-                    }
-                    self.pos += 1 + i + 1;
-                    return Ok(out);
-                }
-                out.push(c);
-            }
-            return Err(unsupported(self.s));
+        if let Some(quoted) = self.quoted('"')? {
+            return Ok(quoted);
         }
+        let rest = &self.s[self.pos..];
         let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
         if len == 0 {
             return Err(unsupported(self.s));
@@ -138,20 +123,25 @@ impl Parser<'_> {
 
     /// `'text'` with `''` a quote.
     fn string(&mut self) -> Result<String> {
+        self.quoted('\'')?.ok_or_else(|| unsupported(self.s))
+    }
+
+    /// Text between `q`s with a doubled `q` standing for one, if the next (non-space) character
+    /// is `q`; an unterminated one is an error.
+    fn quoted(&mut self, q: char) -> Result<Option<String>> {
         self.skip_ws();
-        let rest = &self.s[self.pos..];
-        let Some(body) = rest.strip_prefix('\'') else { return Err(unsupported(self.s)) };
+        let Some(body) = self.s[self.pos..].strip_prefix(q) else { return Ok(None) };
         let mut out = String::new();
         let mut chars = body.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
-            if c == '\'' {
-                if chars.peek().map(|(_, n)| *n) == Some('\'') {
-                    out.push('\'');
+            if c == q {
+                if chars.peek().map(|(_, n)| *n) == Some(q) {
+                    out.push(q);
                     chars.next();
                     continue;
                 }
-                self.pos += 1 + i + 1;
-                return Ok(out);
+                self.pos += q.len_utf8() + i + q.len_utf8();
+                return Ok(Some(out));
             }
             out.push(c);
         }
