@@ -161,7 +161,7 @@ impl CsvDecoder {
                 return if last && !buf.is_empty() { Err(truncated(buf.len())) } else { Ok(0) };
             }
             *header_seen = true;
-            let names: Vec<&str> = index.record(0).iter().map(|f| f.value(text).unwrap_or("")).collect();
+            let names: Vec<String> = index.record(0).iter().map(|f| f.value(text).unwrap_or("").replace("\"\"", "\"")).collect();
             let expected: Vec<&str> = decoder.schema().fields().iter().map(|f| f.name().as_str()).collect();
             if names != expected {
                 return Err(Error::decode(format!("result CSV header {names:?} does not match the columns {expected:?}")));
@@ -295,6 +295,11 @@ mod tests {
         assert_eq!((value_at(b.column(0).as_ref(), 0), value_at(b.column(1).as_ref(), 0)), (Value::Null, Value::Null));
         let mut d = CsvDecoder::new(TextDecoder::new(schema).unwrap());
         assert!(d.feed(b"\"x\",\"s\"\n", true).is_err());
+        // A column name holding a quote is written doubled in the header.
+        let quoted =
+            arrow_schema(&[ColumnInfo { name: "a\"b".into(), type_name: "varchar".into(), precision: 0, scale: 0 }], None).unwrap();
+        let mut d = CsvDecoder::new(TextDecoder::new(quoted).unwrap());
+        assert_eq!(d.feed(b"\"a\"\"b\"\n\"x\"\n", true).unwrap()[0].num_rows(), 1);
     }
 
     mod properties {
