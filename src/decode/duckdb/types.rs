@@ -172,6 +172,21 @@ impl Parser<'_> {
         Ok(out)
     }
 
+    /// `(name type, ...)`: a STRUCT's fields or a UNION's members.
+    fn members(&mut self) -> Result<Vec<Field>> {
+        self.expect('(')?;
+        let mut fields = Vec::new();
+        loop {
+            let name = self.word()?;
+            fields.push(Field::new(name, self.parse()?, true));
+            if !self.eat(',') {
+                break;
+            }
+        }
+        self.expect(')')?;
+        Ok(fields)
+    }
+
     fn peek_word(&mut self, w: &str) -> bool {
         let save = self.pos;
         let found = self.word().is_ok_and(|x| x.eq_ignore_ascii_case(w));
@@ -253,19 +268,7 @@ impl Parser<'_> {
             "TIMESTAMP_US" => self.timestamp(TimeUnit::Microsecond, false),
             "TIMESTAMP_NS" => self.timestamp(TimeUnit::Nanosecond, false),
             "INTERVAL" => DataType::Interval(IntervalUnit::MonthDayNano),
-            "STRUCT" => {
-                self.expect('(')?;
-                let mut fields = Vec::new();
-                loop {
-                    let name = self.word()?;
-                    fields.push(Field::new(name, self.parse()?, true));
-                    if !self.eat(',') {
-                        break;
-                    }
-                }
-                self.expect(')')?;
-                DataType::Struct(Fields::from(fields))
-            }
+            "STRUCT" => DataType::Struct(Fields::from(self.members()?)),
             "MAP" => {
                 self.expect('(')?;
                 let k = self.parse()?;
@@ -298,16 +301,7 @@ impl Parser<'_> {
                 DataType::Dictionary(Box::new(key), Box::new(DataType::Utf8))
             }
             "UNION" => {
-                self.expect('(')?;
-                let mut fields = Vec::new();
-                loop {
-                    let name = self.word()?;
-                    fields.push(Field::new(name, self.parse()?, true));
-                    if !self.eat(',') {
-                        break;
-                    }
-                }
-                self.expect(')')?;
+                let fields = self.members()?;
                 let ids: Vec<i8> = (0..fields.len() as i8).collect();
                 DataType::Union(UnionFields::try_new(ids, fields).map_err(|_| unsupported(self.s))?, UnionMode::Sparse)
             }
