@@ -29,6 +29,15 @@ fn parse_bool(s: &str) -> Result<bool, String> {
     }
 }
 
+/// A timestamp without zone as a count of `unit` (Athena's layout by position, others by chrono).
+#[inline]
+fn naive_timestamp_in(s: &str, unit: TimeUnit) -> Result<i64, String> {
+    match fast_timestamp_parts(s.as_bytes()) {
+        Some((secs, nanos)) => instant_in(secs, nanos, unit),
+        None => timestamp_in(parse_timestamp(s)?, unit),
+    }
+}
+
 /// Whether CSV text holds a quote (a short value is scanned in place, a long one by memchr).
 #[inline]
 fn has_quote(s: &str) -> bool {
@@ -269,10 +278,10 @@ impl Column {
                 each!(b, |s| parse_decimal(s, scale))
             }
             Column::Date(b) => each!(b, parse_date),
-            Column::Timestamp(Timestamps::Milli(b), false) => each!(b, |s: &str| match fast_timestamp_parts(s.as_bytes()) {
-                Some((secs, nanos)) => instant_in(secs, nanos, TimeUnit::Millisecond),
-                None => timestamp_in(parse_timestamp(s)?, TimeUnit::Millisecond),
-            }),
+            Column::Timestamp(Timestamps::Second(b), false) => each!(b, |s| naive_timestamp_in(s, TimeUnit::Second)),
+            Column::Timestamp(Timestamps::Milli(b), false) => each!(b, |s| naive_timestamp_in(s, TimeUnit::Millisecond)),
+            Column::Timestamp(Timestamps::Micro(b), false) => each!(b, |s| naive_timestamp_in(s, TimeUnit::Microsecond)),
+            Column::Timestamp(Timestamps::Nano(b), false) => each!(b, |s| naive_timestamp_in(s, TimeUnit::Nanosecond)),
             other => {
                 for r in 0..rows {
                     match value(r) {
