@@ -21,3 +21,22 @@ export ATHENA_WHEEL
 "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps "$ATHENA_WHEEL"
 cargo build -p athena-arrow-cli -q
 "$VENV/bin/pytest" -q python/tests "$@"
+
+# The AWS SDK for Python in the other versions users run: 1.44.8 (the last whose Athena model is
+# awsJson1_1) and the newest pip resolves today (unpinned on purpose: AWS changes wire shapes
+# under us, and this run is where we see it first). test_boto3.py needs only boto3, pytest and
+# pyarrow; each version gets a small venv of its own.
+for boto3_version in 1.44.8 latest; do
+  compat="$HOME/.cache/athena-py-boto3-$boto3_version"
+  if [ ! -x "$compat/bin/python" ]; then
+    python3 -m venv "$compat"
+    "$compat/bin/python" -m pip install -q --upgrade pip
+  fi
+  if [ "$boto3_version" = latest ]; then
+    "$compat/bin/python" -m pip install -q --upgrade boto3 "pytest==9.2.0" "pyarrow==26.0.1"
+  else
+    "$compat/bin/python" -m pip install -q "boto3==$boto3_version" "botocore==$boto3_version" "pytest==9.2.0" "pyarrow==26.0.1"
+  fi
+  echo "== test_boto3.py with boto3 $("$compat/bin/python" -c 'import boto3, botocore; print(boto3.__version__, "/ botocore", botocore.__version__)')"
+  "$compat/bin/pytest" -q python/tests/test_boto3.py
+done

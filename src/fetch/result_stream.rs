@@ -1,14 +1,15 @@
 //! The wire of `GetQueryResultStream`, the API that serves a DuckDB query's Athena-managed result
-//! as an Arrow IPC stream. No SDK models it yet (aws-sdk-athena 1.128), so its shape is the one
-//! athena-duckdb-engine.md decides, kept in this one module so that it can change in one place:
-//! `POST /` to the Athena endpoint, `X-Amz-Target: AmazonAthena.GetQueryResultStream`, a JSON
-//! body `{"QueryExecutionId": ...}`, the byte range in the HTTP `Range` header; the answer the raw
-//! Arrow bytes (200, or 206 with `Content-Range: bytes N-M/TOTAL`), 416 past the end, errors as
-//! every Athena JSON error.
+//! as an Arrow IPC stream, as AWS's model binds it (botocore 1.44.18, `rest-json`; aws-sdk-athena
+//! 1.128 does not model it yet): `GET /query-executions/{QueryExecutionId}/result-stream`, the byte
+//! range in the `Range` header (`bytes=N-M` or `bytes=N-`); the answer the raw Arrow bytes (200,
+//! or 206 with `Content-Range: bytes N-M/TOTAL`), RangeNotSatisfiableException (416) past the end,
+//! errors named by `x-amzn-ErrorType` with a JSON body.
 //!
-//! The request is signed with aws-sigv4 (service `athena`) using the connection's credentials and
-//! sent on the SDK's own HTTP client (its timeouts and connection pool) through
-//! aws-smithy-runtime's operation builder; the body is read as it arrives.
+//! The request goes to the endpoint the SDK's own resolver gives for the connection (region,
+//! FIPS, dual-stack, partition, a configured endpoint URL), is signed with aws-sigv4 (service
+//! `athena`) using the connection's credentials and sent on the SDK's own HTTP client (its
+//! timeouts and connection pool) through aws-smithy-runtime's operation builder; the body is
+//! read as it arrives.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -46,10 +47,12 @@ pub(crate) struct StreamAnswer {
     pub content_range: Option<(u64, u64, u64)>,
     pub content_length: Option<u64>,
     pub etag: Option<String>,
+    /// `x-amzn-ErrorType` of an error answer.
+    pub error_type: Option<String>,
     pub body: ByteStream,
 }
 
-/// An error answer: Athena's JSON error (`__type`, `Message`).
+/// An error answer: its status, the error's name and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StreamError {
     pub status: u16,
@@ -58,6 +61,20 @@ pub(crate) struct StreamError {
 }
 
 impl StreamError {
+    /// Reads an error answer as botocore reads `rest-json` errors: the name from
+    /// `x-amzn-ErrorType` (what precedes a `:`), else the body's `code` or `__type` (what follows
+    /// a `#`); the message from the body's `message` or `Message`, else the start of the body.
+    pub(crate) fn parse(status: u16, error_type: Option<&str>, body: &[u8]) -> Self {
+        let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let from_body = ["code", "Code", "__type"].iter().find_map(|k| json.get(*k).and_then(|v| v.as_str()));
+        let code = error_type.or(from_body).unwrap_or_default();
+        let code = code.split(':').next().unwrap_or(code);
+        let code = code.rsplit('#').next().unwrap_or(code).to_owned();
+        let message = json.get("message").or_else(|| json.get("Message")).and_then(|v| v.as_str());
+        let message = message.map(str::to_owned).unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned());
+        Self { status, code, message }
+    }
+
     /// Whether the service says it does not know the operation (the API is not offered there):
     /// the result is then read through GetQueryResults.
     pub(crate) fn unknown_operation(&self) -> bool {
@@ -74,7 +91,7 @@ impl StreamError {
 /// Calls GetQueryResultStream for a connection.
 #[derive(Clone)]
 pub(crate) struct ResultStreamClient {
-    endpoint: String,
+    endpoint: Endpoint,
     region: String,
     http: Option<SharedHttpClient>,
     credentials: Option<SharedCredentialsProvider>,
@@ -85,22 +102,23 @@ pub(crate) struct ResultStreamClient {
 
 impl std::fmt::Debug for ResultStreamClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResultStreamClient").field("endpoint", &self.endpoint).field("region", &self.region).finish_non_exhaustive()
+        f.debug_struct("ResultStreamClient")
+            .field("endpoint", &self.endpoint.url.get())
+            .field("region", &self.region)
+            .finish_non_exhaustive()
     }
 }
 
 impl ResultStreamClient {
-    /// The client of `sdk`'s Athena endpoint (`athena_endpoint` when set, else the SDK config's
-    /// endpoint URL, else the region's public endpoint).
+    /// The client of the connection's Athena endpoint: `sdk` is the configuration the
+    /// connection's Athena client was built from and `athena_endpoint` the connection's own
+    /// endpoint URL when it sets one.
     pub(crate) fn new(sdk: &SdkConfig, athena_endpoint: Option<&str>, deadline: Duration) -> Result<Self> {
         let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| Error::config("no AWS region"))?;
-        let endpoint = athena_endpoint
-            .map(str::to_owned)
-            .or_else(|| sdk.endpoint_url().map(str::to_owned))
-            .unwrap_or_else(|| format!("https://athena.{region}.amazonaws.com"));
+        let endpoint = Endpoint { params: endpoint_params(sdk, athena_endpoint, &region)?, url: Default::default() };
         let timeouts = TimeoutConfig::builder().operation_attempt_timeout(deadline).connect_timeout(Duration::from_secs(10)).build();
         Ok(Self {
-            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            endpoint,
             region,
             http: sdk.http_client(),
             credentials: sdk.credentials_provider(),
@@ -130,27 +148,27 @@ impl ResultStreamClient {
 
     /// One GetQueryResultStream call for bytes `from..` (`to` inclusive when given).
     pub(crate) async fn get(&self, query_id: &str, from: u64, to: Option<u64>) -> Result<std::result::Result<StreamAnswer, StreamError>> {
+        let endpoint = self.endpoint.url().await?;
         let creds = self.credentials().await?;
-        let body = serde_json::to_vec(&serde_json::json!({ "QueryExecutionId": query_id })).expect("a JSON value serializes");
         let range = match to {
             Some(to) => format!("bytes={from}-{to}"),
             None => format!("bytes={from}-"),
         };
+        // A label is percent-encoded whole (`/` included), as the SDKs encode URI labels.
+        let path = format!("/query-executions/{}/result-stream", percent_encoding::utf8_percent_encode(query_id, LABEL));
         let mut builder = Operation::builder()
             .service_name("athena")
             .operation_name("GetQueryResultStream")
             .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
+            .endpoint_url(endpoint)
             .no_auth()
             .no_retry()
             .timeout_config(self.timeouts.clone())
             .interceptor(Signer { credentials: creds, region: self.region.clone() })
             .serializer(move |range: String| {
-                let mut request = HttpRequest::new(SdkBody::from(body.clone()));
-                request.set_method("POST").map_err(BoxError::from)?;
-                request.set_uri("/").map_err(BoxError::from)?;
-                request.headers_mut().insert("content-type", "application/x-amz-json-1.1");
-                request.headers_mut().insert("x-amz-target", "AmazonAthena.GetQueryResultStream");
+                let mut request = HttpRequest::new(SdkBody::empty());
+                request.set_method("GET").map_err(BoxError::from)?;
+                request.set_uri(path.clone()).map_err(BoxError::from)?;
                 request.headers_mut().insert("range", range);
                 Ok(request)
             })
@@ -178,14 +196,69 @@ impl ResultStreamClient {
             return Ok(Ok(answer));
         }
         let status = answer.status;
+        let error_type = answer.error_type.clone();
         let bytes = answer.body.collect().await.map(|b| b.into_bytes()).unwrap_or_default();
-        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        let code = json.get("__type").and_then(|v| v.as_str()).unwrap_or_default();
-        let code = code.rsplit('#').next().unwrap_or(code).to_owned();
-        let message = json.get("Message").or_else(|| json.get("message")).and_then(|v| v.as_str());
-        let message = message.map(str::to_owned).unwrap_or_else(|| String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned());
-        Ok(Err(StreamError { status, code, message }))
+        Ok(Err(StreamError::parse(status, error_type.as_deref(), &bytes)))
     }
+}
+
+/// What is percent-encoded in a URI label: everything but the unreserved characters.
+const LABEL: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// The Athena endpoint of a connection, resolved on first use by the endpoint resolver of
+/// aws-sdk-athena (the one the connection's Athena client uses: AWS's endpoint rules for Athena,
+/// every partition, FIPS and dual-stack included).
+#[derive(Clone)]
+struct Endpoint {
+    params: aws_sdk_athena::config::endpoint::Params,
+    url: Arc<tokio::sync::OnceCell<String>>,
+}
+
+impl Endpoint {
+    async fn url(&self) -> Result<&str> {
+        use aws_sdk_athena::config::endpoint::{DefaultResolver, ResolveEndpoint};
+        let url = self
+            .url
+            .get_or_try_init(|| async {
+                let endpoint = DefaultResolver::new()
+                    .resolve_endpoint(&self.params)
+                    .await
+                    .map_err(|e| Error::config(format!("no Athena endpoint for {:?}: {e}", self.params)))?;
+                Ok::<_, Error>(endpoint.url().trim_end_matches('/').to_owned())
+            })
+            .await?;
+        Ok(url)
+    }
+}
+
+/// The parameters of the Athena endpoint resolver for a connection: the region, FIPS and
+/// dual-stack as configured, and the endpoint URL the connection or the SDK configuration sets
+/// (a service-specific one, e.g. `AWS_ENDPOINT_URL_ATHENA`, before the global one), as
+/// `aws_sdk_athena::Config::from(&SdkConfig)` takes them.
+fn endpoint_params(sdk: &SdkConfig, athena_endpoint: Option<&str>, region: &str) -> Result<aws_sdk_athena::config::endpoint::Params> {
+    let configured = match athena_endpoint {
+        Some(url) => Some(url.to_owned()),
+        None if sdk.get_origin("endpoint_url").is_client_config() => sdk.endpoint_url().map(str::to_owned),
+        None => sdk
+            .service_config()
+            .and_then(|conf| {
+                let key = aws_types::service_config::ServiceConfigKey::builder()
+                    .service_id("Athena")
+                    .env("AWS_ENDPOINT_URL")
+                    .profile("endpoint_url")
+                    .build()
+                    .expect("all fields are set");
+                conf.load_config(key)
+            })
+            .or_else(|| sdk.endpoint_url().map(str::to_owned)),
+    };
+    aws_sdk_athena::config::endpoint::Params::builder()
+        .region(region.to_owned())
+        .use_fips(sdk.use_fips().unwrap_or(false))
+        .use_dual_stack(sdk.use_dual_stack().unwrap_or(false))
+        .set_endpoint(configured)
+        .build()
+        .map_err(|e| Error::config(format!("Athena endpoint parameters: {e}")))
 }
 
 /// Signs each attempt with SigV4 (service `athena`) once the endpoint is in the request.
@@ -256,6 +329,7 @@ impl DeserializeResponse for RawAnswer {
             content_range,
             content_length: header("content-length").and_then(|v| v.parse().ok()),
             etag: header("etag"),
+            error_type: header("x-amzn-errortype"),
             body: ByteStream::new(response.take_body()),
         };
         Some(Ok(Output::erase(answer)))
@@ -281,6 +355,24 @@ fn parse_content_range(value: &str) -> Option<(u64, u64, u64)> {
 mod tests {
     use super::*;
 
+    async fn resolved(region: &'static str, sdk: aws_types::sdk_config::Builder, athena_endpoint: Option<&str>) -> String {
+        let sdk = sdk.region(aws_config::Region::new(region)).build();
+        let client = ResultStreamClient::new(&sdk, athena_endpoint, Duration::from_secs(1)).unwrap();
+        client.endpoint.url().await.unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn the_endpoint_is_the_sdk_resolvers() {
+        let sdk = SdkConfig::builder;
+        assert_eq!(resolved("us-east-1", sdk(), None).await, "https://athena.us-east-1.amazonaws.com");
+        assert_eq!(resolved("us-east-1", sdk().use_fips(true), None).await, "https://athena-fips.us-east-1.amazonaws.com");
+        assert_eq!(resolved("us-east-1", sdk().use_dual_stack(true), None).await, "https://athena.us-east-1.api.aws");
+        assert_eq!(resolved("us-east-1", sdk().endpoint_url("http://127.0.0.1:4566/"), None).await, "http://127.0.0.1:4566");
+        assert_eq!(resolved("us-east-1", sdk().endpoint_url("http://a:1"), Some("http://b:2")).await, "http://b:2");
+        assert_eq!(resolved("cn-north-1", sdk(), None).await, "https://athena.cn-north-1.amazonaws.com.cn");
+        assert_eq!(resolved("us-gov-west-1", sdk().use_fips(true), None).await, "https://athena-fips.us-gov-west-1.amazonaws.com");
+    }
+
     #[test]
     fn content_ranges_and_errors() {
         assert_eq!(parse_content_range("bytes 0-99/1234"), Some((0, 99, 1234)));
@@ -288,6 +380,19 @@ mod tests {
         let e = StreamError { status: 400, code: "UnknownOperationException".into(), message: String::new() };
         assert!(e.unknown_operation() && !e.transient());
         let e = StreamError { status: 400, code: "ThrottlingException".into(), message: String::new() };
+        assert!(e.transient());
+        let e = StreamError::parse(
+            416,
+            Some("RangeNotSatisfiableException:http://internal.amazon.com/coral/"),
+            br#"{"Message":"past the end"}"#,
+        );
+        assert_eq!(e, StreamError { status: 416, code: "RangeNotSatisfiableException".into(), message: "past the end".into() });
+        let e = StreamError::parse(400, None, br#"{"__type":"com.amazonaws.athena#InvalidRequestException","message":"m"}"#);
+        assert_eq!((e.code.as_str(), e.message.as_str()), ("InvalidRequestException", "m"));
+        let e = StreamError::parse(404, Some("UnknownOperationException"), b"");
+        assert!(e.unknown_operation());
+        let e = StreamError::parse(502, None, b"<html>bad gateway</html>");
+        assert_eq!((e.code.as_str(), e.message.as_str()), ("", "<html>bad gateway</html>"));
         assert!(e.transient());
     }
 }

@@ -146,6 +146,18 @@ impl S3Auth for Keys {
     }
 }
 
+/// The service a request is signed for: the credential scope's fourth part, from the
+/// `Authorization` header or a presigned URL's `X-Amz-Credential`. `None` for an unsigned request
+/// (or one whose scope cannot be read).
+pub fn signed_service(headers: &http::HeaderMap, uri: &http::Uri) -> Option<String> {
+    if let Some(value) = headers.get(http::header::AUTHORIZATION) {
+        return value.to_str().ok().and_then(|v| parse_authorization(v).ok()).map(|a| a.service.to_owned());
+    }
+    let credential = uri.query()?.split('&').find_map(|kv| kv.strip_prefix("X-Amz-Credential="))?;
+    let credential = percent_encoding::percent_decode_str(credential).decode_utf8_lossy().into_owned();
+    credential.split('/').nth(3).map(str::to_owned)
+}
+
 /// Why a JSON-protocol request was refused; each maps to the AWS error shape Athena uses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
@@ -256,6 +268,31 @@ fn canonical_query(query: Option<&str>) -> String {
     pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
+/// The canonical URI of SigV4 for every service but S3: the path as received (already
+/// percent-encoded once by the client), its `.` and `..` segments removed, then encoded once more
+/// (each byte but the unreserved ones and `/`), so that `%2F` in a label is signed as `%252F`.
+/// This is what botocore (`SigV4Auth._normalize_url_path`) and aws-sigv4
+/// (`PercentEncodingMode::Double`, `UriPathNormalizationMode::Enabled`) sign; S3, signed over the
+/// path as it is, is verified by s3s.
+fn canonical_path(raw: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = raw.split('/').skip(1).collect();
+    for (i, segment) in segments.iter().enumerate() {
+        match *segment {
+            "." => {}
+            ".." => {
+                out.pop();
+            }
+            s if s.is_empty() && i + 1 != segments.len() => {}
+            s => out.push(s),
+        }
+    }
+    let path = format!("/{}", out.join("/"));
+    const SET: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+    percent_encoding::utf8_percent_encode(&path, SET).to_string()
+}
+
 /// Verifies a SigV4-signed request of `service` (`athena`, `sts`) whose whole body is `body`.
 /// Returns the access key id.
 ///
@@ -317,7 +354,7 @@ pub fn verify_sigv4(
     {
         return Err(AuthError::PayloadHashMismatch);
     }
-    let path = if uri.path().is_empty() { "/" } else { uri.path() };
+    let path = canonical_path(uri.path());
     let canonical_request = format!(
         "{method}\n{path}\n{}\n{canonical_headers}\n{}\n{payload_hash}",
         canonical_query(uri.query()),
@@ -361,6 +398,18 @@ mod tests {
                 .unwrap(),
         );
         headers
+    }
+
+    #[test]
+    fn canonical_paths_are_encoded_twice() {
+        assert_eq!(canonical_path(""), "/");
+        assert_eq!(canonical_path("/"), "/");
+        assert_eq!(canonical_path("/query-executions/abc/results"), "/query-executions/abc/results");
+        assert_eq!(
+            canonical_path("/tags/arn%3Aaws%3Aathena%3Aus-east-1%3A1%3Aworkgroup%2Fwg"),
+            "/tags/arn%253Aaws%253Aathena%253Aus-east-1%253A1%253Aworkgroup%252Fwg"
+        );
+        assert_eq!(canonical_path("/a/./b/../c/"), "/a/c/");
     }
 
     #[test]

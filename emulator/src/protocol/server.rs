@@ -1,5 +1,6 @@
-//! One loopback port, two protocols: requests carrying `X-Amz-Target` are Athena JSON calls
-//! (verified here), everything else goes to the s3s service (which verifies S3's SigV4 itself).
+//! One loopback port, three services told apart by what a request is signed for: Athena (in
+//! `awsJson1_1` and `rest-json`, verified here), STS (verified here) and S3 (the s3s service,
+//! which verifies S3's SigV4 itself).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -60,90 +61,139 @@ fn api_error(e: &ApiError) -> Response<Body> {
 }
 
 impl Router {
+    /// Routes a request by the service it is signed for (the credential scope's service): Athena
+    /// (either protocol), STS or S3; never by the shape of its path. An unsigned request has no
+    /// scope: with `X-Amz-Target` it is an Athena JSON call (refused for want of a signature), a
+    /// form-encoded POST to `/` is an STS call, anything else goes to S3 (anonymous requests are
+    /// S3's to refuse).
     pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
-        let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let Some(target) = target else {
-            if crate::protocol::sts::is_sts_request(&req) {
-                return Ok(self.sts_call(req).await);
+        let service = crate::protocol::auth::signed_service(req.headers(), req.uri());
+        let service = service.as_deref().unwrap_or_else(|| {
+            if req.headers().contains_key("x-amz-target") {
+                "athena"
+            } else if crate::protocol::sts::is_sts_request(&req) {
+                "sts"
+            } else {
+                "s3"
             }
-            let counter = match *req.method() {
-                http::Method::GET => &self.counters.get,
-                http::Method::HEAD => &self.counters.head,
-                _ => &self.counters.other,
-            };
-            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if let Err((status, code, message)) =
-                self.keys.s3_precheck(req.headers(), req.uri()).and_then(|()| crate::protocol::s3::check_request_path(req.uri().path()))
-            {
-                return Ok(crate::protocol::s3::error_response(status, code, &message));
-            }
-            let is_get = req.method() == http::Method::GET;
-            let logged = (is_get && self.request_log.is_some()).then(|| {
-                let range = req.headers().get(http::header::RANGE).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
-                format!("GET {} {range}\n", req.uri().path())
-            });
-            return Ok(match self.s3.call(req.map(Body::from)).await {
-                Ok(resp) => {
-                    if let (Some(line), Some(log), true) = (&logged, &self.request_log, resp.status().is_success()) {
-                        let _ = std::io::Write::write_all(&mut *log.lock().unwrap(), line.as_bytes());
-                    }
-                    if is_get && resp.status().is_success() {
-                        let len = resp.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-                        self.counters.get_bytes.fetch_add(len.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
-                    }
-                    resp
-                }
-                Err(e) => {
-                    tracing::warn!("S3 request failed: {e:?}");
-                    Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body(Body::empty()).expect("valid response")
-                }
-            });
-        };
-        Ok(self.athena_call(&target, req).await.unwrap_or_else(|e| api_error(&e)))
+        });
+        Ok(match service {
+            "athena" => self.athena_call(req).await,
+            "sts" => self.sts_call(req).await,
+            "s3" => self.s3_call(req).await,
+            other => api_error(&ApiError {
+                status: 400,
+                aws_type: "InvalidSignatureException",
+                athena_code: None,
+                message: format!("Credential should be scoped to a service this endpoint serves (athena, s3, sts), not '{other}'."),
+            }),
+        })
     }
 
-    async fn athena_call(&self, target: &str, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
-        let (parts, body) = req.into_parts();
-        let body = Limited::new(body, MAX_JSON_BODY)
-            .collect()
-            .await
-            .map_err(|e| ApiError {
-                status: 400,
-                aws_type: "SerializationException",
-                athena_code: None,
-                message: format!("cannot read body: {e}"),
-            })?
-            .to_bytes();
-        verify_sigv4(&self.keys, &self.region, "athena", &parts.method, &parts.uri, &parts.headers, &body).map_err(|e| ApiError {
-            status: if matches!(e, crate::protocol::auth::AuthError::Missing) { 403 } else { 400 },
-            aws_type: e.aws_type(),
-            athena_code: None,
-            message: e.to_string(),
-        })?;
-        let Some(operation) = target.strip_prefix("AmazonAthena.") else {
-            return Err(ApiError {
-                status: 400,
-                aws_type: "UnknownOperationException",
-                athena_code: None,
-                message: format!("Unknown target {target}"),
-            });
+    async fn s3_call(&self, req: Request<Incoming>) -> Response<Body> {
+        let counter = match *req.method() {
+            http::Method::GET => &self.counters.get,
+            http::Method::HEAD => &self.counters.head,
+            _ => &self.counters.other,
         };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Err((status, code, message)) =
+            self.keys.s3_precheck(req.headers(), req.uri()).and_then(|()| crate::protocol::s3::check_request_path(req.uri().path()))
+        {
+            return crate::protocol::s3::error_response(status, code, &message);
+        }
+        let is_get = req.method() == http::Method::GET;
+        let logged = (is_get && self.request_log.is_some()).then(|| {
+            let range = req.headers().get(http::header::RANGE).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+            format!("GET {} {range}\n", req.uri().path())
+        });
+        match self.s3.call(req.map(Body::from)).await {
+            Ok(resp) => {
+                if let (Some(line), Some(log), true) = (&logged, &self.request_log, resp.status().is_success()) {
+                    let _ = std::io::Write::write_all(&mut *log.lock().unwrap(), line.as_bytes());
+                }
+                if is_get && resp.status().is_success() {
+                    let len = resp.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+                    self.counters.get_bytes.fetch_add(len.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+                }
+                resp
+            }
+            Err(e) => {
+                tracing::warn!("S3 request failed: {e:?}");
+                Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body(Body::empty()).expect("valid response")
+            }
+        }
+    }
+
+    /// An Athena call in either protocol: `awsJson1_1` when it names its operation in
+    /// `X-Amz-Target`, `rest-json` (the operation found by method and path in AWS's model)
+    /// otherwise. Errors answer in the protocol of the request.
+    async fn athena_call(&self, req: Request<Incoming>) -> Response<Body> {
+        let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (parts, body) = req.into_parts();
+        let answer = async {
+            let body = Limited::new(body, MAX_JSON_BODY)
+                .collect()
+                .await
+                .map_err(|e| ApiError {
+                    status: 400,
+                    aws_type: "SerializationException",
+                    athena_code: None,
+                    message: format!("cannot read body: {e}"),
+                })?
+                .to_bytes();
+            verify_sigv4(&self.keys, &self.region, "athena", &parts.method, &parts.uri, &parts.headers, &body).map_err(|e| ApiError {
+                status: if matches!(e, crate::protocol::auth::AuthError::Missing) { 403 } else { 400 },
+                aws_type: e.aws_type(),
+                athena_code: None,
+                message: e.to_string(),
+            })?;
+            match &target {
+                Some(target) => self.json_call(target, &body).await,
+                None => self.rest_call(&parts, &body).await,
+            }
+        };
+        match (answer.await, target.is_some()) {
+            (Ok(resp), _) => resp,
+            (Err(e), true) => api_error(&e),
+            (Err(e), false) => crate::protocol::athena::rest::error(&e),
+        }
+    }
+
+    /// `awsJson1_1`: `POST /`, the operation in `X-Amz-Target`, the input the JSON body.
+    async fn json_call(&self, target: &str, body: &[u8]) -> Result<Response<Body>, ApiError> {
+        let Some(operation) = target.strip_prefix("AmazonAthena.") else {
+            return Err(crate::protocol::athena::rest::unknown_operation(&format!("Unknown target {target}")));
+        };
+        // An operation whose answer is bound to HTTP (GetQueryResultStream: a raw body and
+        // headers) has no awsJson1_1 form: no model defines one and the service is not known to
+        // answer it.
+        let known = crate::protocol::athena::model::model().operations.get(operation);
+        if known.is_none_or(|op| op.http_bound_output() || !op.served()) {
+            return Err(crate::protocol::athena::rest::unknown_operation(&format!("Unknown operation {operation}")));
+        }
         let input: serde_json::Value = if body.is_empty() {
             serde_json::json!({})
         } else {
-            serde_json::from_slice(&body).map_err(|e| ApiError {
+            serde_json::from_slice(body).map_err(|e| ApiError {
                 status: 400,
                 aws_type: "SerializationException",
                 athena_code: None,
                 message: e.to_string(),
             })?
         };
-        if operation == "GetQueryResultStream" {
-            let range = parts.headers.get(http::header::RANGE).and_then(|v| v.to_str().ok());
-            return self.athena.result_stream(&input, range).await;
-        }
         let output = self.athena.call(operation, input).await?;
         Ok(json_response(200, &output))
+    }
+
+    /// `rest-json`: the operation and its input as AWS's model binds them.
+    async fn rest_call(&self, parts: &http::request::Parts, body: &[u8]) -> Result<Response<Body>, ApiError> {
+        let (op, input) = crate::protocol::athena::rest::decode(parts, body)?;
+        if op.name == "GetQueryResultStream" {
+            return self.athena.result_stream(&input).await;
+        }
+        let output = self.athena.call(&op.name, input).await?;
+        Ok(crate::protocol::athena::rest::output(op, output))
     }
 }
 

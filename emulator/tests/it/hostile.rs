@@ -362,9 +362,10 @@ async fn signatures_cover_the_body_received() {
                  &X-Amz-Date=20260101T000000Z&X-Amz-Expires=604801&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
     let answer = raw_http(addr, &format!("GET /athena-results/x?{query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"));
     assert!(answer.contains("AuthorizationQueryParametersError"), "{answer}");
-    // A presigned URL scoped to another service is refused before anything is read.
+    // A presigned URL scoped to another service goes to that service (STS here, which takes
+    // signed headers only) and is refused before any object is read.
     let sts_scoped = query.replace("%2Fs3%2F", "%2Fsts%2F").replace("604801", "60");
     let answer = raw_http(addr, &format!("GET /athena-results/x?{sts_scoped} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"));
-    assert!(answer.contains("AuthorizationHeaderMalformed"), "{answer}");
+    assert!(answer.starts_with("HTTP/1.1 403") && answer.contains("<Code>MissingAuthenticationToken</Code>"), "{answer}");
     still_answers(&athena()).await;
 }

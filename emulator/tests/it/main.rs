@@ -1,8 +1,13 @@
-//! Conformance suite: drives the endpoint with the official AWS SDK clients over HTTP, unchanged,
-//! and asserts the Athena and S3 behaviours of athena-behaviour.md.
+//! Conformance suite: drives the endpoint with the official AWS SDK clients over HTTP and asserts
+//! the Athena and S3 behaviours of athena-behaviour.md. Athena calls go in `rest-json`, the
+//! protocol of today's AWS SDKs: the Rust SDK (which still sends `awsJson1_1`) has each request
+//! re-bound by [`rest_json::RestJson`] from AWS's model; `awsJson1_1` is what the library's own
+//! suite speaks, and [`athena_json`] here.
 
 mod athena;
 mod hostile;
+mod protocols;
+mod rest_json;
 mod s3;
 mod statements;
 
@@ -37,12 +42,26 @@ pub fn creds(secret: &str) -> aws_sdk_athena::config::Credentials {
     aws_sdk_athena::config::Credentials::new("test", secret, None, None, "tests")
 }
 
+/// A client of `endpoint` speaking `rest-json`.
 pub fn athena_at(endpoint: &str, secret: &str) -> aws_sdk_athena::Client {
     let conf = aws_sdk_athena::Config::builder()
         .behavior_version_latest()
         .region(aws_sdk_athena::config::Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(creds(secret))
+        .interceptor(rest_json::RestJson)
+        .build();
+    aws_sdk_athena::Client::from_conf(conf)
+}
+
+/// A client of the shared endpoint speaking `awsJson1_1` (`X-Amz-Target`), as aws-sdk-athena
+/// 1.128 and botocore up to 1.44.8 do.
+pub fn athena_json() -> aws_sdk_athena::Client {
+    let conf = aws_sdk_athena::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_athena::config::Region::new("us-east-1"))
+        .endpoint_url(&shared().endpoint)
+        .credentials_provider(creds("test"))
         .build();
     aws_sdk_athena::Client::from_conf(conf)
 }
@@ -152,6 +171,7 @@ pub fn athena_with_engine(name: &str) -> aws_sdk_athena::Client {
         .endpoint_url(&shared().endpoint)
         .credentials_provider(creds("test"))
         .interceptor(WithEngineVersion(name.to_owned()))
+        .interceptor(rest_json::RestJson)
         .build();
     aws_sdk_athena::Client::from_conf(conf)
 }

@@ -1,6 +1,7 @@
-//! The Athena JSON 1.1 API: operations routed by `X-Amz-Target`, the query lifecycle
-//! (QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED) and its persisted history. One file per
-//! group of operations:
+//! The Athena API: the query lifecycle (QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED)
+//! and its persisted history, each operation taking and giving a JSON document whichever of
+//! Athena's two protocols carried it (`awsJson1_1`: `X-Amz-Target`; `rest-json`: [`rest`], by
+//! the routes of AWS's own model, [`model`]). One file per group of operations:
 //!
 //! - [`executions`]: StartQueryExecution, GetQueryExecution, GetQueryRuntimeStatistics,
 //!   BatchGetQueryExecution, ListQueryExecutions, StopQueryExecution (and the engine task a
@@ -15,7 +16,9 @@
 
 mod catalog;
 mod executions;
+pub mod model;
 mod record;
+pub mod rest;
 mod results;
 mod stream;
 mod workgroups;
@@ -213,7 +216,7 @@ impl Athena {
             "GetDatabase" => self.get_database(&body),
             "ListTableMetadata" => self.list_table_metadata(&body),
             "GetTableMetadata" => self.get_table_metadata(&body),
-            other => Err(ApiError::plain("UnknownOperationException", format!("Unknown operation {other}"))),
+            other => Err(ApiError { status: 404, ..ApiError::plain("UnknownOperationException", format!("Unknown operation {other}")) }),
         }
     }
 }

@@ -1,9 +1,9 @@
 //! GetQueryResultStream: a DuckDB query's Athena-managed result as an Arrow IPC stream, whole or
-//! by HTTP byte range. The wire shape is the one athena-duckdb-engine.md decides (the API is not
-//! modelled in any SDK yet): `POST /` with `X-Amz-Target: AmazonAthena.GetQueryResultStream`, a
-//! JSON body `{"QueryExecutionId": ...}`, the range in the `Range` header (or a `Range` member of
-//! the body); the answer the raw bytes (200, or 206 with `Content-Range`), 416 for a range past
-//! the end, Athena's JSON errors otherwise.
+//! by HTTP byte range, as AWS's model binds it (`rest-json` only): `GET
+//! /query-executions/{QueryExecutionId}/result-stream`, the range in the `Range` header
+//! (`bytes=N-M` or `bytes=N-`); the answer the raw bytes as the payload, 200 or 206 with
+//! `Content-Type`, `Content-Range` and `Accept-Ranges`; RangeNotSatisfiableException (416) for a
+//! range that starts past the end, InvalidRequestException otherwise.
 
 use bytes::Bytes;
 use http::Response;
@@ -20,11 +20,11 @@ use crate::statements::duckdb::DUCKDB;
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
 impl Athena {
-    /// Answers GetQueryResultStream for `body` and the request's `Range` header.
-    pub async fn result_stream(&self, body: &Value, range_header: Option<&str>) -> Result<Response<Body>, ApiError> {
+    /// Answers GetQueryResultStream for its input document (`QueryExecutionId`, `Range`).
+    pub async fn result_stream(&self, body: &Value) -> Result<Response<Body>, ApiError> {
         let stream = &self.realism.result_stream;
         if !stream.enabled {
-            return Err(ApiError::plain("UnknownOperationException", "Unknown operation GetQueryResultStream"));
+            return Err(ApiError { status: 404, ..ApiError::plain("UnknownOperationException", "Unknown operation GetQueryResultStream") });
         }
         if self.realism.roll(self.realism.fault_throttle_rate) {
             return Err(ApiError::plain("ThrottlingException", "Rate exceeded"));
@@ -67,14 +67,18 @@ impl Athena {
             read_mapped(&path).map_err(|e| ApiError::invalid("RESULT_NOT_FOUND", format!("Query results could not be read: {e}")))?;
         let total = data.len() as u64;
         let etag = format!("\"{}-{total:x}\"", rec.id);
-        let range = range_header.map(str::to_owned).or_else(|| str_field(body, "Range").map(str::to_owned));
-        let (start, end, partial) = match range.as_deref() {
+        let (start, end, partial) = match str_field(body, "Range") {
             None => (0, total, false),
             Some(r) => match parse_range(r) {
                 None => return Err(ApiError::invalid("INVALID_INPUT", format!("Invalid Range {r:?}: use bytes=N- or bytes=N-M"))),
                 Some((start, _)) if start >= total => {
-                    let mut resp =
-                        json_error(416, "InvalidRangeException", &format!("The range {r} starts past the end of the {total}-byte result"));
+                    let e = ApiError {
+                        status: 416,
+                        aws_type: "RangeNotSatisfiableException",
+                        athena_code: None,
+                        message: format!("The range {r} starts past the end of the {total}-byte result"),
+                    };
+                    let mut resp = crate::protocol::athena::rest::error(&e);
                     resp.headers_mut().insert("content-range", format!("bytes */{total}").parse().expect("valid header"));
                     return Ok(resp);
                 }
@@ -122,16 +126,6 @@ fn read_mapped(path: &std::path::Path) -> std::io::Result<Bytes> {
     // modified afterwards, so the mapping is never truncated underneath us.
     let map = unsafe { memmap2::Mmap::map(&file) }?;
     Ok(Bytes::from_owner(map))
-}
-
-fn json_error(status: u16, aws_type: &str, message: &str) -> Response<Body> {
-    let body = serde_json::json!({ "__type": aws_type, "Message": message });
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amzn-ErrorType", aws_type)
-        .body(Body::from(Bytes::from(serde_json::to_vec(&body).expect("serialisable"))))
-        .expect("valid response")
 }
 
 #[cfg(test)]
