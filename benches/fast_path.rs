@@ -182,12 +182,22 @@ async fn run_once(conn: &Connection, sql: &str) -> Run {
     Run { total: start.elapsed().as_secs_f64(), reading: ended.elapsed().as_secs_f64(), first_batch, slack, rows, info }
 }
 
-/// The run with the median total time of `repeat`.
+/// The run with the median total time of `repeat`; prints the spread of the reading times and
+/// the CPU the client and the endpoint used per run.
 async fn run(conn: &Connection, sql: &str, repeat: usize) -> Run {
     let mut runs = Vec::new();
+    let before = common::Cpu::now();
     for _ in 0..repeat {
         runs.push(run_once(conn, sql).await);
     }
+    let (client, endpoint) = common::Cpu::now().since(&before);
+    let (_, spread) = common::median_spread(runs.iter().map(|r| r.reading).collect());
+    println!(
+        "    [{repeat} runs: reading spread {:.3} s; CPU per run: client {:.2} s, endpoint {:.2} s]",
+        spread,
+        client / repeat as f64,
+        endpoint / repeat as f64
+    );
     runs.sort_by(|a, b| a.total.total_cmp(&b.total));
     runs.swap_remove(runs.len() / 2)
 }
@@ -213,7 +223,7 @@ struct Measured {
     one_row: Run,
 }
 
-async fn measure(rows: usize, latency: Duration, repeat: usize, memory: bool) -> (Measured, Emulator) {
+async fn measure(rows: usize, latency: Duration, repeat: usize, memory: bool) -> (Measured, (Emulator, tokio::runtime::Runtime)) {
     let started = Instant::now();
     let mut builder = Emulator::builder().with_bench_rows(rows).with_s3_latency(latency);
     let bandwidth = std::env::var("BENCH_BANDWIDTH_MBPS").ok().and_then(|v| v.parse::<f64>().ok());
@@ -226,7 +236,8 @@ async fn measure(rows: usize, latency: Duration, repeat: usize, memory: bool) ->
     if let Some(ms) = std::env::var("BENCH_MIN_QUERY_MS").ok().and_then(|v| v.parse().ok()) {
         builder = builder.with_min_query_time(Duration::from_millis(ms));
     }
-    let emulator = builder.start().await.unwrap();
+    // The endpoint on threads of its own (named `endpoint`), so that its CPU time is told apart.
+    let (emulator, endpoint_runtime) = tokio::task::block_in_place(|| common::start_endpoint(builder));
     println!(
         "\n== {rows} bench rows, {latency:?} S3 first-byte latency, {} per connection (endpoint ready in {:.1} s); median of {repeat}",
         bandwidth.map_or("no bandwidth cap".to_owned(), |m| format!("{m} MB/s")),
@@ -276,14 +287,22 @@ async fn measure(rows: usize, latency: Duration, repeat: usize, memory: bool) ->
     line(&format!("(c) GetQueryResults paging, {slice} rows"), c.total, 0, c.rows);
 
     let mut downloads = Vec::new();
+    let before = common::Cpu::now();
     for _ in 0..repeat {
         let start = Instant::now();
         let again = download(&s3, &files, &file_sizes).await;
         downloads.push(start.elapsed().as_secs_f64());
         assert_eq!(again.iter().map(|x| x.len() as u64).sum::<u64>(), parquet_bytes);
     }
-    let d = median(downloads);
+    let (client_cpu, endpoint_cpu) = common::Cpu::now().since(&before);
+    let (d, d_spread) = common::median_spread(downloads);
     line(&format!("(d) raw ranged download of the UNLOAD files ({DOWNLOAD_IN_FLIGHT} GETs in flight)"), d, parquet_bytes, a.rows);
+    println!(
+        "    [{repeat} runs: spread {d_spread:.3} s; CPU per run: client {:.2} s, endpoint {:.2} s]",
+        client_cpu / repeat as f64,
+        endpoint_cpu / repeat as f64
+    );
+    println!("UNLOAD reading / raw download of the same files in the same shape, this run: {:.2}x", d / a.reading);
 
     let mut decodes = Vec::new();
     let mut decoded = 0;
@@ -372,7 +391,7 @@ async fn measure(rows: usize, latency: Duration, repeat: usize, memory: bool) ->
         b.first_batch * 1e3,
         csv_budget * 1e3
     );
-    (Measured { unload: a, csv: b, one_row }, emulator)
+    (Measured { unload: a, csv: b, one_row }, (emulator, endpoint_runtime))
 }
 
 /// Runs benches/peers/peers.py with `python` against `emulator`; prints our ratios to theirs.
@@ -445,11 +464,13 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async move {
         for (i, ms) in latencies.into_iter().enumerate() {
-            let (measured, emulator) = measure(rows, Duration::from_millis(ms), repeat, i == 0).await;
+            let (measured, (emulator, endpoint_runtime)) = measure(rows, Duration::from_millis(ms), repeat, i == 0).await;
             if let (Some(python), 0) = (&python, i) {
                 let emulator_ref = &emulator;
                 tokio::task::block_in_place(|| peers(python, emulator_ref, &measured, repeat));
             }
+            drop(emulator);
+            endpoint_runtime.shutdown_background();
         }
     });
 }

@@ -59,3 +59,64 @@ pub fn s3_client(emulator: &Emulator) -> aws_sdk_s3::Client {
             .build(),
     )
 }
+
+/// CPU seconds this process has used, in all and in the endpoint's threads (those named
+/// `endpoint*` or `athena-engine*`): the benches run the endpoint in-process on the same cores as
+/// the client, and print both so that a figure says what bounded it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu {
+    pub total: f64,
+    pub endpoint: f64,
+}
+
+impl Cpu {
+    /// Reads the counters now (Linux `/proc`; zeros elsewhere).
+    pub fn now() -> Self {
+        let tick = 100.0; // USER_HZ: clock ticks per second of /proc's counters on Linux
+        let times = |stat: &str| -> f64 {
+            // Fields after the command (which may hold spaces) in parentheses: utime is the
+            // 14th field of the line, stime the 15th.
+            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            (t(11) + t(12)) / tick
+        };
+        let total = std::fs::read_to_string("/proc/self/stat").map(|s| times(&s)).unwrap_or(0.0);
+        let mut endpoint = 0.0;
+        if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+            for task in tasks.flatten() {
+                let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+                if comm.starts_with("endpoint") || comm.starts_with("athena-engine") {
+                    endpoint += std::fs::read_to_string(task.path().join("stat")).map(|s| times(&s)).unwrap_or(0.0);
+                }
+            }
+        }
+        Self { total, endpoint }
+    }
+
+    /// CPU used since `earlier`: (client, endpoint) seconds.
+    pub fn since(&self, earlier: &Cpu) -> (f64, f64) {
+        let endpoint = self.endpoint - earlier.endpoint;
+        (self.total - earlier.total - endpoint, endpoint)
+    }
+}
+
+/// Starts `builder`'s endpoint on a runtime of its own whose threads are named `endpoint` (kept
+/// alive for the whole run, so that [`Cpu`] counts every thread's time), apart from the client's.
+pub fn start_endpoint(builder: athena_emulator::EmulatorBuilder) -> (Emulator, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("endpoint")
+        .thread_keep_alive(std::time::Duration::from_secs(3600))
+        .enable_all()
+        .build()
+        .expect("the endpoint's runtime starts");
+    let emulator =
+        std::thread::scope(|s| s.spawn(|| runtime.block_on(builder.start())).join()).expect("no panic").expect("the endpoint starts");
+    (emulator, runtime)
+}
+
+/// The median of `v` and its spread (max - min).
+pub fn median_spread(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[v.len() - 1] - v[0])
+}

@@ -38,6 +38,9 @@ pub struct ServeArgs {
     /// Fraction of S3 GETs whose connection is cut mid-body.
     #[arg(long, default_value_t = 0.0)]
     pub fault_cut_rate: f64,
+    /// Fraction of S3 GETs whose connection is reset before any answer.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_reset_rate: f64,
     /// Fraction of Athena calls answered ThrottlingException.
     #[arg(long, default_value_t = 0.0)]
     pub fault_throttle_rate: f64,
@@ -81,7 +84,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         .with_s3_latency(Duration::from_millis(args.s3_latency_ms))
         .with_s3_bandwidth_mbps(args.s3_bandwidth_mbps)
         .with_min_query_time(Duration::from_millis(args.min_query_ms))
-        .with_faults(args.fault_slowdown_rate, args.fault_cut_rate, args.fault_throttle_rate);
+        .with_faults(args.fault_slowdown_rate, args.fault_cut_rate, args.fault_throttle_rate)
+        .with_connection_resets(args.fault_reset_rate);
     if let Some(dir) = args.data_dir {
         builder = builder.with_data_dir(dir);
     }

@@ -15,6 +15,9 @@ pub struct Realism {
     pub fault_slowdown_rate: f64,
     /// Fraction (0..=1) of S3 GETs whose connection is cut half-way through the body.
     pub fault_cut_rate: f64,
+    /// Fraction (0..=1) of S3 GETs whose connection is reset (TCP RST) before any answer, as a
+    /// server or load balancer that drops a connection does.
+    pub fault_reset_rate: f64,
     /// Fraction (0..=1) of Athena calls answered `ThrottlingException`.
     pub fault_throttle_rate: f64,
     /// Shortest time from submission to a query's end (Athena's queueing and planning take

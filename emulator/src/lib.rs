@@ -158,6 +158,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Fraction (0..=1) of S3 GETs whose connection is reset (TCP RST) before any answer
+    /// (default 0).
+    pub fn with_connection_resets(mut self, rate: f64) -> Self {
+        self.realism.fault_reset_rate = rate;
+        self
+    }
+
     /// Shortest time from a query's submission to its end, as Athena's queueing and planning
     /// give every query (default none): for benchmarks of queries of realistic length.
     pub fn with_min_query_time(mut self, time: Duration) -> Self {
@@ -250,12 +257,14 @@ impl EmulatorBuilder {
 
         let keys = protocol::auth::Keys::default();
         keys.insert(&self.access_key_id, &self.secret_access_key);
+        let realism_for_router = realism.clone();
         let storage = protocol::s3::Storage::new(layout, realism).map_err(io)?;
         let mut builder = s3s::service::S3ServiceBuilder::new(storage);
         builder.set_auth(keys.clone());
         let counters = Arc::new(protocol::server::S3Counters::default());
         let router = Arc::new(protocol::server::Router {
             athena,
+            realism: realism_for_router,
             s3: builder.build(),
             keys,
             region: self.region.clone(),

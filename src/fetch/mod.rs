@@ -143,17 +143,31 @@ impl Fetcher {
     /// completed by GETs pinned to the ETag it came with.
     async fn open(&self, uri: &str, range: String) -> Result<(ObjectMeta, Bytes)> {
         let (bucket, key) = parse_s3_uri(uri)?;
-        let sent = self.s3.get_object().bucket(&bucket).key(&key).range(range).send().await;
-        let out = match sent {
-            Ok(out) => out,
-            // An empty object has no byte to range over (416 InvalidRange).
-            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
-                return Ok((ObjectMeta { size: 0, etag: None }, Bytes::new()));
+        let mut failures = 0u32;
+        let out = loop {
+            if failures > 0 {
+                tokio::time::sleep(Duration::from_millis(50 << failures.min(6))).await;
             }
-            Err(e) => {
-                let status = e.raw_response().map(|r| r.status().as_u16());
-                let what = if matches!(status, Some(403 | 404)) { "GetObject refused" } else { "GetObject failed" };
-                return Err(storage_error(uri, what, Some(Box::new(e))));
+            let sent = self.s3.get_object().bucket(&bucket).key(&key).range(range.clone()).send().await;
+            match sent {
+                Ok(out) => break out,
+                // An empty object has no byte to range over (416 InvalidRange).
+                Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
+                    return Ok((ObjectMeta { size: 0, etag: None }, Bytes::new()));
+                }
+                Err(e) => {
+                    let status = e.raw_response().map(|r| r.status().as_u16());
+                    if matches!(status, Some(403 | 404)) {
+                        return Err(storage_error(uri, "GetObject refused", Some(Box::new(e))));
+                    }
+                    // Anything else (a reset or refused connection, a timeout, a 5xx the SDK's
+                    // own attempts did not get past) is tried again, as a cut body is.
+                    failures += 1;
+                    if failures >= self.config.max_attempts {
+                        return Err(storage_error(uri, format!("GetObject failed after {failures} attempts"), Some(Box::new(e))));
+                    }
+                    tracing::debug!(uri, "GetObject failed ({e}): trying again");
+                }
             }
         };
         let etag = out.e_tag().map(str::to_owned);

@@ -79,15 +79,23 @@ pub fn s3_client(conn: &Connection) -> aws_sdk_s3::Client {
 
 /// How many data files Athena lists for UNLOAD query `query_id` (GetQueryResults DATA_MANIFEST).
 pub async fn manifest_file_count(conn: &Connection, query_id: &str) -> u64 {
-    let out = conn
-        .athena()
-        .get_query_results()
-        .query_execution_id(query_id)
-        .query_result_type(aws_sdk_athena::types::QueryResultType::DataManifest)
-        .send()
-        .await
-        .unwrap();
-    out.result_set().unwrap().rows().len() as u64
+    let (mut files, mut token) = (0, None);
+    loop {
+        let out = conn
+            .athena()
+            .get_query_results()
+            .query_execution_id(query_id)
+            .query_result_type(aws_sdk_athena::types::QueryResultType::DataManifest)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        files += out.result_set().unwrap().rows().len() as u64;
+        match out.next_token() {
+            Some(t) => token = Some(t.to_owned()),
+            None => return files,
+        }
+    }
 }
 
 pub async fn connect() -> Connection {

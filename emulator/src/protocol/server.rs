@@ -2,7 +2,6 @@
 //! `awsJson1_1` and `rest-json`, verified here), STS (verified here) and S3 (the s3s service,
 //! which verifies S3's SigV4 itself).
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +24,7 @@ const MAX_JSON_BODY: usize = 1 << 20;
 
 pub struct Router {
     pub athena: Arc<Athena>,
+    pub realism: Arc<crate::config::Realism>,
     pub s3: S3Service,
     pub keys: Keys,
     pub region: String,
@@ -66,7 +66,7 @@ impl Router {
     /// scope: with `X-Amz-Target` it is an Athena JSON call (refused for want of a signature), a
     /// form-encoded POST to `/` is an STS call, anything else goes to S3 (anonymous requests are
     /// S3's to refuse).
-    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Response<Body>, ConnectionReset> {
         let service = crate::protocol::auth::signed_service(req.headers(), req.uri());
         let service = service.as_deref().unwrap_or_else(|| {
             if req.headers().contains_key("x-amz-target") {
@@ -80,6 +80,7 @@ impl Router {
         Ok(match service {
             "athena" => self.athena_call(req).await,
             "sts" => self.sts_call(req).await,
+            "s3" if req.method() == http::Method::GET && self.realism.roll(self.realism.fault_reset_rate) => return Err(ConnectionReset),
             "s3" => self.s3_call(req).await,
             other => api_error(&ApiError {
                 status: 400,
@@ -220,6 +221,19 @@ impl Router {
     }
 }
 
+/// A request answered by resetting its connection (fault injection): hyper drops the connection
+/// without an answer, and with `SO_LINGER` 0 its socket closes with a TCP RST.
+#[derive(Debug)]
+pub struct ConnectionReset;
+
+impl std::fmt::Display for ConnectionReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset (fault injection)")
+    }
+}
+
+impl std::error::Error for ConnectionReset {}
+
 /// Bounds on what clients may hold.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -268,6 +282,10 @@ pub async fn serve(listener: TcpListener, router: Arc<Router>, limits: Limits) {
                     }
                 };
                 let _ = stream.set_nodelay(true);
+                if router.realism.fault_reset_rate > 0.0 {
+                    // A connection dropped by fault injection ends with a TCP RST, not a FIN.
+                    let _ = stream.set_zero_linger();
+                }
                 let router = router.clone();
                 connections.spawn(async move {
                     let _permit = permit;

@@ -1,0 +1,230 @@
+//! One UNLOAD data file as parquet's async reader sees it: an `AsyncFileReader` over ranged GETs
+//! pinned to the object's ETag. The file's first request is a suffix GET whose length is a guess
+//! of the file's size (see [`crate::results::unload::schedule`]): a small file comes whole in that
+//! one request (footer and data), a large one brings its footer and its last bytes, which are
+//! served from memory; the byte ranges parquet asks for are coalesced where they are close and
+//! fetched in parallel pieces of at most `chunk_size`.
+//!
+//! INT96 timestamps are read in milliseconds (Trino's timestamp(3); the connection's forced unit
+//! when it has one), never overflowing through nanoseconds, and the schema gets the Athena type of
+//! each column in its field metadata, as the other sources do.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use bytes::{Bytes, BytesMut};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::arrow::async_reader::AsyncFileReader;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+
+use crate::decode::schema::{ATHENA_TYPE, athena_type_of};
+use crate::error::{Error, Result};
+use crate::fetch::{Fetcher, ObjectMeta};
+
+/// Bytes read from the end of a data file when its size is not known to be small: the footer
+/// (Parquet footers are rarely longer).
+pub(crate) const FOOTER_GUESS: u64 = 64 * 1024;
+/// Ranges parquet asks for that are at most this far apart are fetched as one (what object_store
+/// coalesces by default).
+const COALESCE_GAP: u64 = 1 << 20;
+
+/// A Parquet object read through ranged GETs, pinned to its ETag; its tail (read with the first
+/// request, footer included; the whole object when it is small) is served from memory.
+#[derive(Clone)]
+pub(crate) struct S3ParquetReader {
+    fetcher: Fetcher,
+    uri: Arc<str>,
+    pub(crate) meta: ObjectMeta,
+    /// The object's last bytes, from `tail_start` on.
+    tail: Bytes,
+    tail_start: u64,
+}
+
+impl S3ParquetReader {
+    fn cached(&self, range: &Range<u64>) -> Option<Bytes> {
+        (range.start >= self.tail_start && range.end <= self.meta.size)
+            .then(|| self.tail.slice((range.start - self.tail_start) as usize..(range.end - self.tail_start) as usize))
+    }
+
+    /// Bytes of the object not in memory among `ranges` (what reading them will fetch).
+    pub(crate) fn to_fetch(&self, ranges: impl Iterator<Item = Range<u64>>) -> u64 {
+        ranges.filter(|r| self.cached(r).is_none()).map(|r| r.end - r.start).sum()
+    }
+
+    /// The bytes of `range` (not in memory), in parallel pieces of at most `chunk_size`.
+    async fn fetch(&self, range: Range<u64>) -> Result<Bytes> {
+        let etag = self.meta.etag.as_deref();
+        let piece = self.fetcher.config().chunk_size.max(1);
+        if range.end - range.start <= piece {
+            return self.fetcher.range(&self.uri, etag, range.start, range.end).await;
+        }
+        let starts = (range.start..range.end).step_by(piece as usize);
+        let parts = futures::future::try_join_all(
+            starts.map(|s| async move { self.fetcher.range(&self.uri, etag, s, (s + piece).min(range.end)).await }),
+        )
+        .await?;
+        let mut whole = BytesMut::with_capacity((range.end - range.start) as usize);
+        for part in parts {
+            whole.extend_from_slice(&part);
+        }
+        Ok(whole.freeze())
+    }
+}
+
+fn external(e: Error) -> ParquetError {
+    ParquetError::External(Box::new(e))
+}
+
+/// `ranges` merged where they are at most `gap` apart (overlapping ones too), sorted.
+pub(crate) fn coalesce(ranges: &[Range<u64>], gap: u64) -> Vec<Range<u64>> {
+    let mut sorted: Vec<Range<u64>> = ranges.iter().filter(|r| r.end > r.start).cloned().collect();
+    sorted.sort_by_key(|r| r.start);
+    let mut out: Vec<Range<u64>> = Vec::with_capacity(sorted.len());
+    for r in sorted {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end.saturating_add(gap) => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+impl AsyncFileReader for S3ParquetReader {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        async move {
+            if let Some(bytes) = self.cached(&range) {
+                return Ok(bytes);
+            }
+            self.fetch(range).await.map_err(external)
+        }
+        .boxed()
+    }
+
+    fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        async move {
+            let this = &*self;
+            let missing: Vec<Range<u64>> = ranges.iter().filter(|r| this.cached(r).is_none()).cloned().collect();
+            let merged = coalesce(&missing, COALESCE_GAP);
+            let fetched = futures::future::try_join_all(merged.iter().map(|r| this.fetch(r.clone()))).await.map_err(external)?;
+            ranges
+                .iter()
+                .map(|r| {
+                    if let Some(bytes) = this.cached(r) {
+                        return Ok(bytes);
+                    }
+                    let i = merged.partition_point(|m| m.end < r.end);
+                    match (merged.get(i), fetched.get(i)) {
+                        (Some(m), Some(bytes)) if m.start <= r.start && r.end <= m.end => {
+                            Ok(bytes.slice((r.start - m.start) as usize..(r.end - m.start) as usize))
+                        }
+                        _ => Err(ParquetError::General(format!("range {r:?} was not fetched"))),
+                    }
+                })
+                .collect()
+        }
+        .boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        _options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        async move {
+            let size = self.meta.size;
+            let hint = (size - self.tail_start).max(FOOTER_GUESS) as usize;
+            let metadata = ParquetMetaDataReader::new().with_prefetch_hint(Some(hint)).load_and_finish(self, size).await?;
+            Ok(Arc::new(metadata))
+        }
+        .boxed()
+    }
+}
+
+/// The schema to read a file with: INT96 columns in `unit`, every field with its Athena type.
+fn read_schema(metadata: &ArrowReaderMetadata, unit: Option<TimeUnit>) -> SchemaRef {
+    let descr = metadata.metadata().file_metadata().schema_descr();
+    let int96: Vec<String> = descr
+        .columns()
+        .iter()
+        .filter(|c| c.physical_type() == parquet::basic::Type::INT96 && c.path().parts().len() == 1)
+        .map(|c| c.name().to_owned())
+        .collect();
+    let fields: Vec<Field> = metadata
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            // Trino writes timestamp(3) columns as INT96: milliseconds hold every value exactly.
+            let dt = if int96.contains(f.name()) {
+                DataType::Timestamp(unit.unwrap_or(TimeUnit::Millisecond), None)
+            } else {
+                f.data_type().clone()
+            };
+            let mut md = f.metadata().clone();
+            md.insert(ATHENA_TYPE.to_owned(), athena_type_of(&dt).to_owned());
+            f.as_ref().clone().with_data_type(dt).with_metadata(md)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// The schema a data file is read with (its footer only).
+pub(crate) async fn file_schema(fetcher: &Fetcher, uri: &str, unit: Option<TimeUnit>) -> Result<SchemaRef> {
+    Ok(open_file(fetcher, uri, unit, None, FOOTER_GUESS).await?.schema)
+}
+
+/// A data file with its reader and footer loaded, and the schema it is read with.
+pub(crate) struct Opened {
+    pub reader: S3ParquetReader,
+    pub metadata: ArrowReaderMetadata,
+    pub schema: SchemaRef,
+}
+
+/// Opens a data file with one suffix GET of `guess` bytes (the whole file when it is no longer);
+/// `expected`: the size and ETag it must still have.
+pub(crate) async fn open_file(
+    fetcher: &Fetcher,
+    uri: &str,
+    unit: Option<TimeUnit>,
+    expected: Option<&ObjectMeta>,
+    guess: u64,
+) -> Result<Opened> {
+    let (meta, tail) = fetcher.open_tail(uri, guess.max(FOOTER_GUESS)).await?;
+    if let Some(want) = expected
+        && (meta.size != want.size || (want.etag.is_some() && meta.etag != want.etag))
+    {
+        return Err(Error::Storage {
+            uri: uri.to_owned(),
+            message: format!(
+                "the object changed since the result was partitioned (size {} and ETag {:?}, partitioned at {} and {:?})",
+                meta.size, meta.etag, want.size, want.etag
+            ),
+            source: None,
+        });
+    }
+    let tail_start = meta.size - tail.len() as u64;
+    let mut reader = S3ParquetReader { fetcher: fetcher.clone(), uri: uri.into(), meta, tail, tail_start };
+    let parquet_err =
+        |e: ParquetError| Error::Storage { uri: uri.to_owned(), message: "cannot read Parquet".into(), source: Some(Box::new(e)) };
+    let metadata = ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new()).await.map_err(parquet_err)?;
+    let schema = read_schema(&metadata, unit);
+    let metadata = ArrowReaderMetadata::try_new(metadata.metadata().clone(), ArrowReaderOptions::new().with_schema(schema.clone()))
+        .map_err(parquet_err)?;
+    Ok(Opened { reader, metadata, schema })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_ranges_are_fetched_as_one() {
+        assert_eq!(coalesce(&[10..20, 0..5, 30..40], 4), vec![0..5, 10..20, 30..40]);
+        assert_eq!(coalesce(&[10..20, 0..5, 30..40], 10), vec![0..40]);
+        assert_eq!(coalesce(&[0..100, 50..60, 90..120, 200..200], 0), vec![0..120]);
+        assert_eq!(coalesce(&[], 10), Vec::<Range<u64>>::new());
+    }
+}
