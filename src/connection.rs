@@ -129,6 +129,12 @@ impl Connection {
     }
 
     /// The Athena client (for calls this crate does not wrap).
+    /// Whether stopping the wait for a query also stops the query (the `kill_on_interrupt`
+    /// setting, [`crate::ConnectionBuilder::with_cancel_on_drop`]).
+    pub fn kills_on_interrupt(&self) -> bool {
+        self.settings().cancel_on_drop
+    }
+
     pub fn athena(&self) -> &aws_sdk_athena::Client {
         &self.inner.athena
     }

@@ -97,8 +97,16 @@ enum Running {
     Query(CancelHandle),
 }
 
+/// The statement's query in flight, and how a cancel ends its wait: by stopping the query
+/// (`kill_on_interrupt`, the default), or by leaving it running and waking the waiting call.
 #[derive(Default)]
-struct Cancel(Mutex<Running>);
+struct Cancel {
+    running: Mutex<Running>,
+    /// Wakes the waiting call when the query is left running.
+    left: tokio::sync::Notify,
+    /// Whether a cancel stops the query (StopQueryExecution) or leaves it running.
+    kill: bool,
+}
 
 /// One query at a time.
 pub struct AthenaStatement {
@@ -119,7 +127,8 @@ impl AthenaStatement {
     }
 
     pub(crate) fn new(conn: athena_arrow::Connection) -> Self {
-        Self { conn, sql: None, bound: Vec::new(), options: BTreeMap::new(), last_query_id: None, cancel: Arc::default() }
+        let cancel = Arc::new(Cancel { kill: conn.kills_on_interrupt(), ..Cancel::default() });
+        Self { conn, sql: None, bound: Vec::new(), options: BTreeMap::new(), last_query_id: None, cancel }
     }
 
     fn sql(&self) -> Result<String> {
@@ -168,11 +177,28 @@ impl AthenaStatement {
         let handle = query.submit().await?;
         self.last_query_id = Some(handle.query_id().to_owned());
         let requested = {
-            let mut running = self.cancel.0.lock().expect("cancel lock");
+            let mut running = self.cancel.running.lock().expect("cancel lock");
             let requested = matches!(*running, Running::Submitting { cancel_requested: true });
             *running = Running::Query(handle.cancel_handle());
             requested
         };
+        if !self.cancel.kill {
+            // kill_on_interrupt off: a cancel ends the wait and leaves the query running.
+            let query_id = handle.query_id().to_owned();
+            let left = athena_arrow::Error::Cancelled {
+                query_id: query_id.clone(),
+                reason: format!("the wait was cancelled; query {query_id} was left running on Athena (kill_on_interrupt is off)"),
+            };
+            if requested {
+                handle.detach();
+                return Err(left);
+            }
+            let leave = self.cancel.left.notified();
+            return tokio::select! {
+                out = wait(handle) => out,
+                () = leave => Err(left),
+            };
+        }
         if requested {
             // The cancel came while the query was being submitted; waiting then reports CANCELLED.
             handle.cancel().await?;
@@ -318,12 +344,12 @@ impl StatementCanceller {
 
 impl Cancel {
     fn set(&self, running: Running) {
-        *self.0.lock().expect("cancel lock") = running;
+        *self.running.lock().expect("cancel lock") = running;
     }
 
     fn cancel(&self) -> Result<()> {
         let handle = {
-            let mut running = self.0.lock().expect("cancel lock");
+            let mut running = self.running.lock().expect("cancel lock");
             match &mut *running {
                 Running::Idle => None,
                 Running::Submitting { cancel_requested } => {
@@ -333,8 +359,10 @@ impl Cancel {
                 Running::Query(h) => Some(h.clone()),
             }
         };
-        if let Some(h) = handle {
-            block_on(h.cancel()).map_err(from_athena)?;
+        match handle {
+            Some(_) if !self.kill => self.left.notify_one(),
+            Some(h) => block_on(h.cancel()).map_err(from_athena)?,
+            None => {}
         }
         Ok(())
     }

@@ -71,9 +71,14 @@ for _s in _TABLE["settings"]:
     for _name in {_s["pyathena"] or _s["key"], _s["key"]}:
         KEYWORDS[_name] = (_s["option"], _CONVERT[_s["kind"]])
 
-#: PyAthena keywords that need nothing here: every cursor gives Arrow, and adbc_driver_manager
-#: already stops the query on Ctrl-C (StopQueryExecution through the driver's cancel).
-IGNORED_KEYWORDS = frozenset({"cursor_class", "kill_on_interrupt"})
+#: PyAthena keywords this package refuses, with what to use instead.
+REFUSED_KEYWORDS = {
+    "cursor_class": (
+        "cursor_class is not supported: every cursor of adbc_driver_athena gives rows (fetchone, "
+        "fetchall: tuples) and Arrow (fetch_arrow_table, fetch_record_batch), and pandas or Polars "
+        "(fetch_df, fetch_polars); for rows as dicts, zip cursor.description's names with each row"
+    ),
+}
 
 #: PyAthena's default age of a reused result when only ``result_reuse_enable`` is given.
 DEFAULT_RESULT_REUSE_MINUTES = 60
@@ -105,7 +110,9 @@ def database_kwargs(
     elif reuse_enable is False:
         kwargs["result_reuse_minutes"] = 0
     for name, value in kwargs.items():
-        if name in IGNORED_KEYWORDS or value is None:
+        if name in REFUSED_KEYWORDS:
+            raise TypeError(REFUSED_KEYWORDS[name])
+        if value is None:
             continue
         entry = KEYWORDS.get(name)
         if entry is None:

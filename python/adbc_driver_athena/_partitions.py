@@ -2,7 +2,12 @@
 its result cut into partitions (one per UNLOAD data file, byte ranges of the result CSV, or one for a DuckDB
 stream), and a partition read in any process with the same connection keywords. Partitions hold
 S3 locations, sizes and ETags, never credentials; an object changed since the query fails the
-read instead of being read again."""
+read instead of being read again.
+
+Credentials: the driver runs the query with every keyword it is given; workers get the keywords
+without credentials (:func:`worker_kwargs`) and resolve their own from their environment (instance
+or task roles, ``AWS_*`` variables, profiles), unless the caller passes
+``credentials_to_workers=True``, which sends the explicit keys in every task."""
 
 from __future__ import annotations
 
@@ -12,6 +17,44 @@ import typing
 import pyarrow as pa
 
 from adbc_driver_athena import dbapi
+
+
+#: Keywords (PyAthena's, the table's keys, and their ADBC options) that hold credentials.
+CREDENTIAL_KEYWORDS = frozenset(
+    {
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "external_id",
+        "access_key_id",
+        "secret_access_key",
+        "session_token",
+    }
+)
+
+
+def _is_credential(key: str) -> bool:
+    return key.removeprefix("adbc.athena.") in CREDENTIAL_KEYWORDS
+
+
+def split_credentials(connect_kwargs: typing.Mapping[str, typing.Any]) -> typing.Tuple[typing.Dict[str, typing.Any], bool]:
+    """`connect_kwargs` without ``credentials_to_workers``, and its value (default False)."""
+    kwargs = dict(connect_kwargs)
+    send = kwargs.pop("credentials_to_workers", False)
+    if isinstance(send, str):
+        send = send.strip().lower() in ("true", "1", "yes", "on")
+    return kwargs, bool(send)
+
+
+def worker_kwargs(connect_kwargs: typing.Mapping[str, typing.Any], credentials_to_workers: bool = False) -> typing.Dict[str, typing.Any]:
+    """The keywords a worker connects with: `connect_kwargs` without credentials (keywords and
+    ``db_kwargs`` options alike), unless `credentials_to_workers`."""
+    if credentials_to_workers:
+        return dict(connect_kwargs)
+    out = {k: v for k, v in connect_kwargs.items() if not _is_credential(k)}
+    if isinstance(out.get("db_kwargs"), typing.Mapping):
+        out["db_kwargs"] = {k: v for k, v in out["db_kwargs"].items() if not _is_credential(getattr(k, "value", k))}
+    return out
 
 
 class Plan(typing.NamedTuple):

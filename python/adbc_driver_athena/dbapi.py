@@ -171,8 +171,9 @@ def connect(
         ``role_session_name``, ``external_id``, ``duration_seconds``, ``poll_interval``
         (seconds), ``result_reuse_enable``, ``result_reuse_minutes``, ``unload``) and the keys
         of the driver's other settings (``query_timeout_seconds``, ``unload_compression``).
-        ``cursor_class`` and ``kill_on_interrupt`` are accepted and need nothing (every cursor
-        gives Arrow; Ctrl-C stops the query).
+        ``kill_on_interrupt`` (default True) as PyAthena's: Ctrl-C while a query runs stops it on
+        Athena, or with False leaves it running (the cursor's ``query_id`` names it).
+        ``cursor_class`` is refused, with what to use instead (every cursor gives rows and Arrow).
     """
     kwargs = database_kwargs(uri, db_kwargs, pyathena_kwargs)
     with _Translated():

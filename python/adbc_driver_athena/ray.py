@@ -7,7 +7,8 @@
 
 The query runs once, in the calling process; its schema is known before any task runs; each
 task reads its own partition as Arrow tables, in whatever worker Ray places it. Credentials come
-from each worker's environment; partitions carry none.
+from each worker's environment; partitions and tasks carry none, unless
+``credentials_to_workers=True`` is passed (explicit keys then travel in every task).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ class AthenaDatasource(Datasource):
     """The partitions of one finished query's result."""
 
     def __init__(self, query: str, connect_kwargs: typing.Mapping[str, typing.Any]) -> None:
-        self.connect_kwargs = dict(connect_kwargs)
-        self.plan = _partitions.plan(query, self.connect_kwargs)
+        kwargs, send = _partitions.split_credentials(connect_kwargs)
+        self.plan = _partitions.plan(query, kwargs)
+        # What the read tasks (and this instance, which Ray serializes) keep.
+        self.connect_kwargs = _partitions.worker_kwargs(kwargs, send)
 
     def estimate_inmemory_data_size(self) -> typing.Optional[int]:
         return None
@@ -50,7 +53,8 @@ class AthenaDatasource(Datasource):
 
 def read_athena(query: str, **connect_kwargs: typing.Any) -> Dataset:
     """Runs `query` and returns its result as a ``ray.data.Dataset`` (one read task per
-    partition); `connect_kwargs` are :func:`adbc_driver_athena.dbapi.connect`'s keywords."""
+    partition); `connect_kwargs` are :func:`adbc_driver_athena.dbapi.connect`'s keywords, and
+    ``credentials_to_workers`` (default False)."""
     source = AthenaDatasource(query, connect_kwargs)
     if not source.plan.partitions:
         import ray.data

@@ -15,7 +15,10 @@ the DataFrame is read, with Spark's pushed filters that Athena evaluates alike i
 every other option is a setting of the driver's table, by key or PyAthena keyword
 (``region_name``, ``work_group``, ``s3_staging_dir``, ``unload``, ...). Each executor reads its
 own partitions (one per UNLOAD data file) as Arrow record batches, with no per-row Python. Credentials come from
-each executor's environment, as the AWS SDK finds them; partitions carry none.
+each executor's environment, as the AWS SDK finds them: credential options (``aws_access_key_id``,
+``aws_secret_access_key``, ``aws_session_token``, ``external_id``) serve the driver's query only,
+and neither partitions nor the reader sent to executors carry them, unless the option
+``credentials_to_workers`` is ``true``.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from pyspark.sql.types import StructType
 from adbc_driver_athena import _options, _partitions
 
 #: Options that are not connection keywords.
-_QUERY_OPTIONS = ("query", "table")
+_QUERY_OPTIONS = ("query", "table", "credentials_to_workers")
 
 
 def register(spark) -> None:
@@ -166,14 +169,25 @@ def _table_schema(table: str, connect_kwargs: typing.Mapping[str, typing.Any]) -
 
 class AthenaReader(DataSourceReader):
     def __init__(self, options: typing.Dict[str, str], schema: StructType, plan: typing.Optional[_partitions.Plan] = None) -> None:
-        self.options = options
+        _, send = _partitions.split_credentials(options)
+        # The reader is sent to the executors: it keeps the options without credentials, unless
+        # they are to travel. `partitions` (on the driver) runs a table's query before that.
+        self._driver_options: typing.Optional[typing.Dict[str, str]] = options
+        self.options = _partitions.worker_kwargs(options, send)
         self.schema = schema
         self.where: typing.List[str] = []
         self.plan = plan
 
     def partitions(self) -> typing.List[AthenaPartition]:
-        plan = self.plan or _partitions.plan(_query_of(self.options, self.where), _connect_kwargs(self.options))
+        options = self._driver_options if self._driver_options is not None else self.options
+        plan = self.plan or _partitions.plan(_query_of(options, self.where), _connect_kwargs(options))
         return [AthenaPartition(p) for p in plan.partitions]
+
+    def __getstate__(self):
+        # What travels to the executors: never the driver's credentials.
+        state = dict(self.__dict__)
+        state["_driver_options"] = None
+        return state
 
     def read(self, partition: AthenaPartition) -> typing.Iterator[pa.RecordBatch]:
         # A result without partitions (an UNLOAD of no rows): Spark still reads one, empty.

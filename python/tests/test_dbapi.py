@@ -140,6 +140,50 @@ def test_cancel_from_another_thread(conn):
         assert cur.query_id
 
 
+@pytest.mark.parametrize("kill", [True, False])
+def test_ctrl_c_stops_the_query_unless_kill_on_interrupt_is_off(tmp_path, kill):
+    """PyAthena's kill_on_interrupt: Ctrl-C (SIGINT) while execute waits raises KeyboardInterrupt
+    and stops the query on Athena; with kill_on_interrupt=False the query is left running."""
+    import os
+    import signal
+
+    import boto3
+
+    from conftest import start_endpoint
+
+    # Every query takes at least 4 s on this endpoint: the interrupt lands while it runs.
+    with start_endpoint(tmp_path, "--min-query-ms", "4000") as (url, _):
+        kwargs = dict(
+            s3_staging_dir="s3://athena-results/interrupt/",
+            region_name="us-east-1",
+            endpoint_url=url,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            kill_on_interrupt=kill,
+        )
+        athena = boto3.client("athena", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+        with dbapi.connect(**kwargs) as conn, conn.cursor() as cur:
+            timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+            timer.start()
+            with pytest.raises(KeyboardInterrupt):
+                cur.execute("SELECT 1 AS one")
+            timer.join()
+            qid = cur.query_id
+        assert qid
+        deadline = time.monotonic() + 20
+        while True:
+            state = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]["State"]
+            if state in ("SUCCEEDED", "FAILED", "CANCELLED") or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert state == ("CANCELLED" if kill else "SUCCEEDED")
+
+
+def test_cursor_class_is_refused_with_what_to_use(endpoint):
+    with pytest.raises(TypeError, match="cursor_class is not supported: every cursor of adbc_driver_athena gives rows"):
+        dbapi.connect(cursor_class=object, **endpoint.kwargs())
+
+
 def _read_partition(args):
     kwargs, partition = args
     from adbc_driver_athena import dbapi as d

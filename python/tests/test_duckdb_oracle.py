@@ -8,6 +8,8 @@ in `rest-json`), so that this checks the endpoint and nothing of our client."""
 
 from __future__ import annotations
 
+import json
+import pathlib
 import time
 
 import boto3
@@ -16,32 +18,9 @@ import pyarrow as pa
 import pytest
 from botocore.exceptions import ClientError
 
-CORPUS = [
-    "SELECT true AS b, false AS f, 1::TINYINT AS t, (-128)::TINYINT AS tmin, 2::SMALLINT AS s, 3 AS i, "
-    "2147483647 AS imax, 2147483648 AS big, 4::BIGINT AS bi, 9223372036854775807 AS bmax, "
-    "170141183460469231731687303715884105727::HUGEINT AS h, 255::UTINYINT AS ut, 65535::USMALLINT AS us, "
-    "4294967295::UINTEGER AS ui, 18446744073709551615::UBIGINT AS ub",
-    "SELECT 1.5::FLOAT AS f, 0.1::DOUBLE AS d, 1e20::DOUBLE AS d2, 'inf'::DOUBLE AS d3, -0.0::DOUBLE AS d5, "
-    "123456789.123::DOUBLE AS d6, 1e-7::DOUBLE AS d7, 0.1::FLOAT AS f3, 1e16 AS e16, 1e15 AS e15",
-    "SELECT 1.50::DECIMAL(10,2) AS a, 12345678901234567890.123::DECIMAL(38,3) AS b, -0.05::DECIMAL(4,2) AS c, "
-    "1.5 AS lit, 0.5 AS half, 123.456 AS wide",
-    "SELECT 'hé' AS v, ''::VARCHAR AS e, 'a,b\"c' AS q, 'line' || chr(10) || 'two' AS nl, '\\x00ab'::BLOB AS bl, "
-    "'abc'::BLOB AS b2, '550e8400-E29B-41d4-a716-446655440000'::UUID AS u, '{\"a\": 1}'::JSON AS j",
-    "SELECT DATE '2026-01-02' AS d, DATE '0001-01-01' AS d1, TIME '12:34:56.789' AS t, TIME '01:02:03' AS t2, "
-    "TIMESTAMP '2026-01-02 03:04:05.123456' AS ts, TIMESTAMP '2026-01-02 03:04:05' AS ts2, "
-    "'2026-01-02 03:04:05'::TIMESTAMP_S AS s, '2026-01-02 03:04:05.123'::TIMESTAMP_MS AS ms, "
-    "'2026-01-02 03:04:05.123456789'::TIMESTAMP_NS AS ns, TIMESTAMPTZ '2026-01-02 03:04:05+02' AS tz, "
-    "TIMESTAMP '1969-12-31 23:59:59.999999' AS pre",
-    "SELECT INTERVAL 1 YEAR AS y, INTERVAL 3 DAY AS d, INTERVAL 90 MINUTE AS m, INTERVAL 0 DAY AS z",
-    "SELECT [1, 2, NULL] AS l, ['a', 'b c', NULL, '', 'x, y', 'NULL'] AS ls, [1, 2, 3]::INTEGER[3] AS arr, "
-    "{'a': 1, 'b': 'x'} AS st, MAP {'k': 1, 'j': 2} AS m, [[1], [2, 3]] AS ll, [{'a': [1]}] AS ls2, "
-    "{'k y': 'v''s'} AS sk, [DATE '2026-01-01', NULL] AS ld, [TIMESTAMP '2026-01-01 01:02:03'] AS lt",
-    "SELECT 'x'::ENUM('x', 'y') AS e",
-    "SELECT NULL AS n, NULL::INTEGER AS ni, NULL::VARCHAR AS nv, [NULL::VARCHAR] AS ln",
-    "SELECT * FROM (VALUES (1, 'a'), (2, NULL), (NULL, '')) t(i, s) ORDER BY i NULLS LAST",
-    "SELECT 5 / 2 AS q, 7 // 2 AS iq, 1 + 1, 'a' || 'b' AS c, 3 * 4",
-    "SELECT count(*) AS n, avg(x) AS a, min(x) AS lo, max(x) AS hi FROM (VALUES (1), (2), (4)) t(x)",
-]
+#: Every type the endpoint computes, NULLs, nested and edge values: the one corpus of the DuckDB
+#: tests (tests/it/duckdb.rs reads it too).
+CORPUS = json.loads((pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "duckdb-corpus.json").read_text())
 
 
 class Api:

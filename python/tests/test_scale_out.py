@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import sys
+import typing
 
 import pyarrow as pa
 import pytest
@@ -32,6 +33,21 @@ def scale_endpoint(tmp_path_factory):
     args = ("--bench-rows", str(ROWS), "--unload-rows-per-file", str(ROWS_PER_FILE), "--request-log", str(log))
     with start_endpoint(data, *args) as (url, _):
         yield url, log
+
+
+@pytest.fixture(scope="module", autouse=True)
+def workers_environment():
+    """The workers' credentials come from their environment (as on a cluster, from instance or
+    task roles): the engines' workers start with these variables, while the driver connects with
+    explicit keys (``kwargs``), which are not sent to the workers."""
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION")}
+    os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1")
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 def kwargs(url: str, **extra):
@@ -130,12 +146,56 @@ def test_spark_nested_and_null_versus_empty(spark, scale_endpoint):
     assert (row["s"], row["e"], row["n"], row["a"], row["m"]) == ("x", "", None, [1, 2], {"k": 1})
 
 
+def athena_queries(log: pathlib.Path, since: int) -> typing.List[str]:
+    """The SQL of each StartQueryExecution logged after byte `since` of the request log."""
+    with open(log, "rb") as f:
+        f.seek(since)
+        lines = f.read().decode().splitlines()
+    prefix = "ATHENA StartQueryExecution "
+    return [json.loads(line[len(prefix) :])["QueryString"] for line in lines if line.startswith(prefix)]
+
+
 def test_spark_pushes_the_filters_athena_evaluates_alike(spark, scale_endpoint):
-    url, _ = scale_endpoint
+    url, log = scale_endpoint
     df = spark_reader(spark, url, table="bench").load()
+    since = log.stat().st_size
     assert df.where("id < 10").count() == 10
+    assert athena_queries(log, since) == ['SELECT * FROM bench WHERE ("id" < 10)']
     # `%` is left to Spark; the comparison reaches Athena.
+    since = log.stat().st_size
     assert df.where("id % 1000 = 0 AND id >= 30000").count() == 30
+    assert athena_queries(log, since) == ['SELECT * FROM bench WHERE ("id" IS NOT NULL) AND ("id" >= 30000)']
+    # An OR is Spark's to apply (no filter of it is pushed): the count is still Athena's.
+    since = log.stat().st_size
+    condition = "label IN ('a', 'b''c') OR label IS NULL"
+    want = expected(url, f"SELECT count(*) AS n FROM bench WHERE {condition}").column("n")[0].as_py()
+    assert df.where(condition).count() == want
+    assert athena_queries(log, since) == ["SELECT * FROM bench"]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles", "Asia/Kolkata"])
+def test_spark_timestamps_keep_their_wall_clock_in_any_session_zone(spark, scale_endpoint, zone):
+    """Athena's timestamps have no zone: a Spark session in any zone shows the same wall clock,
+    and filters on them (which Spark applies) select the same rows."""
+    import datetime
+
+    url, _ = scale_endpoint
+    previous = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", zone)
+    try:
+        sql = "SELECT id, ts FROM bench WHERE id < 200"
+        df = spark_reader(spark, url, query=sql).load()
+        want = {r["id"]: r["ts"] for r in expected(url, sql).to_pylist()}
+        got = {r["id"]: r["ts"] for r in df.collect()}
+        assert {i: (t.replace(tzinfo=None) if t else None) for i, t in got.items()} == {
+            i: (t.replace(tzinfo=None) if t else None) for i, t in want.items()
+        }
+        cut = sorted(t for t in want.values() if t is not None)[len(want) // 3].replace(tzinfo=None)
+        expected_ids = sorted(i for i, t in want.items() if t is not None and t.replace(tzinfo=None) < cut)
+        filtered = df.where(df.ts < datetime.datetime.fromisoformat(cut.isoformat())).select("id").collect()
+        assert sorted(r["id"] for r in filtered) == expected_ids
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", previous)
 
 
 def test_spark_empty_csv_and_failed_results(spark, scale_endpoint):
@@ -154,9 +214,9 @@ def test_spark_tasks_read_only_their_own_objects(spark, scale_endpoint):
     # In one process: how often each data file is fetched to plan and read the result once.
     since = log.stat().st_size
     plan = _partitions.plan(sql, kwargs(url))
-    for p in plan.partitions:
-        assert sum(b.num_rows for b in _partitions.read(p, kwargs(url))) >= 0
+    rows = sum(b.num_rows for p in plan.partitions for b in _partitions.read(p, kwargs(url)))
     single = gets(log, since)
+    assert rows == expected(url, "SELECT count(*) AS n FROM bench WHERE n IS NOT NULL").column("n")[0].as_py() > 0
     prefix = _common_prefix([path for path, _ in single if "/unload/" in path])
     alone = per_object(single, prefix)
     # The same through Spark's tasks.
@@ -173,6 +233,35 @@ def _common_prefix(paths):
     assert paths, "no UNLOAD files were read"
     first = paths[0]
     return first[: first.index("/unload/") + len("/unload/") + 37]
+
+
+def test_credentials_stay_with_the_driver_unless_sent(spark, ray_local, scale_endpoint):
+    """What each engine sends its workers holds no credential keyword by default, and holds the
+    explicit keys when ``credentials_to_workers`` is set."""
+    import pickle
+
+    import cloudpickle
+
+    from adbc_driver_athena import dask as athena_dask
+    from adbc_driver_athena import ray as athena_ray
+    from adbc_driver_athena import spark as athena_spark
+
+    url, _ = scale_endpoint
+    sql = "SELECT id FROM bench WHERE id < 10"
+    secret = b"aws_secret_access_key"
+    for send in (False, True):
+        extra = {"credentials_to_workers": True} if send else {}
+        df = athena_dask.read_athena(sql, **kwargs(url), **extra)
+        assert (secret in cloudpickle.dumps(dict(df.dask))) == send
+        source = athena_ray.AthenaDatasource(sql, {**kwargs(url), **extra})
+        tasks = source.get_read_tasks(2)
+        assert (secret in cloudpickle.dumps((source, tasks))) == send
+        options = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in {**kwargs(url), **extra, "query": sql}.items()}
+        reader = athena_spark.AthenaReader(options, None)
+        assert (secret in pickle.dumps(reader)) == send
+    # Read by workers that have only their environment's credentials: every row.
+    default = athena_dask.read_athena(sql, **kwargs(url))
+    assert sorted(default.compute(scheduler="processes")["id"].tolist()) == list(range(10))
 
 
 # ------------------------------------------------------------------------------------------ Ray
@@ -231,6 +320,42 @@ def test_dask_reads_every_row_once(scale_endpoint, scheduler):
     labels = {i: (None if pd.isna(v) else v) for i, v in zip(pdf["id"], pdf["label"])}
     want = expected(url, "SELECT id, label FROM bench WHERE id < 50")
     assert {i: labels[i] for i in want.column("id").to_pylist()} == dict(zip(want.column("id").to_pylist(), want.column("label").to_pylist()))
+
+
+#: One row of every type, and one of NULLs, as Athena computes them.
+EVERY_TYPE = (
+    "SELECT * FROM (VALUES "
+    "(1, CAST(9007199254740993 AS BIGINT), 2147483647, CAST(-32768 AS SMALLINT), CAST(-128 AS TINYINT), "
+    "0.1E0, REAL '1.5', DECIMAL '12345678901234567.89', true, 'x', '', DATE '2026-12-07', "
+    "TIMESTAMP '2026-12-07 01:02:03.456', X'00ff', ARRAY[1, 2], MAP(ARRAY['k'], ARRAY[1]), CAST(ROW(1, 'a') AS ROW(i INTEGER, s VARCHAR))), "
+    "(2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)"
+    ") AS t(k, big, i, small, tiny, d, r, dec, b, s, e, day, ts, bin, arr, m, st) ORDER BY k"
+)
+
+
+@pytest.mark.parametrize("unload", [True, False])
+def test_dask_keeps_every_type_exact(scale_endpoint, unload):
+    """meta has the dtypes of every computed partition, and values of every type, NULLs included,
+    come back as Athena computed them (2**53 + 1 next to a NULL stays an integer)."""
+    import pandas as pd
+
+    from adbc_driver_athena.dask import read_athena
+
+    url, _ = scale_endpoint
+    df = read_athena(EVERY_TYPE, **kwargs(url, unload=unload))
+    for i in range(df.npartitions):
+        part = df.get_partition(i).compute(scheduler="threads")
+        assert dict(part.dtypes) == dict(df._meta.dtypes), i
+    got = df.compute(scheduler="threads").sort_values("k").reset_index(drop=True)
+    assert dict(got.dtypes) == dict(df._meta.dtypes)
+    assert got["big"].dtype == pd.ArrowDtype(pa.int64())
+    assert got["big"].iloc[0] == 9007199254740993 and pd.isna(got["big"].iloc[1])
+    want = expected(url, EVERY_TYPE).sort_by("k")
+    # Every column back in Arrow, value for value (NULLs where Athena has NULL).
+    back = pa.Table.from_pandas(got, preserve_index=False)
+    for name in want.column_names:
+        assert back.column(name).to_pylist() == want.column(name).to_pylist(), name
+    assert (got["s"].iloc[0], got["e"].iloc[0], pd.isna(got["e"].iloc[1])) == ("x", "", True)
 
 
 def test_dask_empty_and_csv_results(scale_endpoint):

@@ -113,6 +113,13 @@ pub const SETTINGS: &[Setting] = &[
     setting("query_timeout_seconds", ValueKind::Seconds, "none", "stop a query running longer than this").per_query(),
     setting("csv_partition_bytes", ValueKind::Count, "67108864 (64 MiB)", "bytes of a result CSV per partition (0: one partition)"),
     setting("poll_interval", ValueKind::Seconds, "5", "longest wait between two status polls").pyathena("poll_interval"),
+    setting(
+        "kill_on_interrupt",
+        ValueKind::Flag,
+        "true",
+        "stopping the wait for a query (Ctrl-C, ADBC cancel, a dropped handle) stops the query on Athena too; false leaves it running",
+    )
+    .pyathena("kill_on_interrupt"),
     setting("access_key_id", ValueKind::Text, "from the AWS config chain", "static credentials: access key id")
         .env("AWS_ACCESS_KEY_ID")
         .pyathena("aws_access_key_id"),
@@ -254,6 +261,7 @@ impl ConnectionBuilder {
                 poll.initial = poll.initial.min(d);
                 self.with_poll(poll)
             }
+            ("kill_on_interrupt", Parsed::Flag(v)) => self.with_cancel_on_drop(v),
             ("access_key_id", Parsed::Text(v)) => {
                 self.credentials.access_key_id = Some(v);
                 self

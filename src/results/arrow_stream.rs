@@ -79,14 +79,28 @@ pub(crate) async fn open(conn: &Connection, query_id: &str) -> Result<std::resul
     };
     let (prefetch, running) = futures::FutureExt::remote_handle(prefetch);
     tokio::spawn(prefetch);
-    let mut rest =
+    let rest =
         futures::stream::unfold((rx, running), |(mut rx, running)| async move { rx.recv().await.map(|r| (r, (rx, running))) }).boxed();
+    decode_stream(head, rest, pinned.total, id, conn.settings().timestamp_unit).await.map(Ok)
+}
+
+/// The batches of a stream whose first bytes are `head` and whose other bytes come from `rest`,
+/// `total` bytes in all. It ends only when all `total` bytes were read and the stream's
+/// end-of-stream marker decoded: bytes that stop early, even at a message boundary, are
+/// [`Error::Incomplete`], never a short result. With `unit`, every timestamp is in that unit.
+async fn decode_stream(
+    head: Bytes,
+    mut rest: futures::stream::BoxStream<'static, Result<Bytes>>,
+    total: u64,
+    id: String,
+    unit: Option<arrow::datatypes::TimeUnit>,
+) -> Result<RecordBatchStream> {
     // The schema comes first in the stream: decode until it is known.
     let mut decoder = StreamDecoder::new();
     let mut batches = Vec::new();
+    let mut read = head.len() as u64;
     let mut buffer = Buffer::from(head);
     decode_into(&mut decoder, &mut buffer, &mut batches, &id)?;
-    let mut read = from;
     while decoder.schema().is_none() {
         let Some(more) = rest.next().await else { break };
         let more = more?;
@@ -98,10 +112,19 @@ pub(crate) async fn open(conn: &Connection, query_id: &str) -> Result<std::resul
         .schema()
         .ok_or_else(|| Error::Incomplete { query_id: id.clone(), message: format!("the result stream's {read} bytes hold no schema") })?;
     let schema = mark_duckdb(&schema);
+    let schema = match unit {
+        Some(unit) => crate::decode::duckdb::units::schema_in_unit(&schema, unit),
+        None => schema,
+    };
     let marked = schema.clone();
-    let state = State { decoder, buffer, chunks: rest, pending: batches.into(), done: false, query_id: id, total: pinned.total, read };
-    let stream = futures::stream::unfold(state, State::next).map(move |b| b.and_then(|b| with_schema(b, &marked)));
-    Ok(Ok(RecordBatchStream::new(schema, stream)))
+    let state = State { decoder, buffer, chunks: rest, pending: batches.into(), done: false, query_id: id, total, read };
+    let stream = futures::stream::unfold(state, State::next).map(move |b| {
+        b.and_then(|b| match unit {
+            Some(unit) => crate::decode::duckdb::units::batch_in_unit(&b, &marked, unit),
+            None => with_schema(b, &marked),
+        })
+    });
+    Ok(RecordBatchStream::new(schema, stream))
 }
 
 fn with_schema(batch: RecordBatch, schema: &arrow::datatypes::SchemaRef) -> Result<RecordBatch> {
@@ -174,8 +197,22 @@ impl State {
                 Some(Err(e)) => return self.fail(e),
                 None => {
                     self.done = true;
+                    if self.read != self.total {
+                        let message = format!("the result stream stopped after {} of its {} bytes", self.read, self.total);
+                        let query_id = self.query_id.clone();
+                        return self.fail(Error::Incomplete { query_id, message });
+                    }
                     if let Err(e) = self.decoder.finish() {
                         let message = format!("the result stream ends inside a message after {} of {} bytes: {e}", self.read, self.total);
+                        let query_id = self.query_id.clone();
+                        return self.fail(Error::Incomplete { query_id, message });
+                    }
+                    // Between messages: the stream must also have ended with its end-of-stream
+                    // marker. arrow-ipc's decoder keeps that to itself, but refuses any byte
+                    // after it ("Unexpected EOS"), and takes one otherwise (the decoder is not
+                    // used again).
+                    if self.decoder.decode(&mut Buffer::from(vec![0u8])).is_ok() {
+                        let message = format!("the result stream's {} bytes end without its end-of-stream marker", self.read);
                         let query_id = self.query_id.clone();
                         return self.fail(Error::Incomplete { query_id, message });
                     }
@@ -226,7 +263,31 @@ async fn first_range(
     let pinned = Pinned { total, etag };
     let (mut got, complete) = read_body(answer, want).await;
     if whole && total == u64::MAX {
-        // No length: the body is the stream; what arrived is all there is.
+        // No length: the body is the stream, read to its end (a cut body resumes from the last
+        // byte with an open range). Its end-of-stream marker, checked when it is decoded, says
+        // whether it was all there.
+        let mut complete = complete;
+        let mut failures = 0u32;
+        while !complete {
+            failures += 1;
+            let from = got.len() as u64;
+            if failures >= attempts.max(1) {
+                let message = format!("the result stream (sent without a length) was cut after {from} bytes {failures} times");
+                return Err(Error::Incomplete { query_id: query_id.to_owned(), message });
+            }
+            tokio::time::sleep(Duration::from_millis(50 << failures.min(6))).await;
+            let answer = match call(client, query_id, from, None, attempts).await? {
+                Ok(a) => a,
+                Err(e) => return Err(stream_error(query_id, &e.code, &e.message, e.status)),
+            };
+            if !matches!(answer.content_range, Some((first, _, _)) if first == from) {
+                let message = format!("asked for the result stream from byte {from}, got {:?}", answer.content_range);
+                return Err(Error::Incomplete { query_id: query_id.to_owned(), message });
+            }
+            let (more, done) = read_body(answer, u64::MAX).await;
+            got.extend_from_slice(&more);
+            complete = done;
+        }
         let n = got.len() as u64;
         return Ok(Ok((Pinned { total: n, etag: pinned.etag }, got.freeze())));
     }
@@ -346,5 +407,80 @@ fn stream_error(query_id: &str, code: &str, message: &str, status: u16) -> Error
         retryable: false,
         kind,
         source: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, TimestampMicrosecondArray};
+    use arrow::datatypes::{DataType, TimeUnit};
+    use arrow::ipc::writer::StreamWriter;
+
+    use super::*;
+
+    /// An IPC stream of three batches and its end-of-stream marker; the byte offsets where each
+    /// message ends.
+    fn ipc() -> (Vec<u8>, Vec<usize>) {
+        let batch = |from: i64| {
+            let x: arrow::array::ArrayRef = Arc::new(Int64Array::from_iter_values(from..from + 100));
+            let t: arrow::array::ArrayRef = Arc::new(TimestampMicrosecondArray::from_iter_values((from..from + 100).map(|v| v * 1000)));
+            RecordBatch::try_from_iter([("x", x), ("t", t)]).unwrap()
+        };
+        let first = batch(0);
+        let mut w = StreamWriter::try_new(Vec::new(), &first.schema()).unwrap();
+        let mut ends = vec![w.get_ref().len()];
+        for b in [first, batch(100), batch(200)] {
+            w.write(&b).unwrap();
+            ends.push(w.get_ref().len());
+        }
+        w.finish().unwrap();
+        (w.into_inner().unwrap(), ends)
+    }
+
+    async fn read(bytes: &[u8], total: u64, unit: Option<TimeUnit>) -> Result<Vec<RecordBatch>> {
+        let (head, rest) = bytes.split_at(bytes.len().min(10));
+        let chunks: Vec<Result<Bytes>> = rest.chunks(1000).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let stream = decode_stream(Bytes::copy_from_slice(head), futures::stream::iter(chunks).boxed(), total, "q".into(), unit).await?;
+        stream.collect_batches().await
+    }
+
+    #[tokio::test]
+    async fn a_whole_stream_reads_whole() {
+        let (bytes, _) = ipc();
+        let batches = read(&bytes, bytes.len() as u64, None).await.unwrap();
+        assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 300);
+    }
+
+    #[tokio::test]
+    async fn bytes_that_stop_at_a_message_boundary_are_incomplete() {
+        // The prefetch task ended after the second batch, between messages.
+        let (bytes, ends) = ipc();
+        let e = read(&bytes[..ends[2]], bytes.len() as u64, None).await.unwrap_err();
+        assert!(matches!(e, Error::Incomplete { .. }), "{e}");
+        assert!(e.to_string().contains(&format!("stopped after {} of its {} bytes", ends[2], bytes.len())), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_stream_without_its_end_marker_is_incomplete() {
+        // What an answer without a length that was cut between messages looks like: its bytes
+        // are all there are, and they end without the end-of-stream marker.
+        let (bytes, ends) = ipc();
+        assert_eq!(bytes.len(), ends[3] + 8, "the end-of-stream marker is 8 bytes");
+        let bytes = &bytes[..ends[3]];
+        let e = read(bytes, bytes.len() as u64, None).await.unwrap_err();
+        assert!(e.to_string().contains("end without its end-of-stream marker"), "{e}");
+        let e = read(&bytes[..ends[1]], ends[1] as u64, None).await.unwrap_err();
+        assert!(e.to_string().contains("end without its end-of-stream marker"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_forced_unit_applies_to_the_stream() {
+        let (bytes, _) = ipc();
+        let batches = read(&bytes, bytes.len() as u64, Some(TimeUnit::Millisecond)).await.unwrap();
+        assert_eq!(batches[0].schema().field(1).data_type(), &DataType::Timestamp(TimeUnit::Millisecond, None));
+        let t = batches[2].column(1).as_any().downcast_ref::<arrow::array::TimestampMillisecondArray>().unwrap();
+        assert_eq!(t.value(99), 299);
     }
 }

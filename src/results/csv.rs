@@ -7,7 +7,7 @@
 //! thread (in parallel); an ordered pass then only scans each chunk up to its first boundary.
 //!
 //! A byte range of the CSV (a partition) holds the records that start in it: its first record
-//! start is found from its own bytes ([`resync`]), or, when they allow more than one reading, from
+//! start is found from its own bytes ([`crate::decode::csv::resync`]), or, when they allow more than one reading, from
 //! the parity of the quotes before it; its last record is read past the range's end.
 
 use arrow::array::RecordBatch;
@@ -16,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::decode::TextDecoder;
-use crate::decode::csv::{BATCH_ROWS, CsvDecoder, Resync, count_quotes, first_boundary, last_boundary, resync};
+use crate::decode::csv::{BATCH_ROWS, CsvDecoder, Grammar, Start, count_quotes, first_boundary, last_boundary, start_in};
 use crate::error::{Error, Result};
 use crate::fetch::{Fetcher, ObjectMeta};
 use crate::results::stream::RecordBatchStream;
@@ -136,7 +136,11 @@ pub(crate) async fn csv_range_stream(
     query_id: &str,
     schema: SchemaRef,
 ) -> Result<RecordBatchStream> {
-    let from = record_start(fetcher, uri, &meta, start).await?;
+    // Athena's engine 3 writes every value quoted (a strict grammar, which rules out most wrong
+    // readings); DuckDB's CSV is not known to (no source documents its quoting), so its starts
+    // are found in RFC 4180's grammar, which any CSV keeps.
+    let grammar = if crate::decode::duckdb::is_duckdb(&schema) { Grammar::Rfc4180 } else { Grammar::Strict };
+    let from = record_start(fetcher, uri, &meta, start, grammar).await?;
     if from >= end.min(meta.size) {
         return Ok(RecordBatchStream::new(schema, futures::stream::empty()));
     }
@@ -159,8 +163,8 @@ const TAIL_PIECE: u64 = 64 << 10;
 /// chunk (`FetchConfig::chunk_size`) before the quotes before the range are counted instead.
 const RESYNC_FIRST: u64 = 64 << 10;
 
-/// The first record start at or after `start`.
-async fn record_start(fetcher: &Fetcher, uri: &str, meta: &ObjectMeta, start: u64) -> Result<u64> {
+/// The first record start at or after `start`, the CSV read in `grammar`.
+async fn record_start(fetcher: &Fetcher, uri: &str, meta: &ObjectMeta, start: u64, grammar: Grammar) -> Result<u64> {
     if start == 0 || start >= meta.size {
         return Ok(start.min(meta.size));
     }
@@ -173,10 +177,10 @@ async fn record_start(fetcher: &Fetcher, uri: &str, meta: &ObjectMeta, start: u6
     loop {
         let to = (from + len).min(meta.size);
         read.extend_from_slice(&fetcher.range(uri, meta.etag.as_deref(), from + read.len() as u64, to).await?);
-        match resync(&read, to == meta.size) {
-            Resync::At(at) => return Ok(from + at as u64),
-            Resync::NeedMore if len < window => len = (len * 4).min(window),
-            Resync::NeedMore | Resync::Ambiguous => break,
+        match start_in(&read, to == meta.size, grammar) {
+            Start::At(at) => return Ok(from + at as u64),
+            Start::NeedMore if len < window => len = (len * 4).min(window),
+            Start::NeedMore | Start::CountQuotes => break,
         }
     }
     // The bytes alone allow more than one reading: the parity of every quote before them.

@@ -11,27 +11,11 @@ use athena_arrow::{Engine, Error, ErrorKind, FetchConfig, Param, ParamStyle, Res
 
 use crate::{builder, builder_at, start_emulator};
 
-/// Every type the endpoint computes, NULLs, nested and edge values (the corpus of the endpoint's
-/// oracle test against real DuckDB, python/tests/test_duckdb_oracle.py).
-const CORPUS: &[&str] = &[
-    "SELECT true AS b, 1::TINYINT AS t, (-128)::TINYINT AS tmin, 2::SMALLINT AS s, 3 AS i, 2147483648 AS big, \
-     170141183460469231731687303715884105727::HUGEINT AS h, 255::UTINYINT AS ut, 65535::USMALLINT AS us, \
-     4294967295::UINTEGER AS ui, 18446744073709551615::UBIGINT AS ub",
-    "SELECT 1.5::FLOAT AS f, 0.1::DOUBLE AS d, 1e20::DOUBLE AS d2, 'inf'::DOUBLE AS d3, -0.0::DOUBLE AS d5, 1e-7::DOUBLE AS d7",
-    "SELECT 1.50::DECIMAL(10,2) AS a, 12345678901234567890.123::DECIMAL(38,3) AS b, -0.05::DECIMAL(4,2) AS c, 0.5 AS half",
-    "SELECT 'hé' AS v, ''::VARCHAR AS e, 'a,b\"c' AS q, 'line' || chr(10) || 'two' AS nl, '\\x00ab'::BLOB AS bl, \
-     '550e8400-E29B-41d4-a716-446655440000'::UUID AS u, '{\"a\": 1}'::JSON AS j",
-    "SELECT DATE '2026-01-02' AS d, DATE '0001-01-01' AS d1, TIME '12:34:56.789' AS t, TIMESTAMP '2026-01-02 03:04:05.123456' AS ts, \
-     '2026-01-02 03:04:05'::TIMESTAMP_S AS s, '2026-01-02 03:04:05.123'::TIMESTAMP_MS AS ms, \
-     '2026-01-02 03:04:05.123456789'::TIMESTAMP_NS AS ns, TIMESTAMPTZ '2026-01-02 03:04:05+02' AS tz, \
-     TIMESTAMP '1969-12-31 23:59:59.999999' AS pre",
-    "SELECT INTERVAL 1 YEAR AS y, INTERVAL 3 DAY AS d, INTERVAL 90 MINUTE AS m, INTERVAL 0 DAY AS z",
-    "SELECT [1, 2, NULL] AS l, ['a', 'b c', NULL, '', 'x, y', 'NULL'] AS ls, [1, 2, 3]::INTEGER[3] AS arr, \
-     {'a': 1, 'b': 'x'} AS st, MAP {'k': 1, 'j': 2} AS m, [[1], [2, 3]] AS ll, [{'a': [1]}] AS ls2, {'k y': 'v''s'} AS sk",
-    "SELECT 'x'::ENUM('x', 'y') AS e",
-    "SELECT NULL AS n, NULL::INTEGER AS ni, NULL::VARCHAR AS nv, [NULL::VARCHAR] AS ln",
-    "SELECT * FROM (VALUES (1, 'a'), (2, NULL), (NULL, '')) t(i, s) ORDER BY i NULLS LAST",
-];
+/// Every type the endpoint computes, NULLs, nested and edge values: the one corpus of the DuckDB
+/// tests, also the oracle test's against real DuckDB (python/tests/test_duckdb_oracle.py).
+fn corpus() -> Vec<String> {
+    serde_json::from_str(include_str!("../../fixtures/duckdb-corpus.json")).expect("the corpus is a JSON list of queries")
+}
 
 async fn batches(conn: &athena_arrow::Connection, sql: &str) -> (athena_arrow::QueryInfo, Vec<RecordBatch>) {
     let rs = conn.execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -48,7 +32,10 @@ async fn the_three_paths_agree_type_by_type() {
     let stream = builder().with_work_group("duckdb").build().await.unwrap();
     let api = builder().with_work_group("duckdb").with_result_source(ResultSource::Api).build().await.unwrap();
     let csv = builder().with_work_group("duckdb-bucket").with_result_source(ResultSource::S3).build().await.unwrap();
-    for sql in CORPUS {
+    let corpus = corpus();
+    assert!(corpus.len() >= 12);
+    for sql in &corpus {
+        let sql = sql.as_str();
         let (info, from_stream) = batches(&stream, sql).await;
         assert_eq!((info.engine, info.output_location.as_deref()), (Engine::DuckDb, None), "{sql}");
         let (_, from_api) = batches(&api, sql).await;
@@ -64,24 +51,56 @@ async fn the_three_paths_agree_type_by_type() {
 }
 
 #[tokio::test]
+async fn a_forced_timestamp_unit_gives_one_schema_on_every_path_and_in_partitions() {
+    let unit = TimeUnit::Nanosecond;
+    let stream = builder().with_work_group("duckdb").with_timestamp_unit(unit).build().await.unwrap();
+    let api = builder().with_work_group("duckdb").with_result_source(ResultSource::Api).with_timestamp_unit(unit).build().await.unwrap();
+    let csv =
+        builder().with_work_group("duckdb-bucket").with_result_source(ResultSource::S3).with_timestamp_unit(unit).build().await.unwrap();
+    let corpus = corpus();
+    let sql = corpus.iter().find(|q| q.contains("TIMESTAMP_S")).expect("the corpus has every timestamp type");
+    let (s, a, c) = (whole(&batches(&stream, sql).await.1), whole(&batches(&api, sql).await.1), whole(&batches(&csv, sql).await.1));
+    for name in ["ts", "s", "ms", "ns", "tz", "pre"] {
+        let field = s.schema().field_with_name(name).unwrap().clone();
+        assert!(matches!(field.data_type(), DataType::Timestamp(TimeUnit::Nanosecond, _)), "{name}: {field:?}");
+    }
+    assert_eq!(s.schema(), a.schema());
+    assert_eq!(s.schema(), c.schema());
+    assert_eq!(s, a);
+    assert_eq!(s, c);
+    let ts = s.column_by_name("s").unwrap().as_primitive::<arrow::datatypes::TimestampNanosecondType>().value(0);
+    assert_eq!(ts, 1_767_323_045_000_000_000);
+    // A partition of the stream has the schema the partitions promise.
+    let parts = stream.query(sql.as_str()).execute_partitions().await.unwrap();
+    let got = whole(&stream.read_partition_bytes(&parts.partitions[0].to_bytes()).await.unwrap().collect_batches().await.unwrap());
+    assert_eq!(got.schema(), parts.schema);
+    assert_eq!(got, s);
+    // A unit the values do not fit is an error that says so, on the stream as on the text paths.
+    let coarse = builder().with_work_group("duckdb").with_timestamp_unit(TimeUnit::Second).build().await.unwrap();
+    let e = coarse.execute(sql.as_str()).await.unwrap().collect().await.unwrap_err();
+    assert!(e.to_string().contains("finer fraction of a second"), "{e}");
+}
+
+#[tokio::test]
 async fn exact_values_of_duckdb_types() {
     let conn = builder().with_work_group("duckdb").build().await.unwrap();
-    let (_, b) = batches(&conn, CORPUS[0]).await;
+    let corpus = corpus();
+    let (_, b) = batches(&conn, &corpus[0]).await;
     let b = whole(&b);
     assert_eq!(b.column_by_name("h").unwrap().as_primitive::<arrow::datatypes::Decimal128Type>().value(0), i128::MAX);
     assert_eq!(b.column_by_name("ub").unwrap().as_primitive::<arrow::datatypes::UInt64Type>().value(0), u64::MAX);
     assert_eq!(b.column_by_name("i").unwrap().data_type(), &DataType::Int32);
-    let (_, b) = batches(&conn, CORPUS[4]).await;
+    let (_, b) = batches(&conn, &corpus[4]).await;
     let b = whole(&b);
     assert_eq!(b.column_by_name("tz").unwrap().data_type(), &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())));
     assert_eq!(
         b.column_by_name("tz").unwrap().as_primitive::<arrow::datatypes::TimestampMicrosecondType>().value(0),
         1_767_315_845_000_000
     );
-    let (_, b) = batches(&conn, CORPUS[8]).await;
+    let (_, b) = batches(&conn, &corpus[8]).await;
     let b = whole(&b);
     assert!(b.column_by_name("nv").unwrap().is_null(0));
-    let (_, b) = batches(&conn, CORPUS[3]).await;
+    let (_, b) = batches(&conn, &corpus[3]).await;
     let b = whole(&b);
     let e = b.column_by_name("e").unwrap().as_string::<i32>();
     assert!(e.is_valid(0) && e.value(0).is_empty(), "'' is the empty string, not NULL");
@@ -236,4 +255,24 @@ async fn a_stream_that_changes_while_read_fails_loudly() {
     let e = failure.expect("a changed stream fails");
     assert_eq!(e.kind(), ErrorKind::Result, "{e}");
     assert!(e.to_string().contains("the result stream changed while it was read"), "{e}");
+
+    // Replaced by a stream of the same size: only the ETag tells.
+    let result = conn.execute("SELECT x, 'row ' || x AS s FROM range(200000) t(x)").await.unwrap();
+    let path = endpoint.data_dir().join("athena").join("results").join(format!("{}.arrows", result.query_id()));
+    let mut stream = result.into_stream();
+    stream.next().await.unwrap().unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 20;
+    bytes[last] ^= 0x01; // a value near the end: same size, other content
+    std::fs::write(&replacement, &bytes).unwrap();
+    std::fs::rename(&replacement, &path).unwrap();
+    let mut failure = None;
+    while let Some(b) = stream.next().await {
+        if let Err(e) = b {
+            failure = Some(e);
+            break;
+        }
+    }
+    let e = failure.expect("a stream replaced by one of the same size fails");
+    assert!(e.to_string().contains("the result stream changed while it was read (ETag"), "{e}");
 }

@@ -29,7 +29,8 @@ pub struct Router {
     pub keys: Keys,
     pub region: String,
     pub counters: Arc<S3Counters>,
-    /// Where each successful S3 GET is recorded (`GET <path> <range or ->`), when asked for.
+    /// Where each successful S3 GET (`GET <path> <range or ->`) and each Athena call
+    /// (`ATHENA <Operation> <input JSON>`) is recorded, when asked for.
     pub request_log: Option<std::sync::Mutex<std::fs::File>>,
 }
 
@@ -183,13 +184,24 @@ impl Router {
                 message: e.to_string(),
             })?
         };
+        self.log_athena(operation, &input);
         let output = self.athena.call(operation, input).await?;
         Ok(json_response(200, &output))
+    }
+
+    /// Records an Athena call in the request log (`ATHENA <Operation> <input as JSON>`), when
+    /// there is one: tests read what Athena was asked (the SQL a pushdown produced, say).
+    fn log_athena(&self, operation: &str, input: &serde_json::Value) {
+        if let Some(log) = &self.request_log {
+            let line = format!("ATHENA {operation} {input}\n");
+            let _ = std::io::Write::write_all(&mut *log.lock().unwrap(), line.as_bytes());
+        }
     }
 
     /// `rest-json`: the operation and its input as AWS's model binds them.
     async fn rest_call(&self, parts: &http::request::Parts, body: &[u8]) -> Result<Response<Body>, ApiError> {
         let (op, input) = crate::protocol::athena::rest::decode(parts, body)?;
+        self.log_athena(&op.name, &input);
         if op.name == "GetQueryResultStream" {
             return self.athena.result_stream(&input).await;
         }

@@ -51,11 +51,25 @@ pub enum Resync {
     Ambiguous,
 }
 
-/// A position in Athena's strict CSV grammar: a field is empty (NULL) or a quoted value.
+/// The CSV grammar a result is read in.
+#[doc(hidden)] // public for tests, not an API
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grammar {
+    /// Athena's (engine version 3): every value quoted, an unquoted field is empty (NULL).
+    Strict,
+    /// RFC 4180: a value is quoted or not (then it holds no `"`, `,` or `\n`). What a CSV not
+    /// known to quote every value is read in (DuckDB's): wider, so fewer wrong readings are
+    /// ruled out, but the true one never is.
+    Rfc4180,
+}
+
+/// A position in a CSV grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum State {
     /// At the start of a field (after `,` or `\n`).
     FieldStart,
+    /// Inside an unquoted non-empty value (RFC 4180 only).
+    Unquoted,
     /// Inside a quoted value.
     Quoted,
     /// After a `"` inside a quoted value: its end, or the first of a doubled `""`.
@@ -65,13 +79,14 @@ enum State {
 impl State {
     /// The state after `b`, and whether `b` ended a record; None where the grammar allows no `b`.
     #[inline]
-    fn step(self, b: u8) -> Option<(State, bool)> {
+    fn step(self, b: u8, grammar: Grammar) -> Option<(State, bool)> {
         match (self, b) {
             (State::Quoted, b'"') => Some((State::AfterQuote, false)),
             (State::Quoted, _) => Some((State::Quoted, false)),
             (State::FieldStart, b'"') | (State::AfterQuote, b'"') => Some((State::Quoted, false)),
-            (State::FieldStart | State::AfterQuote, b',') => Some((State::FieldStart, false)),
-            (State::FieldStart | State::AfterQuote, b'\n') => Some((State::FieldStart, true)),
+            (State::FieldStart | State::AfterQuote | State::Unquoted, b',') => Some((State::FieldStart, false)),
+            (State::FieldStart | State::AfterQuote | State::Unquoted, b'\n') => Some((State::FieldStart, true)),
+            (State::FieldStart | State::Unquoted, _) if grammar == Grammar::Rfc4180 && b != b'"' => Some((State::Unquoted, false)),
             _ => None,
         }
     }
@@ -88,10 +103,18 @@ impl State {
 /// [`Resync::Ambiguous`] (values made only of quotes, commas and newlines can do that), and so
 /// does CSV that no reading accepts.
 pub fn resync(bytes: &[u8], to_end: bool) -> Resync {
+    resync_in(bytes, to_end, Grammar::Strict)
+}
+
+/// [`resync`] in `grammar`: its answer is exact for any CSV of that grammar.
+pub fn resync_in(bytes: &[u8], to_end: bool, grammar: Grammar) -> Resync {
     // (state, the first record start it found).
     let mut runs: Vec<(State, Option<usize>)> = vec![(State::FieldStart, None), (State::Quoted, None), (State::AfterQuote, None)];
+    if grammar == Grammar::Rfc4180 {
+        runs.push((State::Unquoted, None));
+    }
     for (i, &b) in bytes.iter().enumerate() {
-        runs.retain_mut(|(state, first)| match state.step(b) {
+        runs.retain_mut(|(state, first)| match state.step(b, grammar) {
             Some((next, ended)) => {
                 *state = next;
                 if ended && first.is_none() {
@@ -101,7 +124,7 @@ pub fn resync(bytes: &[u8], to_end: bool) -> Resync {
             }
             None => false,
         });
-        runs.sort_unstable_by_key(|(s, f)| (*s as u8, *f));
+        runs.sort_unstable();
         runs.dedup();
         match runs.as_slice() {
             [] => return Resync::Ambiguous,
@@ -123,9 +146,65 @@ pub fn resync(bytes: &[u8], to_end: bool) -> Resync {
     }
 }
 
+/// What the bytes read from before a range's start tell about its first record start.
+#[doc(hidden)] // public for tests, not an API
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// The first record start: an offset into the bytes.
+    At(usize),
+    /// Read further.
+    NeedMore,
+    /// The bytes cannot tell: count the quotes before them.
+    CountQuotes,
+}
+
+/// The first record start in `bytes` (a result CSV's bytes from the one before a range's first
+/// byte; `to_end`: they run to the object's end), read in `grammar` ([`resync_in`]): never a
+/// guess for a CSV of that grammar.
+pub fn start_in(bytes: &[u8], to_end: bool, grammar: Grammar) -> Start {
+    match resync_in(bytes, to_end, grammar) {
+        Resync::At(at) => Start::At(at),
+        Resync::NeedMore => Start::NeedMore,
+        Resync::Ambiguous => Start::CountQuotes,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_minimally_quoted_csv_is_never_cut_at_a_guessed_start() {
+        // As many CSV writers write it (DuckDB's COPY among them): quotes only where a value
+        // needs them, including values made only of quotes, commas and newlines. Cut at every
+        // byte and read in RFC 4180's grammar, the start found is the true one, or the quotes
+        // before it are counted.
+        let csv = b"id,name,note\n1,abc,\"x,y\"\n2,,\"\"\n3,\"a\"\"b\",plain text\n4,\"line\nbreak\",\"\"\"\"\n5,z,\",\"\n6,\"\n\",q\n7,\",\n\",\"\"\"\n\"\n";
+        let starts = true_starts(csv);
+        let (mut found, mut counted) = (0, 0);
+        for from in 1..csv.len() {
+            let truth = starts.iter().find(|&&p| p >= from).map_or(csv.len() - from + 1, |p| p - from + 1);
+            let window = &csv[from - 1..];
+            for end in [window.len().min(8), window.len().min(20), window.len()] {
+                match start_in(&window[..end], end == window.len(), Grammar::Rfc4180) {
+                    Start::At(at) => {
+                        assert_eq!(at, truth, "range from byte {from}, {end} bytes read");
+                        found += 1;
+                    }
+                    Start::CountQuotes => counted += 1,
+                    Start::NeedMore => assert!(end < window.len()),
+                }
+            }
+        }
+        assert!(found > counted, "most starts are found from the bytes alone ({found} found, {counted} counted)");
+        // Read in Athena's strict grammar, the same bytes can give a wrong start: the grammar
+        // decides.
+        let wrong = (1..csv.len()).any(|from| {
+            let truth = starts.iter().find(|&&p| p >= from).map_or(csv.len() - from + 1, |p| p - from + 1);
+            matches!(start_in(&csv[from - 1..], true, Grammar::Strict), Start::At(at) if at != truth)
+        });
+        assert!(wrong, "this CSV breaks the strict grammar in a way a strict reading can take");
+    }
 
     /// The record starts of `csv` (after the first byte), by counting quotes from the start.
     fn true_starts(csv: &[u8]) -> Vec<usize> {

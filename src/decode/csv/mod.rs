@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 mod boundary;
 mod index;
 
-pub use boundary::{Resync, count_quotes, first_boundary, last_boundary, resync};
+pub use boundary::{Grammar, Resync, Start, count_quotes, first_boundary, last_boundary, resync, resync_in, start_in};
 use index::Index;
 
 /// The longest prefix of `buf` that is UTF-8: a character cut at the end of a piece waits for

@@ -5,6 +5,7 @@
 
 pub(crate) mod text;
 pub mod types;
+pub mod units;
 
 use arrow::datatypes::{Field, Schema, SchemaRef, TimeUnit};
 

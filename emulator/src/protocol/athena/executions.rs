@@ -417,6 +417,22 @@ fn bind_parameters(sql: &str, params: &[String]) -> Result<String, ApiError> {
     Ok(out)
 }
 
+impl Athena {
+    /// The record of query `id` when it SUCCEEDED: what GetQueryResults and GetQueryResultStream
+    /// read. Otherwise Athena's error for the query's state (or for an unknown id).
+    pub(crate) fn succeeded(&self, id: &str) -> Result<Record, ApiError> {
+        let rec = self.state.lock().unwrap().records.get(id).cloned().ok_or_else(|| not_found(id))?;
+        match rec.state.as_str() {
+            "SUCCEEDED" => Ok(rec),
+            "FAILED" | "CANCELLED" => Err(ApiError::invalid(
+                "INVALID_QUERY_EXECUTION_STATE",
+                format!("Query did not finish successfully. Final query state: {}", rec.state),
+            )),
+            s => Err(ApiError::invalid("INVALID_QUERY_EXECUTION_STATE", format!("Query has not yet finished. Current state: {s}"))),
+        }
+    }
+}
+
 pub(super) fn not_found(id: &str) -> ApiError {
     ApiError::invalid("INVALID_INPUT", format!("QueryExecution {id} was not found"))
 }

@@ -5,7 +5,6 @@ use serde_json::{Value, json};
 
 use crate::formats::arrow_stream::read_text_page;
 use crate::formats::objects::read_page;
-use crate::protocol::athena::executions::not_found;
 use crate::protocol::athena::{ApiError, Athena, required, str_field};
 
 impl Athena {
@@ -23,22 +22,7 @@ impl Athena {
                 ));
             }
         };
-        let rec = {
-            let state = self.state.lock().unwrap();
-            state.records.get(id).cloned().ok_or_else(|| not_found(id))?
-        };
-        match rec.state.as_str() {
-            "SUCCEEDED" => {}
-            "FAILED" | "CANCELLED" => {
-                return Err(ApiError::invalid(
-                    "INVALID_QUERY_EXECUTION_STATE",
-                    format!("Query did not finish successfully. Final query state: {}", rec.state),
-                ));
-            }
-            s => {
-                return Err(ApiError::invalid("INVALID_QUERY_EXECUTION_STATE", format!("Query has not yet finished. Current state: {s}")));
-            }
-        }
+        let rec = self.succeeded(id)?;
         let manifest = str_field(body, "QueryResultType") == Some("DATA_MANIFEST");
         let arrow = !manifest && rec.api_rows.as_ref().is_some_and(|a| a.arrow);
         let path = if manifest {

@@ -12,7 +12,6 @@ use s3s::dto::StreamingBlob;
 use serde_json::Value;
 
 use crate::catalog::now_epoch;
-use crate::protocol::athena::executions::not_found;
 use crate::protocol::athena::{ApiError, Athena, required, str_field};
 use crate::statements::duckdb::DUCKDB;
 
@@ -30,17 +29,7 @@ impl Athena {
             return Err(ApiError::plain("ThrottlingException", "Rate exceeded"));
         }
         let id = required(body, "QueryExecutionId")?;
-        let rec = self.state.lock().unwrap().records.get(id).cloned().ok_or_else(|| not_found(id))?;
-        match rec.state.as_str() {
-            "SUCCEEDED" => {}
-            "FAILED" | "CANCELLED" => {
-                return Err(ApiError::invalid(
-                    "INVALID_QUERY_EXECUTION_STATE",
-                    format!("Query did not finish successfully. Final query state: {}", rec.state),
-                ));
-            }
-            s => return Err(ApiError::invalid("INVALID_QUERY_EXECUTION_STATE", format!("Query has not yet finished. Current state: {s}"))),
-        }
+        let rec = self.succeeded(id)?;
         if rec.engine != DUCKDB {
             return Err(ApiError::invalid(
                 "INVALID_INPUT",
@@ -63,10 +52,9 @@ impl Athena {
                 format!("Query {id} ({}) has no result rows to stream", rec.substatement_type),
             ));
         };
-        let data =
+        let (data, etag) =
             read_mapped(&path).map_err(|e| ApiError::invalid("RESULT_NOT_FOUND", format!("Query results could not be read: {e}")))?;
         let total = data.len() as u64;
-        let etag = format!("\"{}-{total:x}\"", rec.id);
         let (start, end, partial) = match str_field(body, "Range") {
             None => (0, total, false),
             Some(r) => match parse_range(r) {
@@ -117,15 +105,22 @@ fn parse_range(r: &str) -> Option<(u64, Option<u64>)> {
     Some((start, end))
 }
 
-fn read_mapped(path: &std::path::Path) -> std::io::Result<Bytes> {
+/// The file's bytes and its ETag. The ETag changes with the content, not only with the size: it
+/// names the file's length, modification time (nanoseconds) and inode, so a result replaced by
+/// another of the same size (written, as every result, to a new file renamed into place) gets
+/// another ETag, as an S3 object rewritten does.
+fn read_mapped(path: &std::path::Path) -> std::io::Result<(Bytes, String)> {
+    use std::os::unix::fs::MetadataExt;
     let file = std::fs::File::open(path)?;
-    if file.metadata()?.len() == 0 {
-        return Ok(Bytes::new());
+    let meta = file.metadata()?;
+    let etag = format!("\"{:x}-{:x}-{:x}\"", meta.len(), meta.mtime() as i128 * 1_000_000_000 + i128::from(meta.mtime_nsec()), meta.ino());
+    if meta.len() == 0 {
+        return Ok((Bytes::new(), etag));
     }
     // SAFETY: result files are written to a temporary name and renamed into place, never
     // modified afterwards, so the mapping is never truncated underneath us.
     let map = unsafe { memmap2::Mmap::map(&file) }?;
-    Ok(Bytes::from_owner(map))
+    Ok((Bytes::from_owner(map), etag))
 }
 
 #[cfg(test)]
