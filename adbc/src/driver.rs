@@ -3,55 +3,18 @@
 //! driver's own tokio runtime, whatever runtime (if any) the calling thread is in.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::LazyLock;
 
+use adbc_core::Optionable;
 use adbc_core::error::{Error, Result, Status};
 use adbc_core::options::{InfoCode, ObjectDepth, OptionConnection, OptionDatabase, OptionValue};
-use adbc_core::{Optionable, PartitionedResult};
-use arrow::array::RecordBatchReader;
 use arrow::datatypes::Schema;
 use athena_arrow::ConnectionBuilder;
 
 use crate::error::{from_athena, not_implemented};
 use crate::objects;
-use crate::options::{self, boolean, checked, known, unknown};
-use crate::statement::{AthenaStatement, StreamReader};
-
-/// The driver's runtime: every blocking ADBC call runs its future here.
-static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
-    tokio::runtime::Builder::new_multi_thread().thread_name("adbc-athena").enable_all().build().expect("a tokio runtime starts")
-});
-
-/// Runs `f` to its end on the driver's runtime. A caller inside a tokio runtime of its own (a
-/// Rust program embedding the driver) must not block that runtime's thread on another runtime,
-/// so there the future is driven from a thread of its own.
-pub(crate) fn block_on<F>(f: F) -> F::Output
-where
-    F: std::future::Future + Send,
-    F::Output: Send,
-{
-    if tokio::runtime::Handle::try_current().is_err() {
-        return RUNTIME.block_on(f);
-    }
-    std::thread::scope(|scope| match scope.spawn(|| RUNTIME.block_on(f)).join() {
-        Ok(out) => out,
-        Err(panic) => std::panic::resume_unwind(panic),
-    })
-}
-
-pub(crate) fn text(key: &str, value: OptionValue) -> Result<String> {
-    match value {
-        OptionValue::String(s) => Ok(s),
-        OptionValue::Int(i) => Ok(i.to_string()),
-        OptionValue::Double(d) => Ok(d.to_string()),
-        OptionValue::Bytes(_) => Err(options::invalid(format!("option {key} takes text, not bytes"))),
-        _ => Err(options::invalid(format!("option {key}: unsupported value kind"))),
-    }
-}
-
-pub(crate) fn not_found(key: &str) -> Error {
-    Error::with_message_and_status(format!("option {key} is not set or not readable"), Status::NotFound)
-}
+use crate::options::{self, boolean, checked, known, not_found, text, unknown};
+use crate::runtime::block_on;
+use crate::statement::{AthenaStatement, Reader, StreamReader};
 
 /// The ADBC driver (`AdbcDriverAthenaInit`).
 #[derive(Debug, Default)]
@@ -235,8 +198,6 @@ impl Optionable for AthenaConnection {
     }
 }
 
-pub(crate) type Reader = Box<dyn RecordBatchReader + Send + 'static>;
-
 impl adbc_core::Connection for AthenaConnection {
     type StatementType = AthenaStatement;
 
@@ -299,14 +260,5 @@ impl adbc_core::Connection for AthenaConnection {
     fn read_partition(&self, partition: impl AsRef<[u8]>) -> Result<Reader> {
         let stream = block_on(self.conn.read_partition_bytes(partition.as_ref())).map_err(from_athena)?;
         Ok(Box::new(StreamReader::new(stream)))
-    }
-}
-
-/// ADBC's answer to `execute_partitions`.
-pub(crate) fn partitioned(parts: athena_arrow::Partitions) -> PartitionedResult {
-    PartitionedResult {
-        partitions: parts.partitions.iter().map(|p| p.to_bytes()).collect(),
-        schema: parts.schema.as_ref().clone(),
-        rows_affected: -1,
     }
 }

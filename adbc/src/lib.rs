@@ -23,6 +23,7 @@ mod error;
 mod objects;
 pub mod options;
 mod params;
+mod runtime;
 mod statement;
 
 pub use driver::{AthenaConnection, AthenaDatabase, AthenaDriver};

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use adbc_core::error::{Error, Result, Status};
+use adbc_core::options::OptionValue;
 use athena_arrow::ConnectionBuilder;
 use athena_arrow::config::options::{OptionError, SETTINGS, Setting, check};
 
@@ -161,6 +162,20 @@ pub fn settings_json() -> String {
     .expect("serialisable");
     text.push('\n');
     text
+}
+
+pub(crate) fn text(key: &str, value: OptionValue) -> Result<String> {
+    match value {
+        OptionValue::String(s) => Ok(s),
+        OptionValue::Int(i) => Ok(i.to_string()),
+        OptionValue::Double(d) => Ok(d.to_string()),
+        OptionValue::Bytes(_) => Err(invalid(format!("option {key} takes text, not bytes"))),
+        _ => Err(invalid(format!("option {key}: unsupported value kind"))),
+    }
+}
+
+pub(crate) fn not_found(key: &str) -> Error {
+    Error::with_message_and_status(format!("option {key} is not set or not readable"), Status::NotFound)
 }
 
 #[cfg(test)]

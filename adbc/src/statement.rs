@@ -14,9 +14,9 @@ use arrow::error::ArrowError;
 use athena_arrow::{CancelHandle, Param, ParamStyle, Query, RecordBatchStream};
 use futures::StreamExt;
 
-use crate::driver::{Reader, block_on, not_found, partitioned, text};
 use crate::error::{from_athena, not_implemented};
-use crate::options::{LAST_QUERY_ID, PREFIX, checked, invalid, unknown};
+use crate::options::{LAST_QUERY_ID, PREFIX, checked, invalid, not_found, text, unknown};
+use crate::runtime::block_on;
 use athena_arrow::config::options::find;
 
 /// A library stream as a blocking Arrow reader (each `next` waits for one batch).
@@ -81,6 +81,18 @@ impl Iterator for Concatenated {
 impl RecordBatchReader for Concatenated {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
+    }
+}
+
+/// A reader of a result, as ADBC hands it over.
+pub(crate) type Reader = Box<dyn RecordBatchReader + Send + 'static>;
+
+/// ADBC's answer to `execute_partitions`.
+pub(crate) fn partitioned(parts: athena_arrow::Partitions) -> PartitionedResult {
+    PartitionedResult {
+        partitions: parts.partitions.iter().map(|p| p.to_bytes()).collect(),
+        schema: parts.schema.as_ref().clone(),
+        rows_affected: -1,
     }
 }
 

@@ -72,12 +72,6 @@ def plan(query: str, connect_kwargs: typing.Mapping[str, typing.Any]) -> Plan:
         return Plan(schema, list(partitions), cur.query_id or "")
 
 
-def result_schema(query: str, connect_kwargs: typing.Mapping[str, typing.Any]) -> pa.Schema:
-    """The columns of `query` without computing a row (Athena plans a ``LIMIT 0`` of it)."""
-    with dbapi.connect(**connect_kwargs) as conn, conn.cursor() as cur:
-        return cur.adbc_execute_schema(query)
-
-
 def describe(partition: bytes) -> str:
     """``partition <object> of query <id>``, for errors raised on a worker."""
     try:

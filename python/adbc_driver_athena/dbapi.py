@@ -172,7 +172,8 @@ def connect(
         (seconds), ``result_reuse_enable``, ``result_reuse_minutes``, ``unload``) and the keys
         of the driver's other settings (``query_timeout_seconds``, ``unload_compression``).
         ``kill_on_interrupt`` (default True) as PyAthena's: Ctrl-C while a query runs stops it on
-        Athena, or with False leaves it running (the cursor's ``query_id`` names it).
+        Athena, or with False leaves it running (the cursor's ``query_id`` names it); either way
+        the call raises ``OperationalError`` (CANCELLED), as adbc_driver_manager answers Ctrl-C.
         ``cursor_class`` is refused, with what to use instead (every cursor gives rows and Arrow).
     """
     kwargs = database_kwargs(uri, db_kwargs, pyathena_kwargs)

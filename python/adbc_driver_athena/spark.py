@@ -11,7 +11,8 @@
 
 Options: ``query`` (any SQL; it runs once, when the DataFrame is defined, and its schema is its
 result's), or ``table`` (a table name; its schema from the table's metadata, its query run when
-the DataFrame is read, with Spark's pushed filters that Athena evaluates alike in its WHERE);
+the DataFrame is read, with Spark's pushed filters that Athena evaluates alike in its WHERE when
+``register(spark, filter_pushdown=True)``);
 every other option is a setting of the driver's table, by key or PyAthena keyword
 (``region_name``, ``work_group``, ``s3_staging_dir``, ``unload``, ...). Each executor reads its
 own partitions (one per UNLOAD data file) as Arrow record batches, with no per-row Python. Credentials come from
@@ -51,12 +52,19 @@ from adbc_driver_athena import _options, _partitions
 _QUERY_OPTIONS = ("query", "table", "credentials_to_workers")
 
 
-def register(spark) -> None:
-    """Registers the ``athena`` format with `spark` (a ``SparkSession``), and turns on the
-    session's filter pushdown to Python data sources (``spark.sql.python.filterPushdown.enabled``;
-    it changes nothing for sources that take no filters), which ``table`` reads use."""
+def register(spark, filter_pushdown: bool = False) -> None:
+    """Registers the ``athena`` format with `spark` (a ``SparkSession``).
+
+    ``filter_pushdown=True`` also turns on the session's filter pushdown to Python data sources
+    (``spark.sql.python.filterPushdown.enabled``), which ``table`` reads then use: the filters
+    Athena evaluates alike go into its WHERE. It is off by default because PySpark 4.3 keeps the
+    partitions planned with one query's pushed filters on the DataFrame's data source and reuses
+    them for a later query of the same DataFrame that pushes none (an ``OR``, or no filter at
+    all), which then reads too few rows (tested; newer Spark keeps them per scan). With it on,
+    build a new DataFrame (``spark.read...load()``) for each query."""
     spark.dataSource.register(AthenaDataSource)
-    spark.conf.set("spark.sql.python.filterPushdown.enabled", "true")
+    if filter_pushdown:
+        spark.conf.set("spark.sql.python.filterPushdown.enabled", "true")
 
 
 def _connect_kwargs(options: typing.Mapping[str, str]) -> typing.Dict[str, typing.Any]:
@@ -205,7 +213,10 @@ class TableReader(AthenaReader):
     """The reader of a ``table``: Spark's filters that Athena evaluates alike go into its WHERE."""
 
     def pushFilters(self, filters):  # noqa: N802 - PySpark's name
-        """Takes the filters Athena evaluates alike; returns the rest, which Spark applies."""
+        """Takes the filters Athena evaluates alike; returns the rest, which Spark applies.
+        Spark calls it once per read with every filter of that read (on a fresh reader; a reader
+        used again starts from none)."""
+        self.where = []
         for f in filters:
             sql = filter_sql(f)
             if sql is None:

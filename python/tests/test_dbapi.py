@@ -142,8 +142,9 @@ def test_cancel_from_another_thread(conn):
 
 @pytest.mark.parametrize("kill", [True, False])
 def test_ctrl_c_stops_the_query_unless_kill_on_interrupt_is_off(tmp_path, kill):
-    """PyAthena's kill_on_interrupt: Ctrl-C (SIGINT) while execute waits raises KeyboardInterrupt
-    and stops the query on Athena; with kill_on_interrupt=False the query is left running."""
+    """PyAthena's kill_on_interrupt: Ctrl-C (SIGINT) while execute waits ends the call (with
+    OperationalError CANCELLED: adbc_driver_manager answers SIGINT by cancelling the call) and
+    stops the query on Athena; with kill_on_interrupt=False the query is left running."""
     import os
     import signal
 
@@ -165,9 +166,14 @@ def test_ctrl_c_stops_the_query_unless_kill_on_interrupt_is_off(tmp_path, kill):
         with dbapi.connect(**kwargs) as conn, conn.cursor() as cur:
             timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
             timer.start()
-            with pytest.raises(KeyboardInterrupt):
+            started = time.monotonic()
+            with pytest.raises(dbapi.OperationalError) as e:
                 cur.execute("SELECT 1 AS one")
             timer.join()
+            assert time.monotonic() - started < 3, "the call ends when interrupted, not when the query does"
+            assert e.value.status_code == adbc_driver_manager.AdbcStatusCode.CANCELLED
+            if not kill:
+                assert "was left running on Athena (kill_on_interrupt is off)" in str(e.value)
             qid = cur.query_id
         assert qid
         deadline = time.monotonic() + 20

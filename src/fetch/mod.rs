@@ -32,13 +32,13 @@ pub struct FetchConfig {
     /// 80 MB/s, 16 MiB ranges transfer 87% of the time, 8 MiB ones 78%) for twice the memory;
     /// measured on 2 cores (benches/results/duckdb_stream-2026-12-04-b.txt) 16 MiB read 3% faster.
     pub stream_range_size: u64,
-    /// Bytes of UNLOAD data files being fetched or decoded at once, across all files: each
-    /// file's row groups are read one after the other, each holding its compressed size of this
-    /// budget until decoded, so few large row groups or many small files alike fill it (and
-    /// memory stays bounded whatever the file count or row-group size). A row group larger than
-    /// the budget is read alone. Default 48 MiB per core, at least 96 MiB: room for three row
-    /// groups of 25-33 MB (the endpoint's 1 M rows) while the first decodes; with 3 files of
-    /// 2 M rows, 20 ms first byte, reading took 0.67 s at 64 MiB, 0.46-0.55 s at 96-128 MiB.
+    /// Bytes of UNLOAD data files fetched and not yet decoded, across all files: each file's
+    /// first request and each row group fetched after it hold their size of this budget until
+    /// decoded, so few large row groups or many small files alike fill it, and memory stays
+    /// bounded whatever the file count or row-group size (files are handed over in order, so
+    /// files read ahead of the consumer keep their bytes until their turn). A row group larger
+    /// than the budget is read alone. Default 24 MiB per core, at least 48 MiB: 96 MiB held
+    /// 80 MB more peak RSS on a 4 M-row result of 20 files (python/tests/test_memory.py, 2 cores).
     pub unload_bytes_in_flight: u64,
     /// Bytes of decoded batches waiting for the consumer. Default 16 MiB per core, at least
     /// 32 MiB.
@@ -57,7 +57,7 @@ impl Default for FetchConfig {
             concurrency: 8,
             max_attempts: 5,
             stream_range_size: 8 << 20,
-            unload_bytes_in_flight: (cores * (48 << 20)).max(96 << 20),
+            unload_bytes_in_flight: (cores * (24 << 20)).max(48 << 20),
             decoded_bytes_buffered: (cores * (16 << 20)).max(32 << 20),
             csv_partition_size: 64 << 20,
         }

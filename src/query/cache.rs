@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use crate::config::CacheConfig;
 use crate::error::QueryState;
 use crate::error::{Error, Result};
-use crate::query::info::QueryInfo;
+use crate::info::QueryInfo;
 
 /// ListQueryExecutions' largest page (and BatchGetQueryExecution's largest batch).
 const PAGE: usize = 50;

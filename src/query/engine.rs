@@ -18,8 +18,6 @@ use crate::query::params::Escape;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct EnginePlan {
     pub engine: Engine,
-    /// The engine the query or connection asks for (sent as `EngineVersion`).
-    pub requested: Option<Engine>,
     pub workgroup: WorkGroupEngine,
 }
 
@@ -69,7 +67,7 @@ impl Connection {
 /// The engine a query runs on: its own setting (`requested`), else its workgroup's.
 pub(crate) async fn engine_plan(conn: &Connection, requested: Option<Engine>, work_group: Option<&str>) -> Result<EnginePlan> {
     let workgroup = conn.workgroup_engine(work_group.unwrap_or("primary")).await?;
-    Ok(EnginePlan { engine: requested.unwrap_or(workgroup.engine), requested, workgroup })
+    Ok(EnginePlan { engine: requested.unwrap_or(workgroup.engine), workgroup })
 }
 
 impl EnginePlan {

@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
-use crate::query::info::{QueryInfo, get_query_execution};
+use crate::info::{QueryInfo, get_query_execution};
 use crate::query::unload::is_unload_refusal;
 use crate::results::ResultSet;
 use crate::results::partition::{Partitions, partitions_of};
@@ -262,6 +262,16 @@ impl QueryHandle {
             tokio::time::sleep(interval).await;
             interval = poll.next(interval, self.started.elapsed());
         }
+    }
+}
+
+impl Connection {
+    /// The facts of any query execution by id.
+    ///
+    /// # Errors
+    /// [`Error::Api`] when GetQueryExecution fails (e.g. an unknown id).
+    pub async fn query_info(&self, query_id: &str) -> Result<QueryInfo> {
+        get_query_execution(self.athena(), query_id).await
     }
 }
 

@@ -13,7 +13,6 @@ pub(crate) mod cache;
 pub(crate) mod copy;
 pub(crate) mod engine;
 pub(crate) mod execute;
-pub(crate) mod info;
 pub mod params;
 pub(crate) mod unload;
 

@@ -22,7 +22,7 @@ use crate::decode::TextDecoder;
 use crate::decode::duckdb::{duckdb_schema, duckdb_type_name};
 use crate::decode::schema::{ColumnInfo, arrow_schema_with_hints};
 use crate::error::{Error, Result};
-use crate::query::info::QueryInfo;
+use crate::info::QueryInfo;
 use crate::results::api::{API_PAGE_ROWS, ApiPages, api_row};
 pub use crate::results::stream::RecordBatchStream;
 use crate::results::unload::UnloadColumns;

@@ -23,7 +23,7 @@ use crate::decode::duckdb::duckdb_schema;
 use crate::decode::schema::{ColumnInfo, arrow_schema_with_hints};
 use crate::error::{Error, Result};
 use crate::fetch::ObjectMeta;
-use crate::query::info::{QueryInfo, get_query_execution};
+use crate::info::{QueryInfo, get_query_execution};
 use crate::results::stream::RecordBatchStream;
 use crate::results::unload::{self, UnloadColumns};
 use crate::results::{FIRST_RANGE, ResultSet, arrow_stream, csv, result_columns};

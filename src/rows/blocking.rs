@@ -23,8 +23,8 @@ use arrow::array::RecordBatch;
 
 use crate::config::ConnectionBuilder;
 use crate::error::{Error, Result};
+use crate::info::QueryInfo;
 use crate::query::Query;
-use crate::query::info::QueryInfo;
 use crate::results::ColumnDescription;
 use crate::rows::row::Row;
 

@@ -2,8 +2,8 @@
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
+use crate::info::QueryInfo;
 use crate::query::Query;
-use crate::query::info::QueryInfo;
 use crate::results::{ColumnDescription, ResultSet};
 use crate::rows::row::Row;
 

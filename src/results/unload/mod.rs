@@ -16,7 +16,7 @@ use crate::decode::TextDecoder;
 use crate::decode::schema::{ColumnInfo, arrow_field};
 use crate::error::{Error, Result};
 use crate::fetch::Fetcher;
-use crate::query::info::QueryInfo;
+use crate::info::QueryInfo;
 use crate::results::stream::RecordBatchStream;
 pub(crate) use crate::results::unload::parquet::file_schema;
 pub(crate) use crate::results::unload::schedule::unload_stream;

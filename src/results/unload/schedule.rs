@@ -194,16 +194,19 @@ impl FileRead {
                 self.uri
             )));
         }
-        // The first request's bytes stay held while the file is read from them.
-        let _first_request = first_request;
+        // The first request's bytes (the whole file, when small) stay held until the last row
+        // group that reads from them is decoded: each row group's task holds a share of them.
+        let first_request = Arc::new(first_request);
         // Row groups are read on tasks of their own, several at once (one large file uses every
-        // core), each sending a few batches ahead; their batches are forwarded in file order.
+        // core), each decoding as far as the decoded budget lets it; their batches are forwarded
+        // in file order.
         let groups = metadata.metadata().num_row_groups();
         let parallel = std::thread::available_parallelism().map_or(2, |n| n.get()) + 1;
         let mut queue = std::collections::VecDeque::new();
         let mut next = 0;
+        let mut open = Some((reader, metadata, first_request));
         loop {
-            while next < groups && queue.len() < parallel {
+            while let Some((reader, metadata, first_request)) = open.as_ref().filter(|_| next < groups && queue.len() < parallel) {
                 let group = metadata.metadata().row_group(next);
                 let ranges = group.columns().iter().map(|c| {
                     let (start, len) = c.byte_range();
@@ -220,17 +223,21 @@ impl FileRead {
                         None => break,
                     },
                 };
-                queue.push_back(spawn_row_group(reader.clone(), metadata.clone(), next, held, &self.uri));
+                let held = (held, first_request.clone());
+                queue.push_back(spawn_row_group(shared.clone(), self.index, reader.clone(), metadata.clone(), next, held, &self.uri));
                 next += 1;
+                if next == groups {
+                    // Every row group is under way: what they read from is theirs now.
+                    open = None;
+                }
             }
             let Some(mut group) = queue.pop_front() else { return Ok(()) };
             loop {
                 match group.recv().await {
-                    Some(Ok(Some(batch))) => {
+                    Some(Ok(Some((batch, held)))) => {
                         let batch = batch
                             .with_schema(shared.schema.clone())
                             .map_err(|e| Error::decode(format!("UNLOAD file {}: {e}", self.uri)))?;
-                        let held = shared.share(&shared.decoded, batch.get_array_memory_size() as u64, self.index).await;
                         if self.tx.send(Ok(Some((batch, held)))).await.is_err() {
                             return Ok(()); // the consumer is gone
                         }
@@ -244,16 +251,25 @@ impl FileRead {
     }
 }
 
-/// Reads row group `group` on a task of its own, holding `held` (its share of the in-flight
-/// budget) until done; sends its batches, then `None` once complete (a reader that stops without
-/// it failed).
+/// A batch of a row group, with its share of the decoded budget.
+type Decoded = Result<Option<(RecordBatch, Option<OwnedSemaphorePermit>)>>;
+
+/// Reads row group `group` of file `index` on a task of its own, holding `held` (its share of
+/// the in-flight budget) until done; each batch takes its share of the decoded budget before it
+/// is sent (so that decoded batches waiting anywhere, in this task's channel or the file's, count
+/// against it); sends its batches, then `None` once complete (a reader that stops without it
+/// failed).
 fn spawn_row_group(
+    shared: Arc<Shared>,
+    index: usize,
     reader: S3ParquetReader,
     metadata: ArrowReaderMetadata,
     group: usize,
-    held: Option<OwnedSemaphorePermit>,
+    held: (Option<OwnedSemaphorePermit>, Arc<OwnedSemaphorePermit>),
     uri: &str,
-) -> mpsc::Receiver<Result<Option<RecordBatch>>> {
+) -> mpsc::Receiver<Decoded> {
+    // Two batches ahead: the file being read (which takes no share of the decoded budget) decodes
+    // at most that far ahead of the consumer; the others also wait for their share.
     let (tx, rx) = mpsc::channel(2);
     let uri = uri.to_owned();
     tokio::spawn(async move {
@@ -267,7 +283,9 @@ fn spawn_row_group(
                 .build()
                 .map_err(parquet_err)?;
             while let Some(batch) = stream.next().await {
-                if tx.send(Ok(Some(batch.map_err(parquet_err)?))).await.is_err() {
+                let batch = batch.map_err(parquet_err)?;
+                let decoded = shared.share(&shared.decoded, batch.get_array_memory_size() as u64, index).await;
+                if tx.send(Ok(Some((batch, decoded)))).await.is_err() {
                     return Ok(()); // the file's reader is gone
                 }
             }

@@ -1,11 +1,10 @@
 //! The facts of a query execution as Athena reports them (GetQueryExecution), in this crate's
-//! terms.
+//! terms: what a result knows of its query, below both the query's steps and the results'.
 
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_athena::types::{QueryExecution, QueryExecutionState, StatementType};
 
-use crate::connection::Connection;
 use crate::error::{Error, QueryState, Result};
 
 /// The facts Athena reports about a query execution (GetQueryExecution).
@@ -127,14 +126,4 @@ pub(crate) async fn get_query_execution(client: &aws_sdk_athena::Client, query_i
         message: "GetQueryExecution returned no execution".into(),
     })?;
     Ok(QueryInfo::from_sdk(q))
-}
-
-impl Connection {
-    /// The facts of any query execution by id.
-    ///
-    /// # Errors
-    /// [`Error::Api`] when GetQueryExecution fails (e.g. an unknown id).
-    pub async fn query_info(&self, query_id: &str) -> Result<QueryInfo> {
-        get_query_execution(self.athena(), query_id).await
-    }
 }
