@@ -47,9 +47,26 @@ if case.startswith("ours"):
         # Athena's DuckDB engine with managed results: the Arrow stream of GetQueryResultStream.
         kw = dict(region_name="us-east-1", endpoint_url=endpoint, work_group="duckdb")
     conn = dbapi.connect(**kw)
+    def rchar():
+        for line in open("/proc/self/io"):
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+    read_before = rchar()
     start = time.perf_counter()
     cur = conn.cursor()
-    if "_arrow_polars" in case:
+    limit = int(sql.rsplit("<", 1)[1])
+    if "_scan" in case or "_readdb_filter" in case:
+        # The Polars pushdown bench: a filtered, projected scan of the table against
+        # read_database of the whole slice followed by the same Polars filter.
+        import polars as pl
+        wanted = (pl.col("id") < limit) & pl.col("label").is_in(["alpha", "golf"])
+        if "_scan" in case:
+            from adbc_driver_athena.polars import scan_athena
+            frame = scan_athena(table="bench", **kw).filter(wanted).select("id", "amount", "label").collect()
+        else:
+            frame = pl.read_database(sql, connection=cur).filter(wanted).select("id", "amount", "label")
+        rows = frame.height
+    elif "_arrow_polars" in case:
         # What pl.read_database is measured against: the Arrow table, then Polars over it.
         import polars as pl
         cur.execute(sql)
@@ -65,8 +82,10 @@ if case.startswith("ours"):
         cur.execute(sql)
         rows = cur.fetch_arrow_table().num_rows
     secs = time.perf_counter() - start
-    total_ms = engine_ms(cur.query_id)
+    read_bytes = rchar() - read_before
+    total_ms = engine_ms(cur.query_id) if cur.query_id else 0
 else:
+    read_bytes = 0
     import pyarrow.fs as pafs
     original = pafs.S3FileSystem
     host = endpoint.split("://", 1)[1].rstrip("/")
@@ -88,7 +107,7 @@ else:
     rows = (cur.as_polars().height if "_polars" in case else cur.as_arrow().num_rows)
     secs = time.perf_counter() - start
     total_ms = engine_ms(cur.query_id)
-print(json.dumps({"case": case, "rows": rows, "seconds": secs, "client_seconds": secs - total_ms / 1000, "peak_rss": hwm()}))
+print(json.dumps({"case": case, "rows": rows, "seconds": secs, "client_seconds": secs - total_ms / 1000, "peak_rss": hwm(), "read_bytes": read_bytes}))
 """
 
 CASES = [
@@ -102,6 +121,10 @@ CASES = [
     "ours_polars_unload",
     "ours_arrow_polars_csv",
     "ours_arrow_polars_unload",
+    "ours_scan_polars_unload",
+    "ours_readdb_filter_polars_unload",
+    "ours_scan_polars_csv",
+    "ours_readdb_filter_polars_csv",
     "pyathena_arrow_csv_default",
     "pyathena_arrow_csv_tuned",
     "pyathena_arrow_unload_default",
@@ -167,6 +190,15 @@ def main() -> int:
             a, b = by.get((ours, rows)), by.get((base, rows))
             if a and b:
                 print(f"{rows} rows: client time {base} / {ours} = {b['client_seconds'] / a['client_seconds']:.2f}x")
+        for source in ("unload", "csv"):
+            a, b = by.get((f"ours_scan_polars_{source}", rows)), by.get((f"ours_readdb_filter_polars_{source}", rows))
+            if a and b:
+                print(
+                    f"{rows} rows, {source}: scan_athena with pushdown {a['seconds']:.2f} s, {a['read_bytes'] / 1e6:.0f} MB read, "
+                    f"{a['peak_rss'] / 1e6:.0f} MB peak RSS; read_database + the same filter {b['seconds']:.2f} s, "
+                    f"{b['read_bytes'] / 1e6:.0f} MB, {b['peak_rss'] / 1e6:.0f} MB: {b['seconds'] / a['seconds']:.1f}x faster, "
+                    f"{b['read_bytes'] / max(a['read_bytes'], 1):.1f}x fewer bytes"
+                )
         for ours, theirs in [("ours_stream_csv", "pyathena_arrow_csv_tuned"), ("ours_stream_unload", "pyathena_arrow_unload_tuned")]:
             a, b = by.get((ours, rows)), by.get((theirs, rows))
             if a and b:

@@ -62,9 +62,13 @@ def register(spark, filter_pushdown: bool = False) -> None:
     them for a later query of the same DataFrame that pushes none (an ``OR``, or no filter at
     all), which then reads too few rows (tested; newer Spark keeps them per scan). With it on,
     build a new DataFrame (``spark.read...load()``) for each query."""
-    spark.dataSource.register(AthenaDataSource)
     if filter_pushdown:
+        spark.dataSource.register(AthenaPushdownDataSource)
         spark.conf.set("spark.sql.python.filterPushdown.enabled", "true")
+    else:
+        # PySpark refuses a reader that implements pushFilters() while the session's pushdown is
+        # off: table reads then use a reader without it.
+        spark.dataSource.register(AthenaDataSource)
 
 
 def _connect_kwargs(options: typing.Mapping[str, str]) -> typing.Dict[str, typing.Any]:
@@ -146,6 +150,16 @@ class AthenaDataSource(DataSource):
             return from_arrow_schema(_table_schema(options["table"], _connect_kwargs(options)))
         self._plan = _partitions.plan(_query_of(options, []), _connect_kwargs(options))
         return from_arrow_schema(self._plan.schema)
+
+    def reader(self, schema: StructType) -> "AthenaReader":
+        options = dict(self.options)
+        if "table" in options:
+            return AthenaReader(options, schema)
+        return AthenaReader(options, schema, getattr(self, "_plan", None))
+
+
+class AthenaPushdownDataSource(AthenaDataSource):
+    """``spark.read.format("athena")`` with filter pushdown (``register(spark, filter_pushdown=True)``)."""
 
     def reader(self, schema: StructType) -> "AthenaReader":
         options = dict(self.options)

@@ -4,6 +4,7 @@ the workspace's build, on 127.0.0.1:0)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pathlib
 import re
@@ -11,6 +12,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import typing
 
 import pytest
 
@@ -36,9 +38,23 @@ def _cli() -> str:
 
 
 class Endpoint:
-    def __init__(self, url: str, process: subprocess.Popen):
+    def __init__(self, url: str, process: subprocess.Popen, log: typing.Optional[pathlib.Path] = None):
         self.url = url
         self.process = process
+        #: The endpoint's request log (S3 GETs and Athena calls), when it keeps one.
+        self.log = log
+
+    def athena_calls(self, operation: str, since: int = 0) -> typing.List[dict]:
+        """The input of each `operation` call logged after byte `since` of the request log."""
+        assert self.log is not None, "this endpoint keeps no request log"
+        with open(self.log, "rb") as f:
+            f.seek(since)
+            lines = f.read().decode().splitlines()
+        prefix = f"ATHENA {operation} "
+        return [json.loads(line[len(prefix) :]) for line in lines if line.startswith(prefix)]
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size if self.log is not None and self.log.exists() else 0
 
     def kwargs(self, **extra):
         """PyAthena-style keywords for this endpoint."""
@@ -88,11 +104,14 @@ def start_endpoint(data: str | pathlib.Path, *args: str):
 @pytest.fixture(scope="session")
 def endpoint():
     data = tempfile.mkdtemp(prefix="athena-py-")
+    log = pathlib.Path(tempfile.mkdtemp(prefix="athena-py-log-")) / "requests.log"
     try:
-        with start_endpoint(data, "--bench-rows", str(BENCH_ROWS), "--unload-rows-per-file", "200000") as (url, process):
-            yield Endpoint(url, process)
+        args = ("--bench-rows", str(BENCH_ROWS), "--unload-rows-per-file", "200000", "--request-log", str(log))
+        with start_endpoint(data, *args) as (url, process):
+            yield Endpoint(url, process, log)
     finally:
         shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(log.parent, ignore_errors=True)
 
 
 @pytest.fixture()

@@ -172,6 +172,7 @@ def pushdown(spark):
     athena_spark.register(spark, filter_pushdown=True)
     yield
     spark.conf.set("spark.sql.python.filterPushdown.enabled", "false")
+    athena_spark.register(spark)
 
 
 def test_spark_pushes_the_filters_athena_evaluates_alike(spark, scale_endpoint, pushdown):
