@@ -12,7 +12,7 @@ use athena_arrow::ConnectionBuilder;
 
 use crate::error::{from_athena, not_implemented};
 use crate::objects;
-use crate::options::{self, boolean, checked, known, not_found, text, unknown};
+use crate::options::{self, SetOption, boolean, known, not_found, text, unknown};
 use crate::runtime::block_on;
 use crate::statement::{AthenaStatement, Reader, StreamReader};
 
@@ -39,13 +39,13 @@ impl adbc_core::Driver for AthenaDriver {
 /// Settings given before connecting (keys of the library's table of settings, checked when set).
 #[derive(Debug, Default, Clone)]
 pub struct AthenaDatabase {
-    options: BTreeMap<String, String>,
+    options: BTreeMap<String, SetOption>,
 }
 
 /// The option text `options` holds for a key, unless it is a secret.
-fn readable(options: &BTreeMap<String, String>, name: &str) -> Result<String> {
+fn readable(options: &BTreeMap<String, SetOption>, name: &str) -> Result<String> {
     match known(name).and_then(athena_arrow::config::options::find) {
-        Some(s) if !s.secret => options.get(s.key).cloned().ok_or_else(|| not_found(name)),
+        Some(s) if !s.secret => options.get(s.key).map(|o| o.text.clone()).ok_or_else(|| not_found(name)),
         _ => Err(not_found(name)),
     }
 }
@@ -61,8 +61,7 @@ impl Optionable for AthenaDatabase {
         if short == "uri" {
             self.options.extend(options::parse_uri(&value)?);
         } else {
-            checked(short, &value)?;
-            self.options.insert(short.to_owned(), value);
+            self.options.insert(short.to_owned(), SetOption::new(short, value)?);
         }
         Ok(())
     }
@@ -106,7 +105,7 @@ impl adbc_core::Database for AthenaDatabase {
 pub struct AthenaConnection {
     builder: ConnectionBuilder,
     conn: athena_arrow::Connection,
-    options: BTreeMap<String, String>,
+    options: BTreeMap<String, SetOption>,
 }
 
 /// Athena's name of its default data catalog, as every answer of the driver gives it.
@@ -121,11 +120,11 @@ impl AthenaConnection {
     }
 
     fn catalog(&self) -> String {
-        self.options.get("catalog").cloned().unwrap_or_else(|| DEFAULT_CATALOG.into())
+        self.options.get("catalog").map(|o| o.text.clone()).unwrap_or_else(|| DEFAULT_CATALOG.into())
     }
 
     fn schema(&self) -> String {
-        self.options.get("schema").cloned().unwrap_or_else(|| "default".into())
+        self.options.get("schema").map(|o| o.text.clone()).unwrap_or_else(|| "default".into())
     }
 }
 
@@ -155,9 +154,10 @@ impl Optionable for AthenaConnection {
                 }
             }
             OptionConnection::CurrentCatalog => {
-                let b = self.builder.clone().with_catalog(&value);
+                let option = SetOption::new("catalog", value)?;
+                let b = self.builder.clone().with_parsed_option(option.value.clone());
                 self.rebuild(b)?;
-                self.options.insert("catalog".into(), value);
+                self.options.insert("catalog".into(), option);
             }
             OptionConnection::CurrentSchema => {
                 if !block_on(self.conn.database_exists(&self.catalog(), &value)).map_err(from_athena)? {
@@ -166,9 +166,10 @@ impl Optionable for AthenaConnection {
                         Status::NotFound,
                     ));
                 }
-                let b = self.builder.clone().with_schema(&value);
+                let option = SetOption::new("schema", value)?;
+                let b = self.builder.clone().with_parsed_option(option.value.clone());
                 self.rebuild(b)?;
-                self.options.insert("schema".into(), value);
+                self.options.insert("schema".into(), option);
             }
             _ => return Err(unknown(&name)),
         }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use adbc_core::error::{Error, Result, Status};
 use adbc_core::options::OptionValue;
 use athena_arrow::ConnectionBuilder;
-use athena_arrow::config::options::{OptionError, SETTINGS, Setting, check};
+use athena_arrow::config::options::{OptionError, ParsedOption, SETTINGS, Setting, parse_option};
 
 /// Prefix of this driver's option keys.
 pub const PREFIX: &str = "adbc.athena.";
@@ -39,17 +39,35 @@ pub fn unknown(key: &str) -> Error {
     Error::with_message_and_status(format!("unknown Athena option {key:?}; known: uri, {}", keys.join(", ")), Status::NotImplemented)
 }
 
-/// The library's verdict on an option's text, as an ADBC error naming the full key.
-pub fn checked(key: &str, value: &str) -> Result<&'static Setting> {
-    check(key, value).map_err(|e| match e {
+/// An option's value parsed by the library, once, when it is set; its error an ADBC error
+/// naming the full key.
+pub fn parsed(key: &str, value: &str) -> Result<ParsedOption> {
+    parse_option(key, value).map_err(|e| match e {
         OptionError::Unknown { .. } => unknown(&format!("{PREFIX}{key}")),
         other => invalid(format!("{PREFIX}{}", other.to_string().trim_start_matches("option "))),
     })
 }
 
+/// An option as it was set: its text (what reading it back gives) and its value, parsed then.
+#[derive(Debug, Clone)]
+pub struct SetOption {
+    pub text: String,
+    pub value: ParsedOption,
+}
+
+impl SetOption {
+    pub fn new(key: &str, text: String) -> Result<Self> {
+        Ok(Self { value: parsed(key, &text)?, text })
+    }
+
+    pub fn setting(&self) -> &'static Setting {
+        self.value.setting()
+    }
+}
+
 /// The options of `athena://?k=v&...` (keys without the prefix, values percent-decoded and
 /// checked).
-pub fn parse_uri(uri: &str) -> Result<BTreeMap<String, String>> {
+pub fn parse_uri(uri: &str) -> Result<BTreeMap<String, SetOption>> {
     let rest = uri.strip_prefix("athena://").ok_or_else(|| {
         invalid(format!("ADBC uri {uri:?} must start with athena:// (e.g. athena://?region=us-east-1&s3_staging_dir=s3://b/p/)"))
     })?;
@@ -62,8 +80,7 @@ pub fn parse_uri(uri: &str) -> Result<BTreeMap<String, String>> {
         let (k, v) = pair.split_once('=').ok_or_else(|| invalid(format!("ADBC uri parameter {pair:?} has no `=`")))?;
         let key = known(&decode(k)?).filter(|k| *k != "uri").ok_or_else(|| unknown(k))?;
         let value = decode(v)?;
-        checked(key, &value)?;
-        out.insert(key.to_owned(), value);
+        out.insert(key.to_owned(), SetOption::new(key, value)?);
     }
     Ok(out)
 }
@@ -95,9 +112,9 @@ pub fn boolean(key: &str, v: &str) -> Result<bool> {
     }
 }
 
-/// The builder for `options` (short keys, checked when set) over the environment's settings.
-pub fn builder(options: &BTreeMap<String, String>) -> ConnectionBuilder {
-    options.iter().fold(ConnectionBuilder::from_env(), |b, (k, v)| b.with_option(k, v))
+/// The builder for `options` (short keys, parsed when set) over the environment's settings.
+pub fn builder(options: &BTreeMap<String, SetOption>) -> ConnectionBuilder {
+    options.values().fold(ConnectionBuilder::from_env(), |b, o| b.with_parsed_option(o.value.clone()))
 }
 
 /// The README's table of options, from [`SETTINGS`].
@@ -185,9 +202,9 @@ mod tests {
     #[test]
     fn uri_form() {
         let o = parse_uri("athena://?region=us-east-1&s3_staging_dir=s3%3A%2F%2Fb%2Fp%2F&work_group=wg").unwrap();
-        assert_eq!(o["region"], "us-east-1");
-        assert_eq!(o["s3_staging_dir"], "s3://b/p/");
-        assert_eq!(o["work_group"], "wg");
+        assert_eq!(o["region"].text, "us-east-1");
+        assert_eq!(o["s3_staging_dir"].text, "s3://b/p/");
+        assert_eq!(o["work_group"].text, "wg");
         assert!(parse_uri("athena://").unwrap().is_empty());
         assert_eq!(parse_uri("postgres://x").unwrap_err().status, Status::InvalidArguments);
         assert_eq!(parse_uri("athena://host?region=x").unwrap_err().status, Status::InvalidArguments);

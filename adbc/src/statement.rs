@@ -15,7 +15,7 @@ use athena_arrow::{CancelHandle, Param, ParamStyle, Query, RecordBatchStream};
 use futures::StreamExt;
 
 use crate::error::{from_athena, not_implemented};
-use crate::options::{LAST_QUERY_ID, PREFIX, checked, invalid, not_found, text, unknown};
+use crate::options::{LAST_QUERY_ID, PREFIX, SetOption, invalid, not_found, text, unknown};
 use crate::runtime::block_on;
 use athena_arrow::config::options::find;
 
@@ -127,7 +127,7 @@ pub struct AthenaStatement {
     /// Rows of bound parameters (qmark), each a list of values; cleared by a new SQL text.
     bound: Vec<Vec<Param>>,
     /// Per-query settings (short keys of the library's table, checked when set).
-    options: BTreeMap<String, String>,
+    options: BTreeMap<String, SetOption>,
     last_query_id: Option<String>,
     cancel: Arc<Cancel>,
 }
@@ -156,7 +156,7 @@ impl AthenaStatement {
                 q = q.bind(p.clone());
             }
         }
-        Ok(self.options.iter().fold(q, |q, (k, v)| q.option(k, v)))
+        Ok(self.options.values().fold(q, |q, o| q.parsed_option(o.value.clone())))
     }
 
     /// The rows of parameters to run the statement with: each bound row, or none.
@@ -226,11 +226,11 @@ impl Optionable for AthenaStatement {
         let name = key.as_ref().to_owned();
         let Some(short) = name.strip_prefix(PREFIX).filter(|short| find(short).is_some()) else { return Err(unknown(&name)) };
         let value = text(&name, value)?;
-        let setting = checked(short, &value)?;
-        if !setting.per_query {
+        let option = SetOption::new(short, value)?;
+        if !option.setting().per_query {
             return Err(invalid(format!("{name} is a database option: set it on the database (it applies to the whole connection)")));
         }
-        self.options.insert(setting.key.to_owned(), value);
+        self.options.insert(option.setting().key.to_owned(), option);
         Ok(())
     }
 
@@ -238,7 +238,7 @@ impl Optionable for AthenaStatement {
         let name = key.as_ref().to_owned();
         match name.strip_prefix(PREFIX) {
             Some(LAST_QUERY_ID) => self.last_query_id.clone().ok_or_else(|| not_found(&name)),
-            Some(short) => self.options.get(short).cloned().ok_or_else(|| not_found(&name)),
+            Some(short) => self.options.get(short).map(|o| o.text.clone()).ok_or_else(|| not_found(&name)),
             None => Err(not_found(&name)),
         }
     }

@@ -166,9 +166,32 @@ impl OptionError {
 /// # Errors
 /// [`OptionError`] naming the key, and the values it takes.
 pub fn check(key: &str, value: &str) -> Result<&'static Setting, OptionError> {
+    Ok(parse_option(key, value)?.setting)
+}
+
+/// A setting's value parsed from its text, once: what [`ConnectionBuilder::with_parsed_option`]
+/// and [`crate::Query::parsed_option`] apply (the ADBC driver keeps it from when the option is
+/// set, so the text is not parsed again).
+#[derive(Debug, Clone)]
+pub struct ParsedOption {
+    setting: &'static Setting,
+    value: Parsed,
+}
+
+impl ParsedOption {
+    /// The setting this is a value of.
+    pub fn setting(&self) -> &'static Setting {
+        self.setting
+    }
+}
+
+/// Parses `value` as the text of setting `key`.
+///
+/// # Errors
+/// [`OptionError`] naming the key, and the values it takes.
+pub fn parse_option(key: &str, value: &str) -> Result<ParsedOption, OptionError> {
     let setting = find(key).ok_or_else(|| OptionError::Unknown { key: key.to_owned() })?;
-    parse(setting, value)?;
-    Ok(setting)
+    Ok(ParsedOption { setting, value: parse(setting, value)? })
 }
 
 /// A setting's value, parsed.
@@ -229,14 +252,18 @@ impl ConnectionBuilder {
     /// setter it never fails: an unknown key or a value that does not parse is an error of
     /// [`build`](Self::build), which names the key.
     pub fn with_option(mut self, key: &str, value: &str) -> Self {
-        let parsed = match find(key).ok_or_else(|| OptionError::Unknown { key: key.to_owned() }).and_then(|s| parse(s, value)) {
-            Ok(p) => p,
+        match parse_option(key, value) {
+            Ok(option) => self.with_parsed_option(option),
             Err(e) => {
                 self.errors.push(e.to_string());
-                return self;
+                self
             }
-        };
-        match (key, parsed) {
+        }
+    }
+
+    /// Applies a setting's value parsed by [`parse_option`].
+    pub fn with_parsed_option(mut self, option: ParsedOption) -> Self {
+        match (option.setting.key, option.value) {
             ("region", Parsed::Text(v)) => self.with_region(v),
             ("s3_staging_dir", Parsed::Text(v)) => self.with_s3_staging_dir(v),
             ("work_group", Parsed::Text(v)) => self.with_work_group(v),
@@ -276,13 +303,13 @@ impl ConnectionBuilder {
             ("role_session_name", Parsed::Text(v)) => self.with_role_session_name(v),
             ("external_id", Parsed::Text(v)) => self.with_external_id(v),
             ("csv_partition_bytes", Parsed::Count(n)) => {
-                self.settings.fetch.csv_partition_size = n;
+                self.settings.fetch.csv_partition_bytes = n;
                 self
             }
             ("duration_seconds", Parsed::Count(n)) => match u32::try_from(n) {
                 Ok(n) => self.with_duration_seconds(n),
                 Err(_) => {
-                    self.errors.push(format!("option duration_seconds takes a whole number of seconds, got {value:?}"));
+                    self.errors.push(format!("option duration_seconds takes a whole number of seconds, got {n}"));
                     self
                 }
             },
@@ -296,17 +323,23 @@ impl crate::Query {
     /// `result_reuse_minutes`, `query_timeout_seconds`) from its text; an unknown key, a
     /// connection-only key or a value that does not parse is an error of the execution.
     pub fn option(mut self, key: &str, value: &str) -> Self {
-        let parsed = match find(key)
-            .ok_or_else(|| OptionError::Unknown { key: key.to_owned() })
-            .and_then(|s| if s.per_query { parse(s, value) } else { Err(OptionError::NotPerQuery { key: key.to_owned() }) })
-        {
-            Ok(p) => p,
+        match parse_option(key, value) {
+            Ok(option) => self.parsed_option(option),
             Err(e) => {
                 self.errors.push(e.to_string());
-                return self;
+                self
             }
-        };
-        match (key, parsed) {
+        }
+    }
+
+    /// Applies a per-query setting's value parsed by [`parse_option`] (a connection-only setting
+    /// is an error of the execution).
+    pub fn parsed_option(mut self, option: ParsedOption) -> Self {
+        if !option.setting.per_query {
+            self.errors.push(OptionError::NotPerQuery { key: option.setting.key.to_owned() }.to_string());
+            return self;
+        }
+        match (option.setting.key, option.value) {
             ("unload", Parsed::Flag(v)) => self.unload(v),
             ("unload_compression", Parsed::Text(v)) => self.unload_compression(v.parse().expect("a checked choice")),
             ("result_reuse_minutes", Parsed::Count(m)) => match reuse(m) {

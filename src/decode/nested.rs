@@ -15,14 +15,14 @@ use arrow::array::{
 use arrow::datatypes::{DataType, TimeUnit};
 
 use crate::decode::parse::{
-    VALUE_BRACKETS, inner, parse_date, parse_decimal, parse_spaced_hex, parse_time_in, parse_timestamp, parse_timestamp_tz, split_top,
-    timestamp_in,
+    VALUE_BRACKETS, ValueError, inner, malformed, parse_date, parse_decimal, parse_spaced_hex, parse_time_in, parse_timestamp,
+    parse_timestamp_tz, split_top, timestamp_in,
 };
 pub use crate::decode::schema::parse_type;
 
 /// Appends the Athena text `v` (None = NULL) of a value of type `dt` to `builder` (as
 /// `arrow::array::make_builder` made it for `dt`).
-pub(crate) fn append(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&str>) -> Result<(), String> {
+pub(crate) fn append(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&str>) -> Result<(), ValueError> {
     let v = v.filter(|s| *s != "null");
     macro_rules! prim {
         ($b:ty, $parse:expr) => {{
@@ -34,15 +34,15 @@ pub(crate) fn append(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&s
         }};
     }
     match dt {
-        DataType::Utf8 => prim!(StringBuilder, |s: &str| Ok::<_, String>(s.to_owned())),
+        DataType::Utf8 => prim!(StringBuilder, |s: &str| Ok::<_, ValueError>(s.to_owned())),
         DataType::Binary => prim!(BinaryBuilder, parse_spaced_hex),
-        DataType::Boolean => prim!(BooleanBuilder, |s: &str| s.parse::<bool>().map_err(|_| format!("{s:?} is not a boolean"))),
-        DataType::Int8 => prim!(Int8Builder, |s: &str| s.parse::<i8>().map_err(|e| e.to_string())),
-        DataType::Int16 => prim!(Int16Builder, |s: &str| s.parse::<i16>().map_err(|e| e.to_string())),
-        DataType::Int32 => prim!(Int32Builder, |s: &str| s.parse::<i32>().map_err(|e| e.to_string())),
-        DataType::Int64 => prim!(Int64Builder, |s: &str| s.parse::<i64>().map_err(|e| e.to_string())),
-        DataType::Float32 => prim!(Float32Builder, |s: &str| s.parse::<f32>().map_err(|e| e.to_string())),
-        DataType::Float64 => prim!(Float64Builder, |s: &str| s.parse::<f64>().map_err(|e| e.to_string())),
+        DataType::Boolean => prim!(BooleanBuilder, |s: &str| s.parse::<bool>().map_err(|_| malformed!("{s:?} is not a boolean"))),
+        DataType::Int8 => prim!(Int8Builder, |s: &str| s.parse::<i8>().map_err(|e| ValueError::Malformed(e.to_string()))),
+        DataType::Int16 => prim!(Int16Builder, |s: &str| s.parse::<i16>().map_err(|e| ValueError::Malformed(e.to_string()))),
+        DataType::Int32 => prim!(Int32Builder, |s: &str| s.parse::<i32>().map_err(|e| ValueError::Malformed(e.to_string()))),
+        DataType::Int64 => prim!(Int64Builder, |s: &str| s.parse::<i64>().map_err(|e| ValueError::Malformed(e.to_string()))),
+        DataType::Float32 => prim!(Float32Builder, |s: &str| s.parse::<f32>().map_err(|e| ValueError::Malformed(e.to_string()))),
+        DataType::Float64 => prim!(Float64Builder, |s: &str| s.parse::<f64>().map_err(|e| ValueError::Malformed(e.to_string()))),
         DataType::Decimal128(_, scale) => prim!(Decimal128Builder, |s| parse_decimal(s, *scale as u8)),
         DataType::Date32 => prim!(Date32Builder, parse_date),
         DataType::Timestamp(unit, tz) => {
@@ -63,7 +63,7 @@ pub(crate) fn append(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&s
             match v {
                 None => b.append_null(),
                 Some(s) => {
-                    let body = inner(s, '[', ']').ok_or_else(|| format!("{s:?} is not an array"))?;
+                    let body = inner(s, '[', ']').ok_or_else(|| malformed!("{s:?} is not an array"))?;
                     if !body.is_empty() {
                         for e in split_top(body, ", ", VALUE_BRACKETS) {
                             append(b.values().as_mut(), item.data_type(), Some(&e))?;
@@ -80,17 +80,17 @@ pub(crate) fn append(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&s
                 .downcast_mut::<MapBuilder<Box<dyn ArrayBuilder>, Box<dyn ArrayBuilder>>>()
                 .ok_or("map builder mismatch")?;
             match v {
-                None => b.append(false).map_err(|e| e.to_string())?,
+                None => b.append(false).map_err(|e| ValueError::Malformed(e.to_string()))?,
                 Some(s) => {
-                    let body = inner(s, '{', '}').ok_or_else(|| format!("{s:?} is not a map"))?;
+                    let body = inner(s, '{', '}').ok_or_else(|| malformed!("{s:?} is not a map"))?;
                     if !body.is_empty() {
                         for e in split_top(body, ", ", VALUE_BRACKETS) {
-                            let (k, val) = e.split_once('=').ok_or_else(|| format!("map entry {e:?} has no '='"))?;
+                            let (k, val) = e.split_once('=').ok_or_else(|| malformed!("map entry {e:?} has no '='"))?;
                             append(b.keys().as_mut(), kv[0].data_type(), Some(k))?;
                             append(b.values().as_mut(), kv[1].data_type(), Some(val))?;
                         }
                     }
-                    b.append(true).map_err(|e| e.to_string())?;
+                    b.append(true).map_err(|e| ValueError::Malformed(e.to_string()))?;
                 }
             }
         }
@@ -99,10 +99,10 @@ pub(crate) fn append(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&s
             let values: Vec<Option<String>> = match v {
                 None => vec![None; fields.len()],
                 Some(s) => {
-                    let body = inner(s, '{', '}').ok_or_else(|| format!("{s:?} is not a row"))?;
+                    let body = inner(s, '{', '}').ok_or_else(|| malformed!("{s:?} is not a row"))?;
                     let parts = split_top(body, ", ", VALUE_BRACKETS);
                     if parts.len() != fields.len() {
-                        return Err(format!("{s:?} has {} fields, the row type {}", parts.len(), fields.len()));
+                        return Err(malformed!("{s:?} has {} fields, the row type {}", parts.len(), fields.len()));
                     }
                     parts.into_iter().map(|p| p.split_once('=').map(|(_, v)| v.to_owned())).collect()
                 }
@@ -113,7 +113,7 @@ pub(crate) fn append(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&s
             }
             b.append(v.is_some());
         }
-        other => return Err(format!("no text decoding into {other}")),
+        other => return Err(malformed!("no text decoding into {other}")),
     }
     Ok(())
 }

@@ -4,15 +4,61 @@
 
 use arrow::datatypes::TimeUnit;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
+
+/// Why a value's text does not convert into its column's type: the decoders' own error, typed
+/// as arrow-cast's parsers type theirs (a column's [`crate::Error::Decode`] carries its message,
+/// with the column and row).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    /// The text is not of the type (`"x" is not a date`).
+    #[error("{text:?} is not {expected}")]
+    NotA { text: String, expected: String },
+    /// An instant with a finer fraction of a second than the column's unit holds.
+    #[error("the value has a finer fraction of a second than the column's unit ({0:?}) holds; set with_timestamp_unit to a finer unit")]
+    FinerThanUnit(TimeUnit),
+    /// An instant outside the range of the column's unit.
+    #[error("the value is outside the range of {0:?} timestamps (1677-2262 for nanoseconds); set with_timestamp_unit to a coarser unit")]
+    OutOfRange(TimeUnit),
+    /// Text that breaks its type's grammar (nested values, quotes, escapes, time zones).
+    #[error("{0}")]
+    Malformed(String),
+}
+
+impl ValueError {
+    /// `text` is not `expected` (`a date`, `an integer of this width`, ...).
+    pub(crate) fn not_a(text: &str, expected: impl Into<String>) -> Self {
+        ValueError::NotA { text: text.to_owned(), expected: expected.into() }
+    }
+}
+
+impl From<String> for ValueError {
+    fn from(message: String) -> Self {
+        ValueError::Malformed(message)
+    }
+}
+
+impl From<&str> for ValueError {
+    fn from(message: &str) -> Self {
+        ValueError::Malformed(message.to_owned())
+    }
+}
+
+/// [`ValueError::Malformed`] with a `format!` message.
+macro_rules! malformed {
+    ($($t:tt)*) => {
+        $crate::decode::parse::ValueError::Malformed(format!($($t)*))
+    };
+}
+pub(crate) use malformed;
 /// Java's float text (`NaN`, `Infinity`, `1.0E20`) parses with Rust's own float grammar.
-pub(crate) fn parse_float<T: std::str::FromStr>(s: &str) -> Result<T, String> {
-    s.parse().map_err(|_| format!("{s:?} is not a number"))
+pub(crate) fn parse_float<T: std::str::FromStr>(s: &str) -> Result<T, ValueError> {
+    s.parse().map_err(|_| ValueError::not_a(s, "a number"))
 }
 
 /// As [`parse_float`], by lexical-core's parser (the same values, several times faster); text
 /// it does not take (such as `Infinity`, which it spells `inf`) goes to [`parse_float`].
 #[inline]
-pub(crate) fn parse_fast_float<T: lexical_core::FromLexical + std::str::FromStr>(s: &str) -> Result<T, String> {
+pub(crate) fn parse_fast_float<T: lexical_core::FromLexical + std::str::FromStr>(s: &str) -> Result<T, ValueError> {
     match lexical_core::parse::<T>(s.as_bytes()) {
         Ok(v) => Ok(v),
         Err(_) => parse_float(s),
@@ -21,8 +67,8 @@ pub(crate) fn parse_fast_float<T: lexical_core::FromLexical + std::str::FromStr>
 
 /// Decimal digits with an optional sign, in the integer type `T`: one pass over the bytes (the
 /// generic `str::parse` costs several times more on the short numbers results hold).
-pub(crate) fn parse_int<T: TryFrom<i64>>(s: &str) -> Result<T, String> {
-    let err = || format!("{s:?} is not an integer of this width");
+pub(crate) fn parse_int<T: TryFrom<i64>>(s: &str) -> Result<T, ValueError> {
+    let err = || ValueError::not_a(s, "an integer of this width");
     let b = s.as_bytes();
     let (neg, digits) = match b.first() {
         Some(b'-') => (true, &b[1..]),
@@ -49,8 +95,8 @@ pub(crate) fn parse_int<T: TryFrom<i64>>(s: &str) -> Result<T, String> {
 }
 
 /// Decimal text with at most `scale` fraction digits -> the unscaled integer.
-pub(crate) fn parse_decimal(s: &str, scale: u8) -> Result<i128, String> {
-    let err = || format!("{s:?} is not a decimal of scale {scale}");
+pub(crate) fn parse_decimal(s: &str, scale: u8) -> Result<i128, ValueError> {
+    let err = || ValueError::not_a(s, format!("a decimal of scale {scale}"));
     let b = s.as_bytes();
     let (neg, digits) = match b.first() {
         Some(b'-') => (true, &b[1..]),
@@ -93,26 +139,26 @@ pub(crate) fn parse_decimal(s: &str, scale: u8) -> Result<i128, String> {
 }
 
 /// Athena's varbinary text: lowercase hex bytes separated by spaces (`31 32 33`).
-pub(crate) fn parse_spaced_hex(s: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn parse_spaced_hex(s: &str) -> Result<Vec<u8>, ValueError> {
     s.split(' ')
         .filter(|p| !p.is_empty())
-        .map(|p| if p.len() == 2 { u8::from_str_radix(p, 16).ok() } else { None }.ok_or_else(|| format!("{s:?} is not spaced hex")))
+        .map(|p| if p.len() == 2 { u8::from_str_radix(p, 16).ok() } else { None }.ok_or_else(|| ValueError::not_a(s, "spaced hex")))
         .collect()
 }
 
-pub(crate) fn parse_date(s: &str) -> Result<i32, String> {
+pub(crate) fn parse_date(s: &str) -> Result<i32, ValueError> {
     if let Some(days) = fast_date(s.as_bytes()) {
         return Ok(days);
     }
-    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date"))?;
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ValueError::not_a(s, "a date"))?;
     Ok((d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32)
 }
 
-pub(crate) fn parse_timestamp(s: &str) -> Result<NaiveDateTime, String> {
+pub(crate) fn parse_timestamp(s: &str) -> Result<NaiveDateTime, ValueError> {
     if let Some(t) = fast_timestamp(s.as_bytes()) {
         return Ok(t);
     }
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").map_err(|_| format!("{s:?} is not a timestamp"))
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").map_err(|_| ValueError::not_a(s, "a timestamp"))
 }
 
 /// `n` ASCII digits as a number.
@@ -214,15 +260,20 @@ fn fast_clock(b: &[u8]) -> Option<(u32, u32)> {
 }
 
 /// `2017-01-01 00:00:00.000 UTC` or `... +09:00` or `... Asia/Tokyo` -> the UTC instant.
-pub(crate) fn parse_timestamp_tz(s: &str) -> Result<NaiveDateTime, String> {
-    let (local, zone) = s.rsplit_once(' ').ok_or_else(|| format!("{s:?} has no time zone"))?;
+pub(crate) fn parse_timestamp_tz(s: &str) -> Result<NaiveDateTime, ValueError> {
+    let (local, zone) = s.rsplit_once(' ').ok_or_else(|| ValueError::Malformed(format!("{s:?} has no time zone")))?;
     let local = parse_timestamp(local)?;
     let utc: DateTime<Utc> = if let Ok(tz) = zone.parse::<chrono_tz::Tz>() {
-        tz.from_local_datetime(&local).earliest().ok_or_else(|| format!("{s:?} does not exist in {zone}"))?.with_timezone(&Utc)
+        tz.from_local_datetime(&local)
+            .earliest()
+            .ok_or_else(|| ValueError::Malformed(format!("{s:?} does not exist in {zone}")))?
+            .with_timezone(&Utc)
     } else {
-        let offset = chrono::FixedOffset::east_opt(parse_offset(zone).ok_or_else(|| format!("unknown time zone {zone:?} in {s:?}"))?)
-            .ok_or_else(|| format!("offset out of range in {s:?}"))?;
-        offset.from_local_datetime(&local).single().ok_or_else(|| format!("{s:?} is ambiguous"))?.with_timezone(&Utc)
+        let offset = chrono::FixedOffset::east_opt(
+            parse_offset(zone).ok_or_else(|| ValueError::Malformed(format!("unknown time zone {zone:?} in {s:?}")))?,
+        )
+        .ok_or_else(|| ValueError::Malformed(format!("offset out of range in {s:?}")))?;
+        offset.from_local_datetime(&local).single().ok_or_else(|| ValueError::Malformed(format!("{s:?} is ambiguous")))?.with_timezone(&Utc)
     };
     Ok(utc.naive_utc())
 }
@@ -238,17 +289,17 @@ fn parse_offset(z: &str) -> Option<i32> {
     Some(sign * (h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60))
 }
 
-pub(crate) fn parse_time(s: &str) -> Result<NaiveTime, String> {
+pub(crate) fn parse_time(s: &str) -> Result<NaiveTime, ValueError> {
     if let Some((secs, nanos)) = fast_clock(s.as_bytes()) {
-        return NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos).ok_or_else(|| format!("{s:?} is not a time"));
+        return NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos).ok_or_else(|| ValueError::not_a(s, "a time"));
     }
-    NaiveTime::parse_from_str(s, "%H:%M:%S%.f").map_err(|_| format!("{s:?} is not a time"))
+    NaiveTime::parse_from_str(s, "%H:%M:%S%.f").map_err(|_| ValueError::not_a(s, "a time"))
 }
 
 /// The instant `secs` + `nanos` after the epoch (or after midnight) as a count of `unit`:
 /// exact, or an error saying why it cannot be (a fraction finer than the unit, or outside the
 /// unit's range), never rounded or truncated.
-pub(crate) fn instant_in(secs: i64, nanos: u32, unit: TimeUnit) -> Result<i64, String> {
+pub(crate) fn instant_in(secs: i64, nanos: u32, unit: TimeUnit) -> Result<i64, ValueError> {
     let per_second: i64 = match unit {
         TimeUnit::Second => 1,
         TimeUnit::Millisecond => 1_000,
@@ -257,26 +308,20 @@ pub(crate) fn instant_in(secs: i64, nanos: u32, unit: TimeUnit) -> Result<i64, S
     };
     let step = 1_000_000_000 / per_second;
     if i64::from(nanos) % step != 0 {
-        return Err(format!(
-            "the value has a finer fraction of a second than the column's unit ({unit:?}) holds; set with_timestamp_unit to a finer unit"
-        ));
+        return Err(ValueError::FinerThanUnit(unit));
     }
     let count = i128::from(secs) * i128::from(per_second) + i128::from(i64::from(nanos) / step);
-    i64::try_from(count).map_err(|_| {
-        format!(
-            "the value is outside the range of {unit:?} timestamps (1677-2262 for nanoseconds); set with_timestamp_unit to a coarser unit"
-        )
-    })
+    i64::try_from(count).map_err(|_| ValueError::OutOfRange(unit))
 }
 
 /// A timestamp as a count of `unit` since the epoch (see [`instant_in`]).
-pub(crate) fn timestamp_in(t: NaiveDateTime, unit: TimeUnit) -> Result<i64, String> {
+pub(crate) fn timestamp_in(t: NaiveDateTime, unit: TimeUnit) -> Result<i64, ValueError> {
     let utc = t.and_utc();
     instant_in(utc.timestamp(), utc.timestamp_subsec_nanos(), unit)
 }
 
 /// A time of day (`01:02:03.500`) as a count of `unit` since midnight (see [`instant_in`]).
-pub(crate) fn parse_time_in(s: &str, unit: TimeUnit) -> Result<i64, String> {
+pub(crate) fn parse_time_in(s: &str, unit: TimeUnit) -> Result<i64, ValueError> {
     let t = parse_time(s)?;
     instant_in(i64::from(t.num_seconds_from_midnight()), t.nanosecond(), unit)
 }
@@ -482,11 +527,11 @@ mod tests {
         assert_eq!(ts("0001-01-01 00:00:00.000", TimeUnit::Millisecond), Ok(-62_135_596_800_000));
         assert_eq!(ts("9999-12-31 23:59:59.999", TimeUnit::Millisecond), Ok(253_402_300_799_999));
         assert_eq!(ts("9999-12-31 23:59:59.999999", TimeUnit::Microsecond), Ok(253_402_300_799_999_999));
-        assert!(ts("0001-01-01 00:00:00", TimeUnit::Nanosecond).unwrap_err().contains("outside the range of Nanosecond"));
+        assert_eq!(ts("0001-01-01 00:00:00", TimeUnit::Nanosecond).unwrap_err(), ValueError::OutOfRange(TimeUnit::Nanosecond));
         // The smallest and largest nanosecond instants are held.
         assert_eq!(ts("1677-09-21 00:12:43.145224192", TimeUnit::Nanosecond), Ok(i64::MIN));
         assert_eq!(ts("2262-04-11 23:47:16.854775807", TimeUnit::Nanosecond), Ok(i64::MAX));
-        assert!(ts("2020-01-01 00:00:00.1234", TimeUnit::Millisecond).unwrap_err().contains("finer fraction"));
+        assert_eq!(ts("2020-01-01 00:00:00.1234", TimeUnit::Millisecond).unwrap_err(), ValueError::FinerThanUnit(TimeUnit::Millisecond));
         assert_eq!(parse_time_in("01:02:03.500", TimeUnit::Millisecond), Ok(3_723_500));
         assert!(parse_time_in("01:02:03.5", TimeUnit::Second).is_err());
     }

@@ -16,22 +16,22 @@ use chrono::NaiveDateTime;
 use crate::decode::duckdb::text::append_duckdb;
 use crate::decode::nested;
 use crate::decode::parse::{
-    fast_timestamp_parts, instant_in, parse_date, parse_decimal, parse_fast_float, parse_float, parse_int, parse_spaced_hex, parse_time_in,
-    parse_timestamp, parse_timestamp_tz, timestamp_in,
+    ValueError, fast_timestamp_parts, instant_in, malformed, parse_date, parse_decimal, parse_fast_float, parse_float, parse_int,
+    parse_spaced_hex, parse_time_in, parse_timestamp, parse_timestamp_tz, timestamp_in,
 };
 use crate::error::{Error, Result};
 
-fn parse_bool(s: &str) -> Result<bool, String> {
+fn parse_bool(s: &str) -> Result<bool, ValueError> {
     match s {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(format!("{s:?} is not a boolean")),
+        _ => Err(malformed!("{s:?} is not a boolean")),
     }
 }
 
 /// A timestamp without zone as a count of `unit` (Athena's layout by position, others by chrono).
 #[inline]
-fn naive_timestamp_in(s: &str, unit: TimeUnit) -> Result<i64, String> {
+fn naive_timestamp_in(s: &str, unit: TimeUnit) -> Result<i64, ValueError> {
     match fast_timestamp_parts(s.as_bytes()) {
         Some((secs, nanos)) => instant_in(secs, nanos, unit),
         None => timestamp_in(parse_timestamp(s)?, unit),
@@ -46,12 +46,12 @@ fn has_quote(s: &str) -> bool {
 }
 
 /// A CSV value's text with each doubled quote (`""`) made one; a lone quote is an error.
-fn unescape(s: &str) -> Result<String, String> {
+fn unescape(s: &str) -> Result<String, ValueError> {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(at) = rest.find('"') {
         if rest.as_bytes().get(at + 1) != Some(&b'"') {
-            return Err(format!("malformed result CSV: a lone quote inside the quoted value {s:?}"));
+            return Err(malformed!("malformed result CSV: a lone quote inside the quoted value {s:?}"));
         }
         out.push_str(&rest[..=at]);
         rest = &rest[at + 2..];
@@ -117,7 +117,7 @@ impl Timestamps {
         }
     }
 
-    fn append(&mut self, t: Option<NaiveDateTime>) -> Result<(), String> {
+    fn append(&mut self, t: Option<NaiveDateTime>) -> Result<(), ValueError> {
         let Some(t) = t else {
             match self {
                 Timestamps::Second(b) => b.append_null(),
@@ -137,7 +137,7 @@ impl Timestamps {
     }
 
     /// Appends the instant `secs` + `nanos` after the epoch (the common path, without chrono).
-    fn append_parts(&mut self, secs: i64, nanos: u32) -> Result<(), String> {
+    fn append_parts(&mut self, secs: i64, nanos: u32) -> Result<(), ValueError> {
         match self {
             Timestamps::Second(b) => b.append_value(instant_in(secs, nanos, TimeUnit::Second)?),
             Timestamps::Milli(b) => b.append_value(instant_in(secs, nanos, TimeUnit::Millisecond)?),
@@ -185,7 +185,7 @@ impl Column {
         })
     }
 
-    fn append(&mut self, v: Option<&str>) -> Result<(), String> {
+    fn append(&mut self, v: Option<&str>) -> Result<(), ValueError> {
         macro_rules! prim {
             ($b:expr, $parse:expr) => {
                 match v {
@@ -235,7 +235,7 @@ impl Column {
     /// NULL; doubled quotes `""` still doubled, made one only in text, where a quote can be). One
     /// match per column and a tight loop per type: the common types parse straight from the
     /// field's bytes; the others go through [`append`](Self::append). An error names the row.
-    fn append_many<'a>(&mut self, rows: usize, value: impl Fn(usize) -> Option<&'a str>) -> Result<(), (usize, String)> {
+    fn append_many<'a>(&mut self, rows: usize, value: impl Fn(usize) -> Option<&'a str>) -> Result<(), (usize, ValueError)> {
         // Values and validity gathered in plain vectors, appended to the builder at once.
         macro_rules! each {
             ($b:expr, $parse:expr) => {{
@@ -412,11 +412,11 @@ impl TextDecoder {
             let Some(column) = self.columns.get_mut(i) else {
                 return Err(Error::decode(format!("row {} has more than {} fields", self.rows, self.columns.len())));
             };
-            column.append(v).map_err(|message| Error::Decode {
+            column.append(v).map_err(|e| Error::Decode {
                 query_id: None,
                 column: Some(self.schema.field(i).name().clone()),
                 row: Some(self.rows as u64),
-                message,
+                message: e.to_string(),
                 source: None,
             })?;
             n += 1;
@@ -437,11 +437,11 @@ impl TextDecoder {
     /// As [`append_row`](Self::append_row); the decoder must then be discarded.
     pub fn append_columns<'a>(&mut self, rows: usize, value: impl Fn(usize, usize) -> Option<&'a str>) -> Result<()> {
         for (c, column) in self.columns.iter_mut().enumerate() {
-            column.append_many(rows, |r| value(r, c)).map_err(|(r, message)| Error::Decode {
+            column.append_many(rows, |r| value(r, c)).map_err(|(r, e)| Error::Decode {
                 query_id: None,
                 column: Some(self.schema.field(c).name().clone()),
                 row: Some((self.rows + r) as u64),
-                message,
+                message: e.to_string(),
                 source: None,
             })?;
         }
@@ -559,6 +559,6 @@ mod tests {
         let e = d.append_row([Some("x")]).unwrap_err();
         assert!(matches!(&e, Error::Decode { column: Some(c), row: Some(1), .. } if c == "n"), "{e}");
         assert!(d.append_row([Some("1"), Some("2")]).is_err());
-        assert_eq!(parse_decimal("1.234", 2), Err("\"1.234\" is not a decimal of scale 2".into()));
+        assert_eq!(parse_decimal("1.234", 2), Err(ValueError::not_a("1.234", "a decimal of scale 2")));
     }
 }

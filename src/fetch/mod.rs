@@ -46,7 +46,7 @@ pub struct FetchConfig {
     /// Bytes of a result CSV per partition ([`crate::QueryHandle::wait_partitions`]): a larger
     /// CSV is cut into byte ranges, each read and decoded on its own (its records found from its
     /// bytes). Default 64 MiB; 0 keeps the CSV one partition.
-    pub csv_partition_size: u64,
+    pub csv_partition_bytes: u64,
 }
 
 impl Default for FetchConfig {
@@ -59,7 +59,7 @@ impl Default for FetchConfig {
             stream_range_size: 8 << 20,
             unload_bytes_in_flight: (cores * (24 << 20)).max(48 << 20),
             decoded_bytes_buffered: (cores * (16 << 20)).max(32 << 20),
-            csv_partition_size: 64 << 20,
+            csv_partition_bytes: 64 << 20,
         }
     }
 }

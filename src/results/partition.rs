@@ -5,7 +5,7 @@
 //! [`Connection::read_partition`] on any connection with read access to the objects.
 //!
 //! One partition per UNLOAD data file; one per byte range of the result CSV
-//! ([`crate::FetchConfig::csv_partition_size`] each, the records that start in it); one for a DuckDB query's Arrow
+//! ([`crate::FetchConfig::csv_partition_bytes`] each, the records that start in it); one for a DuckDB query's Arrow
 //! stream (managed results); one for a result that only GetQueryResults gives (statements
 //! without a CSV, or [`ResultSource::Api`]). Reading them all
 //! gives exactly the result's rows; an object changed since the partitions were made fails
@@ -240,7 +240,7 @@ pub(crate) async fn partitions_of(
     let partitions = match csv {
         Some(uri) => {
             let meta = metas(conn, std::slice::from_ref(&uri)).await?.remove(0);
-            csv_ranges(meta.size, conn.settings().fetch.csv_partition_size)
+            csv_ranges(meta.size, conn.settings().fetch.csv_partition_bytes)
                 .into_iter()
                 .map(|range| partition(&columns, Location::Csv { uri: uri.clone(), size: meta.size, etag: meta.etag.clone(), range }))
                 .collect()

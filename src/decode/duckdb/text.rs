@@ -7,10 +7,10 @@
 use arrow::array::*;
 use arrow::datatypes::*;
 
-use crate::decode::parse::{instant_in, parse_decimal, parse_float, parse_int};
+use crate::decode::parse::{ValueError, instant_in, malformed, parse_decimal, parse_float, parse_int};
 
 /// Appends DuckDB's text `v` (None = NULL) of a value of type `dt` to `builder`.
-pub(crate) fn append_duckdb(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&str>) -> Result<(), String> {
+pub(crate) fn append_duckdb(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&str>) -> Result<(), ValueError> {
     match v {
         None => append_value(builder, dt, None),
         Some(s) => append_value(builder, dt, Some(s)),
@@ -18,19 +18,19 @@ pub(crate) fn append_duckdb(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Op
 }
 
 /// One element of nested text: NULL, a scalar's text (unquoted), or nested text as written.
-fn element(raw: &str) -> Result<Option<String>, String> {
+fn element(raw: &str) -> Result<Option<String>, ValueError> {
     let t = raw.trim();
     if t == "NULL" {
         return Ok(None);
     }
     match t.strip_prefix('\'') {
         Some(rest) => {
-            let body = rest.strip_suffix('\'').ok_or_else(|| format!("unterminated quoted value {t:?}"))?;
+            let body = rest.strip_suffix('\'').ok_or_else(|| malformed!("unterminated quoted value {t:?}"))?;
             let mut out = String::with_capacity(body.len());
             let mut chars = body.chars();
             while let Some(c) = chars.next() {
                 if c == '\\' {
-                    out.push(chars.next().ok_or_else(|| format!("dangling escape in {t:?}"))?);
+                    out.push(chars.next().ok_or_else(|| malformed!("dangling escape in {t:?}"))?);
                 } else {
                     out.push(c);
                 }
@@ -42,7 +42,7 @@ fn element(raw: &str) -> Result<Option<String>, String> {
 }
 
 /// Splits nested text's body at its top-level `sep`, outside quotes and brackets.
-fn split(body: &str, sep: u8) -> Result<Vec<&str>, String> {
+fn split(body: &str, sep: u8) -> Result<Vec<&str>, ValueError> {
     let b = body.as_bytes();
     let (mut out, mut depth, mut start, mut i, mut quoted) = (Vec::new(), 0i32, 0usize, 0usize, false);
     while i < b.len() {
@@ -68,7 +68,7 @@ fn split(body: &str, sep: u8) -> Result<Vec<&str>, String> {
         i += 1;
     }
     if quoted || depth != 0 {
-        return Err(format!("unbalanced nested value {body:?}"));
+        return Err(malformed!("unbalanced nested value {body:?}"));
     }
     if !body.trim().is_empty() {
         out.push(&body[start..]);
@@ -77,19 +77,19 @@ fn split(body: &str, sep: u8) -> Result<Vec<&str>, String> {
 }
 
 /// `key=value` of a map entry, at the first top-level `=`.
-fn map_entry(entry: &str) -> Result<(&str, &str), String> {
+fn map_entry(entry: &str) -> Result<(&str, &str), ValueError> {
     let parts = split(entry, b'=')?;
     match parts.as_slice() {
         [k, _, ..] => Ok((k, &entry[k.len() + 1..])),
-        _ => Err(format!("map entry {entry:?} has no '='")),
+        _ => Err(malformed!("map entry {entry:?} has no '='")),
     }
 }
 
-fn body<'a>(s: &'a str, open: char, close: char, what: &str) -> Result<&'a str, String> {
-    s.trim().strip_prefix(open).and_then(|r| r.strip_suffix(close)).ok_or_else(|| format!("{s:?} is not {what}"))
+fn body<'a>(s: &'a str, open: char, close: char, what: &str) -> Result<&'a str, ValueError> {
+    s.trim().strip_prefix(open).and_then(|r| r.strip_suffix(close)).ok_or_else(|| malformed!("{s:?} is not {what}"))
 }
 
-fn append_value(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&str>) -> Result<(), String> {
+fn append_value(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&str>) -> Result<(), ValueError> {
     macro_rules! prim {
         ($b:ty, $parse:expr) => {{
             let b = builder.as_any_mut().downcast_mut::<$b>().ok_or("builder mismatch")?;
@@ -101,31 +101,31 @@ fn append_value(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&str>) 
     }
     match dt {
         DataType::Null => builder.as_any_mut().downcast_mut::<NullBuilder>().ok_or("builder mismatch")?.append_null(),
-        DataType::Utf8 => prim!(StringBuilder, |s: &str| Ok::<_, String>(s.to_owned())),
+        DataType::Utf8 => prim!(StringBuilder, |s: &str| Ok::<_, ValueError>(s.to_owned())),
         DataType::Binary => prim!(BinaryBuilder, parse_blob),
         DataType::Boolean => prim!(BooleanBuilder, |s: &str| match s {
             "true" => Ok(true),
             "false" => Ok(false),
-            _ => Err(format!("{s:?} is not a boolean")),
+            _ => Err(malformed!("{s:?} is not a boolean")),
         }),
         DataType::Int8 => prim!(Int8Builder, parse_int::<i8>),
         DataType::Int16 => prim!(Int16Builder, parse_int::<i16>),
         DataType::Int32 => prim!(Int32Builder, parse_int::<i32>),
         DataType::Int64 => prim!(Int64Builder, parse_int::<i64>),
-        DataType::UInt8 => prim!(UInt8Builder, |s: &str| s.parse::<u8>().map_err(|_| format!("{s:?} is not a UTINYINT"))),
-        DataType::UInt16 => prim!(UInt16Builder, |s: &str| s.parse::<u16>().map_err(|_| format!("{s:?} is not a USMALLINT"))),
-        DataType::UInt32 => prim!(UInt32Builder, |s: &str| s.parse::<u32>().map_err(|_| format!("{s:?} is not a UINTEGER"))),
-        DataType::UInt64 => prim!(UInt64Builder, |s: &str| s.parse::<u64>().map_err(|_| format!("{s:?} is not a UBIGINT"))),
+        DataType::UInt8 => prim!(UInt8Builder, |s: &str| s.parse::<u8>().map_err(|_| malformed!("{s:?} is not a UTINYINT"))),
+        DataType::UInt16 => prim!(UInt16Builder, |s: &str| s.parse::<u16>().map_err(|_| malformed!("{s:?} is not a USMALLINT"))),
+        DataType::UInt32 => prim!(UInt32Builder, |s: &str| s.parse::<u32>().map_err(|_| malformed!("{s:?} is not a UINTEGER"))),
+        DataType::UInt64 => prim!(UInt64Builder, |s: &str| s.parse::<u64>().map_err(|_| malformed!("{s:?} is not a UBIGINT"))),
         DataType::Float32 => prim!(Float32Builder, parse_float::<f32>),
         DataType::Float64 => prim!(Float64Builder, parse_float::<f64>),
         // HUGEINT's 39 digits do not fit decimal(38, 0)'s precision but do fit its i128, which
         // DuckDB exports them in: read whole numbers as i128 directly.
         DataType::Decimal128(_, 0) => {
-            prim!(Decimal128Builder, |s: &str| s.parse::<i128>().map_err(|_| format!("{s:?} is not a whole number")))
+            prim!(Decimal128Builder, |s: &str| s.parse::<i128>().map_err(|_| malformed!("{s:?} is not a whole number")))
         }
         DataType::Decimal128(_, scale) => prim!(Decimal128Builder, |s| parse_decimal(s, *scale as u8)),
         DataType::Decimal256(_, _) => {
-            prim!(Decimal256Builder, |s: &str| i256::from_string(s).ok_or_else(|| format!("{s:?} is not a whole number")))
+            prim!(Decimal256Builder, |s: &str| i256::from_string(s).ok_or_else(|| malformed!("{s:?} is not a whole number")))
         }
         DataType::Date32 => prim!(Date32Builder, parse_date),
         DataType::Timestamp(unit, tz) => {
@@ -147,7 +147,7 @@ fn append_value(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&str>) 
                     match v {
                         None => b.append_null(),
                         Some(s) => {
-                            b.append(s).map_err(|e| e.to_string())?;
+                            b.append(s).map_err(|e| ValueError::Malformed(e.to_string()))?;
                         }
                     }
                 }};
@@ -182,7 +182,7 @@ fn append_value(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&str>) 
                 Some(s) => {
                     let parts = split(body(s, '[', ']', "an array")?, b',')?;
                     if parts.len() != *n as usize {
-                        return Err(format!("{s:?} has {} elements, the array type {n}", parts.len()));
+                        return Err(malformed!("{s:?} has {} elements, the array type {n}", parts.len()));
                     }
                     for e in parts {
                         append_value(b.values().as_mut(), item.data_type(), element(e)?.as_deref())?;
@@ -198,15 +198,15 @@ fn append_value(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&str>) 
                 .downcast_mut::<MapBuilder<Box<dyn ArrayBuilder>, Box<dyn ArrayBuilder>>>()
                 .ok_or("map builder mismatch")?;
             match v {
-                None => b.append(false).map_err(|e| e.to_string())?,
+                None => b.append(false).map_err(|e| ValueError::Malformed(e.to_string()))?,
                 Some(s) => {
                     for e in split(body(s, '{', '}', "a map")?, b',')? {
                         let (k, val) = map_entry(e)?;
-                        let key = element(k)?.ok_or_else(|| format!("map entry {e:?} has a NULL key"))?;
+                        let key = element(k)?.ok_or_else(|| malformed!("map entry {e:?} has a NULL key"))?;
                         append_value(b.keys().as_mut(), kv[0].data_type(), Some(&key))?;
                         append_value(b.values().as_mut(), kv[1].data_type(), element(val)?.as_deref())?;
                     }
-                    b.append(true).map_err(|e| e.to_string())?;
+                    b.append(true).map_err(|e| ValueError::Malformed(e.to_string()))?;
                 }
             }
         }
@@ -217,12 +217,12 @@ fn append_value(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&str>) 
                 Some(s) => {
                     let parts = split(body(s, '{', '}', "a struct")?, b',')?;
                     if parts.len() != fields.len() {
-                        return Err(format!("{s:?} has {} fields, the struct type {}", parts.len(), fields.len()));
+                        return Err(malformed!("{s:?} has {} fields, the struct type {}", parts.len(), fields.len()));
                     }
                     let mut out = Vec::with_capacity(parts.len());
                     for p in parts {
                         let members = split(p, b':')?;
-                        let [key, ..] = members.as_slice() else { return Err(format!("struct member {p:?} has no ':'")) };
+                        let [key, ..] = members.as_slice() else { return Err(malformed!("struct member {p:?} has no ':'")) };
                         out.push(element(&p[key.len() + 1..])?);
                     }
                     out
@@ -236,13 +236,13 @@ fn append_value(builder: &mut dyn ArrayBuilder, dt: &DataType, v: Option<&str>) 
         DataType::Union(..) => {
             return Err("a UNION value's text does not say its member: read the result as an Arrow stream (GetQueryResultStream) or cast the column to one type".into());
         }
-        other => return Err(format!("no DuckDB text decoding into {other}")),
+        other => return Err(malformed!("no DuckDB text decoding into {other}")),
     }
     Ok(())
 }
 
 /// `\xNN` escapes are bytes, every other character its UTF-8 bytes.
-fn parse_blob(s: &str) -> Result<Vec<u8>, String> {
+fn parse_blob(s: &str) -> Result<Vec<u8>, ValueError> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -250,7 +250,7 @@ fn parse_blob(s: &str) -> Result<Vec<u8>, String> {
         if b[i] == b'\\' {
             let hex = b.get(i + 2..i + 4).filter(|_| matches!(b.get(i + 1), Some(b'x' | b'X')));
             let byte = hex.and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
-            out.push(byte.ok_or_else(|| format!("bad escape in BLOB text {s:?}"))?);
+            out.push(byte.ok_or_else(|| malformed!("bad escape in BLOB text {s:?}"))?);
             i += 4;
         } else {
             out.push(b[i]);
@@ -261,7 +261,7 @@ fn parse_blob(s: &str) -> Result<Vec<u8>, String> {
 }
 
 /// `YYYY-MM-DD` (`(BC)` years before 1): the day number; `infinity` as DuckDB stores it.
-fn parse_date(s: &str) -> Result<i32, String> {
+fn parse_date(s: &str) -> Result<i32, ValueError> {
     match s {
         "infinity" => return Ok(i32::MAX),
         "-infinity" => return Ok(-i32::MAX),
@@ -271,20 +271,20 @@ fn parse_date(s: &str) -> Result<i32, String> {
         Some(t) => (t, true),
         None => (s, false),
     };
-    let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date"))?;
+    let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| malformed!("{s:?} is not a date"))?;
     let d = if bc {
         use chrono::Datelike;
-        d.with_year(1 - d.year()).ok_or_else(|| format!("{s:?} is not a date"))?
+        d.with_year(1 - d.year()).ok_or_else(|| malformed!("{s:?} is not a date"))?
     } else {
         d
     };
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
-    i32::try_from((d - epoch).num_days()).map_err(|_| format!("{s:?} is out of range"))
+    i32::try_from((d - epoch).num_days()).map_err(|_| malformed!("{s:?} is out of range"))
 }
 
 /// `HH:MM:SS[.fraction]` in units of `nanos_per_unit` nanoseconds.
-fn parse_time(s: &str, nanos_per_unit: i64) -> Result<i64, String> {
-    let bad = || format!("{s:?} is not a time");
+fn parse_time(s: &str, nanos_per_unit: i64) -> Result<i64, ValueError> {
+    let bad = || malformed!("{s:?} is not a time");
     let (clock, frac) = s.split_once('.').unwrap_or((s, ""));
     let mut parts = clock.split(':');
     let mut next = || parts.next().and_then(|p| p.parse::<i64>().ok()).ok_or_else(bad);
@@ -304,13 +304,13 @@ fn fraction_nanos(frac: &str) -> Option<i64> {
 }
 
 /// `YYYY-MM-DD HH:MM:SS[.fraction][ (BC)]`, with time zones `+HH[:MM]` after the clock.
-fn parse_timestamp(s: &str, unit: TimeUnit, zoned: bool) -> Result<i64, String> {
+fn parse_timestamp(s: &str, unit: TimeUnit, zoned: bool) -> Result<i64, ValueError> {
     match s {
         "infinity" => return Ok(i64::MAX),
         "-infinity" => return Ok(-i64::MAX),
         _ => {}
     }
-    let bad = || format!("{s:?} is not a timestamp");
+    let bad = || malformed!("{s:?} is not a timestamp");
     let (text, bc) = match s.strip_suffix(" (BC)") {
         Some(t) => (t, true),
         None => (s, false),
@@ -334,8 +334,8 @@ fn parse_timestamp(s: &str, unit: TimeUnit, zoned: bool) -> Result<i64, String> 
 }
 
 /// `1 year 2 months 3 days 04:05:06.5`, `-01:30:00`, `00:00:00`.
-fn parse_interval(s: &str) -> Result<IntervalMonthDayNano, String> {
-    let bad = || format!("{s:?} is not an interval");
+fn parse_interval(s: &str) -> Result<IntervalMonthDayNano, ValueError> {
+    let bad = || malformed!("{s:?} is not an interval");
     let (mut months, mut days, mut nanos) = (0i32, 0i32, 0i64);
     let words: Vec<&str> = s.split_whitespace().collect();
     let mut i = 0;

@@ -70,7 +70,7 @@ fn timestamps(array: &ArrayRef, from: TimeUnit, tz: Option<Arc<str>>, unit: Time
             query_id: None,
             column: Some(column.to_owned()),
             row: None,
-            message,
+            message: message.to_string(),
             source: None,
         })?;
         out.push(Some(count));

@@ -162,13 +162,13 @@ impl VisitorMut for Rewriter {
         let replacement = match expr {
             Expr::Cast { expr: inner, data_type, .. } => match parse_type(&data_type.to_string()) {
                 Ok(t) => Some(cast_to(std::mem::replace(inner.as_mut(), Expr::value(Value::Null)), &t)),
-                Err(e) => return ControlFlow::Break(DuckError(e)),
+                Err(e) => return ControlFlow::Break(DuckError(e.0)),
             },
             Expr::TypedString(ts) => {
                 let value = Expr::Value(ts.value.clone());
                 match parse_type(&ts.data_type.to_string()) {
                     Ok(t) => Some(cast_to(value, &t)),
-                    Err(e) => return ControlFlow::Break(DuckError(e)),
+                    Err(e) => return ControlFlow::Break(DuckError(e.0)),
                 }
             }
             Expr::Value(v) if !kept => match &v.value {

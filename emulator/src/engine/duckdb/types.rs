@@ -24,15 +24,33 @@ impl DuckType {
     }
 }
 
+/// Why a DuckDB type name was not read: DuckDB's own message (`Parser Error: ...`, `Catalog
+/// Error: ...`, `Not implemented Error: ...`), which a query that names the type fails with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TypeNameError(pub String);
+
+impl From<String> for TypeNameError {
+    fn from(message: String) -> Self {
+        TypeNameError(message)
+    }
+}
+
+impl From<&str> for TypeNameError {
+    fn from(message: &str) -> Self {
+        TypeNameError(message.to_owned())
+    }
+}
+
 /// Reads a DuckDB type name (`INTEGER`, `DECIMAL(10,2)`, `VARCHAR[]`, `INTEGER[3]`,
 /// `STRUCT(a INTEGER, b VARCHAR)`, `MAP(VARCHAR, INTEGER)`, `ENUM('a', 'b')`, ...). The error
 /// is DuckDB's message for an unknown or unsupported type.
-pub fn parse_type(text: &str) -> Result<DuckType, String> {
+pub fn parse_type(text: &str) -> Result<DuckType, TypeNameError> {
     let tokens = tokenize(text)?;
     let mut p = TypeParser { tokens, pos: 0 };
     let t = p.parse()?;
     if p.pos != p.tokens.len() {
-        return Err(format!("Parser Error: syntax error at or near \"{}\"", p.tokens[p.pos].text()));
+        return Err(format!("Parser Error: syntax error at or near \"{}\"", p.tokens[p.pos].text()).into());
     }
     Ok(t)
 }
@@ -57,7 +75,7 @@ impl Tok {
     }
 }
 
-fn tokenize(text: &str) -> Result<Vec<Tok>, String> {
+fn tokenize(text: &str) -> Result<Vec<Tok>, TypeNameError> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -77,7 +95,7 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, String> {
                 i += 1;
             }
             let s: String = chars[start..i].iter().collect();
-            out.push(Tok::Num(s.parse().map_err(|_| format!("Parser Error: number {s} out of range"))?));
+            out.push(Tok::Num(s.parse().map_err(|_| TypeNameError(format!("Parser Error: number {s} out of range")))?));
         } else if c == '\'' || c == '"' {
             let mut s = String::new();
             i += 1;
@@ -126,7 +144,7 @@ impl TypeParser {
         }
     }
 
-    fn expect_sym(&mut self, c: char) -> Result<(), String> {
+    fn expect_sym(&mut self, c: char) -> Result<(), TypeNameError> {
         if self.eat_sym(c) { Ok(()) } else { Err(self.unexpected()) }
     }
 
@@ -139,14 +157,14 @@ impl TypeParser {
         }
     }
 
-    fn unexpected(&self) -> String {
+    fn unexpected(&self) -> TypeNameError {
         match self.peek() {
-            Some(t) => format!("Parser Error: syntax error at or near \"{}\"", t.text()),
-            None => "Parser Error: syntax error at end of input".into(),
+            Some(t) => TypeNameError(format!("Parser Error: syntax error at or near \"{}\"", t.text())),
+            None => TypeNameError("Parser Error: syntax error at end of input".into()),
         }
     }
 
-    fn number(&mut self) -> Result<u64, String> {
+    fn number(&mut self) -> Result<u64, TypeNameError> {
         match self.peek() {
             Some(Tok::Num(n)) => {
                 let n = *n;
@@ -158,7 +176,7 @@ impl TypeParser {
     }
 
     /// `(n[, m])` after a type name, if present.
-    fn params(&mut self) -> Result<Vec<u64>, String> {
+    fn params(&mut self) -> Result<Vec<u64>, TypeNameError> {
         let mut out = Vec::new();
         if self.eat_sym('(') {
             loop {
@@ -172,7 +190,7 @@ impl TypeParser {
         Ok(out)
     }
 
-    fn name(&mut self) -> Result<String, String> {
+    fn name(&mut self) -> Result<String, TypeNameError> {
         match self.peek().cloned() {
             Some(Tok::Word(w)) | Some(Tok::Quoted(w)) => {
                 self.pos += 1;
@@ -182,7 +200,7 @@ impl TypeParser {
         }
     }
 
-    fn parse(&mut self) -> Result<DuckType, String> {
+    fn parse(&mut self) -> Result<DuckType, TypeNameError> {
         let mut t = self.base()?;
         // Array suffixes: `T[]` a list, `T[n]` a fixed-size array.
         while self.eat_sym('[') {
@@ -198,7 +216,7 @@ impl TypeParser {
         Ok(t)
     }
 
-    fn base(&mut self) -> Result<DuckType, String> {
+    fn base(&mut self) -> Result<DuckType, TypeNameError> {
         let word = self.name()?;
         let upper = word.to_ascii_uppercase();
         let t = match upper.as_str() {
@@ -321,14 +339,16 @@ impl TypeParser {
             "BIGNUM" | "VARINT" => return Err(unsupported("BIGNUM")),
             "UHUGEINT" | "UINT128" => return Err(unsupported("UHUGEINT")),
             "GEOMETRY" | "VARIANT" => return Err(unsupported(&upper)),
-            _ => return Err(format!("Catalog Error: Type with name {word} does not exist!")),
+            _ => return Err(format!("Catalog Error: Type with name {word} does not exist!").into()),
         };
         Ok(t)
     }
 }
 
-fn unsupported(name: &str) -> String {
-    format!("Not implemented Error: the local endpoint does not compute {name} values (DuckDB has the type; see the endpoint's README)")
+fn unsupported(name: &str) -> TypeNameError {
+    TypeNameError(format!(
+        "Not implemented Error: the local endpoint does not compute {name} values (DuckDB has the type; see the endpoint's README)"
+    ))
 }
 
 /// A child field (list element, struct member, map value) carrying its DuckDB name when the
@@ -354,7 +374,7 @@ mod tests {
         let t = parse_type("STRUCT(a INTEGER, \"b c\" VARCHAR[])[3]").unwrap();
         assert!(matches!(t.arrow, DataType::FixedSizeList(_, 3)));
         assert_eq!(parse_type("ENUM('x', 'y''s')").unwrap().tag.as_deref(), Some("ENUM('x', 'y''s')"));
-        assert_eq!(parse_type("NOPE").unwrap_err(), "Catalog Error: Type with name NOPE does not exist!");
+        assert_eq!(parse_type("NOPE").unwrap_err().to_string(), "Catalog Error: Type with name NOPE does not exist!");
         assert!(parse_type("MAP(VARCHAR, INTEGER[])").is_ok());
     }
 }
