@@ -63,7 +63,8 @@ pub struct ServeArgs {
     /// Compress the Arrow IPC bodies of DuckDB result streams: lz4 or zstd.
     #[arg(long, value_parser = ["lz4", "zstd"])]
     pub result_stream_compression: Option<String>,
-    /// Append a line per successful S3 GET to this file (`GET /bucket/key bytes=a-b`).
+    /// Append a line per successful S3 GET (`GET /bucket/key bytes=a-b`) and per Athena call
+    /// (`ATHENA <Operation> <input as JSON>`) to this file.
     #[arg(long, value_name = "FILE")]
     pub request_log: Option<std::path::PathBuf>,
     /// How long DuckDB's managed results are kept, in seconds (Athena: 86400).

@@ -200,8 +200,9 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Appends a line per successful S3 GET to `path` (`GET /bucket/key bytes=a-b`), so tests can
-    /// see which objects each reader fetched.
+    /// Appends a line per successful S3 GET to `path` (`GET /bucket/key bytes=a-b`) and one per
+    /// Athena call (`ATHENA <Operation> <input as JSON>`), so tests can see which objects each
+    /// reader fetched and what Athena was asked (the SQL a pushdown produced).
     pub fn with_request_log(mut self, path: impl Into<PathBuf>) -> Self {
         self.request_log = Some(path.into());
         self

@@ -35,10 +35,11 @@ pub struct FetchConfig {
     /// Bytes of UNLOAD data files fetched and not yet decoded, across all files: each file's
     /// first request and each row group fetched after it hold their size of this budget until
     /// decoded, so few large row groups or many small files alike fill it, and memory stays
-    /// bounded whatever the file count or row-group size (files are handed over in order, so
-    /// files read ahead of the consumer keep their bytes until their turn). A row group larger
-    /// than the budget is read alone. Default 24 MiB per core, at least 48 MiB: 96 MiB held
-    /// 80 MB more peak RSS on a 4 M-row result of 20 files (python/tests/test_memory.py, 2 cores).
+    /// bounded whatever the file count or row-group size. Files are handed over in order: files
+    /// read ahead of the one being consumed hold at most half of it (their bytes wait for their
+    /// turn), the rest is the current file's. A row group larger than the budget is read alone.
+    /// Default 48 MiB per core, at least 96 MiB: room for three row groups of 25-33 MB (the
+    /// endpoint's 1 M rows) while the first decodes.
     pub unload_bytes_in_flight: u64,
     /// Bytes of decoded batches waiting for the consumer. Default 16 MiB per core, at least
     /// 32 MiB.
@@ -57,7 +58,7 @@ impl Default for FetchConfig {
             concurrency: 8,
             max_attempts: 5,
             stream_range_size: 8 << 20,
-            unload_bytes_in_flight: (cores * (24 << 20)).max(48 << 20),
+            unload_bytes_in_flight: (cores * (48 << 20)).max(96 << 20),
             decoded_bytes_buffered: (cores * (16 << 20)).max(32 << 20),
             csv_partition_bytes: 64 << 20,
         }

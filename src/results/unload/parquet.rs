@@ -55,23 +55,50 @@ impl S3ParquetReader {
         ranges.filter(|r| self.cached(r).is_none()).map(|r| r.end - r.start).sum()
     }
 
-    /// The bytes of `range` (not in memory), in parallel pieces of at most `chunk_size`.
-    async fn fetch(&self, range: Range<u64>) -> Result<Bytes> {
+    /// The bytes of `range` (not in memory), fetched in parallel pieces of at most `chunk_size`,
+    /// kept as they came (no copy into one buffer): [`Pieces::slice`] hands out views of them.
+    async fn fetch(&self, range: Range<u64>) -> Result<Pieces> {
         let etag = self.meta.etag.as_deref();
         let piece = self.fetcher.config().chunk_size.max(1);
-        if range.end - range.start <= piece {
-            return self.fetcher.range(&self.uri, etag, range.start, range.end).await;
-        }
-        let starts = (range.start..range.end).step_by(piece as usize);
+        let starts: Vec<u64> = (range.start..range.end).step_by(piece as usize).collect();
         let parts = futures::future::try_join_all(
-            starts.map(|s| async move { self.fetcher.range(&self.uri, etag, s, (s + piece).min(range.end)).await }),
+            starts.iter().map(|&s| async move { self.fetcher.range(&self.uri, etag, s, (s + piece).min(range.end)).await }),
         )
         .await?;
-        let mut whole = BytesMut::with_capacity((range.end - range.start) as usize);
-        for part in parts {
-            whole.extend_from_slice(&part);
+        Ok(Pieces { parts: starts.into_iter().zip(parts).collect() })
+    }
+}
+
+/// A fetched range as the pieces it came in: `(start offset in the object, bytes)`, in order.
+struct Pieces {
+    parts: Vec<(u64, Bytes)>,
+}
+
+impl Pieces {
+    /// Bytes `range` of the object: a view of one piece when it lies in one, else a copy of the
+    /// pieces it spans.
+    fn slice(&self, range: &Range<u64>) -> Option<Bytes> {
+        let first = self.parts.partition_point(|(start, bytes)| start + bytes.len() as u64 <= range.start);
+        let (start, bytes) = self.parts.get(first)?;
+        if range.start < *start {
+            return None;
         }
-        Ok(whole.freeze())
+        let end_in_piece = start + bytes.len() as u64;
+        if range.end <= end_in_piece {
+            return Some(bytes.slice((range.start - start) as usize..(range.end - start) as usize));
+        }
+        let mut out = BytesMut::with_capacity((range.end - range.start) as usize);
+        let mut at = range.start;
+        for (start, bytes) in &self.parts[first..] {
+            if at >= range.end {
+                break;
+            }
+            let from = (at - start) as usize;
+            let to = ((range.end - start) as usize).min(bytes.len());
+            out.extend_from_slice(&bytes[from..to]);
+            at = start + to as u64;
+        }
+        (at >= range.end).then(|| out.freeze())
     }
 }
 
@@ -99,7 +126,8 @@ impl AsyncFileReader for S3ParquetReader {
             if let Some(bytes) = self.cached(&range) {
                 return Ok(bytes);
             }
-            self.fetch(range).await.map_err(external)
+            let pieces = self.fetch(range.clone()).await.map_err(external)?;
+            pieces.slice(&range).ok_or_else(|| ParquetError::General(format!("range {range:?} was not fetched")))
         }
         .boxed()
     }
@@ -118,11 +146,10 @@ impl AsyncFileReader for S3ParquetReader {
                     }
                     let i = merged.partition_point(|m| m.end < r.end);
                     match (merged.get(i), fetched.get(i)) {
-                        (Some(m), Some(bytes)) if m.start <= r.start && r.end <= m.end => {
-                            Ok(bytes.slice((r.start - m.start) as usize..(r.end - m.start) as usize))
-                        }
-                        _ => Err(ParquetError::General(format!("range {r:?} was not fetched"))),
+                        (Some(m), Some(pieces)) if m.start <= r.start && r.end <= m.end => pieces.slice(r),
+                        _ => None,
                     }
+                    .ok_or_else(|| ParquetError::General(format!("range {r:?} was not fetched")))
                 })
                 .collect()
         }
@@ -219,6 +246,22 @@ pub(crate) async fn open_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pieces_are_sliced_without_a_copy_where_they_can_be() {
+        let pieces = Pieces {
+            parts: vec![(100, Bytes::from_static(b"abcd")), (104, Bytes::from_static(b"efgh")), (108, Bytes::from_static(b"ij"))],
+        };
+        assert_eq!(pieces.slice(&(101..103)).unwrap(), Bytes::from_static(b"bc"));
+        assert_eq!(pieces.slice(&(104..108)).unwrap(), Bytes::from_static(b"efgh"));
+        assert_eq!(pieces.slice(&(102..109)).unwrap(), Bytes::from_static(b"cdefghi"));
+        assert_eq!(pieces.slice(&(100..110)).unwrap(), Bytes::from_static(b"abcdefghij"));
+        assert!(pieces.slice(&(99..101)).is_none());
+        assert!(pieces.slice(&(108..111)).is_none());
+        // A view, not a copy, within one piece.
+        let one = pieces.slice(&(104..106)).unwrap();
+        assert_eq!(one.as_ptr(), pieces.parts[1].1.as_ptr());
+    }
 
     #[test]
     fn close_ranges_are_fetched_as_one() {

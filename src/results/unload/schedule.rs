@@ -42,6 +42,12 @@ const FILE_CHANNEL: usize = 2;
 /// A decoded batch with the share of the decoded budget it holds until the consumer takes it.
 type Item = Result<Option<(RecordBatch, Option<OwnedSemaphorePermit>)>>;
 
+/// Shares of the in-flight budget, released when dropped.
+struct Held {
+    _in_flight: Option<OwnedSemaphorePermit>,
+    _ahead: Option<OwnedSemaphorePermit>,
+}
+
 /// What the scheduler hands the consumer, in file order.
 enum Next {
     /// File `index`'s batches; `Ok(None)` on it marks the file complete.
@@ -57,6 +63,9 @@ struct Shared {
     schema: SchemaRef,
     /// Compressed bytes being fetched or decoded.
     in_flight: ByteBudget,
+    /// The share of `in_flight` that files after the one being consumed may hold (half of it):
+    /// the rest stays for the file being read, whose row groups may be large.
+    ahead: ByteBudget,
     /// Decoded batches waiting for the consumer.
     decoded: ByteBudget,
     /// The index of the file being consumed.
@@ -76,6 +85,20 @@ impl Shared {
             size if size <= self.small => (size + size / 8).max(FOOTER_GUESS),
             _ => FOOTER_GUESS,
         }
+    }
+
+    /// `bytes` of the in-flight budget for file `index` (and of the share of files ahead while
+    /// it is not the one being consumed). `wait`: wait for them (the file being consumed never
+    /// waits: it reads over the budget); else `None` when they are not free now.
+    async fn fetch_share(&self, bytes: u64, index: usize, wait: bool) -> Option<Held> {
+        let front = *self.front.borrow() >= index;
+        let ahead = match (front, wait) {
+            (true, _) => None,
+            (false, true) => self.share(&self.ahead, bytes, index).await,
+            (false, false) => Some(self.ahead.try_acquire(bytes)?),
+        };
+        let in_flight = if wait { self.share(&self.in_flight, bytes, index).await } else { Some(self.in_flight.try_acquire(bytes)?) };
+        Some(Held { _in_flight: in_flight, _ahead: ahead })
     }
 
     /// `bytes` of `budget` for file `index`, or `None` when that file is (or becomes) the one
@@ -109,7 +132,7 @@ pub(crate) async fn unload_stream(
     let Some((first, expected)) = files.first() else { return Ok(None) };
     let in_flight = ByteBudget::new(fetch.unload_bytes_in_flight);
     // The first file gives the schema; it is read with the reader and footer opened for that.
-    let first_permit = in_flight.acquire(FIRST_GUESS).await;
+    let first_permit = Held { _in_flight: Some(in_flight.acquire(FIRST_GUESS).await), _ahead: None };
     let opened = open_file(fetcher, first, unit, expected.as_ref(), FIRST_GUESS).await?;
     let schema = opened.schema.clone();
     let (front_tx, front) = watch::channel(0usize);
@@ -118,6 +141,7 @@ pub(crate) async fn unload_stream(
         unit,
         schema: schema.clone(),
         in_flight,
+        ahead: ByteBudget::new(fetch.unload_bytes_in_flight / 2),
         decoded: ByteBudget::new(fetch.decoded_bytes_buffered),
         front,
         last_size: AtomicU64::new(opened.reader.meta.size),
@@ -132,12 +156,7 @@ pub(crate) async fn unload_stream(
 }
 
 /// Starts the files in order, each once the budget has room for its first request.
-async fn schedule(
-    shared: Arc<Shared>,
-    files: Vec<(String, Option<ObjectMeta>)>,
-    first: (Opened, OwnedSemaphorePermit),
-    order: mpsc::Sender<Next>,
-) {
+async fn schedule(shared: Arc<Shared>, files: Vec<(String, Option<ObjectMeta>)>, first: (Opened, Held), order: mpsc::Sender<Next>) {
     let mut first = Some(first);
     for (index, (uri, expected)) in files.into_iter().enumerate() {
         let (tx, rx) = mpsc::channel(FILE_CHANNEL);
@@ -148,7 +167,7 @@ async fn schedule(
             Some((opened, permit)) => (Some(opened), permit),
             None => {
                 let guess = shared.guess();
-                (None, shared.in_flight.acquire(guess).await)
+                (None, shared.fetch_share(guess, index, true).await.expect("a share that is waited for is given"))
             }
         };
         let file = FileRead { shared: shared.clone(), index, uri, expected, tx };
@@ -167,7 +186,7 @@ struct FileRead {
 }
 
 impl FileRead {
-    async fn run(self, opened: Option<Opened>, permit: OwnedSemaphorePermit) {
+    async fn run(self, opened: Option<Opened>, permit: Held) {
         // A panicking reader must not look like a complete file: the consumer sees the channel
         // end without the completion mark.
         let read = std::panic::AssertUnwindSafe(self.read(opened, permit)).catch_unwind().await;
@@ -179,7 +198,7 @@ impl FileRead {
         let _ = self.tx.send(outcome).await;
     }
 
-    async fn read(&self, opened: Option<Opened>, first_request: OwnedSemaphorePermit) -> Result<()> {
+    async fn read(&self, opened: Option<Opened>, first_request: Held) -> Result<()> {
         let shared = &self.shared;
         let Opened { reader, metadata, schema } = match opened {
             Some(o) => o,
@@ -217,8 +236,8 @@ impl FileRead {
                 // share only when nothing of it is under way.
                 let held = match size {
                     0 => None,
-                    _ if queue.is_empty() => shared.share(&shared.in_flight, size, self.index).await,
-                    _ => match shared.in_flight.try_acquire(size) {
+                    _ if queue.is_empty() => shared.fetch_share(size, self.index, true).await,
+                    _ => match shared.fetch_share(size, self.index, false).await {
                         Some(held) => Some(held),
                         None => break,
                     },
@@ -265,7 +284,7 @@ fn spawn_row_group(
     reader: S3ParquetReader,
     metadata: ArrowReaderMetadata,
     group: usize,
-    held: (Option<OwnedSemaphorePermit>, Arc<OwnedSemaphorePermit>),
+    held: (Option<Held>, Arc<Held>),
     uri: &str,
 ) -> mpsc::Receiver<Decoded> {
     // Two batches ahead: the file being read (which takes no share of the decoded budget) decodes
