@@ -47,11 +47,6 @@ if case.startswith("ours"):
         # Athena's DuckDB engine with managed results: the Arrow stream of GetQueryResultStream.
         kw = dict(region_name="us-east-1", endpoint_url=endpoint, work_group="duckdb")
     conn = dbapi.connect(**kw)
-    def rchar():
-        for line in open("/proc/self/io"):
-            if line.startswith("rchar:"):
-                return int(line.split()[1])
-    read_before = rchar()
     start = time.perf_counter()
     cur = conn.cursor()
     limit = int(sql.rsplit("<", 1)[1])
@@ -82,10 +77,8 @@ if case.startswith("ours"):
         cur.execute(sql)
         rows = cur.fetch_arrow_table().num_rows
     secs = time.perf_counter() - start
-    read_bytes = rchar() - read_before
     total_ms = engine_ms(cur.query_id) if cur.query_id else 0
 else:
-    read_bytes = 0
     import pyarrow.fs as pafs
     original = pafs.S3FileSystem
     host = endpoint.split("://", 1)[1].rstrip("/")
@@ -107,7 +100,7 @@ else:
     rows = (cur.as_polars().height if "_polars" in case else cur.as_arrow().num_rows)
     secs = time.perf_counter() - start
     total_ms = engine_ms(cur.query_id)
-print(json.dumps({"case": case, "rows": rows, "seconds": secs, "client_seconds": secs - total_ms / 1000, "peak_rss": hwm(), "read_bytes": read_bytes}))
+print(json.dumps({"case": case, "rows": rows, "seconds": secs, "client_seconds": secs - total_ms / 1000, "peak_rss": hwm()}))
 """
 
 CASES = [
@@ -140,12 +133,13 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--emulator", required=True, help="the release athena-emulator binary")
     p.add_argument("--rows", default="1000000,5000000")
-    p.add_argument("--only", default="")
+    p.add_argument("--only", default="", help="run only the cases whose name holds one of these comma-separated parts")
     args = p.parse_args()
     sizes = [int(r) for r in args.rows.split(",")]
     data = tempfile.mkdtemp(prefix="athena-pybench-")
+    log = os.path.join(tempfile.mkdtemp(prefix="athena-pybench-log-"), "requests.log")
     emulator = subprocess.Popen(
-        [args.emulator, "--listen", "127.0.0.1:0", "--data-dir", data, "--bench-rows", str(max(sizes)),
+        [args.emulator, "--listen", "127.0.0.1:0", "--data-dir", data, "--request-log", log, "--bench-rows", str(max(sizes)),
          "--unload-rows-per-file", "75000", "--s3-latency-ms", "30", "--s3-bandwidth-mbps", "80", "--min-query-ms", "500"],
         stdout=subprocess.PIPE, text=True,
     )
@@ -155,14 +149,20 @@ def main() -> int:
         for rows in sizes:
             sql = f"SELECT * FROM bench WHERE id < {rows}"
             for case in CASES:
-                if args.only and args.only not in case:
+                if args.only and not any(part in case for part in args.only.split(",")):
                     continue
+                since = os.path.getsize(log) if os.path.exists(log) else 0
                 out = subprocess.run([sys.executable, "-c", CASE, case, url, sql], capture_output=True, text=True, timeout=900)
+                # Bytes the case downloaded from S3: the endpoint's log of GETs (`GET path range bytes`).
+                with open(log, "rb") as f:
+                    f.seek(since)
+                    downloaded = sum(int(line.split()[-1]) for line in f.read().decode().splitlines() if line.startswith("GET "))
                 if out.returncode != 0:
                     r = {"case": case, "rows": rows, "error": out.stderr.strip().splitlines()[-1][:300]}
                 else:
                     r = json.loads(out.stdout.strip().splitlines()[-1])
                     r["size"] = rows
+                    r["downloaded"] = downloaded
                 r.setdefault("size", rows)
                 print(json.dumps(r), flush=True)
                 results.append(r)
@@ -194,10 +194,10 @@ def main() -> int:
             a, b = by.get((f"ours_scan_polars_{source}", rows)), by.get((f"ours_readdb_filter_polars_{source}", rows))
             if a and b:
                 print(
-                    f"{rows} rows, {source}: scan_athena with pushdown {a['seconds']:.2f} s, {a['read_bytes'] / 1e6:.0f} MB read, "
+                    f"{rows} rows, {source}: scan_athena with pushdown {a['seconds']:.2f} s, {a['downloaded'] / 1e6:.1f} MB downloaded, "
                     f"{a['peak_rss'] / 1e6:.0f} MB peak RSS; read_database + the same filter {b['seconds']:.2f} s, "
-                    f"{b['read_bytes'] / 1e6:.0f} MB, {b['peak_rss'] / 1e6:.0f} MB: {b['seconds'] / a['seconds']:.1f}x faster, "
-                    f"{b['read_bytes'] / max(a['read_bytes'], 1):.1f}x fewer bytes"
+                    f"{b['downloaded'] / 1e6:.1f} MB, {b['peak_rss'] / 1e6:.0f} MB: {b['seconds'] / a['seconds']:.1f}x faster, "
+                    f"{b['downloaded'] / max(a['downloaded'], 1):.1f}x fewer bytes"
                 )
         for ours, theirs in [("ours_stream_csv", "pyathena_arrow_csv_tuned"), ("ours_stream_unload", "pyathena_arrow_unload_tuned")]:
             a, b = by.get((ours, rows)), by.get((theirs, rows))

@@ -74,11 +74,11 @@ def sorted_by_id(t: pa.Table) -> pa.Table:
 
 
 def gets(log: pathlib.Path, since: int):
-    """(path, range) of each S3 GET logged after byte `since` of the log."""
+    """(path, range) of each S3 GET logged after byte `since` of the log (`GET path range bytes`)."""
     with open(log, "rb") as f:
         f.seek(since)
         lines = f.read().decode().splitlines()
-    return [tuple(line.split(" ", 2)[1:]) for line in lines if line.startswith("GET ")]
+    return [tuple(line.split(" ")[1:3]) for line in lines if line.startswith("GET ")]
 
 
 def per_object(requests, prefix: str) -> collections.Counter:

@@ -29,7 +29,7 @@ pub struct Router {
     pub keys: Keys,
     pub region: String,
     pub counters: Arc<S3Counters>,
-    /// Where each successful S3 GET (`GET <path> <range or ->`) and each Athena call
+    /// Where each successful S3 GET (`GET <path> <range or -> <body bytes>`) and each Athena call
     /// (`ATHENA <Operation> <input JSON>`) is recorded, when asked for.
     pub request_log: Option<std::sync::Mutex<std::fs::File>>,
 }
@@ -107,15 +107,17 @@ impl Router {
         let is_get = req.method() == http::Method::GET;
         let logged = (is_get && self.request_log.is_some()).then(|| {
             let range = req.headers().get(http::header::RANGE).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
-            format!("GET {} {range}\n", req.uri().path())
+            format!("GET {} {range}", req.uri().path())
         });
         match self.s3.call(req.map(Body::from)).await {
             Ok(resp) => {
+                let len = resp.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
                 if let (Some(line), Some(log), true) = (&logged, &self.request_log, resp.status().is_success()) {
+                    // The body's length last: what the GET sent.
+                    let line = format!("{line} {}\n", len.unwrap_or(0));
                     let _ = std::io::Write::write_all(&mut *log.lock().unwrap(), line.as_bytes());
                 }
                 if is_get && resp.status().is_success() {
-                    let len = resp.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
                     self.counters.get_bytes.fetch_add(len.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
                 }
                 resp
