@@ -27,6 +27,7 @@
 //! |---|---|---|
 //! | configure | [`config`], `connection` | builder, environment, credentials; the clients and settings |
 //! | execute | `query` | parameters, cache, UNLOAD wrapping; start, poll, cancel |
+//! | query facts | `info` | [`QueryInfo`] (GetQueryExecution): what a result knows of its query |
 //! | locate + stream | `results` | API pages, result CSV, UNLOAD manifest, DuckDB's Arrow stream; [`RecordBatchStream`], [`ResultSet`] |
 //! | fetch | `fetch` | parallel ranged GETs pinned by ETag ([`FetchConfig`]); the GetQueryResultStream wire |
 //! | decode | [`decode`] | schema mapper, text converter, nested values, CSV; no I/O |

@@ -236,43 +236,36 @@ async fn a_stream_that_changes_while_read_fails_loudly() {
     // Small ranges, one in flight: most of the stream is asked for after the change below.
     let fetch = FetchConfig { stream_range_size: 64 << 10, concurrency: 1, ..FetchConfig::default() };
     let conn = builder_at(&endpoint.endpoint).with_work_group("duckdb").with_fetch(fetch).build().await.unwrap();
-    let result = conn.execute("SELECT x, 'row ' || x AS s FROM range(200000) t(x)").await.unwrap();
-    let path = endpoint.data_dir().join("athena").join("results").join(format!("{}.arrows", result.query_id()));
-    let mut stream = result.into_stream();
-    stream.next().await.unwrap().unwrap();
-    // The managed result is replaced by a shorter one (as a replaced object would be).
-    let bytes = std::fs::read(&path).unwrap();
-    let replacement = path.with_extension("replaced");
-    std::fs::write(&replacement, &bytes[..bytes.len() / 2]).unwrap();
-    std::fs::rename(&replacement, &path).unwrap();
-    let mut failure = None;
-    while let Some(b) = stream.next().await {
-        if let Err(e) = b {
-            failure = Some(e);
-            break;
+    // Reads the first batch of a 200,000-row stream, replaces the managed result with what
+    // `change` makes of its bytes, and reads on: the error the read ends with.
+    let replaced_while_read = |change: fn(Vec<u8>) -> Vec<u8>| {
+        let (conn, endpoint) = (&conn, &endpoint);
+        async move {
+            let result = conn.execute("SELECT x, 'row ' || x AS s FROM range(200000) t(x)").await.unwrap();
+            let path = endpoint.data_dir().join("athena").join("results").join(format!("{}.arrows", result.query_id()));
+            let mut stream = result.into_stream();
+            stream.next().await.unwrap().unwrap();
+            let replacement = path.with_extension("replaced");
+            std::fs::write(&replacement, change(std::fs::read(&path).unwrap())).unwrap();
+            std::fs::rename(&replacement, &path).unwrap();
+            while let Some(b) = stream.next().await {
+                if let Err(e) = b {
+                    return e;
+                }
+            }
+            panic!("a stream replaced while read was read to its end");
         }
-    }
-    let e = failure.expect("a changed stream fails");
+    };
+    // Replaced by a shorter one (as a replaced object would be).
+    let e = replaced_while_read(|bytes| bytes[..bytes.len() / 2].to_vec()).await;
     assert_eq!(e.kind(), ErrorKind::Result, "{e}");
     assert!(e.to_string().contains("the result stream changed while it was read"), "{e}");
-
     // Replaced by a stream of the same size: only the ETag tells.
-    let result = conn.execute("SELECT x, 'row ' || x AS s FROM range(200000) t(x)").await.unwrap();
-    let path = endpoint.data_dir().join("athena").join("results").join(format!("{}.arrows", result.query_id()));
-    let mut stream = result.into_stream();
-    stream.next().await.unwrap().unwrap();
-    let mut bytes = std::fs::read(&path).unwrap();
-    let last = bytes.len() - 20;
-    bytes[last] ^= 0x01; // a value near the end: same size, other content
-    std::fs::write(&replacement, &bytes).unwrap();
-    std::fs::rename(&replacement, &path).unwrap();
-    let mut failure = None;
-    while let Some(b) = stream.next().await {
-        if let Err(e) = b {
-            failure = Some(e);
-            break;
-        }
-    }
-    let e = failure.expect("a stream replaced by one of the same size fails");
+    let e = replaced_while_read(|mut bytes| {
+        let last = bytes.len() - 20;
+        bytes[last] ^= 0x01; // a value near the end: same size, other content
+        bytes
+    })
+    .await;
     assert!(e.to_string().contains("the result stream changed while it was read (ETag"), "{e}");
 }
