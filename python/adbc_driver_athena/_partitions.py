@@ -12,6 +12,8 @@ or task roles, ``AWS_*`` variables, profiles), unless the caller passes
 from __future__ import annotations
 
 import json
+import os
+import threading
 import typing
 
 import pyarrow as pa
@@ -90,10 +92,30 @@ class PartitionError(RuntimeError):
     """Reading one partition failed on a worker; the message names the partition and query."""
 
 
+_worker_connections = threading.local()
+
+
+def _connection(connect_kwargs: typing.Mapping[str, typing.Any]):
+    """This worker thread's connection for `connect_kwargs`, opened once and kept: a worker
+    process reads many partitions (Spark reuses its Python workers, Ray and Dask their workers'
+    threads), and each would otherwise open a connection (the SDK configuration, the credential
+    chain) for one file. Kept per thread (an ADBC connection is not shared between threads) and
+    per process (a forked worker opens its own)."""
+    key = (os.getpid(), json.dumps(connect_kwargs, sort_keys=True, default=str))
+    cache = getattr(_worker_connections, "by_key", None)
+    if cache is None:
+        cache = _worker_connections.by_key = {}
+    conn = cache.get(key)
+    if conn is None:
+        conn = cache[key] = dbapi.connect(**connect_kwargs)
+    return conn
+
+
 def read(partition: bytes, connect_kwargs: typing.Mapping[str, typing.Any]) -> typing.Iterator[pa.RecordBatch]:
-    """Streams the record batches of one partition (in any process)."""
+    """Streams the record batches of one partition (in any process), on the worker's kept
+    connection for `connect_kwargs`."""
     try:
-        with dbapi.connect(**connect_kwargs) as conn, conn.cursor() as cur:
+        with _connection(connect_kwargs).cursor() as cur:
             reader = cur.read_partition(partition)
             for batch in reader:
                 yield batch

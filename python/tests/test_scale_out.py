@@ -439,6 +439,25 @@ def pd_isna(v) -> bool:
     return bool(pd.isna(v))
 
 
+def test_a_worker_reads_its_partitions_on_one_connection(scale_endpoint):
+    """Partitions read in one worker thread share one connection per set of keywords; another
+    thread (or process) opens its own."""
+    import threading
+
+    url, _ = scale_endpoint
+    plan = _partitions.plan("SELECT id FROM bench WHERE id < 20000", kwargs(url))
+    assert len(plan.partitions) >= 2
+    _partitions._worker_connections.__dict__.clear()
+    rows = sum(b.num_rows for p in plan.partitions for b in _partitions.read(p, kwargs(url)))
+    assert rows == 20000
+    assert len(_partitions._worker_connections.by_key) == 1
+    other = []
+    thread = threading.Thread(target=lambda: other.append(sum(b.num_rows for b in _partitions.read(plan.partitions[0], kwargs(url)))))
+    thread.start()
+    thread.join()
+    assert other == [ROWS_PER_FILE] and len(_partitions._worker_connections.by_key) == 1
+
+
 def test_a_changed_object_fails_the_partition_naming_it(scale_endpoint, tmp_path):
     url, _ = scale_endpoint
     plan = _partitions.plan("SELECT * FROM bench WHERE id < 20000", kwargs(url))
