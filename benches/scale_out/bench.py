@@ -62,6 +62,9 @@ def main() -> int:
         stdout=subprocess.PIPE, text=True,
     )
     url = re.search(r"(http://\S+)", emulator.stdout.readline()).group(1)
+    # The workers' credentials come from their environment (as a cluster's instance or task
+    # roles give them); the explicit keys below serve the query on the driver only.
+    os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1")
     kwargs = dict(s3_staging_dir="s3://athena-results/scale/", region_name="us-east-1", endpoint_url=url,
                   aws_access_key_id="test", aws_secret_access_key="test", unload=not args.csv)
     if args.csv:

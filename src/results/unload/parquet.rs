@@ -55,11 +55,11 @@ impl S3ParquetReader {
         ranges.filter(|r| self.cached(r).is_none()).map(|r| r.end - r.start).sum()
     }
 
-    /// The bytes of `range` (not in memory), fetched in parallel pieces of at most `chunk_size`,
+    /// The bytes of `range` (not in memory), fetched in parallel pieces of at most `piece` bytes,
     /// kept as they came (no copy into one buffer): [`Pieces::slice`] hands out views of them.
-    async fn fetch(&self, range: Range<u64>) -> Result<Pieces> {
+    async fn fetch(&self, range: Range<u64>, piece: u64) -> Result<Pieces> {
         let etag = self.meta.etag.as_deref();
-        let piece = self.fetcher.config().chunk_size.max(1);
+        let piece = piece.max(1);
         let starts: Vec<u64> = (range.start..range.end).step_by(piece as usize).collect();
         let parts = futures::future::try_join_all(
             starts.iter().map(|&s| async move { self.fetcher.range(&self.uri, etag, s, (s + piece).min(range.end)).await }),
@@ -102,6 +102,15 @@ impl Pieces {
     }
 }
 
+/// The piece size for fetching `total` bytes: about `concurrency` pieces, each request as long
+/// as a connection moves in a few first-byte latencies (256 KiB) and at most `chunk_size`. S3
+/// caps each connection's throughput, so one long GET of a row group would take several times
+/// as long as the same bytes in parallel pieces.
+fn piece_size(fetcher: &Fetcher, total: u64) -> u64 {
+    let config = fetcher.config();
+    (total / config.concurrency.max(1) as u64).clamp(256 << 10, config.chunk_size.max(256 << 10))
+}
+
 fn external(e: Error) -> ParquetError {
     ParquetError::External(Box::new(e))
 }
@@ -126,7 +135,7 @@ impl AsyncFileReader for S3ParquetReader {
             if let Some(bytes) = self.cached(&range) {
                 return Ok(bytes);
             }
-            let pieces = self.fetch(range.clone()).await.map_err(external)?;
+            let pieces = self.fetch(range.clone(), piece_size(&self.fetcher, range.end - range.start)).await.map_err(external)?;
             pieces.slice(&range).ok_or_else(|| ParquetError::General(format!("range {range:?} was not fetched")))
         }
         .boxed()
@@ -137,7 +146,8 @@ impl AsyncFileReader for S3ParquetReader {
             let this = &*self;
             let missing: Vec<Range<u64>> = ranges.iter().filter(|r| this.cached(r).is_none()).cloned().collect();
             let merged = coalesce(&missing, COALESCE_GAP);
-            let fetched = futures::future::try_join_all(merged.iter().map(|r| this.fetch(r.clone()))).await.map_err(external)?;
+            let piece = piece_size(&this.fetcher, merged.iter().map(|r| r.end - r.start).sum());
+            let fetched = futures::future::try_join_all(merged.iter().map(|r| this.fetch(r.clone(), piece))).await.map_err(external)?;
             ranges
                 .iter()
                 .map(|r| {
