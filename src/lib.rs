@@ -55,7 +55,7 @@ pub use rows::blocking;
 
 pub use config::compression::UnloadCompression;
 pub use config::engine::Engine;
-pub use config::{CacheConfig, ConnectionBuilder, Encryption, PollConfig, RetryConfig};
+pub use config::{CacheConfig, ConnectionBuilder, Encryption, PollConfig, RetryConfig, WebIdentityToken};
 pub use connection::Connection;
 pub use error::{BoxError, Error, ErrorKind, QueryState, Result, message_with_causes};
 pub use fetch::FetchConfig;

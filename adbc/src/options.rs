@@ -166,6 +166,7 @@ pub fn settings_json() -> String {
                 "env": s.env,
                 "default": s.default,
                 "per_query": s.per_query,
+                "secret": s.secret,
                 "meaning": s.meaning,
             })
         })

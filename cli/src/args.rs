@@ -48,6 +48,17 @@ pub struct ConnArgs {
     /// Database the query runs in (default: `default`).
     #[arg(long, global = true)]
     pub database: Option<String>,
+    /// Role to assume (STS AssumeRole with the other credentials, or AssumeRoleWithWebIdentity
+    /// with --web-identity-token).
+    #[arg(long, global = true, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// Sign in with a JWT of your identity provider: file:PATH or env:VARIABLE (read again at
+    /// each refresh; the token itself also works, but shows in the process list).
+    #[arg(long, global = true, value_name = "TOKEN")]
+    pub web_identity_token: Option<String>,
+    /// Any setting of the option table (see the README): KEY=VALUE, repeatable.
+    #[arg(long = "option", global = true, value_name = "KEY=VALUE")]
+    pub options: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -67,6 +67,11 @@ pub struct ServeArgs {
     /// (`ATHENA <Operation> <input as JSON>`) to this file.
     #[arg(long, value_name = "FILE")]
     pub request_log: Option<std::path::PathBuf>,
+    /// Trust an OpenID Connect provider for STS AssumeRoleWithWebIdentity: a JSON file
+    /// `{"issuer": URL, "client_ids": [...], "jwks": {"keys": [...]}, "roles": [role ARN, ...]}`
+    /// (repeat for more providers).
+    #[arg(long, value_name = "FILE")]
+    pub oidc_provider: Vec<std::path::PathBuf>,
     /// How long DuckDB's managed results are kept, in seconds (Athena: 86400).
     #[arg(long, default_value_t = 86_400)]
     pub managed_result_ttl_seconds: u64,
@@ -101,6 +106,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     if let Some(path) = args.request_log {
         builder = builder.with_request_log(path);
+    }
+    for path in &args.oidc_provider {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the OIDC provider file {}: {e}", path.display()))?;
+        let provider: crate::OidcProvider =
+            serde_json::from_str(&text).map_err(|e| format!("OIDC provider file {}: {e}", path.display()))?;
+        builder = builder.with_oidc_provider(provider);
     }
     let compression = match args.result_stream_compression.as_deref() {
         Some("lz4") => Some(arrow::ipc::CompressionType::LZ4_FRAME),

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use config::{Realism, ResultStream, WorkGroup, default_workgroups};
+pub use protocol::oidc::{LocalIssuer, OidcProvider};
 
 /// Errors starting the endpoint.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +64,7 @@ pub struct EmulatorBuilder {
     realism: Realism,
     limits: protocol::server::Limits,
     request_log: Option<PathBuf>,
+    oidc_providers: Vec<OidcProvider>,
 }
 
 impl Default for EmulatorBuilder {
@@ -82,6 +84,7 @@ impl Default for EmulatorBuilder {
             realism: Realism::default(),
             limits: protocol::server::Limits::default(),
             request_log: None,
+            oidc_providers: Vec::new(),
         }
     }
 }
@@ -208,6 +211,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Trusts an OpenID Connect provider: STS `AssumeRoleWithWebIdentity` issues credentials of
+    /// its roles for tokens it signed (none is trusted by default).
+    pub fn with_oidc_provider(mut self, provider: OidcProvider) -> Self {
+        self.oidc_providers.push(provider);
+        self
+    }
+
     /// Connections served at once; more wait in the listen backlog (default 1024).
     pub fn with_max_connections(mut self, connections: usize) -> Self {
         self.limits.max_connections = connections.max(1);
@@ -280,6 +290,7 @@ impl EmulatorBuilder {
                 )),
                 None => None,
             },
+            oidc_providers: self.oidc_providers.clone(),
         });
 
         let listener = tokio::net::TcpListener::bind(self.listen).await.map_err(|source| Error::Listen { addr: self.listen, source })?;

@@ -18,25 +18,44 @@ import typing
 
 import pyarrow as pa
 
-from adbc_driver_athena import dbapi
+from adbc_driver_athena import _options, dbapi
 
 
-#: Keywords (PyAthena's, the table's keys, and their ADBC options) that hold credentials.
+#: Keywords (PyAthena's and the table's keys) that hold credentials: the table's secrets, and the
+#: access key ids that go with them.
 CREDENTIAL_KEYWORDS = frozenset(
-    {
-        "aws_access_key_id",
-        "aws_secret_access_key",
-        "aws_session_token",
-        "external_id",
-        "access_key_id",
-        "secret_access_key",
-        "session_token",
-    }
+    {"aws_access_key_id", "access_key_id"}
+    | {name for s in _options._TABLE["settings"] if s["secret"] for name in (s["key"], s["pyathena"]) if name}
 )
 
 
-def _is_credential(key: str) -> bool:
-    return key.removeprefix("adbc.athena.") in CREDENTIAL_KEYWORDS
+#: The role a web identity token signs in to: it goes with the token.
+_WEB_IDENTITY_ROLE = frozenset({"role_arn", "role_session_name", "duration_seconds"})
+
+
+def _is_reference(value: typing.Any) -> bool:
+    """A web identity token given as ``file:PATH`` or ``env:NAME``: each worker reads its own."""
+    return isinstance(value, str) and value.strip().startswith(("file:", "env:"))
+
+
+def _is_credential(key: str, value: typing.Any = None) -> bool:
+    key = key.removeprefix("adbc.athena.")
+    if key == "web_identity_token":
+        return not _is_reference(value)
+    return key in CREDENTIAL_KEYWORDS
+
+
+def _name(key: typing.Any) -> str:
+    """A keyword, or a ``db_kwargs`` key (an option string or a ``DatabaseOptions`` member)."""
+    return str(getattr(key, "value", key)).removeprefix("adbc.athena.")
+
+
+def _strip(options: typing.Mapping[typing.Any, typing.Any]) -> typing.Dict[typing.Any, typing.Any]:
+    name = _name
+    token = next((v for k, v in options.items() if name(k) == "web_identity_token"), None)
+    # A token's own text stays with the driver, and so does the role it signs in to.
+    drop_role = token is not None and not _is_reference(token)
+    return {k: v for k, v in options.items() if not _is_credential(name(k), v) and not (drop_role and name(k) in _WEB_IDENTITY_ROLE)}
 
 
 def split_credentials(connect_kwargs: typing.Mapping[str, typing.Any]) -> typing.Tuple[typing.Dict[str, typing.Any], bool]:
@@ -50,12 +69,14 @@ def split_credentials(connect_kwargs: typing.Mapping[str, typing.Any]) -> typing
 
 def worker_kwargs(connect_kwargs: typing.Mapping[str, typing.Any], credentials_to_workers: bool = False) -> typing.Dict[str, typing.Any]:
     """The keywords a worker connects with: `connect_kwargs` without credentials (keywords and
-    ``db_kwargs`` options alike), unless `credentials_to_workers`."""
+    ``db_kwargs`` options alike), unless `credentials_to_workers`. A web identity token given as
+    ``file:PATH`` or ``env:NAME`` is kept (each worker reads its own token); the token's text is
+    not, nor the role it signs in to."""
     if credentials_to_workers:
         return dict(connect_kwargs)
-    out = {k: v for k, v in connect_kwargs.items() if not _is_credential(k)}
+    out = _strip(connect_kwargs)
     if isinstance(out.get("db_kwargs"), typing.Mapping):
-        out["db_kwargs"] = {k: v for k, v in out["db_kwargs"].items() if not _is_credential(getattr(k, "value", k))}
+        out["db_kwargs"] = _strip(out["db_kwargs"])
     return out
 
 

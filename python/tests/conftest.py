@@ -37,12 +37,47 @@ def _cli() -> str:
     raise RuntimeError("the athena-arrow binary is not built: run `cargo build -p athena-arrow-cli` or set ATHENA_ARROW_CLI")
 
 
+#: The role the session endpoint lets :class:`Issuer`'s tokens assume, and their audience.
+WEB_IDENTITY_ROLE = "arn:aws:iam::000000000000:role/python-analyst"
+WEB_IDENTITY_AUDIENCE = "python-tests"
+
+
+class Issuer:
+    """An OpenID Connect identity provider for the tests: an ES256 key made for the session, the
+    provider file the endpoint trusts it by, and tokens signed with it (PyJWT)."""
+
+    def __init__(self, issuer: str = "https://idp.python.test"):
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self.issuer = issuer
+        self.kid = os.urandom(8).hex()
+        self._key = ec.generate_private_key(ec.SECP256R1())
+
+    def provider(self, client_ids: typing.Sequence[str], roles: typing.Sequence[str]) -> dict:
+        import jwt
+
+        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self._key.public_key()))
+        jwk.update(kid=self.kid, alg="ES256", use="sig")
+        return {"issuer": self.issuer, "client_ids": list(client_ids), "jwks": {"keys": [jwk]}, "roles": list(roles)}
+
+    def token(self, subject: str, audience: str = WEB_IDENTITY_AUDIENCE, valid_for: int = 600) -> str:
+        import time
+
+        import jwt
+
+        now = int(time.time())
+        claims = {"iss": self.issuer, "sub": subject, "aud": audience, "iat": now, "exp": now + valid_for}
+        return jwt.encode(claims, self._key, algorithm="ES256", headers={"kid": self.kid})
+
+
 class Endpoint:
-    def __init__(self, url: str, process: subprocess.Popen, log: typing.Optional[pathlib.Path] = None):
+    def __init__(self, url: str, process: subprocess.Popen, log: typing.Optional[pathlib.Path] = None, issuer: typing.Optional[Issuer] = None):
         self.url = url
         self.process = process
         #: The endpoint's request log (S3 GETs and Athena calls), when it keeps one.
         self.log = log
+        #: The identity provider the endpoint trusts for WEB_IDENTITY_ROLE, when it trusts one.
+        self.issuer = issuer
 
     def athena_calls(self, operation: str, since: int = 0) -> typing.List[dict]:
         """The input of each `operation` call logged after byte `since` of the request log."""
@@ -105,10 +140,13 @@ def start_endpoint(data: str | pathlib.Path, *args: str):
 def endpoint():
     data = tempfile.mkdtemp(prefix="athena-py-")
     log = pathlib.Path(tempfile.mkdtemp(prefix="athena-py-log-")) / "requests.log"
+    issuer = Issuer()
+    provider = log.parent / "oidc-provider.json"
+    provider.write_text(json.dumps(issuer.provider([WEB_IDENTITY_AUDIENCE], [WEB_IDENTITY_ROLE])), encoding="utf-8")
     try:
-        args = ("--bench-rows", str(BENCH_ROWS), "--unload-rows-per-file", "200000", "--request-log", str(log))
+        args = ("--bench-rows", str(BENCH_ROWS), "--unload-rows-per-file", "200000", "--request-log", str(log), "--oidc-provider", str(provider))
         with start_endpoint(data, *args) as (url, process):
-            yield Endpoint(url, process, log)
+            yield Endpoint(url, process, log, issuer)
     finally:
         shutil.rmtree(data, ignore_errors=True)
         shutil.rmtree(log.parent, ignore_errors=True)

@@ -1,7 +1,9 @@
 //! Credentials: static keys, a profile of the shared files, assume role (with or without MFA),
-//! an MFA session token (STS GetSessionToken), or aws-config's default chain (environment, web
-//! identity, container, instance profile). The combination of options decides, as in PyAthena:
-//! a role ARN means AssumeRole; a serial number without a role means GetSessionToken.
+//! an MFA session token (STS GetSessionToken), a web identity token (a JWT from a company's
+//! identity provider, STS AssumeRoleWithWebIdentity), or aws-config's default chain (environment,
+//! web identity, container, instance profile). The combination of options decides, as in
+//! PyAthena: a role ARN means AssumeRole, or AssumeRoleWithWebIdentity with a web identity token;
+//! a serial number without a role means GetSessionToken.
 
 use std::fmt;
 use std::io::{BufRead, Write};
@@ -37,6 +39,7 @@ pub(crate) struct CredentialOptions {
     pub duration_seconds: Option<u32>,
     pub serial_number: Option<String>,
     pub token_source: MfaTokenSource,
+    pub web_identity: Option<WebIdentityToken>,
 }
 
 impl fmt::Debug for CredentialOptions {
@@ -52,6 +55,7 @@ impl fmt::Debug for CredentialOptions {
             .field("external_id", &self.external_id.as_ref().map(|_| "** redacted **"))
             .field("duration_seconds", &self.duration_seconds)
             .field("serial_number", &self.serial_number)
+            .field("web_identity", &self.web_identity)
             .finish()
     }
 }
@@ -126,6 +130,9 @@ impl CredentialOptions {
             _ => return Err(Error::config("give both the access key id and the secret access key, or neither")),
         }
         let duration = Duration::from_secs(self.duration_seconds.unwrap_or(DEFAULT_DURATION_SECS).into());
+        if let Some(token) = &self.web_identity {
+            return self.resolve_web_identity(base, token.clone(), duration).await;
+        }
         let provider = match (&self.role_arn, &self.serial_number) {
             (Some(role), None) => {
                 let mut b = aws_config::sts::AssumeRoleProvider::builder(role)
@@ -182,5 +189,128 @@ impl CredentialOptions {
             }
         };
         Ok(base.into_builder().credentials_provider(provider).build())
+    }
+
+    /// AssumeRoleWithWebIdentity with the token, now (a refused token fails the build) and
+    /// again whenever the SDK's identity cache finds the credentials about to expire.
+    async fn resolve_web_identity(&self, base: SdkConfig, token: WebIdentityToken, duration: Duration) -> Result<SdkConfig> {
+        let Some(role_arn) = self.role_arn.clone() else {
+            return Err(Error::config("a web identity token needs role_arn: the role to assume with it"));
+        };
+        if self.serial_number.is_some() || self.external_id.is_some() || self.access_key_id.is_some() || self.profile.is_some() {
+            return Err(Error::config(
+                "a web identity token is the only credential of its connection: leave out access keys, profile, serial_number and external_id",
+            ));
+        }
+        // The call takes no AWS credentials: STS checks the token itself.
+        let mut sts = aws_sdk_sts::config::Builder::from(&base);
+        sts.set_credentials_provider(None);
+        let provider = WebIdentityProvider {
+            token,
+            role_arn,
+            session_name: self.role_session_name.clone().unwrap_or_else(|| DEFAULT_SESSION_NAME.into()),
+            duration,
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+        };
+        provider.assume().await?;
+        Ok(base.into_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build())
+    }
+}
+
+/// Where a web identity token (a JWT) comes from; read again at each refresh, so a file that a
+/// token agent rewrites, or a variable a parent process updates, is followed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum WebIdentityToken {
+    /// The token itself.
+    Token(String),
+    /// A file holding the token (surrounding white space ignored).
+    File(std::path::PathBuf),
+    /// An environment variable holding the token.
+    Env(String),
+}
+
+impl fmt::Debug for WebIdentityToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WebIdentityToken::Token(_) => f.write_str("Token(** redacted **)"),
+            WebIdentityToken::File(path) => f.debug_tuple("File").field(path).finish(),
+            WebIdentityToken::Env(name) => f.debug_tuple("Env").field(name).finish(),
+        }
+    }
+}
+
+impl WebIdentityToken {
+    /// The text form of the `web_identity_token` option: `file:PATH`, `env:NAME` or the token.
+    /// A JWT never starts with `file:` or `env:` (its first part is base64url of `{`).
+    pub fn parse(text: &str) -> Self {
+        let text = text.trim();
+        if let Some(path) = text.strip_prefix("file:") {
+            WebIdentityToken::File(path.into())
+        } else if let Some(name) = text.strip_prefix("env:") {
+            WebIdentityToken::Env(name.to_owned())
+        } else {
+            WebIdentityToken::Token(text.to_owned())
+        }
+    }
+
+    /// The token now. Errors name the file or variable, never the token.
+    fn read(&self) -> Result<String> {
+        let token = match self {
+            WebIdentityToken::Token(t) => t.clone(),
+            WebIdentityToken::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| credentials_error(format!("cannot read the web identity token file {}", path.display()), e))?,
+            WebIdentityToken::Env(name) => std::env::var(name)
+                .map_err(|e| credentials_error(format!("cannot read the web identity token from the environment variable {name}"), e))?,
+        };
+        let token = token.trim().to_owned();
+        if token.is_empty() {
+            let from = match self {
+                WebIdentityToken::Token(_) => "given".to_owned(),
+                WebIdentityToken::File(path) => format!("in {}", path.display()),
+                WebIdentityToken::Env(name) => format!("in {name}"),
+            };
+            return Err(Error::Credentials { message: format!("the web identity token {from} is empty"), source: None });
+        }
+        Ok(token)
+    }
+}
+
+/// Credentials of a role from STS AssumeRoleWithWebIdentity.
+#[derive(Debug)]
+struct WebIdentityProvider {
+    token: WebIdentityToken,
+    role_arn: String,
+    session_name: String,
+    duration: Duration,
+    sts: aws_sdk_sts::Client,
+}
+
+impl WebIdentityProvider {
+    async fn assume(&self) -> Result<Credentials> {
+        let out = self
+            .sts
+            .assume_role_with_web_identity()
+            .role_arn(&self.role_arn)
+            .role_session_name(&self.session_name)
+            .web_identity_token(self.token.read()?)
+            .duration_seconds(self.duration.as_secs() as i32)
+            .send()
+            .await
+            .map_err(|e| sts_error(&format!("AssumeRoleWithWebIdentity of role {}", self.role_arn), e))?;
+        let creds = out
+            .credentials()
+            .ok_or_else(|| Error::Credentials { message: "AssumeRoleWithWebIdentity returned no credentials".into(), source: None })?;
+        Ok(from_sts(creds, "athena-arrow-web-identity"))
+    }
+}
+
+impl aws_credential_types::provider::ProvideCredentials for WebIdentityProvider {
+    fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        aws_credential_types::provider::future::ProvideCredentials::new(async move {
+            self.assume().await.map_err(aws_credential_types::provider::error::CredentialsError::provider_error)
+        })
     }
 }

@@ -8,6 +8,7 @@ pub(crate) mod credentials;
 mod encryption;
 pub mod engine;
 
+pub use credentials::WebIdentityToken;
 pub use encryption::Encryption;
 pub mod options;
 
@@ -542,7 +543,18 @@ impl ConnectionBuilder {
         self
     }
 
-    /// Assume this role (STS AssumeRole) with the base credentials.
+    /// Sign in with a web identity token (a JWT from the company's identity provider: Okta,
+    /// Entra ID, Auth0, GitHub Actions, a Kubernetes service account): STS
+    /// AssumeRoleWithWebIdentity on [`with_role_arn`](Self::with_role_arn)'s role, for
+    /// [`with_duration_seconds`](Self::with_duration_seconds), refreshed before the credentials
+    /// expire with the token read again (a file or variable may hold a newer one).
+    pub fn with_web_identity_token(mut self, token: WebIdentityToken) -> Self {
+        self.credentials.web_identity = Some(token);
+        self
+    }
+
+    /// Assume this role (STS AssumeRole) with the base credentials, or with the web identity
+    /// token when there is one.
     pub fn with_role_arn(mut self, role_arn: impl Into<String>) -> Self {
         self.credentials.role_arn = Some(role_arn.into());
         self

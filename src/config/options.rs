@@ -136,6 +136,13 @@ pub const SETTINGS: &[Setting] = &[
     setting("role_session_name", ValueKind::Text, "athena-arrow-session", "session name of the assumed role").pyathena("role_session_name"),
     setting("external_id", ValueKind::Text, "none", "external id of the assumed role").pyathena("external_id").secret(),
     setting("duration_seconds", ValueKind::Count, "3600", "lifetime of STS credentials").pyathena("duration_seconds"),
+    setting(
+        "web_identity_token",
+        ValueKind::Text,
+        "none",
+        "sign in with a JWT of your identity provider (STS AssumeRoleWithWebIdentity on role_arn): the token, file:PATH or env:VARIABLE, read again at each refresh",
+    )
+    .secret(),
 ];
 
 /// The setting of `key`.
@@ -300,6 +307,7 @@ impl ConnectionBuilder {
             ("session_token", Parsed::Text(v)) => self.with_session_token(v),
             ("profile", Parsed::Text(v)) => self.with_profile(v),
             ("role_arn", Parsed::Text(v)) => self.with_role_arn(v),
+            ("web_identity_token", Parsed::Text(v)) => self.with_web_identity_token(crate::config::WebIdentityToken::parse(&v)),
             ("role_session_name", Parsed::Text(v)) => self.with_role_session_name(v),
             ("external_id", Parsed::Text(v)) => self.with_external_id(v),
             ("csv_partition_bytes", Parsed::Count(n)) => {

@@ -11,6 +11,7 @@ mod params;
 mod partitions;
 mod results;
 mod unload;
+mod web_identity;
 
 use std::sync::OnceLock;
 
@@ -56,9 +57,22 @@ pub fn start_emulator(builder: athena_emulator::EmulatorBuilder) -> Shared {
     .expect("emulator thread")
 }
 
+/// The role the shared endpoint lets [`issuer`]'s tokens assume.
+pub const WEB_IDENTITY_ROLE: &str = "arn:aws:iam::000000000000:role/web-analyst";
+/// The audience (client id) the shared endpoint accepts from [`issuer`].
+pub const WEB_IDENTITY_AUDIENCE: &str = "athena-arrow-tests";
+
+/// The identity provider the shared endpoint trusts (a key made for this test binary).
+pub fn issuer() -> &'static athena_emulator::LocalIssuer {
+    static ISSUER: OnceLock<athena_emulator::LocalIssuer> = OnceLock::new();
+    ISSUER.get_or_init(|| athena_emulator::LocalIssuer::new("https://idp.athena-arrow.test"))
+}
+
 pub fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
-    SHARED.get_or_init(|| start_emulator(Emulator::builder()))
+    SHARED.get_or_init(|| {
+        start_emulator(Emulator::builder().with_oidc_provider(issuer().provider(&[WEB_IDENTITY_AUDIENCE], &[WEB_IDENTITY_ROLE])))
+    })
 }
 
 /// A builder pointed at `endpoint` with the endpoint's default keys.

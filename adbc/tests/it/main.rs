@@ -18,13 +18,22 @@ struct Endpoint {
     _emulator: athena_emulator::Emulator,
 }
 
+const WEB_IDENTITY_ROLE: &str = "arn:aws:iam::000000000000:role/adbc-analyst";
+
+/// The identity provider the endpoint trusts for [`WEB_IDENTITY_ROLE`] (audience `adbc-tests`).
+fn issuer() -> &'static athena_emulator::LocalIssuer {
+    static ISSUER: OnceLock<athena_emulator::LocalIssuer> = OnceLock::new();
+    ISSUER.get_or_init(|| athena_emulator::LocalIssuer::new("https://idp.adbc.test"))
+}
+
 fn endpoint() -> &'static Endpoint {
     static E: OnceLock<Endpoint> = OnceLock::new();
     E.get_or_init(|| {
         // On a thread of its own: tests inside a tokio runtime call this too.
         std::thread::spawn(|| {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            let emulator = runtime.block_on(athena_emulator::Emulator::builder().start()).expect("endpoint starts");
+            let builder = athena_emulator::Emulator::builder().with_oidc_provider(issuer().provider(&["adbc-tests"], &[WEB_IDENTITY_ROLE]));
+            let emulator = runtime.block_on(builder.start()).expect("endpoint starts");
             Endpoint { url: emulator.endpoint(), _runtime: runtime, _emulator: emulator }
         })
         .join()
@@ -51,6 +60,29 @@ pub fn connect_with(secret: &str, extra: &[(&str, &str)]) -> ManagedConnection {
 
 fn connect() -> ManagedConnection {
     connect_with("test", &[])
+}
+
+/// A connection whose only credential is a web identity token.
+fn connect_with_token(token: &str) -> adbc_core::error::Result<ManagedConnection> {
+    let uri = format!("athena://?region=us-east-1&s3_staging_dir=s3://athena-results/adbc/&endpoint_url={}", endpoint().url);
+    let opts: Vec<(OptionDatabase, OptionValue)> = vec![
+        (OptionDatabase::Uri, uri.into()),
+        (OptionDatabase::Other("adbc.athena.role_arn".into()), WEB_IDENTITY_ROLE.into()),
+        (OptionDatabase::Other("adbc.athena.web_identity_token".into()), token.into()),
+    ];
+    driver().new_database_with_opts(opts)?.new_connection()
+}
+
+#[test]
+fn a_web_identity_token_signs_in() {
+    let mut conn = connect_with_token(&issuer().token("bob", "adbc-tests", 600)).unwrap();
+    let batches = run(&mut conn, "SELECT 1 AS one").unwrap();
+    assert_eq!(batches[0].column(0).as_primitive::<Int32Type>().value(0), 1);
+    let token = issuer().token("bob", "another-app", 600);
+    let e = connect_with_token(&token).and_then(|mut c| run(&mut c, "SELECT 1")).unwrap_err();
+    assert_eq!(e.status, Status::Unauthenticated, "{e:?}");
+    assert!(e.message.contains("AssumeRoleWithWebIdentity of role arn:aws:iam::000000000000:role/adbc-analyst failed: InvalidIdentityToken: Incorrect token audience"), "{}", e.message);
+    assert!(!e.message.contains(&token));
 }
 
 /// The SQL of query `id` as the endpoint reports it (GetQueryExecution).

@@ -49,5 +49,23 @@ pub async fn connection_builder(args: &ConnArgs) -> Result<(ConnectionBuilder, O
     if let Some(db) = &args.database {
         builder = builder.with_schema(db);
     }
+    if let Some(role) = &args.role_arn {
+        builder = builder.with_role_arn(role);
+    }
+    if let Some(token) = &args.web_identity_token {
+        if local.is_some() {
+            return Err(Failure::usage("--local signs with the embedded endpoint's keys: use --endpoint-url for a web identity token"));
+        }
+        builder = builder.with_option("web_identity_token", token);
+    }
+    for option in &args.options {
+        let Some((key, value)) = option.split_once('=') else {
+            return Err(Failure::usage(format!("--option takes KEY=VALUE, got {option:?}")));
+        };
+        if let Err(e) = athena_arrow::config::options::check(key.trim(), value) {
+            return Err(Failure::usage(format!("--option {}: {e}", key.trim())));
+        }
+        builder = builder.with_option(key.trim(), value);
+    }
     Ok((builder, local))
 }

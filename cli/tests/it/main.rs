@@ -15,13 +15,23 @@ struct Shared {
     _runtime: tokio::runtime::Runtime,
 }
 
+const WEB_IDENTITY_ROLE: &str = "arn:aws:iam::000000000000:role/cli-analyst";
+
+/// The identity provider the shared endpoint trusts for [`WEB_IDENTITY_ROLE`] (audience `cli-tests`).
+fn issuer() -> &'static athena_emulator::LocalIssuer {
+    static ISSUER: OnceLock<athena_emulator::LocalIssuer> = OnceLock::new();
+    ISSUER.get_or_init(|| athena_emulator::LocalIssuer::new("https://idp.cli.test"))
+}
+
 fn endpoint() -> &'static str {
     static SHARED: OnceLock<Shared> = OnceLock::new();
     &SHARED
         .get_or_init(|| {
             std::thread::spawn(|| {
                 let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-                let emulator = runtime.block_on(athena_emulator::Emulator::builder().start()).expect("endpoint starts");
+                let builder =
+                    athena_emulator::Emulator::builder().with_oidc_provider(issuer().provider(&["cli-tests"], &[WEB_IDENTITY_ROLE]));
+                let emulator = runtime.block_on(builder.start()).expect("endpoint starts");
                 Shared { endpoint: emulator.endpoint(), _emulator: emulator, _runtime: runtime }
             })
             .join()
@@ -293,6 +303,48 @@ fn a_failed_export_keeps_the_earlier_file_and_leaves_no_partial_one() {
         stdout(&run(&["query", SQL, "-o", new.to_str().unwrap()]));
         assert_ne!(std::fs::metadata(&new).unwrap().permissions().mode() & 0o077, 0, "group/other bits follow the umask");
     }
+}
+
+#[test]
+fn a_web_identity_token_from_a_file_or_the_option_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token");
+    std::fs::write(&path, issuer().token("carol", "cli-tests", 600)).unwrap();
+    let file = format!("file:{}", path.display());
+    // No access keys anywhere: the token is the only credential.
+    let signed_in = |args: &[&str]| {
+        let mut c = cli();
+        c.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY").args(args).output().unwrap()
+    };
+    let o = signed_in(&["--role-arn", WEB_IDENTITY_ROLE, "--web-identity-token", &file, "query", "SELECT 1 AS one", "--format", "csv"]);
+    assert_eq!(stdout(&o), "one\n1\n");
+    let role = format!("role_arn={WEB_IDENTITY_ROLE}");
+    let token = format!("web_identity_token={file}");
+    let o = signed_in(&[
+        "--option",
+        &role,
+        "--option",
+        &token,
+        "--option",
+        "duration_seconds=900",
+        "query",
+        "SELECT 2 AS two",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(stdout(&o), "two\n2\n");
+    // A refused token is the connection's failure (4), naming the call and the role.
+    std::fs::write(&path, issuer().token("carol", "cli-tests", -60)).unwrap();
+    let o = signed_in(&["--role-arn", WEB_IDENTITY_ROLE, "--web-identity-token", &file, "query", "SELECT 1"]);
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains(&format!("STS AssumeRoleWithWebIdentity of role {WEB_IDENTITY_ROLE} failed: ExpiredTokenException")), "{err}");
+    // An unknown or malformed option is a usage error.
+    let o = run(&["--option", "no_such_option=1", "query", "SELECT 1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8(o.stderr).unwrap().contains("unknown option \"no_such_option\""));
+    let o = run(&["--option", "unload", "query", "SELECT 1"]);
+    assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]

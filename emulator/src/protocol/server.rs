@@ -32,6 +32,8 @@ pub struct Router {
     /// Where each successful S3 GET (`GET <path> <range or -> <body bytes>`) and each Athena call
     /// (`ATHENA <Operation> <input JSON>`) is recorded, when asked for.
     pub request_log: Option<std::sync::Mutex<std::fs::File>>,
+    /// The OpenID Connect providers STS trusts for AssumeRoleWithWebIdentity.
+    pub oidc_providers: Vec<crate::protocol::oidc::OidcProvider>,
 }
 
 /// S3 requests received, by method (tests and benchmarks count round trips with them).
@@ -213,13 +215,19 @@ impl Router {
 }
 
 impl Router {
-    /// STS (query protocol): AssumeRole, GetSessionToken, GetCallerIdentity.
+    /// STS (query protocol): AssumeRole, AssumeRoleWithWebIdentity, GetSessionToken,
+    /// GetCallerIdentity.
     async fn sts_call(&self, req: Request<Incoming>) -> Response<Body> {
         let (parts, body) = req.into_parts();
         let body = match Limited::new(body, MAX_JSON_BODY).collect().await {
             Ok(b) => b.to_bytes(),
             Err(e) => return crate::protocol::sts::error_response(400, "InvalidRequest", &format!("cannot read body: {e}")),
         };
+        let signed =
+            parts.headers.contains_key(http::header::AUTHORIZATION) || parts.uri.query().is_some_and(|q| q.contains("X-Amz-Signature"));
+        if !signed && crate::protocol::sts::is_unsigned_action(&body) {
+            return crate::protocol::sts::call_unsigned(&self.keys, &self.oidc_providers, &body);
+        }
         let caller = match verify_sigv4(&self.keys, &self.region, "sts", &parts.method, &parts.uri, &parts.headers, &body) {
             Ok(caller) => caller,
             Err(e) => {
@@ -231,7 +239,7 @@ impl Router {
                 return crate::protocol::sts::error_response(403, code, &e.to_string());
             }
         };
-        crate::protocol::sts::call(&self.keys, &caller, &body)
+        crate::protocol::sts::call(&self.keys, &self.oidc_providers, &caller, &body)
     }
 }
 

@@ -1,4 +1,5 @@
-//! STS on the same port (query protocol: form-encoded POST, XML answers): AssumeRole and
+//! STS on the same port (query protocol: form-encoded POST, XML answers): AssumeRole,
+//! AssumeRoleWithWebIdentity (unsigned, the token checked by [`crate::protocol::oidc`]) and
 //! GetSessionToken issue temporary credentials that the endpoint then accepts, with their session
 //! token, until they expire; GetCallerIdentity names the caller.
 
@@ -10,6 +11,7 @@ use rand::Rng;
 use s3s::Body;
 
 use crate::protocol::auth::Keys;
+use crate::protocol::oidc::{self, OidcProvider};
 
 const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 /// The account every identity of the endpoint belongs to.
@@ -140,12 +142,28 @@ fn check_mfa(form: &HashMap<String, String>) -> Result<(), Response<Body>> {
     }
 }
 
+/// The actions STS answers without a signature (the token or assertion is the credential).
+pub fn is_unsigned_action(body: &[u8]) -> bool {
+    parse_form(body).get("Action").is_some_and(|a| a == "AssumeRoleWithWebIdentity")
+}
+
+/// Answers an unsigned STS action ([`is_unsigned_action`]).
+pub fn call_unsigned(keys: &Keys, providers: &[OidcProvider], body: &[u8]) -> Response<Body> {
+    let form = parse_form(body);
+    match form.get("Action").map(String::as_str) {
+        Some("AssumeRoleWithWebIdentity") => assume_role_with_web_identity(keys, providers, &form).unwrap_or_else(|e| e),
+        _ => error_response(403, "MissingAuthenticationToken", "Request is missing Authentication Token"),
+    }
+}
+
 /// Answers one STS action for the verified `caller`.
-pub fn call(keys: &Keys, caller: &str, body: &[u8]) -> Response<Body> {
+pub fn call(keys: &Keys, providers: &[OidcProvider], caller: &str, body: &[u8]) -> Response<Body> {
     let form = parse_form(body);
     let action = form.get("Action").map(String::as_str).unwrap_or("");
     let result = match action {
         "AssumeRole" => assume_role(keys, &form),
+        // Signed or not, the token is what is checked.
+        "AssumeRoleWithWebIdentity" => assume_role_with_web_identity(keys, providers, &form),
         "GetSessionToken" => get_session_token(keys, caller, &form),
         "GetCallerIdentity" => Ok(success(
             action,
@@ -160,14 +178,16 @@ pub fn call(keys: &Keys, caller: &str, body: &[u8]) -> Response<Body> {
     result.unwrap_or_else(|e| e)
 }
 
-fn assume_role(keys: &Keys, form: &HashMap<String, String>) -> Result<Response<Body>, Response<Body>> {
-    let missing = |what: &str| {
-        error_response(
-            400,
-            "ValidationError",
-            &format!("1 validation error detected: Value null at '{what}' failed to satisfy constraint: Member must not be null"),
-        )
-    };
+fn missing(what: &str) -> Response<Body> {
+    error_response(
+        400,
+        "ValidationError",
+        &format!("1 validation error detected: Value null at '{what}' failed to satisfy constraint: Member must not be null"),
+    )
+}
+
+/// The role's ARN, its name and the session name of an AssumeRole* request.
+fn role_and_session(form: &HashMap<String, String>) -> Result<(&str, &str, &str), Response<Body>> {
     let role_arn = form.get("RoleArn").ok_or_else(|| missing("roleArn"))?;
     let session = form.get("RoleSessionName").ok_or_else(|| missing("roleSessionName"))?;
     let Some(role) = role_arn.strip_prefix("arn:aws:iam::").and_then(|r| r.split_once(":role/")).map(|(_, role)| role) else {
@@ -180,18 +200,54 @@ fn assume_role(keys: &Keys, form: &HashMap<String, String>) -> Result<Response<B
             "Value at 'roleSessionName' failed to satisfy constraint: Member must have length between 2 and 64",
         ));
     }
+    Ok((role_arn, role, session))
+}
+
+fn assumed_role_user(role: &str, session: &str) -> String {
+    format!(
+        "<AssumedRoleUser><AssumedRoleId>AROA{}:{}</AssumedRoleId><Arn>arn:aws:sts::{ACCOUNT}:assumed-role/{}/{}</Arn></AssumedRoleUser>",
+        random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 17),
+        xml_escape(session),
+        xml_escape(role),
+        xml_escape(session)
+    )
+}
+
+fn assume_role(keys: &Keys, form: &HashMap<String, String>) -> Result<Response<Body>, Response<Body>> {
+    let (_, role, session) = role_and_session(form)?;
     let secs = duration(form, 3600, 43_200)?;
     check_mfa(form)?;
     let issued = issue(keys, secs);
+    Ok(success("AssumeRole", format!("{}{}", credentials_xml(&issued), assumed_role_user(role, session))))
+}
+
+/// A web identity token (JWT) for temporary credentials of a role that trusts its issuer.
+fn assume_role_with_web_identity(
+    keys: &Keys,
+    providers: &[OidcProvider],
+    form: &HashMap<String, String>,
+) -> Result<Response<Body>, Response<Body>> {
+    let (role_arn, role, session) = role_and_session(form)?;
+    let token = form.get("WebIdentityToken").ok_or_else(|| missing("webIdentityToken"))?;
+    if token.len() < 4 || token.len() > 20_000 {
+        return Err(error_response(
+            400,
+            "ValidationError",
+            "Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and 20000",
+        ));
+    }
+    let secs = duration(form, 3600, 43_200)?;
+    let identity = oidc::verify(providers, token, role_arn).map_err(|r| error_response(r.status, r.code, &r.message))?;
+    let issued = issue(keys, secs);
     Ok(success(
-        "AssumeRole",
+        "AssumeRoleWithWebIdentity",
         format!(
-            "{}<AssumedRoleUser><AssumedRoleId>AROA{}:{}</AssumedRoleId><Arn>arn:aws:sts::{ACCOUNT}:assumed-role/{}/{}</Arn></AssumedRoleUser>",
+            "{}<SubjectFromWebIdentityToken>{}</SubjectFromWebIdentityToken>{}<Provider>{}</Provider><Audience>{}</Audience>",
             credentials_xml(&issued),
-            random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 17),
-            xml_escape(session),
-            xml_escape(role),
-            xml_escape(session)
+            xml_escape(&identity.subject),
+            assumed_role_user(role, session),
+            xml_escape(identity.issuer.trim_start_matches("https://")),
+            xml_escape(&identity.audience)
         ),
     ))
 }
