@@ -111,6 +111,24 @@ async fn profile_from_a_shared_credentials_file() {
 }
 
 #[tokio::test]
+async fn a_credential_process_profile_as_saml_helpers_use() {
+    // What saml2aws or an IdP's helper prints, run by aws-config from the profile.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credentials");
+    let helper = r#"printf '{"Version": 1, "AccessKeyId": "test", "SecretAccessKey": "test"}'"#;
+    std::fs::write(&path, format!("[saml]\ncredential_process = {helper}\n")).unwrap();
+    let conn = Connection::builder()
+        .with_endpoint_url(&shared().endpoint)
+        .with_region("us-east-1")
+        .with_shared_credentials_file(&path)
+        .with_profile("saml")
+        .build()
+        .await
+        .unwrap();
+    select_one(&conn).await;
+}
+
+#[tokio::test]
 async fn an_existing_sdk_config_is_accepted() {
     let sdk = aws_config::SdkConfig::builder()
         .region(aws_config::Region::new("us-east-1"))
