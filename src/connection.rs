@@ -10,9 +10,10 @@ use aws_config::retry::RetryConfig as SdkRetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
-use crate::config::{ConnectionBuilder, RetryConfig, Settings};
+use crate::config::{ConnectionBuilder, ResultSource, RetryConfig, Settings};
 use crate::error::{Error, Result};
 use crate::fetch::Fetcher;
+use crate::info::QueryInfo;
 
 /// A connection to Athena. Cloning is cheap (an `Arc`); clones share the client and settings.
 #[derive(Clone)]
@@ -33,6 +34,8 @@ pub(crate) struct Inner {
     pub(crate) result_stream: crate::fetch::result_stream::ResultStreamClient,
     /// Set once this connection warned that GetQueryResultStream is not available.
     pub(crate) stream_warned: std::sync::atomic::AtomicBool,
+    /// A CSE_KMS result was read through GetQueryResults (warned once).
+    pub(crate) cse_warned: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -90,6 +93,7 @@ impl Connection {
                 workgroups: Default::default(),
                 result_stream,
                 stream_warned: Default::default(),
+                cse_warned: Default::default(),
             }),
         })
     }
@@ -108,6 +112,34 @@ impl Connection {
 
     /// Says once per connection that DuckDB results are read through GetQueryResults because
     /// the service does not serve GetQueryResultStream (`cause`).
+    /// Where the result of `info` is read from: the `result_source` setting, except for a
+    /// result written with CSE_KMS (its files in S3 are ciphertext), read through
+    /// GetQueryResults with one warning per connection, or refused when
+    /// `encrypted_result_fallback` is off or the source is forced to S3.
+    pub(crate) fn result_source_for(&self, info: &QueryInfo) -> Result<ResultSource> {
+        let source = self.settings().result_source;
+        if !info.client_side_encrypted() || source == ResultSource::Api {
+            return Ok(source);
+        }
+        let refuse = |message: &str| Err(Error::EncryptedResult { query_id: info.query_id.clone(), message: message.into() });
+        if info.substatement_type.as_deref() == Some("UNLOAD") {
+            return refuse("its Parquet files in S3 are ciphertext and GetQueryResults does not serve them; read it without unload");
+        }
+        if source == ResultSource::S3 {
+            return refuse("its files in S3 are ciphertext; read it with ResultSource::Auto or ResultSource::Api");
+        }
+        if !self.settings().encrypted_result_fallback {
+            return refuse("its files in S3 are ciphertext, and encrypted_result_fallback is off");
+        }
+        if !self.inner.cse_warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(
+                query_id = %info.query_id,
+                "the result is encrypted client-side (CSE_KMS): its files in S3 are ciphertext, so it is read through GetQueryResults (slower); set encrypted_result_fallback=false to make this an error"
+            );
+        }
+        Ok(ResultSource::Api)
+    }
+
     pub(crate) fn warn_stream_not_offered(&self, cause: &str) {
         if !self.inner.stream_warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
             tracing::warn!("GetQueryResultStream is not available ({cause}): DuckDB results are read through GetQueryResults");
@@ -151,7 +183,8 @@ impl ConnectionBuilder {
     /// # Errors
     /// [`Error::Config`] for invalid settings, [`Error::Credentials`] when credentials cannot be
     /// resolved (STS refused, no MFA code).
-    pub async fn build(self) -> Result<Connection> {
+    pub async fn build(mut self) -> Result<Connection> {
+        self.finish_encryption();
         if !self.errors.is_empty() {
             return Err(Error::config(self.errors.join("; ")));
         }

@@ -262,6 +262,11 @@ pub enum Error {
     },
 
     /// An Athena type this client cannot map.
+    /// A result Athena wrote with CSE_KMS that this client does not read from S3 (its files are
+    /// ciphertext), with `encrypted_result_fallback` off or the reader forced to S3.
+    #[error("the result of query {query_id} is encrypted client-side (CSE_KMS): {message}")]
+    EncryptedResult { query_id: String, message: String },
+
     #[error("unsupported Athena type {type_name:?}")]
     UnsupportedType { type_name: String },
 }
@@ -398,7 +403,8 @@ impl Error {
             Error::QueryFailed { query_id, .. }
             | Error::Cancelled { query_id, .. }
             | Error::Timeout { query_id, .. }
-            | Error::Incomplete { query_id, .. } => Some(query_id),
+            | Error::Incomplete { query_id, .. }
+            | Error::EncryptedResult { query_id, .. } => Some(query_id),
             Error::ResultMissing { query_id, .. } | Error::Decode { query_id, .. } => query_id.as_deref(),
             _ => None,
         }
@@ -434,7 +440,7 @@ impl Error {
             Error::ResultMissing { .. } => ErrorKind::NoResult,
             Error::Storage { .. } => ErrorKind::Storage,
             Error::Incomplete { .. } | Error::Decode { .. } => ErrorKind::Result,
-            Error::UnsupportedType { .. } => ErrorKind::Unsupported,
+            Error::UnsupportedType { .. } | Error::EncryptedResult { .. } => ErrorKind::Unsupported,
         }
     }
 

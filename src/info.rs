@@ -25,6 +25,9 @@ pub struct QueryInfo {
     pub catalog: Option<String>,
     /// Where the result file is (`None` with Athena-managed results).
     pub output_location: Option<String>,
+    /// How Athena encrypted the result files (`SSE_S3`, `SSE_KMS`, `CSE_KMS`), as it reports
+    /// the query's `ResultConfiguration` (the workgroup's when it enforces its own).
+    pub result_encryption: Option<String>,
     pub data_manifest_location: Option<String>,
     pub data_scanned_bytes: Option<i64>,
     pub engine_execution_time: Option<Duration>,
@@ -52,6 +55,11 @@ fn system_time(t: Option<&aws_smithy_types::DateTime>) -> Option<SystemTime> {
 }
 
 impl QueryInfo {
+    /// Whether the result files are client-side encrypted (CSE_KMS): ciphertext in S3.
+    pub fn client_side_encrypted(&self) -> bool {
+        self.result_encryption.as_deref() == Some("CSE_KMS")
+    }
+
     pub(crate) fn from_sdk(q: &QueryExecution) -> Self {
         let status = q.status();
         let stats = q.statistics();
@@ -67,6 +75,10 @@ impl QueryInfo {
             database: q.query_execution_context().and_then(|c| c.database()).map(str::to_owned),
             catalog: q.query_execution_context().and_then(|c| c.catalog()).map(str::to_owned),
             output_location: q.result_configuration().and_then(|r| r.output_location()).map(str::to_owned),
+            result_encryption: q
+                .result_configuration()
+                .and_then(|r| r.encryption_configuration())
+                .map(|e| e.encryption_option().as_str().to_owned()),
             data_manifest_location: stats.and_then(|s| s.data_manifest_location()).map(str::to_owned),
             data_scanned_bytes: stats.and_then(|s| s.data_scanned_in_bytes()),
             engine_execution_time: millis(stats.and_then(|s| s.engine_execution_time_in_millis())),

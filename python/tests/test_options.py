@@ -36,7 +36,7 @@ def test_every_setting_is_a_keyword_and_reads_back(setting):
     assert kwargs == {setting["option"]: read_back}
     db = adbc_driver_athena.connect(**{keyword: value})
     try:
-        if setting["key"] in ("secret_access_key", "session_token", "external_id"):
+        if setting["secret"]:
             with pytest.raises(adbc_driver_manager.Error):
                 db.get_option(setting["option"])
         else:

@@ -156,6 +156,8 @@ pub(crate) struct Settings {
     pub schema: String,
     pub catalog: String,
     pub encryption: Option<Encryption>,
+    /// Read a CSE_KMS result through GetQueryResults (true) or refuse it (false).
+    pub encrypted_result_fallback: bool,
     /// Result reuse: `Some(max age)` when enabled.
     pub result_reuse: Option<Duration>,
     pub on_start: Option<OnStart>,
@@ -184,6 +186,7 @@ impl fmt::Debug for Settings {
             .field("schema", &self.schema)
             .field("catalog", &self.catalog)
             .field("encryption", &self.encryption)
+            .field("encrypted_result_fallback", &self.encrypted_result_fallback)
             .field("result_reuse", &self.result_reuse)
             .field("on_start", &self.on_start.as_ref().map(|_| "Fn(&str)"))
             .field("poll", &self.poll)
@@ -212,6 +215,7 @@ impl Default for Settings {
             schema: "default".into(),
             catalog: "AwsDataCatalog".into(),
             encryption: None,
+            encrypted_result_fallback: true,
             result_reuse: None,
             on_start: None,
             poll: PollConfig::default(),
@@ -257,6 +261,8 @@ pub struct ConnectionBuilder {
     pub(crate) sdk_config: Option<SdkConfig>,
     pub(crate) credentials: CredentialOptions,
     pub(crate) retry: RetryConfig,
+    /// `encryption_option` and `kms_key` as the option table gives them, joined at build.
+    pub(crate) encryption_options: (Option<String>, Option<String>),
     pub(crate) errors: Vec<String>,
 }
 
@@ -367,9 +373,32 @@ impl ConnectionBuilder {
     }
 
     /// Encryption of the result files (default: none requested; the workgroup's setting applies).
+    /// Results encrypted with CSE_KMS, asked for here or enforced by the workgroup, are read
+    /// through GetQueryResults (see [`with_encrypted_result_fallback`](Self::with_encrypted_result_fallback)).
     pub fn with_encryption(mut self, encryption: Encryption) -> Self {
         self.settings.encryption = Some(encryption);
+        self.encryption_options = (None, None);
         self
+    }
+
+    /// What to do with a result Athena wrote with CSE_KMS (client-side encrypted, so its files
+    /// in S3 are ciphertext): `true` (default) reads it through GetQueryResults with one warning
+    /// that says why; `false` refuses it with an error instead.
+    pub fn with_encrypted_result_fallback(mut self, fallback: bool) -> Self {
+        self.settings.encrypted_result_fallback = fallback;
+        self
+    }
+
+    /// Joins the `encryption_option` and `kms_key` settings (either order) into the encryption.
+    pub(crate) fn finish_encryption(&mut self) {
+        match &self.encryption_options {
+            (Some(option), key) => match Encryption::from_options(option, key.as_deref()) {
+                Ok(e) => self.settings.encryption = Some(e),
+                Err(e) => self.errors.push(e),
+            },
+            (None, Some(_)) => self.errors.push("kms_key needs encryption_option SSE_KMS or CSE_KMS".into()),
+            (None, None) => {}
+        }
     }
 
     /// Athena result reuse (engine v3): reuse results of the same query up to `max_age` old

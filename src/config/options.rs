@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::config::ConnectionBuilder;
 use crate::config::compression::COMPRESSIONS;
+use crate::config::encryption::ENCRYPTION_OPTIONS;
 use crate::config::engine::ENGINE_NAMES;
 
 /// The kind of text a setting takes.
@@ -112,6 +113,15 @@ pub const SETTINGS: &[Setting] = &[
         .per_query(),
     setting("query_timeout_seconds", ValueKind::Seconds, "none", "stop a query running longer than this").per_query(),
     setting("csv_partition_bytes", ValueKind::Count, "67108864 (64 MiB)", "bytes of a result CSV per partition (0: one partition)"),
+    setting("encryption_option", ValueKind::Choice(ENCRYPTION_OPTIONS), "none (the workgroup's)", "encryption of the result files Athena writes")
+        .pyathena("encryption_option"),
+    setting("kms_key", ValueKind::Text, "none", "KMS key (ARN, id or alias) of SSE_KMS or CSE_KMS").pyathena("kms_key"),
+    setting(
+        "encrypted_result_fallback",
+        ValueKind::Flag,
+        "true",
+        "a result written with CSE_KMS (ciphertext in S3) is read through GetQueryResults with one warning; false: an error",
+    ),
     setting("poll_interval", ValueKind::Seconds, "5", "longest wait between two status polls").pyathena("poll_interval"),
     setting(
         "kill_on_interrupt",
@@ -296,6 +306,15 @@ impl ConnectionBuilder {
                 self.with_poll(poll)
             }
             ("kill_on_interrupt", Parsed::Flag(v)) => self.with_cancel_on_drop(v),
+            ("encryption_option", Parsed::Text(v)) => {
+                self.encryption_options.0 = Some(v);
+                self
+            }
+            ("kms_key", Parsed::Text(v)) => {
+                self.encryption_options.1 = Some(v);
+                self
+            }
+            ("encrypted_result_fallback", Parsed::Flag(v)) => self.with_encrypted_result_fallback(v),
             ("access_key_id", Parsed::Text(v)) => {
                 self.credentials.access_key_id = Some(v);
                 self

@@ -80,10 +80,11 @@ impl ResultSet {
         hints: &std::collections::HashMap<String, String>,
         unload: Option<&UnloadColumns>,
     ) -> Result<Self> {
+        let source = conn.result_source_for(&info)?;
         if let Some(plan) = unload {
             return Self::open_unload(conn, info, plan).await;
         }
-        let (source, unit) = (conn.settings().result_source, conn.settings().timestamp_unit);
+        let unit = conn.settings().timestamp_unit;
         Self::open_as(conn, info, hints, source, unit).await
     }
 

@@ -200,6 +200,7 @@ pub(crate) async fn partitions_of(
         location,
         duckdb: info.engine == Engine::DuckDb,
     };
+    let source = conn.result_source_for(&info)?;
     if let Some(plan) = unload {
         let files = unload::data_files_of(conn, &info, Some(plan)).await?;
         let metas = metas(conn, &files).await?;
@@ -223,7 +224,6 @@ pub(crate) async fn partitions_of(
         return Ok(Partitions { schema, partitions, info });
     }
     let columns = result_columns(conn, &info.query_id).await?;
-    let source = conn.settings().result_source;
     if info.engine == Engine::DuckDb {
         let schema = duckdb_schema(&columns, unit)?;
         if info.output_location.is_none() && source != ResultSource::Api {
@@ -234,9 +234,10 @@ pub(crate) async fn partitions_of(
         Engine::DuckDb => duckdb_schema(&columns, unit)?,
         Engine::V3 => arrow_schema_with_hints(&columns, unit, &hints.iter().map(|(k, v)| (k.clone(), v.clone())).collect())?,
     };
-    let csv = info.output_location.clone().filter(|l| {
-        conn.settings().result_source != ResultSource::Api && l.ends_with(".csv") && info.substatement_type.as_deref() != Some("UNLOAD")
-    });
+    let csv = info
+        .output_location
+        .clone()
+        .filter(|l| source != ResultSource::Api && l.ends_with(".csv") && info.substatement_type.as_deref() != Some("UNLOAD"));
     let partitions = match csv {
         Some(uri) => {
             let meta = metas(conn, std::slice::from_ref(&uri)).await?.remove(0);

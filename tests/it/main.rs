@@ -4,6 +4,7 @@ mod credentials;
 #[cfg(feature = "datafusion")]
 mod datafusion;
 mod duckdb;
+mod encryption;
 mod execute;
 mod faults;
 mod layout;
