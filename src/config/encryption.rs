@@ -49,7 +49,10 @@ mod tests {
     #[test]
     fn options_need_their_key() {
         assert_eq!(Encryption::from_options("SSE_S3", None), Ok(Encryption::SseS3));
-        assert_eq!(Encryption::from_options("CSE_KMS", Some(" alias/results ")), Ok(Encryption::CseKms { kms_key: "alias/results".into() }));
+        assert_eq!(
+            Encryption::from_options("CSE_KMS", Some(" alias/results ")),
+            Ok(Encryption::CseKms { kms_key: "alias/results".into() })
+        );
         assert_eq!(
             Encryption::from_options("SSE_KMS", None),
             Err("encryption_option SSE_KMS needs kms_key (a KMS key ARN, id or alias)".into())

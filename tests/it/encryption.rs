@@ -54,9 +54,15 @@ async fn refused_when_the_fallback_is_off_or_the_result_is_unloaded() {
     let id = e.query_id().unwrap().to_owned();
     assert_eq!(
         e.to_string(),
-        format!("the result of query {id} is encrypted client-side (CSE_KMS): its files in S3 are ciphertext, and encrypted_result_fallback is off")
+        format!(
+            "the result of query {id} is encrypted client-side (CSE_KMS): its files in S3 are ciphertext, and encrypted_result_fallback is off"
+        )
     );
-    let conn = builder().with_encryption(cse()).with_unload(true).build().await.unwrap();
+    let conn =
+        builder().with_encryption(cse()).with_unload(true).with_s3_staging_dir("s3://athena-results/unload-cse/").build().await.unwrap();
     let e = conn.execute(SQL).await.unwrap_err();
-    assert!(e.to_string().ends_with("its Parquet files in S3 are ciphertext and GetQueryResults does not serve them; read it without unload"), "{e}");
+    assert!(
+        e.to_string().ends_with("its Parquet files in S3 are ciphertext and GetQueryResults does not serve them; read it without unload"),
+        "{e}"
+    );
 }
