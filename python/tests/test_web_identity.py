@@ -81,6 +81,16 @@ def test_boto3_assumes_the_role_unsigned(endpoint):
         aws_session_token=creds["SessionToken"],
     )
     assert "WorkGroups" in athena.list_work_groups()
+    me = boto3.client(
+        "sts",
+        endpoint_url=endpoint.url,
+        region_name="us-east-1",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    ).get_caller_identity()
+    assert me["Arn"] == out["AssumedRoleUser"]["Arn"]
+    assert me["UserId"] == out["AssumedRoleUser"]["AssumedRoleId"]
     for token, code, status in [
         (endpoint.issuer.token("dave", valid_for=-5), "ExpiredTokenException", 400),
         (endpoint.issuer.token("dave", audience="nope"), "InvalidIdentityToken", 400),

@@ -31,6 +31,12 @@ async fn assume_role_issues_temporary_credentials_that_work() {
     let (key, token) = access_key_of(&conn).await;
     assert!(key.starts_with("ASIA") && token, "{key}");
     select_one(&conn).await;
+    // STS names the caller by the session it issued.
+    let who = aws_sdk_sts::Client::new(conn.sdk_config()).get_caller_identity().send().await.unwrap();
+    assert_eq!(who.arn(), Some("arn:aws:sts::000000000000:assumed-role/analyst/tests"));
+    assert!(who.user_id().is_some_and(|id| id.starts_with("AROA") && id.ends_with(":tests")), "{who:?}");
+    let long_term = aws_sdk_sts::Client::new(builder().build().await.unwrap().sdk_config()).get_caller_identity().send().await.unwrap();
+    assert_eq!(long_term.arn(), Some("arn:aws:iam::000000000000:user/test"));
     let e = builder().with_role_arn("not-an-arn").build().await.unwrap_err();
     assert!(matches!(e, Error::Credentials { .. }), "{e:?}");
 }

@@ -22,6 +22,8 @@ struct Secret {
     secret: String,
     session_token: Option<String>,
     expires: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who STS issued temporary credentials to: `(Arn, UserId)` as GetCallerIdentity names them.
+    principal: Option<(String, String)>,
 }
 
 /// The access keys the endpoint accepts: long-term keys, and temporary ones that also need
@@ -48,16 +50,34 @@ impl Keys {
     pub fn insert_temporary(&self, access_key: &str, secret: &str, session_token: Option<&str>) {
         self.insert_secret(
             access_key,
-            Secret { secret: secret.to_owned(), session_token: session_token.map(str::to_owned), expires: None },
+            Secret { secret: secret.to_owned(), session_token: session_token.map(str::to_owned), expires: None, principal: None },
         );
     }
 
-    /// Accept temporary credentials (as STS issues them) until `expires`.
-    pub fn insert_session(&self, access_key: &str, secret: &str, session_token: &str, expires: chrono::DateTime<chrono::Utc>) {
+    /// Accept temporary credentials (as STS issues them) until `expires`, issued to `principal`
+    /// (`(Arn, UserId)`).
+    pub fn insert_session(
+        &self,
+        access_key: &str,
+        secret: &str,
+        session_token: &str,
+        expires: chrono::DateTime<chrono::Utc>,
+        principal: (String, String),
+    ) {
         self.insert_secret(
             access_key,
-            Secret { secret: secret.to_owned(), session_token: Some(session_token.to_owned()), expires: Some(expires) },
+            Secret {
+                secret: secret.to_owned(),
+                session_token: Some(session_token.to_owned()),
+                expires: Some(expires),
+                principal: Some(principal),
+            },
         );
+    }
+
+    /// Whom temporary credentials were issued to (`(Arn, UserId)`); `None` for long-term keys.
+    pub fn principal(&self, access_key: &str) -> Option<(String, String)> {
+        self.lookup(access_key)?.principal
     }
 
     fn insert_secret(&self, access_key: &str, secret: Secret) {

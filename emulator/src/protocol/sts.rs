@@ -78,12 +78,13 @@ struct Issued {
     expires: chrono::DateTime<chrono::Utc>,
 }
 
-fn issue(keys: &Keys, duration_secs: i64) -> Issued {
+/// Temporary credentials for `principal` (`(Arn, UserId)`).
+fn issue(keys: &Keys, duration_secs: i64, principal: (String, String)) -> Issued {
     let access_key = format!("ASIA{}", random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16));
     let secret = random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40);
     let token = format!("FwoGZXIvYXdzE{}", random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 120));
     let expires = chrono::Utc::now() + chrono::Duration::seconds(duration_secs);
-    keys.insert_session(&access_key, &secret, &token, expires);
+    keys.insert_session(&access_key, &secret, &token, expires, principal);
     Issued { access_key, secret, token, expires }
 }
 
@@ -165,17 +166,22 @@ pub fn call(keys: &Keys, providers: &[OidcProvider], caller: &str, body: &[u8]) 
         // Signed or not, the token is what is checked.
         "AssumeRoleWithWebIdentity" => assume_role_with_web_identity(keys, providers, &form),
         "GetSessionToken" => get_session_token(keys, caller, &form),
-        "GetCallerIdentity" => Ok(success(
-            action,
-            format!(
-                "<Arn>arn:aws:iam::{ACCOUNT}:user/{}</Arn><UserId>{}</UserId><Account>{ACCOUNT}</Account>",
-                xml_escape(caller),
-                xml_escape(caller)
-            ),
-        )),
+        "GetCallerIdentity" => {
+            let (arn, user_id) = caller_principal(keys, caller);
+            Ok(success(
+                action,
+                format!("<Arn>{}</Arn><UserId>{}</UserId><Account>{ACCOUNT}</Account>", xml_escape(&arn), xml_escape(&user_id)),
+            ))
+        }
         other => Err(error_response(400, "InvalidAction", &format!("Could not find operation {other} for version 2011-06-15"))),
     };
     result.unwrap_or_else(|e| e)
+}
+
+/// The caller as GetCallerIdentity names it: a long-term key is the endpoint's user of that
+/// name; temporary credentials are whom STS issued them to.
+fn caller_principal(keys: &Keys, caller: &str) -> (String, String) {
+    keys.principal(caller).unwrap_or_else(|| (format!("arn:aws:iam::{ACCOUNT}:user/{caller}"), caller.to_owned()))
 }
 
 fn missing(what: &str) -> Response<Body> {
@@ -203,22 +209,23 @@ fn role_and_session(form: &HashMap<String, String>) -> Result<(&str, &str, &str)
     Ok((role_arn, role, session))
 }
 
-fn assumed_role_user(role: &str, session: &str) -> String {
-    format!(
-        "<AssumedRoleUser><AssumedRoleId>AROA{}:{}</AssumedRoleId><Arn>arn:aws:sts::{ACCOUNT}:assumed-role/{}/{}</Arn></AssumedRoleUser>",
-        random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 17),
-        xml_escape(session),
-        xml_escape(role),
-        xml_escape(session)
-    )
+/// The assumed role's session: `(Arn, AssumedRoleId)`.
+fn assumed_role(role: &str, session: &str) -> (String, String) {
+    let id = format!("AROA{}:{session}", random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 17));
+    (format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}"), id)
+}
+
+fn assumed_role_user((arn, id): &(String, String)) -> String {
+    format!("<AssumedRoleUser><AssumedRoleId>{}</AssumedRoleId><Arn>{}</Arn></AssumedRoleUser>", xml_escape(id), xml_escape(arn))
 }
 
 fn assume_role(keys: &Keys, form: &HashMap<String, String>) -> Result<Response<Body>, Response<Body>> {
     let (_, role, session) = role_and_session(form)?;
     let secs = duration(form, 3600, 43_200)?;
     check_mfa(form)?;
-    let issued = issue(keys, secs);
-    Ok(success("AssumeRole", format!("{}{}", credentials_xml(&issued), assumed_role_user(role, session))))
+    let user = assumed_role(role, session);
+    let issued = issue(keys, secs, user.clone());
+    Ok(success("AssumeRole", format!("{}{}", credentials_xml(&issued), assumed_role_user(&user))))
 }
 
 /// A web identity token (JWT) for temporary credentials of a role that trusts its issuer.
@@ -238,14 +245,15 @@ fn assume_role_with_web_identity(
     }
     let secs = duration(form, 3600, 43_200)?;
     let identity = oidc::verify(providers, token, role_arn).map_err(|r| error_response(r.status, r.code, &r.message))?;
-    let issued = issue(keys, secs);
+    let user = assumed_role(role, session);
+    let issued = issue(keys, secs, user.clone());
     Ok(success(
         "AssumeRoleWithWebIdentity",
         format!(
             "{}<SubjectFromWebIdentityToken>{}</SubjectFromWebIdentityToken>{}<Provider>{}</Provider><Audience>{}</Audience>",
             credentials_xml(&issued),
             xml_escape(&identity.subject),
-            assumed_role_user(role, session),
+            assumed_role_user(&user),
             xml_escape(identity.issuer.trim_start_matches("https://")),
             xml_escape(&identity.audience)
         ),
@@ -258,5 +266,6 @@ fn get_session_token(keys: &Keys, caller: &str, form: &HashMap<String, String>) 
     }
     let secs = duration(form, 43_200, 129_600)?;
     check_mfa(form)?;
-    Ok(success("GetSessionToken", credentials_xml(&issue(keys, secs))))
+    // GetSessionToken's credentials act as the user who asked for them.
+    Ok(success("GetSessionToken", credentials_xml(&issue(keys, secs, caller_principal(keys, caller)))))
 }
