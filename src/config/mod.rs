@@ -11,6 +11,7 @@ pub mod engine;
 pub use credentials::WebIdentityToken;
 pub use encryption::Encryption;
 pub mod options;
+mod sign_in;
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use arrow::datatypes::TimeUnit;
 use aws_config::SdkConfig;
 
 use crate::config::compression::UnloadCompression;
-use crate::config::credentials::{CredentialOptions, MfaTokenSource};
+use crate::config::credentials::CredentialOptions;
 use crate::fetch::FetchConfig;
 
 /// How parameters are bound.
