@@ -38,8 +38,7 @@ def _is_reference(value: typing.Any) -> bool:
     return isinstance(value, str) and value.strip().startswith(("file:", "env:"))
 
 
-def _is_credential(key: str, value: typing.Any = None) -> bool:
-    key = key.removeprefix("adbc.athena.")
+def _is_credential(key: str, value: typing.Any) -> bool:
     if key == "web_identity_token":
         return not _is_reference(value)
     return key in CREDENTIAL_KEYWORDS
@@ -51,11 +50,10 @@ def _name(key: typing.Any) -> str:
 
 
 def _strip(options: typing.Mapping[typing.Any, typing.Any]) -> typing.Dict[typing.Any, typing.Any]:
-    name = _name
-    token = next((v for k, v in options.items() if name(k) == "web_identity_token"), None)
+    token = next((v for k, v in options.items() if _name(k) == "web_identity_token"), None)
     # A token's own text stays with the driver, and so does the role it signs in to.
     drop_role = token is not None and not _is_reference(token)
-    return {k: v for k, v in options.items() if not _is_credential(name(k), v) and not (drop_role and name(k) in _WEB_IDENTITY_ROLE)}
+    return {k: v for k, v in options.items() if not _is_credential(_name(k), v) and not (drop_role and _name(k) in _WEB_IDENTITY_ROLE)}
 
 
 def split_credentials(connect_kwargs: typing.Mapping[str, typing.Any]) -> typing.Tuple[typing.Dict[str, typing.Any], bool]:

@@ -71,24 +71,19 @@ def test_boto3_assumes_the_role_unsigned(endpoint):
     assert out["AssumedRoleUser"]["Arn"] == "arn:aws:sts::000000000000:assumed-role/python-analyst/dave-session"
     creds = out["Credentials"]
     assert creds["AccessKeyId"].startswith("ASIA")
-    # The credentials sign Athena calls.
-    athena = boto3.client(
-        "athena",
-        endpoint_url=endpoint.url,
-        region_name="us-east-1",
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
-    assert "WorkGroups" in athena.list_work_groups()
-    me = boto3.client(
-        "sts",
-        endpoint_url=endpoint.url,
-        region_name="us-east-1",
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    ).get_caller_identity()
+    # The credentials sign Athena calls, and STS names whom it issued them to.
+    def signed_with_them(service):
+        return boto3.client(
+            service,
+            endpoint_url=endpoint.url,
+            region_name="us-east-1",
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+
+    assert "WorkGroups" in signed_with_them("athena").list_work_groups()
+    me = signed_with_them("sts").get_caller_identity()
     assert me["Arn"] == out["AssumedRoleUser"]["Arn"]
     assert me["UserId"] == out["AssumedRoleUser"]["AssumedRoleId"]
     for token, code, status in [

@@ -27,8 +27,30 @@ async fn the_option_table_sets_the_encryption_athena_reports() {
     assert_eq!(e.to_string(), "invalid configuration: encryption_option CSE_KMS needs kms_key (a KMS key ARN, id or alias)");
 }
 
+/// The warnings (tracing events) this thread emits while the guard lives.
+fn capture_warnings() -> (std::sync::Arc<std::sync::Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+    #[derive(Clone)]
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Sink(buf.clone());
+    let subscriber =
+        tracing_subscriber::fmt().with_writer(move || sink.clone()).with_ansi(false).with_max_level(tracing::Level::WARN).finish();
+    (buf, tracing::subscriber::set_default(subscriber))
+}
+
 #[tokio::test]
 async fn a_cse_kms_result_is_read_through_the_api() {
+    // The test runtime is single-threaded: the warning is emitted on this thread.
+    let (warnings, _guard) = capture_warnings();
     let conn = builder().with_encryption(cse()).build().await.unwrap();
     let mut rs = conn.execute(SQL).await.unwrap();
     assert_eq!(rs.info().result_encryption.as_deref(), Some("CSE_KMS"));
@@ -37,6 +59,11 @@ async fn a_cse_kms_result_is_read_through_the_api() {
         values.push(row.get(0));
     }
     assert_eq!(values, vec![Some(Value::Integer(0)), Some(Value::Integer(1)), Some(Value::Integer(2))]);
+    conn.execute(SQL).await.unwrap().collect().await.unwrap();
+    // One warning for the connection's two reads, saying why.
+    let said = String::from_utf8(warnings.lock().unwrap().clone()).unwrap();
+    assert_eq!(said.matches("the result is encrypted client-side (CSE_KMS)").count(), 1, "{said}");
+    assert!(said.contains("read through GetQueryResults"), "{said}");
     // Its partitions read from the API too: no S3 location for a worker to fetch ciphertext from.
     let parts = conn.query(SQL).execute_partitions().await.unwrap();
     assert!(parts.partitions.iter().all(|p| p.uri().is_none()), "{:?}", parts.partitions);

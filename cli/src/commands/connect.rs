@@ -62,10 +62,9 @@ pub async fn connection_builder(args: &ConnArgs) -> Result<(ConnectionBuilder, O
         let Some((key, value)) = option.split_once('=') else {
             return Err(Failure::usage(format!("--option takes KEY=VALUE, got {option:?}")));
         };
-        if let Err(e) = athena_arrow::config::options::check(key.trim(), value) {
-            return Err(Failure::usage(format!("--option {}: {e}", key.trim())));
-        }
-        builder = builder.with_option(key.trim(), value);
+        let parsed = athena_arrow::config::options::parse_option(key.trim(), value)
+            .map_err(|e| Failure::usage(format!("--option {}: {e}", key.trim())))?;
+        builder = builder.with_parsed_option(parsed);
     }
     Ok((builder, local))
 }

@@ -225,8 +225,9 @@ impl Router {
         };
         let signed =
             parts.headers.contains_key(http::header::AUTHORIZATION) || parts.uri.query().is_some_and(|q| q.contains("X-Amz-Signature"));
-        if !signed && crate::protocol::sts::is_unsigned_action(&body) {
-            return crate::protocol::sts::call_unsigned(&self.keys, &self.oidc_providers, &body);
+        let form = crate::protocol::sts::parse_form(&body);
+        if !signed && crate::protocol::sts::is_unsigned_action(&form) {
+            return crate::protocol::sts::call(&self.keys, &self.oidc_providers, None, &form);
         }
         let caller = match verify_sigv4(&self.keys, &self.region, "sts", &parts.method, &parts.uri, &parts.headers, &body) {
             Ok(caller) => caller,
@@ -239,7 +240,7 @@ impl Router {
                 return crate::protocol::sts::error_response(403, code, &e.to_string());
             }
         };
-        crate::protocol::sts::call(&self.keys, &self.oidc_providers, &caller, &body)
+        crate::protocol::sts::call(&self.keys, &self.oidc_providers, Some(&caller), &form)
     }
 }
 

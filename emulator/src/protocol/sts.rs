@@ -54,16 +54,12 @@ pub fn error_response(status: u16, code: &str, message: &str) -> Response<Body> 
     )
 }
 
-fn parse_form(body: &[u8]) -> HashMap<String, String> {
-    let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
-    String::from_utf8_lossy(body)
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
+/// The form of an STS request (its body).
+pub type Form = HashMap<String, String>;
+
+/// An STS request's form-encoded body.
+pub fn parse_form(body: &[u8]) -> Form {
+    crate::protocol::url_pairs(&String::from_utf8_lossy(body), true).into_iter().collect()
 }
 
 fn random_string(alphabet: &[u8], len: usize) -> String {
@@ -143,37 +139,29 @@ fn check_mfa(form: &HashMap<String, String>) -> Result<(), Response<Body>> {
     }
 }
 
-/// The actions STS answers without a signature (the token or assertion is the credential).
-pub fn is_unsigned_action(body: &[u8]) -> bool {
-    parse_form(body).get("Action").is_some_and(|a| a == "AssumeRoleWithWebIdentity")
+/// Whether STS answers this action without a signature (the token is the credential).
+pub fn is_unsigned_action(form: &Form) -> bool {
+    form.get("Action").is_some_and(|a| a == "AssumeRoleWithWebIdentity")
 }
 
-/// Answers an unsigned STS action ([`is_unsigned_action`]).
-pub fn call_unsigned(keys: &Keys, providers: &[OidcProvider], body: &[u8]) -> Response<Body> {
-    let form = parse_form(body);
-    match form.get("Action").map(String::as_str) {
-        Some("AssumeRoleWithWebIdentity") => assume_role_with_web_identity(keys, providers, &form).unwrap_or_else(|e| e),
-        _ => error_response(403, "MissingAuthenticationToken", "Request is missing Authentication Token"),
-    }
-}
-
-/// Answers one STS action for the verified `caller`.
-pub fn call(keys: &Keys, providers: &[OidcProvider], caller: &str, body: &[u8]) -> Response<Body> {
-    let form = parse_form(body);
+/// Answers one STS action for the verified `caller`; `None`: an unsigned request, which only
+/// the actions of [`is_unsigned_action`] take.
+pub fn call(keys: &Keys, providers: &[OidcProvider], caller: Option<&str>, form: &Form) -> Response<Body> {
     let action = form.get("Action").map(String::as_str).unwrap_or("");
-    let result = match action {
-        "AssumeRole" => assume_role(keys, &form),
+    let result = match (action, caller) {
         // Signed or not, the token is what is checked.
-        "AssumeRoleWithWebIdentity" => assume_role_with_web_identity(keys, providers, &form),
-        "GetSessionToken" => get_session_token(keys, caller, &form),
-        "GetCallerIdentity" => {
+        ("AssumeRoleWithWebIdentity", _) => assume_role_with_web_identity(keys, providers, form),
+        (_, None) => Err(error_response(403, "MissingAuthenticationToken", "Request is missing Authentication Token")),
+        ("AssumeRole", Some(_)) => assume_role(keys, form),
+        ("GetSessionToken", Some(caller)) => get_session_token(keys, caller, form),
+        ("GetCallerIdentity", Some(caller)) => {
             let (arn, user_id) = caller_principal(keys, caller);
             Ok(success(
                 action,
                 format!("<Arn>{}</Arn><UserId>{}</UserId><Account>{ACCOUNT}</Account>", xml_escape(&arn), xml_escape(&user_id)),
             ))
         }
-        other => Err(error_response(400, "InvalidAction", &format!("Could not find operation {other} for version 2011-06-15"))),
+        (other, Some(_)) => Err(error_response(400, "InvalidAction", &format!("Could not find operation {other} for version 2011-06-15"))),
     };
     result.unwrap_or_else(|e| e)
 }

@@ -41,20 +41,6 @@ fn typed(member: &str, kind: Kind, text: &str) -> Result<Value, ApiError> {
     }
 }
 
-/// The query string's pairs, percent-decoded, in order.
-fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
-    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
-    query
-        .unwrap_or("")
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
 /// The operation a `rest-json` request calls and its input document.
 ///
 /// # Errors
@@ -81,7 +67,7 @@ pub fn decode(parts: &http::request::Parts, body: &[u8]) -> Result<(&'static Ope
     // Only body members come from the body: a member the model binds elsewhere is taken from
     // there, whatever the body says.
     document.retain(|name, _| op.members.iter().any(|m| m.name == *name && m.location == Location::Body));
-    let pairs = query_pairs(parts.uri.query());
+    let pairs = crate::protocol::url_pairs(parts.uri.query().unwrap_or(""), false);
     for member in &op.members {
         let value = match &member.location {
             Location::Body => continue,
