@@ -72,6 +72,11 @@ pub struct ServeArgs {
     /// (repeat for more providers).
     #[arg(long, value_name = "FILE")]
     pub oidc_provider: Vec<std::path::PathBuf>,
+    /// Serve a KMS key for GenerateDataKey/Decrypt and CSE_KMS results: a JSON file
+    /// `{"key_id": UUID, "aliases": ["alias/name"], "principals": [IAM ARN, ...]}` (no
+    /// `principals`: every principal may use it; repeat for more keys).
+    #[arg(long, value_name = "FILE")]
+    pub kms_key: Vec<std::path::PathBuf>,
     /// How long DuckDB's managed results are kept, in seconds (Athena: 86400).
     #[arg(long, default_value_t = 86_400)]
     pub managed_result_ttl_seconds: u64,
@@ -112,6 +117,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         let provider: crate::OidcProvider =
             serde_json::from_str(&text).map_err(|e| format!("OIDC provider file {}: {e}", path.display()))?;
         builder = builder.with_oidc_provider(provider);
+    }
+    for path in &args.kms_key {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the KMS key file {}: {e}", path.display()))?;
+        let key: crate::KmsKey = serde_json::from_str(&text).map_err(|e| format!("KMS key file {}: {e}", path.display()))?;
+        builder = builder.with_kms_key(key);
     }
     let compression = match args.result_stream_compression.as_deref() {
         Some("lz4") => Some(arrow::ipc::CompressionType::LZ4_FRAME),

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use config::{Realism, ResultStream, WorkGroup, default_workgroups};
+pub use protocol::kms::KmsKey;
 pub use protocol::oidc::{LocalIssuer, OidcProvider};
 
 /// Errors starting the endpoint.
@@ -65,6 +66,7 @@ pub struct EmulatorBuilder {
     limits: protocol::server::Limits,
     request_log: Option<PathBuf>,
     oidc_providers: Vec<OidcProvider>,
+    kms_keys: Vec<KmsKey>,
 }
 
 impl Default for EmulatorBuilder {
@@ -85,6 +87,7 @@ impl Default for EmulatorBuilder {
             limits: protocol::server::Limits::default(),
             request_log: None,
             oidc_providers: Vec::new(),
+            kms_keys: Vec::new(),
         }
     }
 }
@@ -218,6 +221,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serves a KMS key (GenerateDataKey, Decrypt; CSE_KMS results are sealed with it). With
+    /// fixtures, `alias/athena-results` is served too, usable by every principal.
+    pub fn with_kms_key(mut self, key: KmsKey) -> Self {
+        self.kms_keys.push(key);
+        self
+    }
+
     /// Connections served at once; more wait in the listen backlog (default 1024).
     pub fn with_max_connections(mut self, connections: usize) -> Self {
         self.limits.max_connections = connections.max(1);
@@ -256,12 +266,18 @@ impl EmulatorBuilder {
             rows_per_file: self.realism.unload_rows_per_file.unwrap_or(statements::unload::ROWS_PER_FILE),
             rows_per_row_group: self.realism.unload_rows_per_row_group.unwrap_or(statements::unload::ROWS_PER_ROW_GROUP),
         };
+        let mut kms_keys = self.kms_keys.clone();
+        if self.fixtures {
+            kms_keys.push(protocol::kms::fixture_key());
+        }
+        let kms = protocol::kms::Kms::open(&kms_keys, &state_dir.join("kms"), &self.region).map_err(io)?;
         let executor = Arc::new(statements::Executor::new(
             catalog,
             layout.clone(),
             state_dir.clone(),
             rows_per_file,
             self.realism.result_stream.compression,
+            kms.clone(),
         ));
         let athena =
             protocol::athena::Athena::open(executor, self.workgroups.clone(), realism.clone(), state_dir.join("queries")).map_err(io)?;
@@ -291,6 +307,7 @@ impl EmulatorBuilder {
                 None => None,
             },
             oidc_providers: self.oidc_providers.clone(),
+            kms,
         });
 
         let listener = tokio::net::TcpListener::bind(self.listen).await.map_err(|source| Error::Listen { addr: self.listen, source })?;

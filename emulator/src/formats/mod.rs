@@ -6,6 +6,7 @@
 
 pub mod arrow_stream;
 pub mod duckdb_text;
+pub mod envelope;
 pub mod duckdb_types;
 pub mod hivetext;
 pub mod objects;

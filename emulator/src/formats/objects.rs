@@ -2,12 +2,14 @@
 //! first), writing objects the way Athena does (complete before SUCCEEDED, atomically visible,
 //! ETag recorded so S3 never hashes them on GET), and paging result rows for GetQueryResults.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Component, Path, PathBuf};
 
 use md5::{Digest, Md5};
 
+use crate::formats::envelope::Seal;
 use crate::formats::result_csv::read_csv_record;
 
 /// S3's longest object key, in bytes.
@@ -92,6 +94,33 @@ impl ObjectLayout {
         map.get("e_tag")?.as_str().map(str::to_owned)
     }
 
+    /// s3s-fs' sidecar holding an object's user metadata (and standard attributes).
+    pub fn metadata_path(&self, bucket: &str, key: &str) -> PathBuf {
+        use base64::Engine;
+        let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        self.root.join(format!(".bucket-{}.object-{}.metadata.json", enc(bucket), enc(key)))
+    }
+
+    /// The user metadata (`x-amz-meta-*`, without the prefix) stored with an object.
+    pub fn user_metadata(&self, bucket: &str, key: &str) -> Option<HashMap<String, String>> {
+        let text = std::fs::read(self.metadata_path(bucket, key)).ok()?;
+        let attrs: serde_json::Value = serde_json::from_slice(&text).ok()?;
+        serde_json::from_value(attrs.get("user_metadata")?.clone()).ok()
+    }
+
+    /// Records (or, `None`, removes) the user metadata of an object written outside s3s-fs, in
+    /// s3s-fs' own sidecar format.
+    fn store_user_metadata(&self, bucket: &str, key: &str, metadata: Option<&HashMap<String, String>>) -> std::io::Result<()> {
+        let path = self.metadata_path(bucket, key);
+        match metadata {
+            Some(m) => std::fs::write(path, serde_json::to_vec(&serde_json::json!({ "user_metadata": m }))?),
+            None => match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+        }
+    }
+
     /// Records the ETag of an object written outside s3s-fs, in s3s-fs' own sidecar format.
     pub fn store_etag(&self, bucket: &str, key: &str, etag: &str) -> std::io::Result<()> {
         let mut map = serde_json::Map::new();
@@ -113,6 +142,8 @@ pub struct ObjectWriter {
     /// `(layout, bucket, key)` when the file is an S3 object whose ETag must be recorded.
     object: Option<(ObjectLayout, String, String)>,
     written: u64,
+    /// A CSE_KMS object: sealed when finished, its plaintext kept at the path when given.
+    seal: Option<(Seal, Option<PathBuf>)>,
 }
 
 impl ObjectWriter {
@@ -131,25 +162,50 @@ impl ObjectWriter {
         std::fs::create_dir_all(tmp_dir)?;
         let tmp = tmp_dir.join(uuid::Uuid::new_v4().to_string());
         let out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
-        Ok(Self { out, tmp, dest, md5: Md5::new(), object: None, written: 0 })
+        Ok(Self { out, tmp, dest, md5: Md5::new(), object: None, written: 0, seal: None })
     }
 
-    /// Makes the file visible under its final name; returns its size.
+    /// Writes the object sealed with `seal` (CSE_KMS) when given, keeping its plaintext at
+    /// `keep_plain` too (what GetQueryResults pages from) when given.
+    pub fn sealed(mut self, seal: Option<&Seal>, keep_plain: Option<PathBuf>) -> Self {
+        self.seal = seal.map(|s| (s.clone(), keep_plain));
+        self
+    }
+
+    /// Makes the file visible under its final name; returns its size (a sealed object's
+    /// plaintext size).
     pub fn finish(mut self) -> std::io::Result<u64> {
         self.out.flush()?;
         if let Some(parent) = self.dest.parent() {
             std::fs::create_dir_all(parent)?;
         }
+        let mut envelope = None;
+        if let Some((seal, keep_plain)) = self.seal.take() {
+            if let Some(plain) = keep_plain {
+                if let Some(parent) = plain.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::copy(&self.tmp, &plain)?;
+            }
+            envelope = Some(seal.seal_file(&self.tmp)?);
+            if self.written + 16 <= PART_BYTES {
+                // The ETag of a single PUT is the MD5 of what S3 stores: the ciphertext.
+                self.md5 = Md5::new();
+                self.md5.update(&std::fs::read(&self.tmp)?);
+            }
+        }
         if let Some((layout, bucket, key)) = &self.object {
-            let etag = if self.written <= PART_BYTES {
+            let stored = self.written + if envelope.is_some() { 16 } else { 0 };
+            let etag = if stored <= PART_BYTES {
                 hex::encode(std::mem::take(&mut self.md5).finalize())
             } else {
                 // A multipart upload's ETag is no MD5 of the content (S3 writes the MD5 of the
                 // parts' MD5s and the part count); clients may only compare it. A fresh token of
                 // that shape costs no hashing of the whole result.
-                format!("{}-{}", uuid::Uuid::new_v4().simple(), self.written.div_ceil(PART_BYTES))
+                format!("{}-{}", uuid::Uuid::new_v4().simple(), stored.div_ceil(PART_BYTES))
             };
             layout.store_etag(bucket, key, &etag)?;
+            layout.store_user_metadata(bucket, key, envelope.as_ref())?;
         }
         std::fs::rename(&self.tmp, &self.dest)?;
         Ok(self.written)

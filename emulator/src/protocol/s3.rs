@@ -231,6 +231,7 @@ impl Storage {
             e_tag: Some(ETag::Strong(etag)),
             accept_ranges: Some("bytes".into()),
             content_type: Some("application/octet-stream".parse().expect("valid mime")),
+            metadata: self.layout.user_metadata(&input.bucket, &input.key),
             ..Default::default()
         };
         Ok(S3Response::new(output))

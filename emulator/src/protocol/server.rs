@@ -34,6 +34,8 @@ pub struct Router {
     pub request_log: Option<std::sync::Mutex<std::fs::File>>,
     /// The OpenID Connect providers STS trusts for AssumeRoleWithWebIdentity.
     pub oidc_providers: Vec<crate::protocol::oidc::OidcProvider>,
+    /// KMS keys (GenerateDataKey, Decrypt).
+    pub kms: crate::protocol::kms::Kms,
 }
 
 /// S3 requests received, by method (tests and benchmarks count round trips with them).
@@ -83,13 +85,14 @@ impl Router {
         Ok(match service {
             "athena" => self.athena_call(req).await,
             "sts" => self.sts_call(req).await,
+            "kms" => self.kms_call(req).await,
             "s3" if req.method() == http::Method::GET && self.realism.roll(self.realism.fault_reset_rate) => return Err(ConnectionReset),
             "s3" => self.s3_call(req).await,
             other => api_error(&ApiError {
                 status: 400,
                 aws_type: "InvalidSignatureException",
                 athena_code: None,
-                message: format!("Credential should be scoped to a service this endpoint serves (athena, s3, sts), not '{other}'."),
+                message: format!("Credential should be scoped to a service this endpoint serves (athena, kms, s3, sts), not '{other}'."),
             }),
         })
     }
@@ -215,6 +218,36 @@ impl Router {
 }
 
 impl Router {
+    /// KMS (`awsJson1_1`, `TrentService.<Op>`), signed for `kms`; errors are KMS's JSON shape.
+    async fn kms_call(&self, req: Request<Incoming>) -> Response<Body> {
+        let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let (parts, body) = req.into_parts();
+        let error = |status: u16, code: &str, message: &str| json_response(status, &serde_json::json!({ "__type": code, "message": message }));
+        let body = match Limited::new(body, MAX_JSON_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => return error(400, "SerializationException", &format!("cannot read body: {e}")),
+        };
+        let caller = match verify_sigv4(&self.keys, &self.region, "kms", &parts.method, &parts.uri, &parts.headers, &body) {
+            Ok(caller) => caller,
+            Err(e) => {
+                let status = if matches!(e, crate::protocol::auth::AuthError::Missing) { 403 } else { 400 };
+                return error(status, e.aws_type(), &e.to_string());
+            }
+        };
+        let Some(operation) = target.strip_prefix("TrentService.") else {
+            return error(400, "UnknownOperationException", &format!("Unknown target {target}"));
+        };
+        let input: serde_json::Value = match serde_json::from_slice(if body.is_empty() { b"{}" } else { &body }) {
+            Ok(v) => v,
+            Err(e) => return error(400, "SerializationException", &e.to_string()),
+        };
+        let principal = crate::protocol::sts::caller_principal(&self.keys, &caller).0;
+        match self.kms.call(operation, &input, &principal) {
+            Ok(output) => json_response(200, &output),
+            Err(e) => error(400, e.code, &e.message),
+        }
+    }
+
     /// STS (query protocol): AssumeRole, AssumeRoleWithWebIdentity, GetSessionToken,
     /// GetCallerIdentity.
     async fn sts_call(&self, req: Request<Incoming>) -> Response<Body> {

@@ -168,7 +168,7 @@ pub fn call(keys: &Keys, providers: &[OidcProvider], caller: Option<&str>, form:
 
 /// The caller as GetCallerIdentity names it: a long-term key is the endpoint's user of that
 /// name; temporary credentials are whom STS issued them to.
-fn caller_principal(keys: &Keys, caller: &str) -> (String, String) {
+pub(crate) fn caller_principal(keys: &Keys, caller: &str) -> (String, String) {
     keys.principal(caller).unwrap_or_else(|| (format!("arn:aws:iam::{ACCOUNT}:user/{caller}"), caller.to_owned()))
 }
 

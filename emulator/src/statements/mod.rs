@@ -59,6 +59,8 @@ pub struct Job {
     pub staging: Option<String>,
     /// The engine the query runs on (its workgroup's, or the query's override).
     pub dialect: Arc<dyn Dialect>,
+    /// CSE_KMS: the key its result objects are sealed with.
+    pub seal: Option<crate::formats::envelope::Seal>,
 }
 
 /// Where GetQueryResults reads rows: a CSV whose first line is the header row iff `header`, or
@@ -98,6 +100,8 @@ pub struct Executor {
     unload_shape: unload::FileShape,
     /// Compression of the Arrow IPC streams kept for DuckDB's managed results.
     stream_compression: Option<arrow::ipc::CompressionType>,
+    /// The keys CSE_KMS results are sealed with.
+    kms: crate::protocol::kms::Kms,
 }
 
 impl Executor {
@@ -107,8 +111,14 @@ impl Executor {
         state_dir: PathBuf,
         unload_shape: unload::FileShape,
         stream_compression: Option<arrow::ipc::CompressionType>,
+        kms: crate::protocol::kms::Kms,
     ) -> Self {
-        Self { engine: Engine::new(catalog), layout, state_dir, unload_shape, stream_compression }
+        Self { engine: Engine::new(catalog), layout, state_dir, unload_shape, stream_compression, kms }
+    }
+
+    /// The endpoint's KMS keys.
+    pub fn kms(&self) -> &crate::protocol::kms::Kms {
+        &self.kms
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -121,6 +131,13 @@ impl Executor {
 
     /// Runs a job to completion. Dropping the returned future stops the engine work.
     pub async fn run(&self, job: &Job) -> Result<Outcome, Failure> {
+        if let Some(seal) = &job.seal {
+            // The key must make data keys before anything is written. (The message is this
+            // endpoint's: Athena's for an unusable result key was not found in a source.)
+            seal.check().map_err(|e| {
+                Failure::user("PERMISSION_DENIED", format!("Cannot encrypt the query results with KMS key {}: {e}", seal.key))
+            })?;
+        }
         let statement = match &job.statement {
             Prepared::Hive(hive) => return self.run_hive(job, hive).await,
             Prepared::CopyTo { query, target, options } => return self.run_copy(job, query, target, options).await,

@@ -65,7 +65,7 @@ impl Executor {
     pub(crate) fn write_txt(&self, job: &Job, lines: &[String]) -> Result<Outcome, Failure> {
         let mut outcome = Outcome::default();
         if let Some((uri, bucket, key)) = self.result_object(job, "txt") {
-            let mut w = ObjectWriter::object(&self.layout, &self.tmp_dir(), &bucket, &key)?;
+            let mut w = ObjectWriter::object(&self.layout, &self.tmp_dir(), &bucket, &key)?.sealed(job.seal.as_ref(), None);
             std::io::Write::write_all(&mut w, lines.join("\n").as_bytes())?;
             w.finish()?;
             outcome.output_location = Some(uri);

@@ -26,8 +26,13 @@ impl Executor {
         let (mut text, output_location, api_path) = match (arrow_only, self.result_object(job, "csv")) {
             (true, _) => (None, None, self.stream_path(&job.id)),
             (false, Some((uri, bucket, key))) => {
-                let path = self.layout.object_path(&bucket, &key).expect("validated key");
-                (Some(ObjectWriter::object(&self.layout, &self.tmp_dir(), &bucket, &key)?), Some(uri), path)
+                let w = ObjectWriter::object(&self.layout, &self.tmp_dir(), &bucket, &key)?;
+                match &job.seal {
+                    // GetQueryResults pages from the plaintext, kept apart: Athena decrypts for
+                    // its API callers.
+                    Some(seal) => (Some(w.sealed(Some(seal), Some(self.api_path(&job.id)))), Some(uri), self.api_path(&job.id)),
+                    None => (Some(w), Some(uri), self.layout.object_path(&bucket, &key).expect("validated key")),
+                }
             }
             (false, None) => {
                 let path = self.api_path(&job.id);

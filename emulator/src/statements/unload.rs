@@ -167,6 +167,8 @@ struct FileTarget {
     schema: SchemaRef,
     descr: SchemaDescriptor,
     props: WriterProperties,
+    /// CSE_KMS: each data file sealed with this key.
+    seal: Option<crate::formats::envelope::Seal>,
 }
 
 /// An open data file.
@@ -179,7 +181,7 @@ struct OpenFile {
 impl FileTarget {
     fn open(&self, folder: &str) -> Result<OpenFile, UnloadError> {
         let key = format!("{}{folder}{}_{}", self.prefix, self.query_id, uuid::Uuid::new_v4());
-        let out = ObjectWriter::object(&self.layout, &self.tmp_dir, &self.bucket, &key)?;
+        let out = ObjectWriter::object(&self.layout, &self.tmp_dir, &self.bucket, &key)?.sealed(self.seal.as_ref(), None);
         let writer = TrinoWriter::new(out, self.schema.clone(), self.descr.clone(), self.props.clone())
             .map_err(|e| Failure::system(e.to_string()))?;
         Ok(OpenFile { writer, uri: format!("s3://{}/{key}", self.bucket), rows: 0 })
@@ -203,6 +205,7 @@ async fn write_unload(
     query_id: &str,
     options: &UnloadOptions,
     shape: FileShape,
+    seal: Option<&crate::formats::envelope::Seal>,
 ) -> Result<Vec<(String, usize)>, UnloadError> {
     let rows_per_file = shape.rows_per_file.max(1);
     let schema = &planned.schema;
@@ -232,6 +235,7 @@ async fn write_unload(
         schema: file_schema,
         descr,
         props,
+        seal: seal.cloned(),
     });
     let streams = execute_stream_partitioned(planned.physical.clone(), planned.ctx.task_ctx()).map_err(UnloadError::Engine)?;
     let tasks = streams.into_iter().map(|mut stream| {
@@ -343,7 +347,7 @@ impl Executor {
         let planned = self.engine.plan_in(ctx, &job.sql, Statement::Query(Box::new(query.clone()))).await?;
         let schema = &planned.schema;
         check_supported(schema)?;
-        let files = write_unload(&planned, &self.layout, &self.tmp_dir(), &bucket, &prefix, &job.id, &options, self.unload_shape)
+        let files = write_unload(&planned, &self.layout, &self.tmp_dir(), &bucket, &prefix, &job.id, &options, self.unload_shape, job.seal.as_ref())
             .await
             .map_err(|e| match e {
                 UnloadError::Engine(e) => df_failure(&job.sql, e),
@@ -360,7 +364,7 @@ impl Executor {
         let manifest_text: String = lines.iter().map(|l| format!("{l}\n")).collect();
         if let Some((_, bucket, key)) = self.result_object(job, "csv") {
             let key = key.trim_end_matches(".csv").to_owned() + "-manifest.csv";
-            let mut w = ObjectWriter::object(&self.layout, &self.tmp_dir(), &bucket, &key)?;
+            let mut w = ObjectWriter::object(&self.layout, &self.tmp_dir(), &bucket, &key)?.sealed(job.seal.as_ref(), None);
             std::io::Write::write_all(&mut w, manifest_text.as_bytes())?;
             w.finish()?;
             outcome.manifest_location = Some(format!("s3://{bucket}/{key}"));

@@ -119,6 +119,7 @@ impl Athena {
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect());
         let (selected_engine, dialect) = self.engine_of(&wg, body.get("EngineVersion"))?;
+        let seal = self.seal_of(encryption.as_ref(), dialect.name())?;
         let bound = bind_parameters(&query, params.as_deref().unwrap_or(&[]))?;
         // Engine version 3 refuses a syntax error at submission; DuckDB takes any text and the
         // query ends FAILED.
@@ -204,7 +205,7 @@ impl Athena {
         state.records.insert(id.clone(), rec);
         match prepared {
             Some((statement, _)) if !reused => {
-                let job = Job { id: id.clone(), sql: bound, statement, kind, database, staging, dialect };
+                let job = Job { id: id.clone(), sql: bound, statement, kind, database, staging, dialect, seal };
                 let this = self.clone();
                 let handle = self.engine_rt.spawn(async move { this.execute(job).await });
                 state.tasks.insert(id.clone(), handle.abort_handle());
@@ -214,6 +215,24 @@ impl Athena {
             None => {}
         }
         Ok(json!({ "QueryExecutionId": id }))
+    }
+
+    /// The key a CSE_KMS query's result objects are sealed with (`None` for other options, whose
+    /// encryption S3 applies and removes).
+    fn seal_of(&self, encryption: Option<&Value>, engine: &str) -> Result<Option<crate::formats::envelope::Seal>, ApiError> {
+        let Some(encryption) = encryption else { return Ok(None) };
+        if str_field(encryption, "EncryptionOption") != Some("CSE_KMS") {
+            return Ok(None);
+        }
+        // Athena's DuckDB engine does not support CSE_KMS results (its documentation); the
+        // words of its refusal are this endpoint's.
+        if engine == DUCKDB {
+            return Err(ApiError::invalid("INVALID_INPUT", "CSE_KMS result encryption is not supported by the DuckDB engine"));
+        }
+        let Some(key) = str_field(encryption, "KmsKey") else {
+            return Err(ApiError::invalid("INVALID_INPUT", "EncryptionOption CSE_KMS needs a KmsKey"));
+        };
+        Ok(Some(crate::formats::envelope::Seal { kms: self.engine.kms().clone(), key: key.to_owned() }))
     }
 
     /// The engine a query runs on: StartQueryExecution's `EngineVersion` (a name, or an object
