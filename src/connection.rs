@@ -72,12 +72,15 @@ impl Connection {
             conf = conf.endpoint_url(url);
         }
         let athena = aws_sdk_athena::Client::from_conf(conf.build());
+        // KMS gives the data keys of CSE_KMS result objects (AWS_ENDPOINT_URL_KMS or the
+        // connection's endpoint_url reach a local one).
+        let kms = aws_sdk_kms::config::Builder::from(&sdk_config).retry_config(sdk_retry.clone()).timeout_config(timeouts.clone()).build();
         let mut s3 = aws_sdk_s3::config::Builder::from(&sdk_config).retry_config(sdk_retry).timeout_config(timeouts);
         if let Some(url) = &settings.s3_endpoint_url {
             // Local and S3-compatible endpoints serve path-style requests.
             s3 = s3.endpoint_url(url).force_path_style(true);
         }
-        let fetcher = Fetcher::new(aws_sdk_s3::Client::from_conf(s3.build()), settings.fetch);
+        let fetcher = Fetcher::new(aws_sdk_s3::Client::from_conf(s3.build()), aws_sdk_kms::Client::from_conf(kms), settings.fetch);
         if sdk_config.region().is_none() {
             return Err(Error::config("no AWS region"));
         }

@@ -6,12 +6,18 @@
 //! (credentials from every path of [`crate::ConnectionBuilder`], region, endpoint overrides) and
 //! its retry strategy for 5xx and SlowDown, and it is already in the dependency tree.
 
+pub(crate) mod cse;
 pub(crate) mod result_stream;
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use bytes::{Bytes, BytesMut};
-use futures::{Stream, StreamExt};
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt, TryStreamExt};
+
+use crate::fetch::cse::{DataKeys, Envelope, ObjectCipher, Piece, TAG_LEN};
 
 use crate::error::{Error, Result};
 
@@ -105,23 +111,43 @@ fn storage_error(uri: &str, message: impl Into<String>, source: Option<crate::er
     Error::Storage { uri: uri.to_owned(), message: message.into(), source }
 }
 
-/// Reads objects of one S3 client.
+/// Reads objects of one S3 client; client-side encrypted (CSE_KMS) objects with data keys from
+/// KMS ([`cse`]).
 #[derive(Clone, Debug)]
 pub(crate) struct Fetcher {
     s3: aws_sdk_s3::Client,
     config: FetchConfig,
+    keys: DataKeys,
 }
 
-/// Size and ETag of an object.
+/// Size and ETag of an object (a client-side encrypted object's size is its plaintext's).
 #[derive(Debug, Clone)]
 pub(crate) struct ObjectMeta {
     pub size: u64,
     pub etag: Option<String>,
+    /// Set when the object is client-side encrypted and was opened by this process.
+    pub(crate) sealed: Option<Arc<Sealed>>,
+}
+
+impl ObjectMeta {
+    /// An object's size and ETag as recorded elsewhere (a partition).
+    pub(crate) fn new(size: u64, etag: Option<String>) -> Self {
+        Self { size, etag, sealed: None }
+    }
+}
+
+/// A client-side encrypted object being read: its cipher, the GHASH share of the opening bytes
+/// handed out with it, and its tag when the opening reached its end.
+#[derive(Debug)]
+pub(crate) struct Sealed {
+    cipher: ObjectCipher,
+    opening: Option<Piece>,
+    tag: Option<Vec<u8>>,
 }
 
 impl Fetcher {
-    pub(crate) fn new(s3: aws_sdk_s3::Client, config: FetchConfig) -> Self {
-        Self { s3, config }
+    pub(crate) fn new(s3: aws_sdk_s3::Client, kms: aws_sdk_kms::Client, config: FetchConfig) -> Self {
+        Self { s3, config, keys: DataKeys::new(kms) }
     }
 
     pub(crate) fn config(&self) -> &FetchConfig {
@@ -130,19 +156,75 @@ impl Fetcher {
 
     /// The first `len` bytes of the object (all of it when it is shorter) with its size and
     /// ETag, from one ranged GET: no HEAD before reading. The rest is read pinned to that ETag.
+    /// A client-side encrypted object comes decrypted, its opening cut to whole 16-byte blocks
+    /// (unless it is the whole object) so that the ranges after it hash on their own.
     pub(crate) async fn open_head(&self, uri: &str, len: u64) -> Result<(ObjectMeta, Bytes)> {
-        self.open(uri, format!("bytes=0-{}", len.max(1) - 1)).await
+        let (meta, raw, _, envelope) = self.open(uri, format!("bytes=0-{}", len.max(1) - 1)).await?;
+        let Some(envelope) = envelope else { return Ok((meta, raw)) };
+        let cipher = self.keys.cipher(&envelope).await?;
+        let size = plain_size(uri, meta.size)?;
+        let (keep, tag) = if raw.len() as u64 >= size {
+            let mut tag = raw[size as usize..].to_vec();
+            if (tag.len() as u64) < TAG_LEN {
+                let rest = self.raw_range(uri, meta.etag.as_deref(), size + tag.len() as u64, size + TAG_LEN, false).await?;
+                tag.extend_from_slice(&rest);
+            }
+            (size as usize, Some(tag))
+        } else {
+            (raw.len() / 16 * 16, None)
+        };
+        let (plain, piece) = unseal(cipher.clone(), 0, raw.slice(..keep)).await?;
+        let sealed = Arc::new(Sealed { cipher, opening: Some(piece), tag });
+        Ok((ObjectMeta { size, etag: meta.etag, sealed: Some(sealed) }, plain))
     }
 
     /// The last `len` bytes of the object (all of it when it is shorter) with its size and ETag,
-    /// from one suffix GET: a Parquet file's footer comes with its first request.
+    /// from one suffix GET: a Parquet file's footer comes with its first request. A client-side
+    /// encrypted object comes whole instead (its other bytes in parallel ranges), decrypted and
+    /// authenticated: none of its rows is read before its tag is checked.
     pub(crate) async fn open_tail(&self, uri: &str, len: u64) -> Result<(ObjectMeta, Bytes)> {
-        self.open(uri, format!("bytes=-{}", len.max(1))).await
+        let (meta, raw, start, envelope) = self.open(uri, format!("bytes=-{}", len.max(1))).await?;
+        let Some(envelope) = envelope else { return Ok((meta, raw)) };
+        let cipher = self.keys.cipher(&envelope).await?;
+        let size = plain_size(uri, meta.size)?;
+        let sealed = Arc::new(Sealed { cipher: cipher.clone(), opening: None, tag: None });
+        let whole = ObjectMeta { size, etag: meta.etag.clone(), sealed: Some(sealed.clone()) };
+        // Everything before the tail, in aligned ranges, then the tail itself (tag included).
+        let chunk = self.config.chunk_size.max(16).next_multiple_of(16);
+        let before = (0..start.div_ceil(chunk)).map(move |i| (i * chunk, ((i + 1) * chunk).min(start)));
+        let this = self.clone();
+        let uri_owned = uri.to_owned();
+        let etag = meta.etag.clone();
+        let mut parts: Vec<(Bytes, Piece)> = futures::stream::iter(before)
+            .map(move |(s, e)| {
+                let (this, uri, etag, cipher) = (this.clone(), uri_owned.clone(), etag.clone(), cipher.clone());
+                async move {
+                    let raw = this.raw_range(&uri, etag.as_deref(), s, e, false).await?;
+                    unseal(cipher, s, raw).await
+                }
+            })
+            .buffered(self.config.concurrency.max(1))
+            .try_collect::<Vec<_>>()
+            .await?;
+        let tag = raw.slice((raw.len() as u64 - TAG_LEN.min(raw.len() as u64)) as usize..);
+        let tail_plain_len = (size.saturating_sub(start)) as usize;
+        parts.push(unseal(sealed.cipher.clone(), start.min(size), raw.slice(..tail_plain_len.min(raw.len()))).await?);
+        let mut check = sealed.cipher.tag_check();
+        let in_order = parts.iter().all(|(_, piece)| check.add(piece));
+        if !in_order || !check.matches(&tag) {
+            return Err(tampered(uri));
+        }
+        let mut out = BytesMut::with_capacity(size as usize);
+        for (plain, _) in parts {
+            out.extend_from_slice(&plain);
+        }
+        Ok((whole, out.freeze()))
     }
 
     /// One ranged GET whose `Content-Range` tells the object's size; a body cut short is
-    /// completed by GETs pinned to the ETag it came with.
-    async fn open(&self, uri: &str, range: String) -> Result<(ObjectMeta, Bytes)> {
+    /// completed by GETs pinned to the ETag it came with. Returns the bytes as stored, where
+    /// they start, and the object's encryption envelope when it has one.
+    async fn open(&self, uri: &str, range: String) -> Result<(ObjectMeta, Bytes, u64, Option<Envelope>)> {
         let (bucket, key) = parse_s3_uri(uri)?;
         let mut failures = 0u32;
         let out = loop {
@@ -154,7 +236,7 @@ impl Fetcher {
                 Ok(out) => break out,
                 // An empty object has no byte to range over (416 InvalidRange).
                 Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
-                    return Ok((ObjectMeta { size: 0, etag: None }, Bytes::new()));
+                    return Ok((ObjectMeta::new(0, None), Bytes::new(), 0, None));
                 }
                 Err(e) => {
                     let status = e.raw_response().map(|r| r.status().as_u16());
@@ -171,6 +253,7 @@ impl Fetcher {
                 }
             }
         };
+        let envelope = Envelope::from_metadata(uri, out.metadata())?;
         let etag = out.e_tag().map(str::to_owned);
         let length = out.content_length().unwrap_or(0).max(0) as u64;
         // `bytes a-b/size`; without it (a 200 for the whole object) the body is the object.
@@ -178,7 +261,7 @@ impl Fetcher {
             Some((start, size)) => (start, size),
             None => (0, length),
         };
-        let meta = ObjectMeta { size, etag };
+        let meta = ObjectMeta::new(size, etag);
         let mut buf = BytesMut::with_capacity(length as usize);
         let mut body = out.body;
         loop {
@@ -193,11 +276,11 @@ impl Fetcher {
         }
         if (buf.len() as u64) < length {
             let from = start + buf.len() as u64;
-            let rest = self.range(uri, meta.etag.as_deref(), from, start + length).await?;
+            let rest = self.raw_range(uri, meta.etag.as_deref(), from, start + length, envelope.is_some()).await?;
             buf.extend_from_slice(&rest);
         }
         buf.truncate(length as usize);
-        Ok((meta, buf.freeze()))
+        Ok((meta, buf.freeze(), start, envelope))
     }
 
     /// Deletes the objects at `uris` (best effort: failures are logged).
@@ -213,22 +296,86 @@ impl Fetcher {
     /// The whole (small) object in memory.
     pub(crate) async fn get_all(&self, uri: &str) -> Result<Bytes> {
         let (meta, first) = self.open_head(uri, self.config.chunk_size).await?;
-        if first.len() as u64 >= meta.size {
+        if first.len() as u64 >= meta.size && meta.sealed.is_none() {
             return Ok(first);
         }
-        let rest = self.range(uri, meta.etag.as_deref(), first.len() as u64, meta.size).await?;
-        Ok([first, rest].concat().into())
+        let parts: Vec<Bytes> = futures::TryStreamExt::try_collect(self.chunks(uri, &meta, first)).await?;
+        Ok(parts.concat().into())
     }
 
     /// The object's bytes in order, `first` (its opening bytes, already read) included, the
-    /// rest as ranged GETs in flight concurrently.
-    pub(crate) fn chunks(&self, uri: &str, meta: &ObjectMeta, first: Bytes) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
-        let chunk = self.config.chunk_size.max(1);
+    /// rest as ranged GETs in flight concurrently. A client-side encrypted object's ranges are
+    /// decrypted and hashed where they are fetched, and its tag checked before its last bytes
+    /// are handed on (a mismatch ends the stream with an error instead).
+    pub(crate) fn chunks(&self, uri: &str, meta: &ObjectMeta, first: Bytes) -> BoxStream<'static, Result<Bytes>> {
         let size = meta.size;
         let from = (first.len() as u64).min(size);
+        let Some(sealed) = meta.sealed.clone() else {
+            let chunk = self.config.chunk_size.max(1);
+            let ranges = (0..(size - from).div_ceil(chunk)).map(move |i| (from + i * chunk, (from + (i + 1) * chunk).min(size)));
+            let head = (!first.is_empty()).then_some(Ok(first));
+            return futures::stream::iter(head).chain(self.ranges(uri, meta, ranges)).boxed();
+        };
+        // Ranges start on block boundaries (the opening was cut to one), so each hashes alone;
+        // the last one brings the tag.
+        let chunk = self.config.chunk_size.max(16).next_multiple_of(16);
         let ranges = (0..(size - from).div_ceil(chunk)).map(move |i| (from + i * chunk, (from + (i + 1) * chunk).min(size)));
-        let head = (!first.is_empty()).then_some(Ok(first));
-        futures::stream::iter(head).chain(self.ranges(uri, meta, ranges))
+        let (this, uri_owned, etag, cipher) = (self.clone(), uri.to_owned(), meta.etag.clone(), sealed.cipher.clone());
+        let fetched = futures::stream::iter(ranges)
+            .map(move |(start, end)| {
+                let (this, uri, etag, cipher) = (this.clone(), uri_owned.clone(), etag.clone(), cipher.clone());
+                async move {
+                    let last = end == size;
+                    let mut raw = this.raw_range(&uri, etag.as_deref(), start, if last { end + TAG_LEN } else { end }, true).await?;
+                    let tag = last.then(|| raw.split_off((end - start) as usize).to_vec());
+                    let (plain, piece) = unseal(cipher, start, raw).await?;
+                    Ok::<_, Error>((plain, piece, tag))
+                }
+            })
+            .buffered(self.config.concurrency.max(1))
+            .boxed();
+        let mut check = sealed.cipher.tag_check();
+        let opening_ok = sealed.opening.as_ref().is_none_or(|p| check.add(p));
+        let uri = uri.to_owned();
+        let state = (Some(first), fetched, Some(check), opening_ok);
+        futures::stream::unfold(state, move |(mut first, mut fetched, mut check, ok)| {
+            let (uri, sealed) = (uri.clone(), sealed.clone());
+            async move {
+                let verify = |check: Option<cse::TagCheck>, tag: Option<&[u8]>| match (check, tag) {
+                    (Some(check), Some(tag)) if ok => if check.matches(tag) { Ok(()) } else { Err(tampered(&uri)) },
+                    _ => Err(tampered(&uri)),
+                };
+                loop {
+                    if let Some(bytes) = first.take() {
+                        if from == size {
+                            // The opening was the whole object: checked before it is handed on.
+                            if let Err(e) = verify(check.take(), sealed.tag.as_deref()) {
+                                return Some((Err(e), (None, fetched, None, false)));
+                            }
+                        }
+                        if bytes.is_empty() {
+                            continue;
+                        }
+                        return Some((Ok(bytes), (None, fetched, check, ok)));
+                    }
+                    check.as_ref()?;
+                    return match fetched.next().await? {
+                        Err(e) => Some((Err(e), (None, fetched, None, false))),
+                        Ok((plain, piece, tag)) => {
+                            let ok = ok && check.as_mut().is_some_and(|c| c.add(&piece));
+                            match tag {
+                                None => Some((Ok(plain), (None, fetched, check, ok))),
+                                Some(tag) => match verify(check.take(), Some(&tag)) {
+                                    Ok(()) => Some((Ok(plain), (None, fetched, None, ok))),
+                                    Err(e) => Some((Err(e), (None, fetched, None, false))),
+                                },
+                            }
+                        }
+                    };
+                }
+            }
+        })
+        .boxed()
     }
 
     /// The bytes of `ranges` of the object (start, end), in order, `concurrency` GETs in flight
@@ -241,17 +388,28 @@ impl Fetcher {
     ) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
         let this = self.clone();
         let uri = uri.to_owned();
-        let etag = meta.etag.clone();
+        let meta = meta.clone();
         futures::stream::iter(ranges)
             .map(move |(start, end)| {
-                let (this, uri, etag) = (this.clone(), uri.clone(), etag.clone());
-                async move { this.range(&uri, etag.as_deref(), start, end).await }
+                let (this, uri, meta) = (this.clone(), uri.clone(), meta.clone());
+                async move { this.range(&uri, &meta, start, end).await }
             })
             .buffered(self.config.concurrency.max(1))
     }
 
-    /// Bytes `start..end` of the object, resuming after cut or short bodies.
-    pub(crate) async fn range(&self, uri: &str, etag: Option<&str>, start: u64, end: u64) -> Result<Bytes> {
+    /// Bytes `start..end` of the object, resuming after cut or short bodies. A client-side
+    /// encrypted object is read whole ([`Self::chunks`], [`Self::open_tail`]), never by
+    /// unauthenticated ranges: asking for one is an error.
+    pub(crate) async fn range(&self, uri: &str, meta: &ObjectMeta, start: u64, end: u64) -> Result<Bytes> {
+        if meta.sealed.is_some() {
+            return Err(storage_error(uri, "a client-side encrypted object is read whole, not by byte ranges", None));
+        }
+        self.raw_range(uri, meta.etag.as_deref(), start, end, false).await
+    }
+
+    /// Bytes `start..end` as stored, resuming after cut or short bodies; unless `sealed`, an
+    /// object with an encryption envelope is refused (its bytes are ciphertext).
+    async fn raw_range(&self, uri: &str, etag: Option<&str>, start: u64, end: u64, sealed: bool) -> Result<Bytes> {
         let (bucket, key) = parse_s3_uri(uri)?;
         let len = (end - start) as usize;
         let mut buf = BytesMut::with_capacity(len);
@@ -279,6 +437,9 @@ impl Fetcher {
                 .send()
                 .await;
             let mut body = match sent {
+                Ok(out) if !sealed && out.metadata().is_some_and(|m| m.contains_key("x-amz-key-v2") || m.contains_key("x-amz-key")) => {
+                    return Err(storage_error(uri, "the object is client-side encrypted (it carries an encryption envelope): it is read whole", None));
+                }
                 Ok(out) => out.body,
                 Err(e) => {
                     let status = e.raw_response().map(|r| r.status().as_u16());
@@ -313,6 +474,32 @@ impl Fetcher {
         }
         Ok(buf.freeze())
     }
+}
+
+/// The plaintext size of a client-side encrypted object of `stored` bytes (its tag after it).
+fn plain_size(uri: &str, stored: u64) -> Result<u64> {
+    stored.checked_sub(TAG_LEN).ok_or_else(|| storage_error(uri, format!("a client-side encrypted object of {stored} bytes is shorter than its tag"), None))
+}
+
+fn tampered(uri: &str) -> Error {
+    storage_error(
+        uri,
+        "the object's authentication tag does not match its content: it was changed or damaged after it was written (CSE_KMS); none of its last rows were read",
+        None,
+    )
+}
+
+/// Hashes the ciphertext `raw` (the object's bytes from `offset` on) and decrypts it, on a
+/// blocking thread: ranges of one object are opened on every core at once.
+async fn unseal(cipher: ObjectCipher, offset: u64, raw: Bytes) -> Result<(Bytes, Piece)> {
+    tokio::task::spawn_blocking(move || {
+        let mut buf = raw.try_into_mut().unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+        let piece = cipher.hash(offset, &buf);
+        cipher.decrypt(offset, &mut buf);
+        (buf.freeze(), piece)
+    })
+    .await
+    .map_err(|e| Error::decode(format!("decryption task failed: {e}")))
 }
 
 /// `bytes 0-99/1234` -> (0, 1234).

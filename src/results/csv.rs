@@ -176,7 +176,7 @@ async fn record_start(fetcher: &Fetcher, uri: &str, meta: &ObjectMeta, start: u6
     let mut len = RESYNC_FIRST.min(window);
     loop {
         let to = (from + len).min(meta.size);
-        read.extend_from_slice(&fetcher.range(uri, meta.etag.as_deref(), from + read.len() as u64, to).await?);
+        read.extend_from_slice(&fetcher.range(uri, meta, from + read.len() as u64, to).await?);
         match start_in(&read, to == meta.size, grammar) {
             Start::At(at) => return Ok(from + at as u64),
             Start::NeedMore if len < window => len = (len * 4).min(window),
@@ -205,7 +205,7 @@ async fn record_start(fetcher: &Fetcher, uri: &str, meta: &ObjectMeta, start: u6
         if at >= meta.size {
             return Ok(meta.size);
         }
-        bytes = fetcher.range(uri, meta.etag.as_deref(), at, (at + window).min(meta.size)).await?;
+        bytes = fetcher.range(uri, meta, at, (at + window).min(meta.size)).await?;
     }
 }
 

@@ -289,7 +289,7 @@ impl Connection {
             Location::Parquet { uri, size, etag, as_text, rewritten } => {
                 let plan =
                     UnloadColumns { columns: partition.columns.clone(), as_text: as_text.clone(), rewritten: *rewritten, copied_to: None };
-                let expected = ObjectMeta { size: *size, etag: etag.clone() };
+                let expected = ObjectMeta::new(*size, etag.clone());
                 let stream =
                     unload::unload_stream(self.fetcher(), vec![(uri.clone(), Some(expected))], unit, &self.settings().fetch).await?;
                 match stream {
@@ -298,7 +298,7 @@ impl Connection {
                 }
             }
             Location::Csv { uri, size, etag, range: Some(range) } => {
-                let meta = ObjectMeta { size: *size, etag: etag.clone() };
+                let meta = ObjectMeta::new(*size, etag.clone());
                 csv::csv_range_stream(self.fetcher(), uri, meta, *range, &partition.query_id, partition.text_schema()?).await
             }
             Location::Csv { uri, size, etag, range: None } => {

@@ -58,11 +58,10 @@ impl S3ParquetReader {
     /// The bytes of `range` (not in memory), fetched in parallel pieces of at most `piece` bytes,
     /// kept as they came (no copy into one buffer): [`Pieces::slice`] hands out views of them.
     async fn fetch(&self, range: Range<u64>, piece: u64) -> Result<Pieces> {
-        let etag = self.meta.etag.as_deref();
         let piece = piece.max(1);
         let starts: Vec<u64> = (range.start..range.end).step_by(piece as usize).collect();
         let parts = futures::future::try_join_all(
-            starts.iter().map(|&s| async move { self.fetcher.range(&self.uri, etag, s, (s + piece).min(range.end)).await }),
+            starts.iter().map(|&s| async move { self.fetcher.range(&self.uri, &self.meta, s, (s + piece).min(range.end)).await }),
         )
         .await?;
         Ok(Pieces { parts: starts.into_iter().zip(parts).collect() })
