@@ -113,36 +113,32 @@ impl Connection {
         &self.inner
     }
 
-    /// Says once per connection that DuckDB results are read through GetQueryResults because
-    /// the service does not serve GetQueryResultStream (`cause`).
-    /// Where the result of `info` is read from: the `result_source` setting, except for a
-    /// result written with CSE_KMS (its files in S3 are ciphertext), read through
-    /// GetQueryResults with one warning per connection, or refused when
-    /// `encrypted_result_fallback` is off or the source is forced to S3.
-    pub(crate) fn result_source_for(&self, info: &QueryInfo) -> Result<ResultSource> {
-        let source = self.settings().result_source;
-        if !info.client_side_encrypted() || source == ResultSource::Api {
-            return Ok(source);
-        }
-        let refuse = |message: &str| Err(Error::EncryptedResult { query_id: info.query_id.clone(), message: message.into() });
+    /// What to read a CSE_KMS result through once KMS refused this caller the data key of its
+    /// files (`refused`): GetQueryResults, with one warning per connection that says why, when
+    /// the source is `Auto`, `encrypted_result_fallback` is on and the result is no UNLOAD's
+    /// (GetQueryResults does not serve Parquet files); else [`Error::EncryptedResult`].
+    pub(crate) fn after_key_refused(&self, info: &QueryInfo, refused: Error) -> Result<ResultSource> {
+        let refuse = |why: &str| Err(Error::EncryptedResult { query_id: info.query_id.clone(), message: format!("{refused}; {why}") });
         if info.substatement_type.as_deref() == Some("UNLOAD") {
-            return refuse("its Parquet files in S3 are ciphertext and GetQueryResults does not serve them; read it without unload");
+            return refuse("GetQueryResults does not serve an UNLOAD's Parquet files");
         }
-        if source == ResultSource::S3 {
-            return refuse("its files in S3 are ciphertext; read it with ResultSource::Auto or ResultSource::Api");
+        if self.settings().result_source == ResultSource::S3 {
+            return refuse("the result source is S3");
         }
         if !self.settings().encrypted_result_fallback {
-            return refuse("its files in S3 are ciphertext, and encrypted_result_fallback is off");
+            return refuse("encrypted_result_fallback is off");
         }
         if !self.inner.cse_warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
             tracing::warn!(
                 query_id = %info.query_id,
-                "the result is encrypted client-side (CSE_KMS): its files in S3 are ciphertext, so it is read through GetQueryResults (slower); set encrypted_result_fallback=false to make this an error"
+                "the result is encrypted client-side (CSE_KMS) and {refused}: it is read through GetQueryResults instead (slower); set encrypted_result_fallback=false to make this an error"
             );
         }
         Ok(ResultSource::Api)
     }
 
+    /// Says once per connection that DuckDB results are read through GetQueryResults because
+    /// the service does not serve GetQueryResultStream (`cause`).
     pub(crate) fn warn_stream_not_offered(&self, cause: &str) {
         if !self.inner.stream_warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
             tracing::warn!("GetQueryResultStream is not available ({cause}): DuckDB results are read through GetQueryResults");

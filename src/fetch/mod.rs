@@ -166,7 +166,7 @@ impl Fetcher {
         let (keep, tag) = if raw.len() as u64 >= size {
             let mut tag = raw[size as usize..].to_vec();
             if (tag.len() as u64) < TAG_LEN {
-                let rest = self.raw_range(uri, meta.etag.as_deref(), size + tag.len() as u64, size + TAG_LEN, false).await?;
+                let rest = self.raw_range(uri, meta.etag.as_deref(), size + tag.len() as u64, size + TAG_LEN, true).await?;
                 tag.extend_from_slice(&rest);
             }
             (size as usize, Some(tag))
@@ -199,7 +199,7 @@ impl Fetcher {
             .map(move |(s, e)| {
                 let (this, uri, etag, cipher) = (this.clone(), uri_owned.clone(), etag.clone(), cipher.clone());
                 async move {
-                    let raw = this.raw_range(&uri, etag.as_deref(), s, e, false).await?;
+                    let raw = this.raw_range(&uri, etag.as_deref(), s, e, true).await?;
                     unseal(cipher, s, raw).await
                 }
             })

@@ -80,9 +80,13 @@ impl ResultSet {
         hints: &std::collections::HashMap<String, String>,
         unload: Option<&UnloadColumns>,
     ) -> Result<Self> {
-        let source = conn.result_source_for(&info)?;
+        let source = conn.settings().result_source;
         if let Some(plan) = unload {
-            return Self::open_unload(conn, info, plan).await;
+            let refused = |e: Error| match crate::fetch::cse::is_key_refused(&e) {
+                true => conn.after_key_refused(&info, e).map(drop).unwrap_err(),
+                false => e,
+            };
+            return Self::open_unload(conn.clone(), info.clone(), plan).await.map_err(refused);
         }
         let unit = conn.settings().timestamp_unit;
         Self::open_as(conn, info, hints, source, unit).await
@@ -137,6 +141,14 @@ impl ResultSet {
         let meta = match meta {
             Some(opening) if !whole_in_first_page => Some(opening.await),
             _ => None,
+        };
+        // A CSE_KMS result whose data key KMS refuses this caller: through the API, or refused.
+        let meta = match meta {
+            Some(Err(e)) if crate::fetch::cse::is_key_refused(&e) => {
+                let source = conn.after_key_refused(&info, e)?;
+                return Box::pin(Self::open_as(conn, info, hints, source, unit)).await;
+            }
+            other => other,
         };
         if let (Some(location), Some(meta), false) = (csv_location, meta, whole_in_first_page) {
             // Athena's count of the rows returned, asked for while the CSV is read: the stream

@@ -200,10 +200,14 @@ pub(crate) async fn partitions_of(
         location,
         duckdb: info.engine == Engine::DuckDb,
     };
-    let source = conn.result_source_for(&info)?;
+    let source = conn.settings().result_source;
+    let refused = |e: Error| match crate::fetch::cse::is_key_refused(&e) {
+        true => conn.after_key_refused(&info, e).map(drop).unwrap_err(),
+        false => e,
+    };
     if let Some(plan) = unload {
         let files = unload::data_files_of(conn, &info, Some(plan)).await?;
-        let metas = metas(conn, &files).await?;
+        let metas = metas(conn, &files).await.map_err(refused)?;
         let partitions: Vec<ResultPartition> = files
             .into_iter()
             .zip(metas)
@@ -238,10 +242,23 @@ pub(crate) async fn partitions_of(
         .output_location
         .clone()
         .filter(|l| source != ResultSource::Api && l.ends_with(".csv") && info.substatement_type.as_deref() != Some("UNLOAD"));
-    let partitions = match csv {
-        Some(uri) => {
-            let meta = metas(conn, std::slice::from_ref(&uri)).await?.remove(0);
-            csv_ranges(meta.size, conn.settings().fetch.csv_partition_bytes)
+    // A CSE_KMS result's data key is asked for here: refused, its partitions read the API.
+    let meta = match &csv {
+        Some(uri) => match metas(conn, std::slice::from_ref(uri)).await {
+            Ok(mut metas) => Some(metas.remove(0)),
+            Err(e) if crate::fetch::cse::is_key_refused(&e) => {
+                conn.after_key_refused(&info, e)?;
+                None
+            }
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    let partitions = match csv.zip(meta) {
+        Some((uri, meta)) => {
+            // A client-side encrypted CSV is one partition: its tag covers the whole object.
+            let per = if meta.sealed.is_some() { 0 } else { conn.settings().fetch.csv_partition_bytes };
+            csv_ranges(meta.size, per)
                 .into_iter()
                 .map(|range| partition(&columns, Location::Csv { uri: uri.clone(), size: meta.size, etag: meta.etag.clone(), range }))
                 .collect()
@@ -302,7 +319,16 @@ impl Connection {
                 csv::csv_range_stream(self.fetcher(), uri, meta, *range, &partition.query_id, partition.text_schema()?).await
             }
             Location::Csv { uri, size, etag, range: None } => {
-                let (meta, head) = self.fetcher().open_head(uri, self.settings().fetch.chunk_size.min(FIRST_RANGE)).await?;
+                let (meta, head) = match self.fetcher().open_head(uri, self.settings().fetch.chunk_size.min(FIRST_RANGE)).await {
+                    // A worker refused the data key of a CSE_KMS result: the API, or refused.
+                    Err(e) if crate::fetch::cse::is_key_refused(&e) => {
+                        let info = get_query_execution(self.athena(), &partition.query_id).await?;
+                        let source = self.after_key_refused(&info, e)?;
+                        let hints = partition.hints.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                        return Ok(ResultSet::open_as(self.clone(), info, &hints, source, unit).await?.into_stream());
+                    }
+                    opened => opened?,
+                };
                 unchanged(uri, &meta, *size, etag.as_deref())?;
                 Ok(csv::csv_stream(self.fetcher(), uri, meta, head, &partition.query_id, partition.text_schema()?))
             }

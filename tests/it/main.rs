@@ -72,7 +72,15 @@ pub fn issuer() -> &'static athena_emulator::LocalIssuer {
 pub fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
     SHARED.get_or_init(|| {
-        start_emulator(Emulator::builder().with_oidc_provider(issuer().provider(&[WEB_IDENTITY_AUDIENCE], &[WEB_IDENTITY_ROLE])))
+        start_emulator(
+            Emulator::builder()
+                .with_oidc_provider(issuer().provider(&[WEB_IDENTITY_AUDIENCE], &[WEB_IDENTITY_ROLE]))
+                .with_kms_key(
+                    athena_emulator::KmsKey::new("0b0e5b1c-7d1f-4c55-9d1e-5a4cfa2b7e01")
+                        .with_alias(encryption::OTHERS_KEY)
+                        .with_principals(["arn:aws:iam::000000000000:user/someone-else"]),
+                ),
+        )
     })
 }
 
