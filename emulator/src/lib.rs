@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use config::{Realism, ResultStream, WorkGroup, default_workgroups};
-pub use protocol::kms::KmsKey;
+pub use formats::kms::KmsKey;
 pub use protocol::oidc::{LocalIssuer, OidcProvider};
 
 /// Errors starting the endpoint.
@@ -268,9 +268,9 @@ impl EmulatorBuilder {
         };
         let mut kms_keys = self.kms_keys.clone();
         if self.fixtures {
-            kms_keys.push(protocol::kms::fixture_key());
+            kms_keys.push(formats::kms::fixture_key());
         }
-        let kms = protocol::kms::Kms::open(&kms_keys, &state_dir.join("kms"), &self.region).map_err(io)?;
+        let kms = formats::kms::Kms::open(&kms_keys, &state_dir.join("kms"), &self.region).map_err(io)?;
         let executor = Arc::new(statements::Executor::new(
             catalog,
             layout.clone(),

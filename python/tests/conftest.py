@@ -20,6 +20,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 #: Rows of `default.bench`, the large table of the streaming test.
 BENCH_ROWS = 4_000_000
+#: A KMS key whose policy names another principal than the endpoint's user (``test``).
+OTHERS_KMS_KEY = {
+    "key_id": "0b0e5b1c-7d1f-4c55-9d1e-5a4cfa2b7e01",
+    "aliases": ["alias/someone-elses"],
+    "principals": ["arn:aws:iam::000000000000:user/someone-else"],
+}
 
 
 def _cli() -> str:
@@ -153,6 +159,10 @@ def endpoint():
         provider = log.parent / "oidc-provider.json"
         provider.write_text(json.dumps(issuer.provider([WEB_IDENTITY_AUDIENCE], [WEB_IDENTITY_ROLE])), encoding="utf-8")
         args += ("--oidc-provider", str(provider))
+    # A KMS key only another principal may use (the fixture key alias/athena-results serves all).
+    others_key = log.parent / "kms-key.json"
+    others_key.write_text(json.dumps(OTHERS_KMS_KEY), encoding="utf-8")
+    args += ("--kms-key", str(others_key))
     try:
         with start_endpoint(data, *args) as (url, process):
             yield Endpoint(url, process, log, issuer)

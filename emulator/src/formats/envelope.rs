@@ -20,7 +20,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use rand::RngCore;
 
-use crate::protocol::kms::{Kms, KmsError};
+use crate::formats::kms::{Kms, KmsError};
 
 /// The KMS key and service a CSE_KMS query writes its result objects with.
 #[derive(Debug, Clone)]
@@ -106,7 +106,7 @@ mod tests {
     #[test]
     fn sealed_files_open_with_their_envelope_and_no_other() {
         let dir = tempfile::tempdir().unwrap();
-        let kms = Kms::open(&[crate::protocol::kms::fixture_key()], &dir.path().join("kms"), "us-east-1").unwrap();
+        let kms = Kms::open(&[crate::formats::kms::fixture_key()], &dir.path().join("kms"), "us-east-1").unwrap();
         let seal = Seal { kms: kms.clone(), key: "alias/athena-results".into() };
         let path = dir.path().join("result.csv");
         let text = b"\"a\"\n\"1\"\n".repeat(1000);

@@ -9,6 +9,7 @@ pub mod duckdb_text;
 pub mod envelope;
 pub mod duckdb_types;
 pub mod hivetext;
+pub mod kms;
 pub mod objects;
 pub mod result_csv;
 pub mod storage;

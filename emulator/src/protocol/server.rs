@@ -35,7 +35,7 @@ pub struct Router {
     /// The OpenID Connect providers STS trusts for AssumeRoleWithWebIdentity.
     pub oidc_providers: Vec<crate::protocol::oidc::OidcProvider>,
     /// KMS keys (GenerateDataKey, Decrypt).
-    pub kms: crate::protocol::kms::Kms,
+    pub kms: crate::formats::kms::Kms,
 }
 
 /// S3 requests received, by method (tests and benchmarks count round trips with them).
@@ -242,7 +242,7 @@ impl Router {
             Err(e) => return error(400, "SerializationException", &e.to_string()),
         };
         let principal = crate::protocol::sts::caller_principal(&self.keys, &caller).0;
-        match self.kms.call(operation, &input, &principal) {
+        match crate::protocol::kms::call(&self.kms, operation, &input, &principal) {
             Ok(output) => json_response(200, &output),
             Err(e) => error(400, e.code, &e.message),
         }

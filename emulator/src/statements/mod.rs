@@ -101,7 +101,7 @@ pub struct Executor {
     /// Compression of the Arrow IPC streams kept for DuckDB's managed results.
     stream_compression: Option<arrow::ipc::CompressionType>,
     /// The keys CSE_KMS results are sealed with.
-    kms: crate::protocol::kms::Kms,
+    kms: crate::formats::kms::Kms,
 }
 
 impl Executor {
@@ -111,13 +111,13 @@ impl Executor {
         state_dir: PathBuf,
         unload_shape: unload::FileShape,
         stream_compression: Option<arrow::ipc::CompressionType>,
-        kms: crate::protocol::kms::Kms,
+        kms: crate::formats::kms::Kms,
     ) -> Self {
         Self { engine: Engine::new(catalog), layout, state_dir, unload_shape, stream_compression, kms }
     }
 
     /// The endpoint's KMS keys.
-    pub fn kms(&self) -> &crate::protocol::kms::Kms {
+    pub fn kms(&self) -> &crate::formats::kms::Kms {
         &self.kms
     }
 
