@@ -10,7 +10,8 @@
 //! 2,000,000), `BENCH_MIN_QUERY_MS` (Athena's queueing and planning; default none).
 //!
 //! Prints, per line: what, seconds, MB/s, rows/s. (a) UNLOAD source, (b) CSV source,
-//! (c) GetQueryResults paging on a slice, (d) raw concurrent ranged download of the UNLOAD files,
+//! (a-cse) / (b-cse) the same sources on a result written with CSE_KMS (decrypted and
+//! authenticated; their throughput as a fraction of the plain one's), (c) GetQueryResults paging on a slice, (d) raw concurrent ranged download of the UNLOAD files,
 //! (e) Parquet decode of the same files from memory on every core, (f) the ceiling when the same
 //! cores fetch and decode, 1/(1/d + 1/e); a one-row query; peak heap while streaming at two
 //! result sizes; the sources' reading throughput as a fraction of (f). "Reading only" starts
@@ -252,6 +253,11 @@ async fn measure(rows: usize, latency: Duration, repeat: usize, memory: bool) ->
     let unload = builder.clone().with_unload(true).with_unload_cleanup(true).build().await.unwrap();
     // The files measured against are those of one UNLOAD of the whole table (kept).
     let keep = builder.clone().with_unload(true).build().await.unwrap();
+    // The same reads of a result written with CSE_KMS (the endpoint's fixture key): decrypted and
+    // authenticated on the fast path.
+    let cse = athena_arrow::Encryption::CseKms { kms_key: "alias/athena-results".into() };
+    let csv_cse = builder.clone().with_encryption(cse.clone()).build().await.unwrap();
+    let unload_cse = builder.clone().with_encryption(cse).with_unload(true).with_unload_cleanup(true).build().await.unwrap();
     let api = builder.with_result_source(ResultSource::Api).build().await.unwrap();
     let s3 = common::s3_client(&emulator);
 
@@ -281,6 +287,17 @@ async fn measure(rows: usize, latency: Duration, repeat: usize, memory: bool) ->
     line("(b) CSV source, execute to last batch", b.total, csv_bytes, b.rows);
     line("(b') CSV source, reading only", b.reading, csv_bytes, b.rows);
     println!("    time to first batch {:.1} ms, poll slack {:.1} ms", b.first_batch * 1e3, b.slack * 1e3);
+
+    let a_cse = run(&unload_cse, "SELECT * FROM bench", repeat).await;
+    line("(a-cse) UNLOAD source, CSE_KMS files, reading only", a_cse.reading, parquet_bytes, a_cse.rows);
+    let b_cse = run(&csv_cse, "SELECT * FROM bench", repeat).await;
+    line("(b-cse) CSV source, CSE_KMS result, reading only", b_cse.reading, csv_bytes, b_cse.rows);
+    assert_eq!((a_cse.rows, b_cse.rows), (a.rows, b.rows));
+    println!(
+        "CSE_KMS reading / plain reading (throughput, target >= 0.8x): UNLOAD {:.2}x, CSV {:.2}x",
+        a.reading / a_cse.reading,
+        b.reading / b_cse.reading
+    );
 
     let slice = (rows / 50).clamp(1000, 100_000);
     let c = run(&api, &format!("SELECT * FROM bench WHERE id < {slice}"), repeat).await;

@@ -353,7 +353,7 @@ impl ConnectionBuilder {
         self
     }
 
-    /// Endpoint of every AWS service (Athena, S3, STS), e.g. a local endpoint. Env: `AWS_ENDPOINT_URL`.
+    /// Endpoint of every AWS service (Athena, S3, STS, KMS), e.g. a local endpoint. Env: `AWS_ENDPOINT_URL`.
     pub fn with_endpoint_url(mut self, url: impl Into<String>) -> Self {
         let url = url.into();
         self.settings.s3_endpoint_url.get_or_insert_with(|| url.clone());

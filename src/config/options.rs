@@ -99,7 +99,7 @@ pub const SETTINGS: &[Setting] = &[
     setting("work_group", ValueKind::Text, "primary", "Athena workgroup").env("AWS_ATHENA_WORK_GROUP").pyathena("work_group"),
     setting("schema", ValueKind::Text, "default", "database of unqualified table names").pyathena("schema_name"),
     setting("catalog", ValueKind::Text, "AwsDataCatalog", "data catalog").pyathena("catalog_name"),
-    setting("endpoint_url", ValueKind::Text, "AWS's", "Athena, S3 and STS endpoint (a local endpoint, a VPC endpoint)")
+    setting("endpoint_url", ValueKind::Text, "AWS's", "Athena, S3, STS and KMS endpoint (a local endpoint, a VPC endpoint)")
         .env("AWS_ENDPOINT_URL")
         .pyathena("endpoint_url"),
     setting("unload", ValueKind::Flag, "false", "read SELECT results through UNLOAD to Parquet").pyathena("unload").per_query(),
