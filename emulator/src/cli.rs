@@ -77,6 +77,11 @@ pub struct ServeArgs {
     /// `principals`: every principal may use it; repeat for more keys).
     #[arg(long, value_name = "FILE")]
     pub kms_key: Vec<std::path::PathBuf>,
+    /// Serve an IAM Identity Center application for trusted identity propagation
+    /// (CreateTokenWithIAM): a JSON file `{"arn": ARN, "issuer": URL of an --oidc-provider,
+    /// "audiences": [...]}` (repeat for more).
+    #[arg(long, value_name = "FILE")]
+    pub identity_center_application: Vec<std::path::PathBuf>,
     /// How long DuckDB's managed results are kept, in seconds (Athena: 86400).
     #[arg(long, default_value_t = 86_400)]
     pub managed_result_ttl_seconds: u64,
@@ -122,6 +127,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the KMS key file {}: {e}", path.display()))?;
         let key: crate::KmsKey = serde_json::from_str(&text).map_err(|e| format!("KMS key file {}: {e}", path.display()))?;
         builder = builder.with_kms_key(key);
+    }
+    for path in &args.identity_center_application {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the Identity Center application file {}: {e}", path.display()))?;
+        let app: crate::IdcApplication =
+            serde_json::from_str(&text).map_err(|e| format!("Identity Center application file {}: {e}", path.display()))?;
+        builder = builder.with_identity_center_application(app);
     }
     let compression = match args.result_stream_compression.as_deref() {
         Some("lz4") => Some(arrow::ipc::CompressionType::LZ4_FRAME),

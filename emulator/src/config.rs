@@ -80,6 +80,11 @@ pub struct WorkGroup {
     /// `AUTO`, which runs Athena engine version 3.
     #[serde(default)]
     pub engine_version: Option<String>,
+    /// `Configuration.IdentityCenterConfiguration.IdentityCenterInstanceArn` of a workgroup
+    /// enabled for IAM Identity Center: its queries run only for sessions that carry an Identity
+    /// Center identity context (trusted identity propagation).
+    #[serde(default)]
+    pub identity_center_instance_arn: Option<String>,
 }
 
 impl WorkGroup {
@@ -91,6 +96,7 @@ impl WorkGroup {
             managed: false,
             description: String::new(),
             engine_version: None,
+            identity_center_instance_arn: None,
         }
     }
 

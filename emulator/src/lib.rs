@@ -29,6 +29,7 @@ use std::time::Duration;
 
 pub use config::{Realism, ResultStream, WorkGroup, default_workgroups};
 pub use formats::kms::KmsKey;
+pub use protocol::identity_center::IdcApplication;
 pub use protocol::oidc::{LocalIssuer, OidcProvider};
 
 /// Errors starting the endpoint.
@@ -67,6 +68,7 @@ pub struct EmulatorBuilder {
     request_log: Option<PathBuf>,
     oidc_providers: Vec<OidcProvider>,
     kms_keys: Vec<KmsKey>,
+    idc_applications: Vec<IdcApplication>,
 }
 
 impl Default for EmulatorBuilder {
@@ -88,6 +90,7 @@ impl Default for EmulatorBuilder {
             request_log: None,
             oidc_providers: Vec::new(),
             kms_keys: Vec::new(),
+            idc_applications: Vec::new(),
         }
     }
 }
@@ -228,6 +231,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serves an IAM Identity Center application for trusted identity propagation: SSO-OIDC
+    /// CreateTokenWithIAM trades tokens of its issuer (an OIDC provider given with
+    /// [`Self::with_oidc_provider`]) for identity contexts that STS AssumeRole takes.
+    pub fn with_identity_center_application(mut self, application: IdcApplication) -> Self {
+        self.idc_applications.push(application);
+        self
+    }
+
     /// Connections served at once; more wait in the listen backlog (default 1024).
     pub fn with_max_connections(mut self, connections: usize) -> Self {
         self.limits.max_connections = connections.max(1);
@@ -308,6 +319,7 @@ impl EmulatorBuilder {
             },
             oidc_providers: self.oidc_providers.clone(),
             kms,
+            idc: Arc::new(protocol::identity_center::IdentityCenter::new(self.idc_applications.clone())),
         });
 
         let listener = tokio::net::TcpListener::bind(self.listen).await.map_err(|source| Error::Listen { addr: self.listen, source })?;

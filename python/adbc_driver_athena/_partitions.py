@@ -30,7 +30,9 @@ CREDENTIAL_KEYWORDS = frozenset(
 
 
 #: The role a web identity token signs in to: it goes with the token.
-_WEB_IDENTITY_ROLE = frozenset({"role_arn", "role_session_name", "duration_seconds"})
+#: What a token signs in to (the role; with trusted identity propagation, the Identity Center
+#: application and the access role too): dropped with a literal token.
+_WEB_IDENTITY_ROLE = frozenset({"role_arn", "role_session_name", "duration_seconds", "identity_center_application_arn", "access_role_arn"})
 
 
 def _is_reference(value: typing.Any) -> bool:

@@ -46,6 +46,8 @@ def _cli() -> str:
 #: The role the session endpoint lets :class:`Issuer`'s tokens assume, and their audience.
 WEB_IDENTITY_ROLE = "arn:aws:iam::000000000000:role/python-analyst"
 WEB_IDENTITY_AUDIENCE = "python-tests"
+#: The IAM Identity Center application the session endpoint serves (trusting :class:`Issuer`).
+IDC_APPLICATION = "arn:aws:sso::000000000000:application/ssoins-local/apl-python-tests"
 
 
 class Issuer:
@@ -159,6 +161,11 @@ def endpoint():
         provider = log.parent / "oidc-provider.json"
         provider.write_text(json.dumps(issuer.provider([WEB_IDENTITY_AUDIENCE], [WEB_IDENTITY_ROLE])), encoding="utf-8")
         args += ("--oidc-provider", str(provider))
+        application = log.parent / "identity-center-application.json"
+        application.write_text(
+            json.dumps({"arn": IDC_APPLICATION, "issuer": issuer.issuer, "audiences": [WEB_IDENTITY_AUDIENCE]}), encoding="utf-8"
+        )
+        args += ("--identity-center-application", str(application))
     # A KMS key only another principal may use (the fixture key alias/athena-results serves all).
     others_key = log.parent / "kms-key.json"
     others_key.write_text(json.dumps(OTHERS_KMS_KEY), encoding="utf-8")

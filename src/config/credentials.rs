@@ -8,12 +8,13 @@
 use std::fmt;
 use std::io::{BufRead, Write};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 
+use crate::config::web_identity::{WebIdentityProvider, WebIdentityToken, credentials_error, from_sts, sts_error};
 use crate::error::{Error, Result};
 
 /// Where the MFA token code comes from.
@@ -40,6 +41,10 @@ pub(crate) struct CredentialOptions {
     pub serial_number: Option<String>,
     pub token_source: MfaTokenSource,
     pub web_identity: Option<WebIdentityToken>,
+    /// Trusted identity propagation: the Identity Center application's ARN and the access
+    /// role (with `web_identity` and `role_arn`, the application role).
+    pub identity_center_application_arn: Option<String>,
+    pub access_role_arn: Option<String>,
 }
 
 impl fmt::Debug for CredentialOptions {
@@ -56,6 +61,8 @@ impl fmt::Debug for CredentialOptions {
             .field("duration_seconds", &self.duration_seconds)
             .field("serial_number", &self.serial_number)
             .field("web_identity", &self.web_identity)
+            .field("identity_center_application_arn", &self.identity_center_application_arn)
+            .field("access_role_arn", &self.access_role_arn)
             .finish()
     }
 }
@@ -63,29 +70,6 @@ impl fmt::Debug for CredentialOptions {
 /// Default lifetime of STS credentials (PyAthena's `duration_seconds` default).
 const DEFAULT_DURATION_SECS: u32 = 3600;
 const DEFAULT_SESSION_NAME: &str = "athena-arrow-session";
-
-fn credentials_error(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Error {
-    Error::Credentials { message: message.into(), source: Some(Box::new(source)) }
-}
-
-fn sts_error<E, R>(operation: &str, err: aws_sdk_sts::error::SdkError<E, R>) -> Error
-where
-    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: fmt::Debug + Send + Sync + 'static,
-{
-    let detail = match &err {
-        aws_sdk_sts::error::SdkError::ServiceError(e) => {
-            format!("{}: {}", e.err().code().unwrap_or("error"), e.err().message().unwrap_or("no message"))
-        }
-        other => other.to_string(),
-    };
-    credentials_error(format!("STS {operation} failed: {detail}"), err)
-}
-
-fn from_sts(c: &aws_sdk_sts::types::Credentials, provider: &'static str) -> Credentials {
-    let expiry = SystemTime::try_from(*c.expiration()).ok();
-    Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_owned()), expiry, provider)
-}
 
 impl MfaTokenSource {
     async fn token_code(&self, serial_number: &str) -> Result<String> {
@@ -130,6 +114,11 @@ impl CredentialOptions {
             _ => return Err(Error::config("give both the access key id and the secret access key, or neither")),
         }
         let duration = Duration::from_secs(self.duration_seconds.unwrap_or(DEFAULT_DURATION_SECS).into());
+        if self.web_identity.is_none() && (self.identity_center_application_arn.is_some() || self.access_role_arn.is_some()) {
+            return Err(Error::config(
+                "identity_center_application_arn and access_role_arn (trusted identity propagation) need web_identity_token: the user's JWT",
+            ));
+        }
         if let Some(token) = &self.web_identity {
             return self.resolve_web_identity(base, token.clone(), duration).await;
         }
@@ -205,112 +194,34 @@ impl CredentialOptions {
         // The call takes no AWS credentials: STS checks the token itself.
         let mut sts = aws_sdk_sts::config::Builder::from(&base);
         sts.set_credentials_provider(None);
+        let session_name = self.role_session_name.clone().unwrap_or_else(|| DEFAULT_SESSION_NAME.into());
         let provider = WebIdentityProvider {
             token,
             role_arn,
-            session_name: self.role_session_name.clone().unwrap_or_else(|| DEFAULT_SESSION_NAME.into()),
+            session_name: session_name.clone(),
             duration,
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
         };
-        provider.assume().await?;
-        Ok(base.into_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build())
-    }
-}
-
-/// Where a web identity token (a JWT) comes from; read again at each refresh, so a file that a
-/// token agent rewrites, or a variable a parent process updates, is followed.
-#[derive(Clone, PartialEq, Eq)]
-pub enum WebIdentityToken {
-    /// The token itself.
-    Token(String),
-    /// A file holding the token (surrounding white space ignored).
-    File(std::path::PathBuf),
-    /// An environment variable holding the token.
-    Env(String),
-}
-
-impl fmt::Debug for WebIdentityToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WebIdentityToken::Token(_) => f.write_str("Token(** redacted **)"),
-            WebIdentityToken::File(path) => f.debug_tuple("File").field(path).finish(),
-            WebIdentityToken::Env(name) => f.debug_tuple("Env").field(name).finish(),
+        match (&self.identity_center_application_arn, &self.access_role_arn) {
+            (None, None) => {
+                provider.assume().await?;
+                Ok(base.into_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build())
+            }
+            (Some(application_arn), Some(access_role_arn)) => {
+                let provider = crate::config::identity_center::IdentityCenterProvider {
+                    application_role: provider,
+                    application_arn: application_arn.clone(),
+                    access_role_arn: access_role_arn.clone(),
+                    session_name,
+                    duration,
+                    base: base.clone(),
+                };
+                provider.assume().await?;
+                Ok(base.into_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build())
+            }
+            _ => Err(Error::config(
+                "trusted identity propagation needs both identity_center_application_arn and access_role_arn (role_arn is the application role)",
+            )),
         }
-    }
-}
-
-impl WebIdentityToken {
-    /// The text form of the `web_identity_token` option: `file:PATH`, `env:NAME` or the token.
-    /// A JWT never starts with `file:` or `env:` (its first part is base64url of `{`).
-    pub fn parse(text: &str) -> Self {
-        let text = text.trim();
-        if let Some(path) = text.strip_prefix("file:") {
-            WebIdentityToken::File(path.into())
-        } else if let Some(name) = text.strip_prefix("env:") {
-            WebIdentityToken::Env(name.to_owned())
-        } else {
-            WebIdentityToken::Token(text.to_owned())
-        }
-    }
-
-    /// The token now. Errors name the file or variable, never the token.
-    fn read(&self) -> Result<String> {
-        let token = match self {
-            WebIdentityToken::Token(t) => t.clone(),
-            WebIdentityToken::File(path) => std::fs::read_to_string(path)
-                .map_err(|e| credentials_error(format!("cannot read the web identity token file {}", path.display()), e))?,
-            WebIdentityToken::Env(name) => std::env::var(name)
-                .map_err(|e| credentials_error(format!("cannot read the web identity token from the environment variable {name}"), e))?,
-        };
-        let token = token.trim().to_owned();
-        if token.is_empty() {
-            let from = match self {
-                WebIdentityToken::Token(_) => "given".to_owned(),
-                WebIdentityToken::File(path) => format!("in {}", path.display()),
-                WebIdentityToken::Env(name) => format!("in {name}"),
-            };
-            return Err(Error::Credentials { message: format!("the web identity token {from} is empty"), source: None });
-        }
-        Ok(token)
-    }
-}
-
-/// Credentials of a role from STS AssumeRoleWithWebIdentity.
-#[derive(Debug)]
-struct WebIdentityProvider {
-    token: WebIdentityToken,
-    role_arn: String,
-    session_name: String,
-    duration: Duration,
-    sts: aws_sdk_sts::Client,
-}
-
-impl WebIdentityProvider {
-    async fn assume(&self) -> Result<Credentials> {
-        let out = self
-            .sts
-            .assume_role_with_web_identity()
-            .role_arn(&self.role_arn)
-            .role_session_name(&self.session_name)
-            .web_identity_token(self.token.read()?)
-            .duration_seconds(self.duration.as_secs() as i32)
-            .send()
-            .await
-            .map_err(|e| sts_error(&format!("AssumeRoleWithWebIdentity of role {}", self.role_arn), e))?;
-        let creds = out
-            .credentials()
-            .ok_or_else(|| Error::Credentials { message: "AssumeRoleWithWebIdentity returned no credentials".into(), source: None })?;
-        Ok(from_sts(creds, "athena-arrow-web-identity"))
-    }
-}
-
-impl aws_credential_types::provider::ProvideCredentials for WebIdentityProvider {
-    fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
-    where
-        Self: 'a,
-    {
-        aws_credential_types::provider::future::ProvideCredentials::new(async move {
-            self.assume().await.map_err(aws_credential_types::provider::error::CredentialsError::provider_error)
-        })
     }
 }

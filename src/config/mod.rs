@@ -7,11 +7,13 @@ pub mod compression;
 pub(crate) mod credentials;
 mod encryption;
 pub mod engine;
+pub(crate) mod identity_center;
 
-pub use credentials::WebIdentityToken;
 pub use encryption::Encryption;
+pub use web_identity::WebIdentityToken;
 pub mod options;
 mod sign_in;
+pub(crate) mod web_identity;
 
 use std::fmt;
 use std::sync::Arc;

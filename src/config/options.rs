@@ -153,6 +153,13 @@ pub const SETTINGS: &[Setting] = &[
         "sign in with a JWT of your identity provider (STS AssumeRoleWithWebIdentity on role_arn): the token, file:PATH or env:VARIABLE, read again at each refresh",
     )
     .secret(),
+    setting(
+        "identity_center_application_arn",
+        ValueKind::Text,
+        "none",
+        "trusted identity propagation: the IAM Identity Center application that trades web_identity_token for the user's identity context (role_arn is then the application role)",
+    ),
+    setting("access_role_arn", ValueKind::Text, "none", "trusted identity propagation: the role assumed with the user's identity context"),
 ];
 
 /// The setting of `key`.
@@ -327,6 +334,8 @@ impl ConnectionBuilder {
             ("profile", Parsed::Text(v)) => self.with_profile(v),
             ("role_arn", Parsed::Text(v)) => self.with_role_arn(v),
             ("web_identity_token", Parsed::Text(v)) => self.with_web_identity_token(crate::config::WebIdentityToken::parse(&v)),
+            ("identity_center_application_arn", Parsed::Text(v)) => self.with_identity_center_application_arn(v),
+            ("access_role_arn", Parsed::Text(v)) => self.with_access_role_arn(v),
             ("role_session_name", Parsed::Text(v)) => self.with_role_session_name(v),
             ("external_id", Parsed::Text(v)) => self.with_external_id(v),
             ("csv_partition_bytes", Parsed::Count(n)) => {

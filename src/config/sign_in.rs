@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use crate::config::ConnectionBuilder;
-use crate::config::credentials::{MfaTokenSource, WebIdentityToken};
+use crate::config::credentials::MfaTokenSource;
+use crate::config::web_identity::WebIdentityToken;
 
 impl ConnectionBuilder {
     /// Static credentials.
@@ -47,6 +48,24 @@ impl ConnectionBuilder {
     /// token when there is one.
     pub fn with_role_arn(mut self, role_arn: impl Into<String>) -> Self {
         self.credentials.role_arn = Some(role_arn.into());
+        self
+    }
+
+    /// Trusted identity propagation for an IAM Identity Center-enabled workgroup: with
+    /// [`with_web_identity_token`](Self::with_web_identity_token) and
+    /// [`with_role_arn`](Self::with_role_arn) (the application role), the token is traded with
+    /// SSO-OIDC CreateTokenWithIAM of this Identity Center application for the user's identity
+    /// context, and [`with_access_role_arn`](Self::with_access_role_arn)'s role is assumed with
+    /// it: queries run as the user.
+    pub fn with_identity_center_application_arn(mut self, arn: impl Into<String>) -> Self {
+        self.credentials.identity_center_application_arn = Some(arn.into());
+        self
+    }
+
+    /// The role assumed with the user's identity context (trusted identity propagation; see
+    /// [`with_identity_center_application_arn`](Self::with_identity_center_application_arn)).
+    pub fn with_access_role_arn(mut self, arn: impl Into<String>) -> Self {
+        self.credentials.access_role_arn = Some(arn.into());
         self
     }
 

@@ -62,7 +62,8 @@ impl Envelope {
                 false => Ok(None),
             };
         };
-        let bad = |what: &str| Error::Storage { uri: uri.to_owned(), message: format!("malformed encryption envelope: {what}"), source: None };
+        let bad =
+            |what: &str| Error::Storage { uri: uri.to_owned(), message: format!("malformed encryption envelope: {what}"), source: None };
         match meta.get("x-amz-cek-alg").map(String::as_str) {
             Some("AES/GCM/NoPadding") => {}
             Some(other) => return Err(unsupported(&format!("content algorithm {other}"))),
@@ -240,7 +241,14 @@ impl ObjectCipher {
         let (blocks, tail) = rest.split_at(whole);
         let mut g = GHash::new(&self.h.into());
         g.update_padded(blocks);
-        Piece { offset, len: ciphertext.len() as u64, head: head.to_vec(), hash: g.finalize().into(), blocks: (whole / 16) as u64, tail: tail.to_vec() }
+        Piece {
+            offset,
+            len: ciphertext.len() as u64,
+            head: head.to_vec(),
+            hash: g.finalize().into(),
+            blocks: (whole / 16) as u64,
+            tail: tail.to_vec(),
+        }
     }
 
     /// A check of the object's tag, fed its pieces in order.
@@ -323,7 +331,9 @@ mod tests {
     /// Ciphertext and tag from the reference AEAD (RustCrypto's aes-gcm).
     fn sealed(key: &[u8; 32], iv: [u8; 12], plain: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let mut buf = plain.to_vec();
-        let tag = <aes_gcm::Aes256Gcm as aes_gcm::aead::KeyInit>::new(key.into()).encrypt_inout_detached(&iv.into(), b"", (&mut buf[..]).into()).unwrap();
+        let tag = <aes_gcm::Aes256Gcm as aes_gcm::aead::KeyInit>::new(key.into())
+            .encrypt_inout_detached(&iv.into(), b"", (&mut buf[..]).into())
+            .unwrap();
         (buf, tag.to_vec())
     }
 

@@ -342,7 +342,13 @@ impl Fetcher {
             let (uri, sealed) = (uri.clone(), sealed.clone());
             async move {
                 let verify = |check: Option<cse::TagCheck>, tag: Option<&[u8]>| match (check, tag) {
-                    (Some(check), Some(tag)) if ok => if check.matches(tag) { Ok(()) } else { Err(tampered(&uri)) },
+                    (Some(check), Some(tag)) if ok => {
+                        if check.matches(tag) {
+                            Ok(())
+                        } else {
+                            Err(tampered(&uri))
+                        }
+                    }
                     _ => Err(tampered(&uri)),
                 };
                 loop {
@@ -438,7 +444,11 @@ impl Fetcher {
                 .await;
             let mut body = match sent {
                 Ok(out) if !sealed && out.metadata().is_some_and(|m| m.contains_key("x-amz-key-v2") || m.contains_key("x-amz-key")) => {
-                    return Err(storage_error(uri, "the object is client-side encrypted (it carries an encryption envelope): it is read whole", None));
+                    return Err(storage_error(
+                        uri,
+                        "the object is client-side encrypted (it carries an encryption envelope): it is read whole",
+                        None,
+                    ));
                 }
                 Ok(out) => out.body,
                 Err(e) => {
@@ -478,7 +488,9 @@ impl Fetcher {
 
 /// The plaintext size of a client-side encrypted object of `stored` bytes (its tag after it).
 fn plain_size(uri: &str, stored: u64) -> Result<u64> {
-    stored.checked_sub(TAG_LEN).ok_or_else(|| storage_error(uri, format!("a client-side encrypted object of {stored} bytes is shorter than its tag"), None))
+    stored
+        .checked_sub(TAG_LEN)
+        .ok_or_else(|| storage_error(uri, format!("a client-side encrypted object of {stored} bytes is shorter than its tag"), None))
 }
 
 fn tampered(uri: &str) -> Error {

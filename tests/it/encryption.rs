@@ -168,8 +168,13 @@ async fn a_refused_data_key_is_an_error_when_the_fallback_is_off_or_the_result_i
     );
     let conn = builder().with_encryption(cse(OTHERS_KEY)).with_result_source(ResultSource::S3).build().await.unwrap();
     assert!(conn.execute(MANY).await.unwrap_err().to_string().ends_with("; the result source is S3"));
-    let conn =
-        builder().with_encryption(cse(OTHERS_KEY)).with_unload(true).with_s3_staging_dir("s3://athena-results/unload-cse/").build().await.unwrap();
+    let conn = builder()
+        .with_encryption(cse(OTHERS_KEY))
+        .with_unload(true)
+        .with_s3_staging_dir("s3://athena-results/unload-cse/")
+        .build()
+        .await
+        .unwrap();
     let e = conn.execute(SQL).await.unwrap_err();
     assert!(e.to_string().ends_with(&format!("{REFUSED}; GetQueryResults does not serve an UNLOAD's Parquet files")), "{e}");
 }

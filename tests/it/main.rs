@@ -7,6 +7,7 @@ mod duckdb;
 mod encryption;
 mod execute;
 mod faults;
+mod identity_center;
 mod layout;
 mod params;
 mod partitions;
@@ -63,6 +64,12 @@ pub const WEB_IDENTITY_ROLE: &str = "arn:aws:iam::000000000000:role/web-analyst"
 /// The audience (client id) the shared endpoint accepts from [`issuer`].
 pub const WEB_IDENTITY_AUDIENCE: &str = "athena-arrow-tests";
 
+/// The Identity Center application the shared endpoint serves (it trusts [`issuer`] for
+/// [`WEB_IDENTITY_AUDIENCE`]).
+pub const IDC_APPLICATION: &str = "arn:aws:sso::000000000000:application/ssoins-local/apl-athena-arrow-tests";
+/// A workgroup enabled for IAM Identity Center.
+pub const IDC_WORKGROUP: &str = "identity-center";
+
 /// The identity provider the shared endpoint trusts (a key made for this test binary).
 pub fn issuer() -> &'static athena_emulator::LocalIssuer {
     static ISSUER: OnceLock<athena_emulator::LocalIssuer> = OnceLock::new();
@@ -75,6 +82,15 @@ pub fn shared() -> &'static Shared {
         start_emulator(
             Emulator::builder()
                 .with_oidc_provider(issuer().provider(&[WEB_IDENTITY_AUDIENCE], &[WEB_IDENTITY_ROLE]))
+                .with_identity_center_application(athena_emulator::IdcApplication {
+                    arn: IDC_APPLICATION.into(),
+                    issuer: "https://idp.athena-arrow.test".into(),
+                    audiences: vec![WEB_IDENTITY_AUDIENCE.into()],
+                })
+                .with_workgroup(athena_emulator::WorkGroup {
+                    identity_center_instance_arn: Some("arn:aws:sso:::instance/ssoins-local".into()),
+                    ..athena_emulator::WorkGroup::new(IDC_WORKGROUP, Some("s3://athena-results/identity-center/"))
+                })
                 .with_kms_key(
                     athena_emulator::KmsKey::new("0b0e5b1c-7d1f-4c55-9d1e-5a4cfa2b7e01")
                         .with_alias(encryption::OTHERS_KEY)

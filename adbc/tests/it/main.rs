@@ -19,6 +19,7 @@ struct Endpoint {
 }
 
 const WEB_IDENTITY_ROLE: &str = "arn:aws:iam::000000000000:role/adbc-analyst";
+const IDC_APPLICATION: &str = "arn:aws:sso::000000000000:application/ssoins-adbc/apl-adbc-tests";
 
 /// The identity provider the endpoint trusts for [`WEB_IDENTITY_ROLE`] (audience `adbc-tests`).
 fn issuer() -> &'static athena_emulator::LocalIssuer {
@@ -32,7 +33,22 @@ fn endpoint() -> &'static Endpoint {
         // On a thread of its own: tests inside a tokio runtime call this too.
         std::thread::spawn(|| {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            let builder = athena_emulator::Emulator::builder().with_oidc_provider(issuer().provider(&["adbc-tests"], &[WEB_IDENTITY_ROLE]));
+            let builder = athena_emulator::Emulator::builder()
+                .with_oidc_provider(issuer().provider(&["adbc-tests"], &[WEB_IDENTITY_ROLE]))
+                .with_identity_center_application(athena_emulator::IdcApplication {
+                    arn: IDC_APPLICATION.into(),
+                    issuer: "https://idp.adbc.test".into(),
+                    audiences: vec!["adbc-tests".into()],
+                })
+                .with_workgroup(athena_emulator::WorkGroup {
+                    identity_center_instance_arn: Some("arn:aws:sso:::instance/ssoins-adbc".into()),
+                    ..athena_emulator::WorkGroup::new("adbc-idc", Some("s3://athena-results/adbc-idc/"))
+                })
+                .with_kms_key(
+                    athena_emulator::KmsKey::new("0b0e5b1c-7d1f-4c55-9d1e-5a4cfa2b7e01")
+                        .with_alias("alias/someone-elses")
+                        .with_principals(["arn:aws:iam::000000000000:user/someone-else"]),
+                );
             let emulator = runtime.block_on(builder.start()).expect("endpoint starts");
             Endpoint { url: emulator.endpoint(), _runtime: runtime, _emulator: emulator }
         })
@@ -83,6 +99,67 @@ fn a_web_identity_token_signs_in() {
     assert_eq!(e.status, Status::Unauthenticated, "{e:?}");
     assert!(e.message.contains("AssumeRoleWithWebIdentity of role arn:aws:iam::000000000000:role/adbc-analyst failed: InvalidIdentityToken: Incorrect token audience"), "{}", e.message);
     assert!(!e.message.contains(&token));
+}
+
+#[test]
+fn cse_kms_results_are_read_decrypted_or_refused_with_kms_reason() {
+    // 10 000 rows: more than GetQueryResults' first page, so the CSV is read from S3.
+    let sql = "SELECT a FROM many_rows ORDER BY a";
+    for unload in ["false", "true"] {
+        let mut conn = connect_with(
+            "test",
+            &[
+                ("adbc.athena.encryption_option", "CSE_KMS"),
+                ("adbc.athena.kms_key", "alias/athena-results"),
+                ("adbc.athena.unload", unload),
+            ],
+        );
+        let batches = run(&mut conn, sql).unwrap();
+        let values: Vec<i32> = batches.iter().flat_map(|b| b.column(0).as_primitive::<Int32Type>().values().to_vec()).collect();
+        assert_eq!(values, (0..10_000).collect::<Vec<i32>>(), "unload={unload}");
+    }
+    let mut conn = connect_with(
+        "test",
+        &[
+            ("adbc.athena.encryption_option", "CSE_KMS"),
+            ("adbc.athena.kms_key", "alias/someone-elses"),
+            ("adbc.athena.encrypted_result_fallback", "false"),
+        ],
+    );
+    let e = run(&mut conn, sql).unwrap_err();
+    assert_eq!(e.status, Status::NotImplemented, "{e:?}");
+    assert!(e.message.contains("encrypted client-side (CSE_KMS): KMS Decrypt failed: AccessDeniedException: User: arn:aws:iam::000000000000:user/test is not authorized to perform: kms:Decrypt"), "{}", e.message);
+    assert!(e.message.ends_with("; encrypted_result_fallback is off"), "{}", e.message);
+}
+
+#[test]
+fn trusted_identity_propagation_runs_queries_in_an_identity_center_workgroup() {
+    let uri = format!("athena://?region=us-east-1&work_group=adbc-idc&endpoint_url={}", endpoint().url);
+    let connect = |application: &str| {
+        let opts: Vec<(OptionDatabase, OptionValue)> = vec![
+            (OptionDatabase::Uri, uri.clone().into()),
+            (OptionDatabase::Other("adbc.athena.role_arn".into()), WEB_IDENTITY_ROLE.into()),
+            (OptionDatabase::Other("adbc.athena.web_identity_token".into()), issuer().token("frank", "adbc-tests", 600).into()),
+            (OptionDatabase::Other("adbc.athena.identity_center_application_arn".into()), application.into()),
+            (OptionDatabase::Other("adbc.athena.access_role_arn".into()), "arn:aws:iam::000000000000:role/adbc-access".into()),
+        ];
+        driver().new_database_with_opts(opts)?.new_connection()
+    };
+    let mut conn = connect(IDC_APPLICATION).unwrap();
+    let batches = run(&mut conn, "SELECT 1 AS one").unwrap();
+    assert_eq!(batches[0].column(0).as_primitive::<Int32Type>().value(0), 1);
+    let other = "arn:aws:sso::000000000000:application/ssoins-adbc/apl-other";
+    let e = connect(other).and_then(|mut c| run(&mut c, "SELECT 1")).unwrap_err();
+    assert_eq!(e.status, Status::Unauthenticated, "{e:?}");
+    assert!(
+        e.message.contains(&format!("SSO-OIDC CreateTokenWithIAM for application {other} failed: InvalidClientException")),
+        "{}",
+        e.message
+    );
+    // Access keys carry no identity context: the workgroup refuses them.
+    let mut plain = connect_with("test", &[("adbc.athena.work_group", "adbc-idc")]);
+    let e = run(&mut plain, "SELECT 1").unwrap_err();
+    assert!(e.message.contains("is enabled for IAM Identity Center"), "{}", e.message);
 }
 
 /// The SQL of query `id` as the endpoint reports it (GetQueryExecution).

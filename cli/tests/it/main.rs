@@ -29,8 +29,22 @@ fn endpoint() -> &'static str {
         .get_or_init(|| {
             std::thread::spawn(|| {
                 let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-                let builder =
-                    athena_emulator::Emulator::builder().with_oidc_provider(issuer().provider(&["cli-tests"], &[WEB_IDENTITY_ROLE]));
+                let builder = athena_emulator::Emulator::builder()
+                    .with_oidc_provider(issuer().provider(&["cli-tests"], &[WEB_IDENTITY_ROLE]))
+                    .with_identity_center_application(athena_emulator::IdcApplication {
+                        arn: IDC_APPLICATION.into(),
+                        issuer: "https://idp.cli.test".into(),
+                        audiences: vec!["cli-tests".into()],
+                    })
+                    .with_workgroup(athena_emulator::WorkGroup {
+                        identity_center_instance_arn: Some("arn:aws:sso:::instance/ssoins-cli".into()),
+                        ..athena_emulator::WorkGroup::new("cli-idc", Some("s3://athena-results/cli-idc/"))
+                    })
+                    .with_kms_key(
+                        athena_emulator::KmsKey::new("0b0e5b1c-7d1f-4c55-9d1e-5a4cfa2b7e01")
+                            .with_alias("alias/someone-elses")
+                            .with_principals(["arn:aws:iam::000000000000:user/someone-else"]),
+                    );
                 let emulator = runtime.block_on(builder.start()).expect("endpoint starts");
                 Shared { endpoint: emulator.endpoint(), _emulator: emulator, _runtime: runtime }
             })
@@ -345,6 +359,62 @@ fn a_web_identity_token_from_a_file_or_the_option_flag() {
     assert!(String::from_utf8(o.stderr).unwrap().contains("unknown option \"no_such_option\""));
     let o = run(&["--option", "unload", "query", "SELECT 1"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+const IDC_APPLICATION: &str = "arn:aws:sso::000000000000:application/ssoins-cli/apl-cli-tests";
+
+#[test]
+fn trusted_identity_propagation_from_option_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token");
+    std::fs::write(&path, issuer().token("gina", "cli-tests", 600)).unwrap();
+    let token = format!("web_identity_token=file:{}", path.display());
+    let application = format!("identity_center_application_arn={IDC_APPLICATION}");
+    let tip = |application: &str| {
+        let mut c = cli();
+        c.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
+        c.args(["--work-group", "cli-idc", "--role-arn", WEB_IDENTITY_ROLE, "--option", &token, "--option", application]);
+        c.args(["--option", "access_role_arn=arn:aws:iam::000000000000:role/cli-access", "query", "SELECT 1 AS one", "--format", "csv"]);
+        c.output().unwrap()
+    };
+    assert_eq!(stdout(&tip(&application)), "one\n1\n");
+    let o = tip("identity_center_application_arn=arn:aws:sso::000000000000:application/ssoins-cli/apl-other");
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("SSO-OIDC CreateTokenWithIAM for application arn:aws:sso::000000000000:application/ssoins-cli/apl-other failed: InvalidClientException"), "{err}");
+    // The endpoint's keys carry no identity context: the workgroup refuses them.
+    let o = run(&["--work-group", "cli-idc", "query", "SELECT 1"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8(o.stderr).unwrap().contains("is enabled for IAM Identity Center"));
+}
+
+#[test]
+fn cse_kms_results_export_decrypted_or_fail_with_kms_reason() {
+    // 10 000 rows: more than GetQueryResults' first page, so the CSV is read from S3.
+    let sql = "SELECT a FROM many_rows ORDER BY a";
+    let expected: String = std::iter::once("a".to_owned()).chain((0..10_000).map(|a| a.to_string())).map(|l| l + "\n").collect();
+    let cse = ["--option", "encryption_option=CSE_KMS", "--option", "kms_key=alias/athena-results"];
+    let o = run(&[&cse[..], &["query", sql, "--format", "csv"]].concat());
+    assert_eq!(stdout(&o), expected);
+    let o = run(&[&cse[..], &["query", sql, "--unload", "--format", "csv"]].concat());
+    assert_eq!(stdout(&o), expected);
+    let refused = [
+        "--option",
+        "encryption_option=CSE_KMS",
+        "--option",
+        "kms_key=alias/someone-elses",
+        "--option",
+        "encrypted_result_fallback=false",
+        "query",
+        sql,
+    ];
+    let o = run(&refused);
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(!o.status.success());
+    assert!(err.contains("encrypted client-side (CSE_KMS): KMS Decrypt failed: AccessDeniedException: User: arn:aws:iam::000000000000:user/test is not authorized to perform: kms:Decrypt"), "{err}");
+    // With the fallback (the default) the same result comes through GetQueryResults.
+    let o = run(&refused[..4].iter().chain(&refused[6..]).copied().chain(["--format", "csv"]).collect::<Vec<_>>());
+    assert_eq!(stdout(&o), expected);
 }
 
 #[test]

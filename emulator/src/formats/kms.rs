@@ -163,7 +163,9 @@ impl Kms {
         let found = self.keys.iter().find(|k| k.key.key_id == key_ref || k.arn == key_ref || k.key.aliases.iter().any(|a| a == alias));
         match found {
             Some(k) => Ok(k),
-            None if alias.starts_with("alias/") => Err(KmsError::new("NotFoundException", format!("Alias {alias_prefix}{alias} is not found."))),
+            None if alias.starts_with("alias/") => {
+                Err(KmsError::new("NotFoundException", format!("Alias {alias_prefix}{alias} is not found.")))
+            }
             None if key_ref.starts_with("arn:") => Err(KmsError::new("NotFoundException", format!("Key '{key_ref}' does not exist"))),
             None => Err(KmsError::new("NotFoundException", format!("Key '{alias_prefix}key/{key_ref}' does not exist"))),
         }
@@ -175,7 +177,10 @@ impl Kms {
         {
             return Err(KmsError::new(
                 "AccessDeniedException",
-                format!("User: {principal} is not authorized to perform: kms:{action} on resource: {} because no identity-based policy allows the kms:{action} action", key.arn),
+                format!(
+                    "User: {principal} is not authorized to perform: kms:{action} on resource: {} because no identity-based policy allows the kms:{action} action",
+                    key.arn
+                ),
             ));
         }
         if !key.key.enabled {
@@ -283,6 +288,9 @@ mod tests {
             "User: arn:bob is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:000000000000:key/11111111-2222-4333-8444-555555555555 because no identity-based policy allows the kms:Decrypt action"
         );
         let e = kms.generate_data_key("alias/missing", &ctx, None).unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), ("NotFoundException", "Alias arn:aws:kms:us-east-1:000000000000:alias/missing is not found."));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("NotFoundException", "Alias arn:aws:kms:us-east-1:000000000000:alias/missing is not found.")
+        );
     }
 }

@@ -6,8 +6,8 @@
 
 pub mod arrow_stream;
 pub mod duckdb_text;
-pub mod envelope;
 pub mod duckdb_types;
+pub mod envelope;
 pub mod hivetext;
 pub mod kms;
 pub mod objects;

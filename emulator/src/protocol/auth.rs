@@ -24,6 +24,8 @@ struct Secret {
     expires: Option<chrono::DateTime<chrono::Utc>>,
     /// Who STS issued temporary credentials to: `(Arn, UserId)` as GetCallerIdentity names them.
     principal: Option<(String, String)>,
+    /// The Identity Center user a session acts for (an AssumeRole with a provided context).
+    identity: Option<crate::protocol::identity_center::IdentityContext>,
 }
 
 /// The access keys the endpoint accepts: long-term keys, and temporary ones that also need
@@ -50,12 +52,18 @@ impl Keys {
     pub fn insert_temporary(&self, access_key: &str, secret: &str, session_token: Option<&str>) {
         self.insert_secret(
             access_key,
-            Secret { secret: secret.to_owned(), session_token: session_token.map(str::to_owned), expires: None, principal: None },
+            Secret {
+                secret: secret.to_owned(),
+                session_token: session_token.map(str::to_owned),
+                expires: None,
+                principal: None,
+                identity: None,
+            },
         );
     }
 
     /// Accept temporary credentials (as STS issues them) until `expires`, issued to `principal`
-    /// (`(Arn, UserId)`).
+    /// (`(Arn, UserId)`), acting for the Identity Center user of `identity` when given.
     pub fn insert_session(
         &self,
         access_key: &str,
@@ -63,6 +71,7 @@ impl Keys {
         session_token: &str,
         expires: chrono::DateTime<chrono::Utc>,
         principal: (String, String),
+        identity: Option<crate::protocol::identity_center::IdentityContext>,
     ) {
         self.insert_secret(
             access_key,
@@ -71,6 +80,7 @@ impl Keys {
                 session_token: Some(session_token.to_owned()),
                 expires: Some(expires),
                 principal: Some(principal),
+                identity,
             },
         );
     }
@@ -78,6 +88,11 @@ impl Keys {
     /// Whom temporary credentials were issued to (`(Arn, UserId)`); `None` for long-term keys.
     pub fn principal(&self, access_key: &str) -> Option<(String, String)> {
         self.lookup(access_key)?.principal
+    }
+
+    /// The Identity Center user whose context the session of `access_key` carries.
+    pub fn identity(&self, access_key: &str) -> Option<crate::protocol::identity_center::IdentityContext> {
+        self.lookup(access_key)?.identity
     }
 
     fn insert_secret(&self, access_key: &str, secret: Secret) {

@@ -25,7 +25,9 @@ pub fn call(kms: &Kms, operation: &str, input: &Value, principal: &str) -> Resul
                 (Some(other), None) => {
                     return Err(KmsError::new(
                         "ValidationException",
-                        format!("1 validation error detected: Value '{other}' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]"),
+                        format!(
+                            "1 validation error detected: Value '{other}' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]"
+                        ),
                     ));
                 }
                 (None, Some(n @ 1..=1024)) => n as usize,
@@ -72,4 +74,3 @@ fn context_of(input: &Value) -> Result<BTreeMap<String, String>, KmsError> {
         Some(_) => Err(KmsError::new("SerializationException", "EncryptionContext must be a map")),
     }
 }
-

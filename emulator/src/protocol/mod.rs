@@ -4,6 +4,7 @@
 
 pub mod athena;
 pub mod auth;
+pub mod identity_center;
 pub mod kms;
 pub mod oidc;
 pub mod s3;

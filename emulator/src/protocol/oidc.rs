@@ -84,7 +84,7 @@ fn unverified_claims(token: &str) -> Option<serde_json::Value> {
 }
 
 /// The token's audiences (`aud` is a string or an array of strings).
-fn audiences(claims: &serde_json::Value) -> Vec<String> {
+pub fn audiences(claims: &serde_json::Value) -> Vec<String> {
     match &claims["aud"] {
         serde_json::Value::String(s) => vec![s.clone()],
         serde_json::Value::Array(items) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
@@ -93,13 +93,32 @@ fn audiences(claims: &serde_json::Value) -> Vec<String> {
 }
 
 /// Issuers compare as IAM compares provider URLs: without the scheme and a trailing slash.
-fn same_issuer(a: &str, b: &str) -> bool {
+pub fn same_issuer(a: &str, b: &str) -> bool {
     let bare = |s: &str| s.trim_start_matches("https://").trim_end_matches('/').to_owned();
     bare(a) == bare(b)
 }
 
 /// Checks `token` for `role_arn` against the configured providers.
 pub fn verify(providers: &[OidcProvider], token: &str, role_arn: &str) -> Result<WebIdentity, Refusal> {
+    let (provider, claims) = verified_claims(providers, token)?;
+    let audience = audiences(&claims)
+        .into_iter()
+        .find(|aud| provider.client_ids.contains(aud))
+        .ok_or_else(|| Refusal::invalid("Incorrect token audience"))?;
+    if !provider.roles.iter().any(|r| r == role_arn) {
+        return Err(Refusal {
+            status: 403,
+            code: "AccessDenied",
+            message: "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
+        });
+    }
+    let subject = claims["sub"].as_str().unwrap_or_default().to_owned();
+    Ok(WebIdentity { issuer: provider.issuer.clone(), subject, audience })
+}
+
+/// The provider that issued `token`, and its claims once its signature and expiry are checked
+/// (with STS's codes and messages); its audience is the caller's to check.
+pub fn verified_claims<'a>(providers: &'a [OidcProvider], token: &str) -> Result<(&'a OidcProvider, serde_json::Value), Refusal> {
     let claims = unverified_claims(token).ok_or_else(|| Refusal::invalid(NOT_VALIDATED))?;
     let issuer = claims["iss"].as_str().ok_or_else(|| Refusal::invalid(NOT_VALIDATED))?;
     let provider = providers
@@ -135,19 +154,7 @@ pub fn verify(providers: &[OidcProvider], token: &str, role_arn: &str) -> Result
             message: format!("Token expired: current date/time {now} must be before the expiration date/time{exp}"),
         });
     }
-    let audience = audiences(&claims)
-        .into_iter()
-        .find(|aud| provider.client_ids.contains(aud))
-        .ok_or_else(|| Refusal::invalid("Incorrect token audience"))?;
-    if !provider.roles.iter().any(|r| r == role_arn) {
-        return Err(Refusal {
-            status: 403,
-            code: "AccessDenied",
-            message: "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
-        });
-    }
-    let subject = claims["sub"].as_str().unwrap_or_default().to_owned();
-    Ok(WebIdentity { issuer: provider.issuer.clone(), subject, audience })
+    Ok((provider, claims))
 }
 
 /// An OpenID Connect identity provider for tests: a fresh ES256 (P-256) key, its JWKS, and

@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::protocol::athena::{ApiError, Athena};
 use crate::protocol::auth::{Keys, verify_sigv4};
+use crate::protocol::identity_center::IdentityContext as Identity;
 
 /// Largest JSON request body accepted (Athena's query text limit is 256 KiB).
 const MAX_JSON_BODY: usize = 1 << 20;
@@ -36,6 +37,8 @@ pub struct Router {
     pub oidc_providers: Vec<crate::protocol::oidc::OidcProvider>,
     /// KMS keys (GenerateDataKey, Decrypt).
     pub kms: crate::formats::kms::Kms,
+    /// Identity Center applications (CreateTokenWithIAM) and the identity contexts they vouch for.
+    pub idc: Arc<crate::protocol::identity_center::IdentityCenter>,
 }
 
 /// S3 requests received, by method (tests and benchmarks count round trips with them).
@@ -86,13 +89,16 @@ impl Router {
             "athena" => self.athena_call(req).await,
             "sts" => self.sts_call(req).await,
             "kms" => self.kms_call(req).await,
+            "sso-oauth" => self.sso_call(req).await,
             "s3" if req.method() == http::Method::GET && self.realism.roll(self.realism.fault_reset_rate) => return Err(ConnectionReset),
             "s3" => self.s3_call(req).await,
             other => api_error(&ApiError {
                 status: 400,
                 aws_type: "InvalidSignatureException",
                 athena_code: None,
-                message: format!("Credential should be scoped to a service this endpoint serves (athena, kms, s3, sts), not '{other}'."),
+                message: format!(
+                    "Credential should be scoped to a service this endpoint serves (athena, kms, s3, sso-oauth, sts), not '{other}'."
+                ),
             }),
         })
     }
@@ -151,15 +157,20 @@ impl Router {
                     message: format!("cannot read body: {e}"),
                 })?
                 .to_bytes();
-            verify_sigv4(&self.keys, &self.region, "athena", &parts.method, &parts.uri, &parts.headers, &body).map_err(|e| ApiError {
-                status: if matches!(e, crate::protocol::auth::AuthError::Missing) { 403 } else { 400 },
-                aws_type: e.aws_type(),
-                athena_code: None,
-                message: e.to_string(),
-            })?;
+            let caller =
+                verify_sigv4(&self.keys, &self.region, "athena", &parts.method, &parts.uri, &parts.headers, &body).map_err(|e| {
+                    ApiError {
+                        status: if matches!(e, crate::protocol::auth::AuthError::Missing) { 403 } else { 400 },
+                        aws_type: e.aws_type(),
+                        athena_code: None,
+                        message: e.to_string(),
+                    }
+                })?;
+            // The Identity Center user the caller's session acts for, if any.
+            let identity = self.keys.identity(&caller);
             match &target {
-                Some(target) => self.json_call(target, &body).await,
-                None => self.rest_call(&parts, &body).await,
+                Some(target) => self.json_call(target, &body, identity.as_ref()).await,
+                None => self.rest_call(&parts, &body, identity.as_ref()).await,
             }
         };
         match (answer.await, target.is_some()) {
@@ -170,7 +181,7 @@ impl Router {
     }
 
     /// `awsJson1_1`: `POST /`, the operation in `X-Amz-Target`, the input the JSON body.
-    async fn json_call(&self, target: &str, body: &[u8]) -> Result<Response<Body>, ApiError> {
+    async fn json_call(&self, target: &str, body: &[u8], identity: Option<&Identity>) -> Result<Response<Body>, ApiError> {
         let Some(operation) = target.strip_prefix("AmazonAthena.") else {
             return Err(crate::protocol::athena::rest::unknown_operation(&format!("Unknown target {target}")));
         };
@@ -192,7 +203,7 @@ impl Router {
             })?
         };
         self.log_athena(operation, &input);
-        let output = self.athena.call(operation, input).await?;
+        let output = self.athena.call_for(operation, input, identity).await?;
         Ok(json_response(200, &output))
     }
 
@@ -206,13 +217,13 @@ impl Router {
     }
 
     /// `rest-json`: the operation and its input as AWS's model binds them.
-    async fn rest_call(&self, parts: &http::request::Parts, body: &[u8]) -> Result<Response<Body>, ApiError> {
+    async fn rest_call(&self, parts: &http::request::Parts, body: &[u8], identity: Option<&Identity>) -> Result<Response<Body>, ApiError> {
         let (op, input) = crate::protocol::athena::rest::decode(parts, body)?;
         self.log_athena(&op.name, &input);
         if op.name == "GetQueryResultStream" {
             return self.athena.result_stream(&input).await;
         }
-        let output = self.athena.call(&op.name, input).await?;
+        let output = self.athena.call_for(&op.name, input, identity).await?;
         Ok(crate::protocol::athena::rest::output(op, output))
     }
 }
@@ -222,7 +233,8 @@ impl Router {
     async fn kms_call(&self, req: Request<Incoming>) -> Response<Body> {
         let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let (parts, body) = req.into_parts();
-        let error = |status: u16, code: &str, message: &str| json_response(status, &serde_json::json!({ "__type": code, "message": message }));
+        let error =
+            |status: u16, code: &str, message: &str| json_response(status, &serde_json::json!({ "__type": code, "message": message }));
         let body = match Limited::new(body, MAX_JSON_BODY).collect().await {
             Ok(b) => b.to_bytes(),
             Err(e) => return error(400, "SerializationException", &format!("cannot read body: {e}")),
@@ -248,6 +260,50 @@ impl Router {
         }
     }
 
+    /// SSO-OIDC (rest-json), signed for `sso-oauth`: `POST /token?aws_iam=t` (CreateTokenWithIAM);
+    /// errors as its model gives them (`x-amzn-ErrorType`, `{"error", "error_description"}`).
+    async fn sso_call(&self, req: Request<Incoming>) -> Response<Body> {
+        let (parts, body) = req.into_parts();
+        let error = |e: &crate::protocol::identity_center::SsoError| {
+            let mut resp = json_response(e.status, &e.body());
+            if let Ok(v) = e.exception.parse() {
+                resp.headers_mut().insert("x-amzn-ErrorType", v);
+            }
+            resp
+        };
+        let plain = |status: u16, exception: &'static str, error: &'static str, description: String| {
+            crate::protocol::identity_center::SsoError { exception, status, error, description }
+        };
+        let body = match Limited::new(body, MAX_JSON_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => return error(&plain(400, "InvalidRequestException", "invalid_request", format!("cannot read body: {e}"))),
+        };
+        if let Err(e) = verify_sigv4(&self.keys, &self.region, "sso-oauth", &parts.method, &parts.uri, &parts.headers, &body) {
+            let mut resp = json_response(
+                if matches!(e, crate::protocol::auth::AuthError::Missing) { 403 } else { 400 },
+                &serde_json::json!({ "message": e.to_string() }),
+            );
+            if let Ok(v) = e.aws_type().parse() {
+                resp.headers_mut().insert("x-amzn-ErrorType", v);
+            }
+            return resp;
+        }
+        let is_token = parts.method == http::Method::POST && parts.uri.path() == "/token" && parts.uri.query() == Some("aws_iam=t");
+        if !is_token {
+            let mut resp = json_response(404, &serde_json::json!({ "message": format!("No operation at {} {}", parts.method, parts.uri) }));
+            resp.headers_mut().insert("x-amzn-ErrorType", http::HeaderValue::from_static("UnknownOperationException"));
+            return resp;
+        }
+        let input: serde_json::Value = match serde_json::from_slice(if body.is_empty() { b"{}" } else { &body }) {
+            Ok(v) => v,
+            Err(e) => return error(&plain(400, "InvalidRequestException", "invalid_request", e.to_string())),
+        };
+        match self.idc.create_token_with_iam(&self.oidc_providers, &input) {
+            Ok(output) => json_response(200, &output),
+            Err(e) => error(&e),
+        }
+    }
+
     /// STS (query protocol): AssumeRole, AssumeRoleWithWebIdentity, GetSessionToken,
     /// GetCallerIdentity.
     async fn sts_call(&self, req: Request<Incoming>) -> Response<Body> {
@@ -260,7 +316,7 @@ impl Router {
             parts.headers.contains_key(http::header::AUTHORIZATION) || parts.uri.query().is_some_and(|q| q.contains("X-Amz-Signature"));
         let form = crate::protocol::sts::parse_form(&body);
         if !signed && crate::protocol::sts::is_unsigned_action(&form) {
-            return crate::protocol::sts::call(&self.keys, &self.oidc_providers, None, &form);
+            return crate::protocol::sts::call(&self.keys, &self.oidc_providers, &self.idc, None, &form);
         }
         let caller = match verify_sigv4(&self.keys, &self.region, "sts", &parts.method, &parts.uri, &parts.headers, &body) {
             Ok(caller) => caller,
@@ -273,7 +329,7 @@ impl Router {
                 return crate::protocol::sts::error_response(403, code, &e.to_string());
             }
         };
-        crate::protocol::sts::call(&self.keys, &self.oidc_providers, Some(&caller), &form)
+        crate::protocol::sts::call(&self.keys, &self.oidc_providers, &self.idc, Some(&caller), &form)
     }
 }
 

@@ -11,6 +11,7 @@ use rand::Rng;
 use s3s::Body;
 
 use crate::protocol::auth::Keys;
+use crate::protocol::identity_center::{CONTEXT_PROVIDER, IdentityCenter, IdentityContext};
 use crate::protocol::oidc::{self, OidcProvider};
 
 const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -76,11 +77,16 @@ struct Issued {
 
 /// Temporary credentials for `principal` (`(Arn, UserId)`).
 fn issue(keys: &Keys, duration_secs: i64, principal: (String, String)) -> Issued {
+    issue_for(keys, duration_secs, principal, None)
+}
+
+/// Credentials acting for an Identity Center user (`identity`) too, when given.
+fn issue_for(keys: &Keys, duration_secs: i64, principal: (String, String), identity: Option<IdentityContext>) -> Issued {
     let access_key = format!("ASIA{}", random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16));
     let secret = random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40);
     let token = format!("FwoGZXIvYXdzE{}", random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 120));
     let expires = chrono::Utc::now() + chrono::Duration::seconds(duration_secs);
-    keys.insert_session(&access_key, &secret, &token, expires, principal);
+    keys.insert_session(&access_key, &secret, &token, expires, principal, identity);
     Issued { access_key, secret, token, expires }
 }
 
@@ -146,13 +152,13 @@ pub fn is_unsigned_action(form: &Form) -> bool {
 
 /// Answers one STS action for the verified `caller`; `None`: an unsigned request, which only
 /// the actions of [`is_unsigned_action`] take.
-pub fn call(keys: &Keys, providers: &[OidcProvider], caller: Option<&str>, form: &Form) -> Response<Body> {
+pub fn call(keys: &Keys, providers: &[OidcProvider], idc: &IdentityCenter, caller: Option<&str>, form: &Form) -> Response<Body> {
     let action = form.get("Action").map(String::as_str).unwrap_or("");
     let result = match (action, caller) {
         // Signed or not, the token is what is checked.
         ("AssumeRoleWithWebIdentity", _) => assume_role_with_web_identity(keys, providers, form),
         (_, None) => Err(error_response(403, "MissingAuthenticationToken", "Request is missing Authentication Token")),
-        ("AssumeRole", Some(_)) => assume_role(keys, form),
+        ("AssumeRole", Some(_)) => assume_role(keys, idc, form),
         ("GetSessionToken", Some(caller)) => get_session_token(keys, caller, form),
         ("GetCallerIdentity", Some(caller)) => {
             let (arn, user_id) = caller_principal(keys, caller);
@@ -207,13 +213,33 @@ fn assumed_role_user((arn, id): &(String, String)) -> String {
     format!("<AssumedRoleUser><AssumedRoleId>{}</AssumedRoleId><Arn>{}</Arn></AssumedRoleUser>", xml_escape(id), xml_escape(arn))
 }
 
-fn assume_role(keys: &Keys, form: &HashMap<String, String>) -> Result<Response<Body>, Response<Body>> {
+fn assume_role(keys: &Keys, idc: &IdentityCenter, form: &HashMap<String, String>) -> Result<Response<Body>, Response<Body>> {
     let (_, role, session) = role_and_session(form)?;
     let secs = duration(form, 3600, 43_200)?;
     check_mfa(form)?;
+    let identity = provided_context(idc, form)?;
     let user = assumed_role(role, session);
-    let issued = issue(keys, secs, user.clone());
+    let issued = issue_for(keys, secs, user.clone(), identity);
     Ok(success("AssumeRole", format!("{}{}", credentials_xml(&issued), assumed_role_user(&user))))
+}
+
+/// The identity of AssumeRole's `ProvidedContexts` (query protocol:
+/// `ProvidedContexts.member.N.ProviderArn` / `.ContextAssertion`): only Identity Center's
+/// provider, its assertion made by this endpoint's CreateTokenWithIAM and unexpired. (The codes
+/// and words of the refusals are this endpoint's: no source gives STS's.)
+fn provided_context(idc: &IdentityCenter, form: &HashMap<String, String>) -> Result<Option<IdentityContext>, Response<Body>> {
+    let Some(provider) = form.get("ProvidedContexts.member.1.ProviderArn") else {
+        return Ok(None);
+    };
+    if provider != CONTEXT_PROVIDER {
+        return Err(error_response(400, "InvalidParameterValue", &format!("Unsupported context provider {provider}")));
+    }
+    if form.contains_key("ProvidedContexts.member.2.ProviderArn") {
+        return Err(error_response(400, "InvalidParameterValue", "At most one provided context is accepted"));
+    }
+    let assertion =
+        form.get("ProvidedContexts.member.1.ContextAssertion").ok_or_else(|| missing("providedContexts.1.member.contextAssertion"))?;
+    idc.open(assertion).map(Some).map_err(|(code, message)| error_response(400, code, &message))
 }
 
 /// A web identity token (JWT) for temporary credentials of a role that trusts its issuer.

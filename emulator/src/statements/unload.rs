@@ -347,12 +347,22 @@ impl Executor {
         let planned = self.engine.plan_in(ctx, &job.sql, Statement::Query(Box::new(query.clone()))).await?;
         let schema = &planned.schema;
         check_supported(schema)?;
-        let files = write_unload(&planned, &self.layout, &self.tmp_dir(), &bucket, &prefix, &job.id, &options, self.unload_shape, job.seal.as_ref())
-            .await
-            .map_err(|e| match e {
-                UnloadError::Engine(e) => df_failure(&job.sql, e),
-                UnloadError::Failure(f) => f,
-            })?;
+        let files = write_unload(
+            &planned,
+            &self.layout,
+            &self.tmp_dir(),
+            &bucket,
+            &prefix,
+            &job.id,
+            &options,
+            self.unload_shape,
+            job.seal.as_ref(),
+        )
+        .await
+        .map_err(|e| match e {
+            UnloadError::Engine(e) => df_failure(&job.sql, e),
+            UnloadError::Failure(f) => f,
+        })?;
         // The manifest goes to the results location (or internal storage for managed results).
         let lines: Vec<String> = files.iter().map(|(uri, _)| uri.clone()).collect();
         let mut outcome = Outcome {

@@ -191,13 +191,19 @@ impl Athena {
             .ok_or_else(|| ApiError::invalid("INVALID_INPUT", format!("WorkGroup {name} is not found.")))
     }
 
-    /// Dispatches one JSON operation.
-    pub async fn call(self: &Arc<Self>, operation: &str, body: Value) -> Result<Value, ApiError> {
+    /// Dispatches one JSON operation; `identity`: the Identity Center user the caller's session acts
+    /// for (trusted identity propagation), if any.
+    pub async fn call_for(
+        self: &Arc<Self>,
+        operation: &str,
+        body: Value,
+        identity: Option<&crate::protocol::identity_center::IdentityContext>,
+    ) -> Result<Value, ApiError> {
         if self.realism.roll(self.realism.fault_throttle_rate) {
             return Err(ApiError::plain("ThrottlingException", "Rate exceeded"));
         }
         match operation {
-            "StartQueryExecution" => self.start(body),
+            "StartQueryExecution" => self.start(body, identity),
             "GetQueryExecution" => self.get_query_execution(&body),
             "GetQueryRuntimeStatistics" => self.get_query_runtime_statistics(&body),
             "BatchGetQueryExecution" => self.batch_get_query_execution(&body),

@@ -38,6 +38,9 @@ pub(crate) struct Record {
     pub staging: Option<String>,
     pub output_location: Option<String>,
     pub encryption: Option<Value>,
+    /// The Identity Center user the query ran for (its caller's identity context).
+    #[serde(default)]
+    pub identity_user: Option<String>,
     pub execution_parameters: Option<Vec<String>>,
     pub reuse: Option<Value>,
     pub token: Option<String>,

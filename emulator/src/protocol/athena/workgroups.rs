@@ -58,6 +58,12 @@ impl Athena {
         wg.description = str_field(body, "Description").unwrap_or_default().to_owned();
         wg.enforce = config.get("EnforceWorkGroupConfiguration").and_then(Value::as_bool).unwrap_or(false);
         wg.engine_version = engine_named(config.pointer("/EngineVersion/SelectedEngineVersion"))?;
+        if config.pointer("/IdentityCenterConfiguration/EnableIdentityCenter").and_then(Value::as_bool) == Some(true) {
+            let instance = config.pointer("/IdentityCenterConfiguration/IdentityCenterInstanceArn").and_then(Value::as_str);
+            let instance = instance
+                .ok_or_else(|| ApiError::invalid("INVALID_INPUT", "IdentityCenterInstanceArn is required to enable IAM Identity Center"))?;
+            wg.identity_center_instance_arn = Some(instance.to_owned());
+        }
         let managed = config.pointer("/ManagedQueryResultsConfiguration/Enabled").and_then(Value::as_bool);
         wg.managed = managed.unwrap_or(wg.engine_version.as_deref() == Some(DUCKDB) && wg.output_location.is_none());
         check(&wg, &config)?;
@@ -173,7 +179,15 @@ fn workgroup_json(wg: &WorkGroup) -> Value {
     if wg.managed {
         config["ManagedQueryResultsConfiguration"] = json!({ "Enabled": true });
     }
-    json!({ "Name": wg.name, "State": "ENABLED", "Description": wg.description, "CreationTime": 1_700_000_000.0, "Configuration": config })
+    let mut out = json!({ "Name": wg.name, "State": "ENABLED", "Description": wg.description, "CreationTime": 1_700_000_000.0, "Configuration": config });
+    if let Some(instance) = &wg.identity_center_instance_arn {
+        out["Configuration"]["IdentityCenterConfiguration"] =
+            json!({ "EnableIdentityCenter": true, "IdentityCenterInstanceArn": instance });
+        // The application Athena makes for the workgroup in the instance (its id is this endpoint's).
+        let instance_id = instance.rsplit('/').next().unwrap_or(instance);
+        out["IdentityCenterApplicationArn"] = json!(format!("arn:aws:sso::000000000000:application/{instance_id}/apl-athena-{}", wg.name));
+    }
+    out
 }
 
 /// A workgroup's engine: the one it selects (`AUTO` when none: Athena then runs engine version 3).
