@@ -223,7 +223,9 @@ impl ObjectCipher {
         Self { key: *key, iv, h: h.into(), tag_mask: mask.into() }
     }
 
-    /// Decrypts `buf`, the object's bytes from `offset` on, in place.
+    /// Decrypts `buf`, the object's bytes from `offset` on, in place (two passes, the reference
+    /// of [`open_in_place`](Self::open_in_place)).
+    #[cfg(test)]
     pub(crate) fn decrypt(&self, offset: u64, buf: &mut [u8]) {
         let mut counter = [0u8; 16];
         counter[..12].copy_from_slice(&self.iv);
@@ -233,7 +235,8 @@ impl ObjectCipher {
         ctr.apply_keystream(buf);
     }
 
-    /// The GHASH share of ciphertext bytes `offset..offset + len` (call before decrypting them).
+    /// The GHASH share of ciphertext bytes `offset..offset + len` (before decrypting them).
+    #[cfg(test)]
     pub(crate) fn hash(&self, offset: u64, ciphertext: &[u8]) -> Piece {
         let head_len = ((16 - offset % 16) % 16).min(ciphertext.len() as u64) as usize;
         let (head, rest) = ciphertext.split_at(head_len);
@@ -249,6 +252,30 @@ impl ObjectCipher {
             blocks: (whole / 16) as u64,
             tail: tail.to_vec(),
         }
+    }
+
+    /// Hashes `buf` (ciphertext, the object's bytes from `offset` on) and decrypts it in place,
+    /// in one pass of cache-sized slices: each slice is hashed, then decrypted while it is still
+    /// in cache. Gives what [`hash`](Self::hash) then [`decrypt`](Self::decrypt) give.
+    pub(crate) fn open_in_place(&self, offset: u64, buf: &mut [u8]) -> Piece {
+        const SLICE: usize = 16 << 10;
+        let head_len = ((16 - offset % 16) % 16).min(buf.len() as u64) as usize;
+        let whole = (buf.len() - head_len) / 16 * 16;
+        let head = buf[..head_len].to_vec();
+        let tail = buf[head_len + whole..].to_vec();
+        let mut counter = [0u8; 16];
+        counter[..12].copy_from_slice(&self.iv);
+        counter[15] = 2;
+        let mut ctr = Aes256Ctr::new(&self.key.into(), &counter.into());
+        ctr.seek(offset);
+        ctr.apply_keystream(&mut buf[..head_len]);
+        let mut g = GHash::new(&self.h.into());
+        for slice in buf[head_len..head_len + whole].chunks_mut(SLICE) {
+            g.update_padded(slice);
+            ctr.apply_keystream(slice);
+        }
+        ctr.apply_keystream(&mut buf[head_len + whole..]);
+        Piece { offset, len: buf.len() as u64, head, hash: g.finalize().into(), blocks: (whole / 16) as u64, tail }
     }
 
     /// A check of the object's tag, fed its pieces in order.
@@ -370,6 +397,21 @@ mod tests {
                 assert!(check.add(&cipher.hash(0, &bad)));
                 assert!(!check.matches(&tag));
             }
+        }
+    }
+
+    #[test]
+    fn one_pass_gives_what_two_passes_give() {
+        let cipher = ObjectCipher::new(&[3; 32], [4; 12]);
+        let data: Vec<u8> = (0..100_000).map(|i| (i % 253) as u8).collect();
+        for (offset, len) in [(0usize, 100_000usize), (5, 40_000), (16, 33), (7, 3), (48, 0)] {
+            let mut one = data[..len].to_vec();
+            let a = cipher.open_in_place(offset as u64, &mut one);
+            let mut two = data[..len].to_vec();
+            let b = cipher.hash(offset as u64, &two);
+            cipher.decrypt(offset as u64, &mut two);
+            assert_eq!(one, two);
+            assert_eq!((a.head, a.hash, a.blocks, a.tail, a.len), (b.head, b.hash, b.blocks, b.tail, b.len));
         }
     }
 

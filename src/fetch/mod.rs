@@ -327,7 +327,14 @@ impl Fetcher {
                 async move {
                     let last = end == size;
                     let mut raw = this.raw_range(&uri, etag.as_deref(), start, if last { end + TAG_LEN } else { end }, true).await?;
-                    let tag = last.then(|| raw.split_off((end - start) as usize).to_vec());
+                    // The tag copied out and cut off (not split: the range stays unshared, so
+                    // it is decrypted where it lies).
+                    let tag = last.then(|| {
+                        let at = (end - start) as usize;
+                        let tag = raw[at..].to_vec();
+                        raw.truncate(at);
+                        tag
+                    });
                     let (plain, piece) = unseal(cipher, start, raw).await?;
                     Ok::<_, Error>((plain, piece, tag))
                 }
@@ -506,8 +513,7 @@ fn tampered(uri: &str) -> Error {
 async fn unseal(cipher: ObjectCipher, offset: u64, raw: Bytes) -> Result<(Bytes, Piece)> {
     tokio::task::spawn_blocking(move || {
         let mut buf = raw.try_into_mut().unwrap_or_else(|shared| BytesMut::from(&shared[..]));
-        let piece = cipher.hash(offset, &buf);
-        cipher.decrypt(offset, &mut buf);
+        let piece = cipher.open_in_place(offset, &mut buf);
         (buf.freeze(), piece)
     })
     .await
