@@ -24,10 +24,12 @@ impl adbc_core::Driver for AthenaDriver {
     type DatabaseType = AthenaDatabase;
 
     fn new_database(&mut self) -> Result<AthenaDatabase> {
+        crate::runtime::init_logging();
         Ok(AthenaDatabase::default())
     }
 
     fn new_database_with_opts(&mut self, opts: impl IntoIterator<Item = (OptionDatabase, OptionValue)>) -> Result<AthenaDatabase> {
+        crate::runtime::init_logging();
         let mut db = AthenaDatabase::default();
         for (k, v) in opts {
             db.set_option(k, v)?;

@@ -7,6 +7,19 @@ static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
     tokio::runtime::Builder::new_multi_thread().thread_name("adbc-athena").enable_all().build().expect("a tokio runtime starts")
 });
 
+/// The library's warnings (a CSE_KMS result read through GetQueryResults because KMS refused the
+/// data key, GetQueryResultStream not offered) go to standard error, where Python, R and Go
+/// programs see them; `ADBC_ATHENA_LOG` sets the level (`warn` by default, `off` silences them,
+/// `debug` shows more). A host that installed a `tracing` subscriber of its own keeps it.
+pub(crate) fn init_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter =
+            tracing_subscriber::EnvFilter::try_from_env("ADBC_ATHENA_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).with_target(false).try_init();
+    });
+}
+
 /// Runs `f` to its end on the driver's runtime. A caller inside a tokio runtime of its own (a
 /// Rust program embedding the driver) must not block that runtime's thread on another runtime,
 /// so there the future is driven from a thread of its own.

@@ -24,7 +24,15 @@ async fn main() -> std::process::ExitCode {
     let quiet = cli.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let result = match cli.command {
         Command::Emulator(args) => athena_emulator::cli::serve(args).await.map_err(|e| Failure { code: exit::FAILURE, message: e }),
-        command => run(command, cli.conn, cli.quiet, quiet).await,
+        command => {
+            // The library's warnings (a CSE_KMS result read through GetQueryResults, say) on
+            // stderr; `ATHENA_ARROW_LOG` sets the level (`warn` by default; `-q` silences them).
+            let default = if cli.quiet { "off" } else { "warn" };
+            let filter = tracing_subscriber::EnvFilter::try_from_env("ATHENA_ARROW_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+            let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).with_target(false).try_init();
+            run(command, cli.conn, cli.quiet, quiet).await
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

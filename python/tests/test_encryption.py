@@ -78,7 +78,7 @@ def test_the_stored_object_opens_with_botocore_and_cryptography(endpoint):
         kms.decrypt(CiphertextBlob=base64.b64decode(meta["x-amz-key-v2"]), EncryptionContext=json.loads(meta["x-amz-matdesc"]))
 
 
-def test_a_refused_data_key_reads_through_the_api(endpoint):
+def test_a_refused_data_key_reads_through_the_api(endpoint, capfd):
     since = endpoint.log_size()
     with dbapi.connect(**endpoint.kwargs(encryption_option="CSE_KMS", kms_key=OTHERS_KEY)) as conn, conn.cursor() as cur:
         cur.execute(MANY)
@@ -87,6 +87,10 @@ def test_a_refused_data_key_reads_through_the_api(endpoint):
     # One GET of the CSV's opening (its envelope named the key KMS refused), then the API.
     assert len(_gets(endpoint, since, query_id)) == 1
     assert len(endpoint.athena_calls("GetQueryResults", since)) > 10
+    # The driver's warning says why, on standard error (once per connection).
+    err = capfd.readouterr().err
+    assert err.count("the result is encrypted client-side (CSE_KMS) and KMS Decrypt failed: AccessDeniedException") == 1, err
+    assert "read through GetQueryResults instead" in err
 
 
 def test_encryption_keywords_are_checked(endpoint):

@@ -384,9 +384,10 @@ impl ConnectionBuilder {
         self
     }
 
-    /// What to do with a result Athena wrote with CSE_KMS (client-side encrypted, so its files
-    /// in S3 are ciphertext): `true` (default) reads it through GetQueryResults with one warning
-    /// that says why; `false` refuses it with an error instead.
+    /// What to do with a result Athena wrote with CSE_KMS (client-side encrypted) when KMS
+    /// refuses this caller the data key of its files: `true` (default) reads it through
+    /// GetQueryResults with one warning that says why; `false` refuses it with an error instead.
+    /// (With the key, CSE_KMS results are read from S3, decrypted and authenticated.)
     pub fn with_encrypted_result_fallback(mut self, fallback: bool) -> Self {
         self.settings.encrypted_result_fallback = fallback;
         self

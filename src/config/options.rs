@@ -120,7 +120,7 @@ pub const SETTINGS: &[Setting] = &[
         "encrypted_result_fallback",
         ValueKind::Flag,
         "true",
-        "a result written with CSE_KMS (ciphertext in S3) is read through GetQueryResults with one warning; false: an error",
+        "a result written with CSE_KMS whose data key KMS refuses is read through GetQueryResults with one warning; false: an error",
     ),
     setting("poll_interval", ValueKind::Seconds, "5", "longest wait between two status polls").pyathena("poll_interval"),
     setting(

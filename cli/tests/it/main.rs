@@ -412,9 +412,21 @@ fn cse_kms_results_export_decrypted_or_fail_with_kms_reason() {
     let err = String::from_utf8(o.stderr).unwrap();
     assert!(!o.status.success());
     assert!(err.contains("encrypted client-side (CSE_KMS): KMS Decrypt failed: AccessDeniedException: User: arn:aws:iam::000000000000:user/test is not authorized to perform: kms:Decrypt"), "{err}");
-    // With the fallback (the default) the same result comes through GetQueryResults.
-    let o = run(&refused[..4].iter().chain(&refused[6..]).copied().chain(["--format", "csv"]).collect::<Vec<_>>());
+    // With the fallback (the default) the same result comes through GetQueryResults, with a
+    // warning that says why (silenced by -q).
+    let fallback: Vec<&str> = refused[..4].iter().chain(&refused[6..]).copied().chain(["--format", "csv"]).collect();
+    let o = run(&fallback);
     assert_eq!(stdout(&o), expected);
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.contains("WARN")
+            && err.contains("KMS Decrypt failed: AccessDeniedException")
+            && err.contains("read through GetQueryResults instead"),
+        "{err}"
+    );
+    let o = run(&[&["-q"][..], &fallback].concat());
+    assert_eq!(stdout(&o), expected);
+    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]

@@ -261,7 +261,7 @@ async fn services_are_told_apart_by_what_a_request_is_signed_for() {
     let answer = tokio::task::spawn_blocking(move || {
         use std::io::{Read, Write};
         let mut tcp = std::net::TcpStream::connect(addr).unwrap();
-        let request = "GET / HTTP/1.1\r\nhost: x\r\nx-amz-date: 20261207T000000Z\r\nconnection: close\r\nauthorization: AWS4-HMAC-SHA256 Credential=test/20261207/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=00\r\n\r\n";
+        let request = "GET / HTTP/1.1\r\nhost: x\r\nx-amz-date: 20261207T000000Z\r\nconnection: close\r\nauthorization: AWS4-HMAC-SHA256 Credential=test/20261207/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=00\r\n\r\n";
         tcp.write_all(request.as_bytes()).unwrap();
         let mut out = String::new();
         tcp.read_to_string(&mut out).unwrap();
@@ -270,7 +270,7 @@ async fn services_are_told_apart_by_what_a_request_is_signed_for() {
     .await
     .unwrap();
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
-    assert!(answer.contains("a service this endpoint serves (athena, s3, sts), not 'kms'"), "{answer}");
+    assert!(answer.contains("a service this endpoint serves (athena, kms, s3, sso-oauth, sts), not 'dynamodb'"), "{answer}");
 }
 
 #[tokio::test]
