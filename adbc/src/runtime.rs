@@ -9,14 +9,22 @@ static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 
 /// The library's warnings (a CSE_KMS result read through GetQueryResults because KMS refused the
 /// data key, GetQueryResultStream not offered) go to standard error, where Python, R and Go
-/// programs see them; `ADBC_ATHENA_LOG` sets the level (`warn` by default, `off` silences them,
-/// `debug` shows more). A host that installed a `tracing` subscriber of its own keeps it.
+/// programs see them (the AWS SDK's are not shown); `ADBC_ATHENA_LOG` takes a filter (`off`
+/// silences them, `debug` shows everything). A host that installed a `tracing` subscriber of its
+/// own keeps it.
 pub(crate) fn init_logging() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let filter =
-            tracing_subscriber::EnvFilter::try_from_env("ADBC_ATHENA_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-        let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).with_target(false).try_init();
+        let filter = tracing_subscriber::EnvFilter::try_from_env("ADBC_ATHENA_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("athena_arrow=warn"));
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .with_target(false)
+            .without_time()
+            .with_ansi(ansi)
+            .try_init();
     });
 }
 

@@ -26,11 +26,19 @@ async fn main() -> std::process::ExitCode {
         Command::Emulator(args) => athena_emulator::cli::serve(args).await.map_err(|e| Failure { code: exit::FAILURE, message: e }),
         command => {
             // The library's warnings (a CSE_KMS result read through GetQueryResults, say) on
-            // stderr; `ATHENA_ARROW_LOG` sets the level (`warn` by default; `-q` silences them).
-            let default = if cli.quiet { "off" } else { "warn" };
+            // stderr, without the AWS SDK's; `ATHENA_ARROW_LOG` takes a filter (`debug`,
+            // `athena_arrow=info`, ...), `-q` silences them.
+            let default = if cli.quiet { "off" } else { "athena_arrow=warn" };
             let filter = tracing_subscriber::EnvFilter::try_from_env("ATHENA_ARROW_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-            let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).with_target(false).try_init();
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let _ = tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_env_filter(filter)
+                .with_target(false)
+                .without_time()
+                .with_ansi(ansi)
+                .try_init();
             run(command, cli.conn, cli.quiet, quiet).await
         }
     };
