@@ -282,6 +282,7 @@ impl EmulatorBuilder {
             kms_keys.push(formats::kms::fixture_key());
         }
         let kms = formats::kms::Kms::open(&kms_keys, &state_dir.join("kms"), &self.region).map_err(io)?;
+        catalog.set_kms(kms.clone());
         let executor = Arc::new(statements::Executor::new(
             catalog,
             layout.clone(),

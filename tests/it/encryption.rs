@@ -225,3 +225,43 @@ async fn a_key_that_is_unknown_fails_the_query() {
         )
     );
 }
+
+/// The data files of `table` (its location as GetTableMetadata gives it).
+async fn table_files(conn: &athena_arrow::Connection, table: &str) -> Vec<std::path::PathBuf> {
+    let out =
+        conn.athena().get_table_metadata().catalog_name("AwsDataCatalog").database_name("default").table_name(table).send().await.unwrap();
+    let location = out.table_metadata().unwrap().parameters().unwrap()["location"].clone();
+    let dir = stored(&location);
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn ctas_and_insert_data_of_a_cse_kms_query_is_sealed_and_reads_back() {
+    let sealed = builder().with_encryption(cse(KEY)).build().await.unwrap();
+    let plain = crate::connect().await;
+    for (table, format) in [("cse_ctas_parquet", "PARQUET"), ("cse_ctas_text", "TEXTFILE")] {
+        plain.execute(format!("DROP TABLE IF EXISTS {table}")).await.unwrap();
+        sealed
+            .execute(format!(
+                "CREATE TABLE {table} WITH (format = '{format}') AS SELECT a, CAST(a AS varchar) AS s FROM many_rows WHERE a < 100"
+            ))
+            .await
+            .unwrap();
+        sealed.execute(format!("INSERT INTO {table} SELECT a, CAST(a AS varchar) FROM many_rows WHERE a >= 9990")).await.unwrap();
+        // Both data files are ciphertext with their envelope: no Parquet magic, no row in the clear.
+        let files = table_files(&plain, table).await;
+        assert_eq!(files.len(), 2, "{files:?}");
+        for file in &files {
+            let bytes = std::fs::read(file).unwrap();
+            assert!(!bytes.starts_with(b"PAR1") && !bytes.windows(4).any(|w| w == b"9995"), "{file:?}");
+        }
+        // Any later query reads them decrypted, as Athena reads its CSE_KMS table data.
+        let batches = plain.execute(format!("SELECT count(*) AS n, sum(a) AS total FROM {table}")).await.unwrap().collect().await.unwrap();
+        let n = batches[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().unwrap().value(0);
+        let total = batches[0].column(1).as_any().downcast_ref::<arrow::array::Int64Array>().unwrap().value(0);
+        assert_eq!((n, total), (110, 4950 + 99_945), "{table}");
+        plain.execute(format!("DROP TABLE {table}")).await.unwrap();
+    }
+}

@@ -160,6 +160,8 @@ pub struct Catalog {
     data: RwLock<CatalogData>,
     /// One writer of the catalog file at a time (concurrent DDL once raced on its temp file).
     save_lock: std::sync::Mutex<()>,
+    /// The keys that open sealed (CSE_KMS) table files.
+    kms: std::sync::OnceLock<crate::formats::kms::Kms>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,6 +194,26 @@ impl From<CatalogError> for Failure {
 
 impl Catalog {
     /// Opens the catalog stored at `path`, creating it with an empty `default` database.
+    /// Gives the catalog the keys that open sealed (CSE_KMS) table files.
+    pub fn set_kms(&self, kms: crate::formats::kms::Kms) {
+        let _ = self.kms.set(kms);
+    }
+
+    /// A table data file's bytes: decrypted when it is sealed (CSE_KMS table data carries its
+    /// envelope, as result objects do), as stored otherwise.
+    pub fn read_data_file(&self, path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+        let bytes = std::fs::read(path)?;
+        let Some(meta) = self.layout.locate(path).and_then(|(bucket, key)| self.layout.user_metadata(&bucket, &key)) else {
+            return Ok(bytes);
+        };
+        if !meta.contains_key("x-amz-key-v2") {
+            return Ok(bytes);
+        }
+        let kms = self.kms.get().ok_or_else(|| std::io::Error::other("no KMS keys to open a sealed table file"))?;
+        crate::formats::envelope::open_sealed(kms, &bytes, &meta)
+            .map_err(|e| std::io::Error::other(format!("cannot open the sealed table file {}: {e}", path.display())))
+    }
+
     pub fn open(path: PathBuf, layout: ObjectLayout) -> std::io::Result<Self> {
         let mut data: CatalogData = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(std::io::Error::other)?,
@@ -199,7 +221,7 @@ impl Catalog {
             Err(e) => return Err(e),
         };
         data.databases.entry("default".into()).or_default();
-        let catalog = Self { path, layout, data: RwLock::new(data), save_lock: std::sync::Mutex::new(()) };
+        let catalog = Self { path, layout, data: RwLock::new(data), save_lock: std::sync::Mutex::new(()), kms: std::sync::OnceLock::new() };
         catalog.save()?;
         Ok(catalog)
     }

@@ -106,7 +106,10 @@ impl SchemaProvider for LazyDatabase {
         }
         let Ok(table) = self.catalog.table(&self.database, name) else { return Ok(None) };
         if !table.is_view() {
-            if table.storage().reader() != FileKind::Parquet {
+            // Hive text, and Parquet tables with sealed (CSE_KMS) files, are read here; other
+            // Parquet tables through DataFusion's listing table.
+            let sealed = || data_files(&self.catalog.data_dir(&table), true).iter().any(|f| self.catalog.layout().is_sealed(f));
+            if table.storage().reader() != FileKind::Parquet || sealed() {
                 let (provider, bytes) = text_table(&self.catalog, &table).map_err(external)?;
                 self.text_bytes.0.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
                 return Ok(Some(provider));
@@ -200,6 +203,29 @@ async fn listing_table(catalog: &Catalog, table: &Table) -> Result<Arc<ListingTa
     Ok(Arc::new(ListingTable::try_new(config).map_err(df_failure_plain)?))
 }
 
+/// A Parquet data file read from memory as one batch of `schema` (its columns by name, cast;
+/// columns it lacks are NULL), as the listing table reads files of an evolved schema.
+fn parquet_file(bytes: Vec<u8>, schema: &SchemaRef) -> Result<arrow::array::RecordBatch, Failure> {
+    let bad = |e: &dyn std::fmt::Display| Failure::user("HIVE_CURSOR_ERROR", format!("cannot read Parquet: {e}"));
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+        .map_err(|e| bad(&e))?
+        .build()
+        .map_err(|e| bad(&e))?;
+    let file_schema = arrow::record_batch::RecordBatchReader::schema(&reader);
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| bad(&e))?;
+    let whole = arrow::compute::concat_batches(&file_schema, &batches).map_err(|e| bad(&e))?;
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|field| match file_schema.fields().iter().position(|f| f.name().eq_ignore_ascii_case(field.name())) {
+            Some(i) => arrow::compute::cast(whole.column(i), field.data_type()).map_err(|e| bad(&e)),
+            None => Ok(arrow::array::new_null_array(field.data_type(), whole.num_rows())),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(whole.num_rows()));
+    arrow::array::RecordBatch::try_new_with_options(schema.clone(), columns, &options).map_err(|e| bad(&e))
+}
+
 /// A table stored as Hive text (LazySimpleSerDe, OpenCSVSerde, JSON): its files read and
 /// decoded when a query names it, partition columns from `k=v` folders and registered
 /// partitions. Returns the table and the bytes of the files read.
@@ -234,12 +260,16 @@ fn text_table(catalog: &Catalog, table: &Table) -> Result<(Arc<dyn TableProvider
     let mut read = 0u64;
     for (values, folder) in sources {
         for file in data_files(&folder, table.partition_keys.is_empty()) {
-            let bytes = std::fs::read(&file)?;
+            let bytes = catalog.read_data_file(&file)?;
             read += bytes.len() as u64;
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let text = crate::formats::hivetext::file_text(&name, &bytes).map_err(|e| Failure::user("HIVE_CURSOR_ERROR", e.to_string()))?;
-            let batch = crate::formats::hivetext::decode(&text, &data_schema, &format)
-                .map_err(|e| Failure::user("HIVE_BAD_DATA", e.to_string()))?;
+            let batch = if storage.reader() == FileKind::Parquet {
+                parquet_file(bytes, &data_schema)?
+            } else {
+                let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let text =
+                    crate::formats::hivetext::file_text(&name, &bytes).map_err(|e| Failure::user("HIVE_CURSOR_ERROR", e.to_string()))?;
+                crate::formats::hivetext::decode(&text, &data_schema, &format).map_err(|e| Failure::user("HIVE_BAD_DATA", e.to_string()))?
+            };
             let mut columns = batch.columns().to_vec();
             for (field, v) in schema.fields()[data_schema.fields().len()..].iter().zip(&values) {
                 // Hive's folder for NULL partition values.

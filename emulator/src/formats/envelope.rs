@@ -80,7 +80,6 @@ impl Seal {
     }
 }
 
-#[cfg(test)]
 /// The plaintext of an object written by [`Seal::seal_file`] (`bytes`: its content, `meta`: its
 /// envelope), as a reader holding the key's permission decrypts it.
 pub fn open_sealed(kms: &Kms, bytes: &[u8], meta: &HashMap<String, String>) -> Result<Vec<u8>, String> {

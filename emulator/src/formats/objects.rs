@@ -76,6 +76,20 @@ impl ObjectLayout {
         Some(self.root.join(bucket).join(rel))
     }
 
+    /// The `(bucket, key)` of a file under the data dir (the inverse of [`Self::object_path`]).
+    pub fn locate(&self, path: &Path) -> Option<(String, String)> {
+        let rel = path.strip_prefix(&self.root).ok()?;
+        let mut parts = rel.components().map(|c| c.as_os_str().to_str());
+        let bucket = parts.next()??.to_owned();
+        let key = parts.collect::<Option<Vec<&str>>>()?.join("/");
+        (!key.is_empty()).then_some((bucket, key))
+    }
+
+    /// Whether the object at `path` carries an encryption envelope (CSE_KMS).
+    pub fn is_sealed(&self, path: &Path) -> bool {
+        self.locate(path).and_then(|(bucket, key)| self.user_metadata(&bucket, &key)).is_some_and(|m| m.contains_key("x-amz-key-v2"))
+    }
+
     pub fn bucket_path(&self, bucket: &str) -> PathBuf {
         self.root.join(bucket)
     }

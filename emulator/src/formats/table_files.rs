@@ -1,5 +1,6 @@
 //! A new data file of a table, in the table's format: Parquet, LazySimpleSerDe text or JSON
-//! lines (what INSERT, CTAS and row-level changes write).
+//! lines (what INSERT, CTAS and row-level changes write), sealed with the query's key when it
+//! asked for CSE_KMS.
 
 use std::collections::BTreeMap;
 
@@ -8,8 +9,9 @@ use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
 
 use crate::failure::Failure;
+use crate::formats::envelope::Seal;
 use crate::formats::hivetext::{TextFormat, encode};
-use crate::formats::objects::ObjectWriter;
+use crate::formats::objects::{ObjectLayout, ObjectWriter};
 use crate::formats::storage::{FileKind, Storage};
 
 /// One new data file of a table, in the table's format: Parquet, LazySimpleSerDe text or JSON
@@ -33,8 +35,19 @@ impl TableFileSink {
         dir: &std::path::Path,
         tmp_dir: &std::path::Path,
         id: &str,
+        seal: Option<(&ObjectLayout, &Seal)>,
     ) -> Result<Self, Failure> {
-        let w = ObjectWriter::file(tmp_dir, dir.join(format!("{id}_{}", uuid::Uuid::new_v4())))?;
+        let path = dir.join(format!("{id}_{}", uuid::Uuid::new_v4()));
+        // A CSE_KMS query's table data is sealed as its results are (an object with its envelope).
+        let w = match seal {
+            Some((layout, seal)) => {
+                let (bucket, key) = layout
+                    .locate(&path)
+                    .ok_or_else(|| Failure::system(format!("table file {} is outside the data dir", path.display())))?;
+                ObjectWriter::object(layout, tmp_dir, &bucket, &key)?.sealed(Some(seal), None)
+            }
+            None => ObjectWriter::file(tmp_dir, path)?,
+        };
         let format = match storage.reader() {
             FileKind::Parquet => SinkFormat::Parquet(ArrowWriter::try_new(w, schema, None).map_err(|e| Failure::system(e.to_string()))?),
             FileKind::LazySimple => SinkFormat::Text(w, TextFormat::new(storage, table_properties)),

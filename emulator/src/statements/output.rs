@@ -16,6 +16,14 @@ impl Executor {
         self.state_dir.join("tmp")
     }
 
+    /// Where a CSE_KMS job's files are sealed: the data dir's layout and the job's key.
+    pub(crate) fn seal_of<'a>(
+        &'a self,
+        job: &'a Job,
+    ) -> Option<(&'a crate::formats::objects::ObjectLayout, &'a crate::formats::envelope::Seal)> {
+        job.seal.as_ref().map(|s| (&self.layout, s))
+    }
+
     pub(crate) fn api_path(&self, id: &str) -> PathBuf {
         self.state_dir.join("results").join(format!("{id}.csv"))
     }

@@ -202,7 +202,7 @@ impl Executor {
         let old_files = data_files(&dir, true);
         let planned = self.plan(job, statement).await?;
         let mapping: Vec<Option<usize>> = (0..table.columns.len()).map(Some).collect();
-        write_table_file(&planned, table, &mapping, dir, &self.tmp_dir(), &job.id, &job.sql).await?;
+        write_table_file(&planned, table, &mapping, dir, &self.tmp_dir(), job, self.seal_of(job)).await?;
         for f in old_files {
             std::fs::remove_file(f)?;
         }

@@ -62,7 +62,7 @@ impl Executor {
             ));
         }
         let rows = if table.partition_keys.is_empty() {
-            write_table_file(&planned, &table, &mapping, self.catalog().data_dir(&table), &self.tmp_dir(), &job.id, &job.sql).await?
+            write_table_file(&planned, &table, &mapping, self.catalog().data_dir(&table), &self.tmp_dir(), job, self.seal_of(job)).await?
         } else {
             let db = schema_of(&name).unwrap_or_else(|| job.database.clone());
             self.insert_partitioned(job, &db, &planned, table, &target, &mapping).await?
@@ -130,7 +130,8 @@ impl Executor {
             let dir = s3_to_path(&self.layout, &location)
                 .ok_or_else(|| Failure::user("INVALID_INPUT", format!("partition location {location} is not an s3:// location")))?;
             std::fs::create_dir_all(&dir)?;
-            let mut sink = TableFileSink::new(&table.storage(), &table.properties, data.clone(), &dir, &self.tmp_dir(), &job.id)?;
+            let seal = job.seal.as_ref().map(|s| (&self.layout, s));
+            let mut sink = TableFileSink::new(&table.storage(), &table.properties, data.clone(), &dir, &self.tmp_dir(), &job.id, seal)?;
             for b in &batches {
                 sink.write(b)?;
             }
@@ -207,7 +208,7 @@ impl Executor {
         let target = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
         let dir = self.catalog().data_dir(&table);
         let mapping: Vec<Option<usize>> = (0..target.fields().len()).map(Some).collect();
-        let rows = match write_table_file(&planned, &table, &mapping, dir, &self.tmp_dir(), &job.id, &job.sql).await {
+        let rows = match write_table_file(&planned, &table, &mapping, dir, &self.tmp_dir(), job, self.seal_of(job)).await {
             Ok(rows) => rows,
             Err(e) => {
                 let _ = self.catalog().drop_table(&db, &name, true);
@@ -226,11 +227,12 @@ pub(crate) async fn write_table_file(
     mapping: &[Option<usize>],
     dir: PathBuf,
     tmp_dir: &std::path::Path,
-    id: &str,
-    sql: &str,
+    job: &Job,
+    seal: Option<(&crate::formats::objects::ObjectLayout, &crate::formats::envelope::Seal)>,
 ) -> Result<usize, Failure> {
+    let sql = &job.sql;
     let target = table.data_schema().map_err(|e| Failure::system(e.to_string()))?;
-    let mut sink = TableFileSink::new(&table.storage(), &table.properties, target.clone(), &dir, tmp_dir, id)?;
+    let mut sink = TableFileSink::new(&table.storage(), &table.properties, target.clone(), &dir, tmp_dir, &job.id, seal)?;
     let mut stream = execute_stream(planned.physical.clone(), planned.ctx.task_ctx()).map_err(|e| df_failure(sql, e))?;
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| df_failure(sql, e))?;
