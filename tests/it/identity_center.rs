@@ -97,3 +97,38 @@ async fn each_step_says_what_refused_it() {
         .await;
     assert!(e.is_err());
 }
+
+#[tokio::test]
+async fn the_chain_runs_again_at_each_refresh_with_the_token_read_again() {
+    use aws_credential_types::provider::ProvideCredentials;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token");
+    std::fs::write(&path, issuer().token("dana@example.com", WEB_IDENTITY_AUDIENCE, 600)).unwrap();
+    let conn = Connection::builder()
+        .with_endpoint_url(&shared().endpoint)
+        .with_region("us-east-1")
+        .with_work_group(IDC_WORKGROUP)
+        .with_role_arn(WEB_IDENTITY_ROLE)
+        .with_web_identity_token(WebIdentityToken::File(path.clone()))
+        .with_identity_center_application_arn(IDC_APPLICATION)
+        .with_access_role_arn(ACCESS_ROLE)
+        .build()
+        .await
+        .unwrap();
+    // What the SDK's identity cache calls before the session expires: the whole chain again.
+    let provider = conn.sdk_config().credentials_provider().unwrap();
+    let first = provider.provide_credentials().await.unwrap();
+    let second = provider.provide_credentials().await.unwrap();
+    assert_ne!(first.access_key_id(), second.access_key_id());
+    assert!(second.expiry().is_some());
+    // A token file rewritten with a token for another audience: the next refresh fails at
+    // step 1, saying so.
+    std::fs::write(&path, issuer().token("dana@example.com", "another-app", 600)).unwrap();
+    let e = provider.provide_credentials().await.unwrap_err();
+    let said = athena_arrow::message_with_causes(&e);
+    assert!(said.contains("AssumeRoleWithWebIdentity of role") && said.contains("Incorrect token audience"), "{said}");
+    // A query that needs credentials now fails with that refusal, typed.
+    let e = conn.execute("SELECT 1").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e:?}");
+    assert!(athena_arrow::message_with_causes(&e).contains("STS AssumeRoleWithWebIdentity of role"), "{e}");
+}
