@@ -182,9 +182,11 @@ impl Fetcher {
     /// from one suffix GET: a Parquet file's footer comes with its first request. A client-side
     /// encrypted object comes whole instead (its other bytes in parallel ranges), decrypted and
     /// authenticated: none of its rows is read before its tag is checked.
-    pub(crate) async fn open_tail(&self, uri: &str, len: u64) -> Result<(ObjectMeta, Bytes)> {
+    /// The bytes come as the pieces they were read in (`(offset, bytes)`, in order, contiguous to
+    /// the object's end), without a copy into one buffer.
+    pub(crate) async fn open_tail(&self, uri: &str, len: u64) -> Result<(ObjectMeta, Vec<(u64, Bytes)>)> {
         let (meta, raw, start, envelope) = self.open(uri, format!("bytes=-{}", len.max(1))).await?;
-        let Some(envelope) = envelope else { return Ok((meta, raw)) };
+        let Some(envelope) = envelope else { return Ok((meta, vec![(start, raw)])) };
         let cipher = self.keys.cipher(&envelope).await?;
         let size = plain_size(uri, meta.size)?;
         let sealed = Arc::new(Sealed { cipher: cipher.clone(), opening: None, tag: None });
@@ -214,11 +216,17 @@ impl Fetcher {
         if !in_order || !check.matches(&tag) {
             return Err(tampered(uri));
         }
-        let mut out = BytesMut::with_capacity(size as usize);
-        for (plain, _) in parts {
-            out.extend_from_slice(&plain);
-        }
-        Ok((whole, out.freeze()))
+        let mut at = 0;
+        let pieces = parts
+            .into_iter()
+            .map(|(plain, _)| {
+                let piece = (at, plain);
+                at += piece.1.len() as u64;
+                piece
+            })
+            .filter(|(_, bytes)| !bytes.is_empty())
+            .collect();
+        Ok((whole, pieces))
     }
 
     /// One ranged GET whose `Content-Range` tells the object's size; a body cut short is

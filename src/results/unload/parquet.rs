@@ -39,15 +39,21 @@ pub(crate) struct S3ParquetReader {
     fetcher: Fetcher,
     uri: Arc<str>,
     pub(crate) meta: ObjectMeta,
-    /// The object's last bytes, from `tail_start` on.
-    tail: Bytes,
+    /// The object's last bytes, from `tail_start` on (the whole object when it is small or
+    /// client-side encrypted), as the pieces they were read in.
+    tail: Arc<Pieces>,
     tail_start: u64,
 }
 
 impl S3ParquetReader {
     fn cached(&self, range: &Range<u64>) -> Option<Bytes> {
-        (range.start >= self.tail_start && range.end <= self.meta.size)
-            .then(|| self.tail.slice((range.start - self.tail_start) as usize..(range.end - self.tail_start) as usize))
+        if range.start < self.tail_start || range.end > self.meta.size {
+            return None;
+        }
+        if range.start >= range.end {
+            return Some(Bytes::new());
+        }
+        self.tail.slice(range)
     }
 
     /// Bytes of the object not in memory among `ranges` (what reading them will fetch).
@@ -69,7 +75,7 @@ impl S3ParquetReader {
 }
 
 /// A fetched range as the pieces it came in: `(start offset in the object, bytes)`, in order.
-struct Pieces {
+pub(crate) struct Pieces {
     parts: Vec<(u64, Bytes)>,
 }
 
@@ -229,6 +235,7 @@ pub(crate) async fn open_file(
     guess: u64,
 ) -> Result<Opened> {
     let (meta, tail) = fetcher.open_tail(uri, guess.max(FOOTER_GUESS)).await?;
+    let tail_start = tail.first().map_or(meta.size, |(start, _)| *start);
     if let Some(want) = expected
         && (meta.size != want.size || (want.etag.is_some() && meta.etag != want.etag))
     {
@@ -241,7 +248,7 @@ pub(crate) async fn open_file(
             source: None,
         });
     }
-    let tail_start = meta.size - tail.len() as u64;
+    let tail = Arc::new(Pieces { parts: tail });
     let mut reader = S3ParquetReader { fetcher: fetcher.clone(), uri: uri.into(), meta, tail, tail_start };
     let parquet_err =
         |e: ParquetError| Error::Storage { uri: uri.to_owned(), message: "cannot read Parquet".into(), source: Some(Box::new(e)) };
