@@ -10,6 +10,9 @@
 //!   data, and is decoded from memory. A larger one brings its footer; its row groups are then
 //!   fetched on tasks of their own, several at once, each holding its compressed size of the
 //!   budget until decoded, and their batches are forwarded in order.
+//! - **Sealed files whole.** A client-side encrypted (CSE_KMS) file is read whole when it is
+//!   opened (its tag is checked before any row group decodes), so once one was seen, a file's
+//!   first request counts as the whole file against the budget.
 //! - **Bounded, never stuck.** Files ahead of the consumer hold their first request's bytes, their
 //!   row groups in flight, and decoded batches under `fetch.decoded_bytes_buffered`. The file
 //!   being consumed never waits for a budget that files after it hold: when it cannot get its
@@ -78,6 +81,9 @@ struct Shared {
     front: watch::Receiver<usize>,
     /// The size of the file opened last (0: none yet).
     last_size: AtomicU64,
+    /// Whether the file opened last was client-side encrypted (CSE_KMS): such a file is read
+    /// whole when opened, so its first request is its size.
+    sealed: std::sync::atomic::AtomicBool,
     /// Once a file's size was seen, a file at most this long is read with one request
     /// (`fetch.chunk_size`): with many files in flight the first-byte waits overlap, and one
     /// request each keeps the most connections busy.
@@ -88,6 +94,9 @@ impl Shared {
     /// The length of a file's first request: the whole file when the files seen so far were
     /// small, else its footer.
     fn guess(&self) -> u64 {
+        if self.sealed.load(Ordering::Relaxed) {
+            return self.last_size.load(Ordering::Relaxed).max(FOOTER_GUESS);
+        }
         match self.last_size.load(Ordering::Relaxed) {
             0 => FIRST_GUESS,
             size if size <= self.small => (size + size / 8).max(FOOTER_GUESS),
@@ -159,6 +168,7 @@ pub(crate) async fn unload_stream(
         decoded: ByteBudget::new(fetch.decoded_bytes_buffered),
         front,
         last_size: AtomicU64::new(opened.reader.meta.size),
+        sealed: std::sync::atomic::AtomicBool::new(opened.reader.meta.sealed.is_some()),
         small: fetch.chunk_size,
     });
     let ahead = fetch.concurrency.max(1) * 4;
@@ -219,6 +229,7 @@ impl FileRead {
             None => open_file(&shared.fetcher, &self.uri, shared.unit, self.expected.as_ref(), shared.guess()).await?,
         };
         shared.last_size.store(reader.meta.size, Ordering::Relaxed);
+        shared.sealed.store(reader.meta.sealed.is_some(), Ordering::Relaxed);
         let same = schema.fields().len() == shared.schema.fields().len()
             && schema.fields().iter().zip(shared.schema.fields()).all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
         if !same {
