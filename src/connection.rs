@@ -120,7 +120,7 @@ impl Connection {
     pub(crate) fn after_key_refused(&self, info: &QueryInfo, refused: Error) -> Result<ResultSource> {
         let refuse = |why: &str| Err(Error::EncryptedResult { query_id: info.query_id.clone(), message: format!("{refused}; {why}") });
         if info.substatement_type.as_deref() == Some("UNLOAD") {
-            return refuse("GetQueryResults does not serve an UNLOAD's Parquet files");
+            return Err(self.unload_key_refused(info, refused));
         }
         if self.settings().result_source == ResultSource::S3 {
             return refuse("the result source is S3");
@@ -135,6 +135,15 @@ impl Connection {
             );
         }
         Ok(ResultSource::Api)
+    }
+
+    /// The error for Parquet files (an UNLOAD's) whose data key KMS refused: there is no API to
+    /// read them through instead.
+    pub(crate) fn unload_key_refused(&self, info: &QueryInfo, refused: Error) -> Error {
+        Error::EncryptedResult {
+            query_id: info.query_id.clone(),
+            message: format!("{refused}; GetQueryResults does not serve an UNLOAD's Parquet files"),
+        }
     }
 
     /// Says once per connection that DuckDB results are read through GetQueryResults because

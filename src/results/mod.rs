@@ -83,7 +83,7 @@ impl ResultSet {
         let source = conn.settings().result_source;
         if let Some(plan) = unload {
             let refused = |e: Error| match crate::fetch::cse::is_key_refused(&e) {
-                true => conn.after_key_refused(&info, e).map(drop).unwrap_err(),
+                true => conn.unload_key_refused(&info, e),
                 false => e,
             };
             return Self::open_unload(conn.clone(), info.clone(), plan).await.map_err(refused);

@@ -202,7 +202,7 @@ pub(crate) async fn partitions_of(
     };
     let source = conn.settings().result_source;
     let refused = |e: Error| match crate::fetch::cse::is_key_refused(&e) {
-        true => conn.after_key_refused(&info, e).map(drop).unwrap_err(),
+        true => conn.unload_key_refused(&info, e),
         false => e,
     };
     if let Some(plan) = unload {
