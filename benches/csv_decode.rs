@@ -7,7 +7,6 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use athena_arrow::decode::TextDecoder;
 use athena_arrow::decode::csv::CsvDecoder;
 use athena_arrow::decode::schema::{ColumnInfo, arrow_schema};
 
@@ -64,7 +63,7 @@ fn csv_text(rows: usize) -> String {
 /// them; returns the seconds taken.
 fn decode(bytes: &[u8], schema: &arrow::datatypes::SchemaRef, rows: usize) -> f64 {
     let start = Instant::now();
-    let mut decoder = CsvDecoder::new(TextDecoder::with_capacity(schema.clone(), athena_arrow::decode::csv::BATCH_ROWS).unwrap());
+    let mut decoder = CsvDecoder::new(schema.clone()).unwrap();
     let mut decoded = 0;
     let mut pieces = bytes.chunks(8 << 20).peekable();
     while let Some(piece) = pieces.next() {
@@ -119,7 +118,8 @@ fn main() {
             None if only == "varchar" => (text.clone(), arrow_schema(&texts, None).unwrap()),
             None => (text.clone(), schema.clone()),
         };
-        for _ in 0..20 {
+        let rounds = std::env::var("BENCH_DECODE_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+        for _ in 0..rounds {
             decode(text.as_bytes(), &schema, rows);
         }
         return;
@@ -165,13 +165,28 @@ fn main() {
     let secs = (0..3).map(|_| decode(bytes, &text_schema, rows)).fold(f64::INFINITY, f64::min);
     println!("every column as varchar: {:.1} MB/s", bytes.len() as f64 / 1e6 / secs);
     // Each column alone (its values, NULLs included, as a one-column result CSV): the best of 3.
-    println!("{:<10} {:<14} {:>9} {:>10} {:>12}", "column", "type", "MB", "MB/s", "values/s");
+    // "split MB/s": the same bytes through the splitter alone (fields found, not converted).
+    println!("{:<10} {:<14} {:>9} {:>10} {:>12} {:>12}", "column", "type", "MB", "MB/s", "values/s", "split MB/s");
     for (k, column) in columns.iter().enumerate() {
         let one = one_column(&text, k);
         let one = format!("\"{}\"\n{one}", column.name);
         let schema = arrow_schema(std::slice::from_ref(column), None).unwrap();
         let secs = (0..3).map(|_| decode(one.as_bytes(), &schema, rows)).fold(f64::INFINITY, f64::min);
+        let split = (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                assert_eq!(athena_arrow::decode::csv::count_records(one.as_bytes()).unwrap(), rows + 1);
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min);
         let mb = one.len() as f64 / 1e6;
-        println!("{:<10} {:<14} {mb:>9.1} {:>10.1} {:>12.0}", column.name, column.type_name, mb / secs, rows as f64 / secs);
+        println!(
+            "{:<10} {:<14} {mb:>9.1} {:>10.1} {:>12.0} {:>12.1}",
+            column.name,
+            column.type_name,
+            mb / secs,
+            rows as f64 / secs,
+            mb / split
+        );
     }
 }

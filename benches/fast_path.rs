@@ -137,8 +137,7 @@ fn decode_csv_in_memory(csv: &bytes::Bytes, schema: &arrow::datatypes::SchemaRef
         for (i, w) in cuts.windows(2).enumerate() {
             let (piece, rows) = (&csv[w[0]..w[1]], &rows);
             s.spawn(move || {
-                let decoder = TextDecoder::with_capacity(schema.clone(), BATCH_ROWS).unwrap();
-                let mut d = if i == 0 { CsvDecoder::new(decoder) } else { CsvDecoder::without_header(decoder) };
+                let mut d = if i == 0 { CsvDecoder::new(schema.clone()) } else { CsvDecoder::without_header(schema.clone()) }.unwrap();
                 let n: usize = d.feed(piece, true).unwrap().iter().map(|b| b.num_rows()).sum();
                 rows.fetch_add(n, Ordering::Relaxed);
             });

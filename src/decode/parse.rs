@@ -65,9 +65,49 @@ pub(crate) fn parse_fast_float<T: lexical_core::FromLexical + std::str::FromStr>
     }
 }
 
+#[inline]
+pub(crate) fn parse_bool(s: &str) -> Result<bool, ValueError> {
+    match s {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(malformed!("{s:?} is not a boolean")),
+    }
+}
+
+/// A timestamp without zone as a count of `unit` (Athena's layout by position, others by chrono).
+#[inline]
+pub(crate) fn naive_timestamp_in(s: &str, unit: TimeUnit) -> Result<i64, ValueError> {
+    match fast_timestamp_parts(s.as_bytes()) {
+        Some((secs, nanos)) => instant_in(secs, nanos, unit),
+        None => timestamp_in(parse_timestamp(s)?, unit),
+    }
+}
+
 /// Decimal digits with an optional sign, in the integer type `T`: one pass over the bytes (the
 /// generic `str::parse` costs several times more on the short numbers results hold).
+#[inline]
 pub(crate) fn parse_int<T: TryFrom<i64>>(s: &str) -> Result<T, ValueError> {
+    let b = s.as_bytes();
+    // The common case: up to 18 digits without a sign cannot overflow an i64.
+    if (1..=18).contains(&b.len()) {
+        let mut v: i64 = 0;
+        let mut bad = false;
+        for &d in b {
+            let d = d.wrapping_sub(b'0');
+            bad |= d > 9;
+            // Wraps only on a byte that is not a digit, when the value is thrown away.
+            v = v.wrapping_mul(10).wrapping_add(i64::from(d));
+        }
+        if !bad {
+            return T::try_from(v).map_err(|_| ValueError::not_a(s, "an integer of this width"));
+        }
+    }
+    parse_signed_int(s)
+}
+
+/// [`parse_int`] of a sign, leading zeros or 19 digits.
+#[cold]
+fn parse_signed_int<T: TryFrom<i64>>(s: &str) -> Result<T, ValueError> {
     let err = || ValueError::not_a(s, "an integer of this width");
     let b = s.as_bytes();
     let (neg, digits) = match b.first() {
@@ -95,6 +135,7 @@ pub(crate) fn parse_int<T: TryFrom<i64>>(s: &str) -> Result<T, ValueError> {
 }
 
 /// Decimal text with at most `scale` fraction digits -> the unscaled integer.
+#[inline]
 pub(crate) fn parse_decimal(s: &str, scale: u8) -> Result<i128, ValueError> {
     let err = || ValueError::not_a(s, format!("a decimal of scale {scale}"));
     let b = s.as_bytes();
@@ -103,7 +144,8 @@ pub(crate) fn parse_decimal(s: &str, scale: u8) -> Result<i128, ValueError> {
         Some(b'+') => (false, &b[1..]),
         _ => (false, b),
     };
-    let (int, frac) = match memchr::memchr(b'.', digits) {
+    // Decimal text is short: a loop finds its point sooner than memchr's set-up.
+    let (int, frac) = match digits.iter().position(|&c| c == b'.') {
         Some(dot) => (&digits[..dot], &digits[dot + 1..]),
         None => (digits, &digits[digits.len()..]),
     };
@@ -146,6 +188,7 @@ pub(crate) fn parse_spaced_hex(s: &str) -> Result<Vec<u8>, ValueError> {
         .collect()
 }
 
+#[inline]
 pub(crate) fn parse_date(s: &str) -> Result<i32, ValueError> {
     if let Some(days) = fast_date(s.as_bytes()) {
         return Ok(days);

@@ -16,27 +16,10 @@ use chrono::NaiveDateTime;
 use crate::decode::duckdb::text::append_duckdb;
 use crate::decode::nested;
 use crate::decode::parse::{
-    ValueError, fast_timestamp_parts, instant_in, malformed, parse_date, parse_decimal, parse_fast_float, parse_float, parse_int,
+    ValueError, fast_timestamp_parts, instant_in, malformed, parse_bool, parse_date, parse_decimal, parse_float, parse_int,
     parse_spaced_hex, parse_time_in, parse_timestamp, parse_timestamp_tz, timestamp_in,
 };
 use crate::error::{Error, Result};
-
-fn parse_bool(s: &str) -> Result<bool, ValueError> {
-    match s {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(malformed!("{s:?} is not a boolean")),
-    }
-}
-
-/// A timestamp without zone as a count of `unit` (Athena's layout by position, others by chrono).
-#[inline]
-fn naive_timestamp_in(s: &str, unit: TimeUnit) -> Result<i64, ValueError> {
-    match fast_timestamp_parts(s.as_bytes()) {
-        Some((secs, nanos)) => instant_in(secs, nanos, unit),
-        None => timestamp_in(parse_timestamp(s)?, unit),
-    }
-}
 
 /// Whether CSV text holds a quote (a short value is scanned in place, a long one by memchr).
 #[inline]
@@ -46,7 +29,7 @@ fn has_quote(s: &str) -> bool {
 }
 
 /// A CSV value's text with each doubled quote (`""`) made one; a lone quote is an error.
-fn unescape(s: &str) -> Result<String, ValueError> {
+pub(crate) fn unescape(s: &str) -> Result<String, ValueError> {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(at) = rest.find('"') {
@@ -232,65 +215,14 @@ impl Column {
     }
 
     /// Appends `rows` values of this column, `value(row)` giving each one's CSV text (None =
-    /// NULL; doubled quotes `""` still doubled, made one only in text, where a quote can be). One
-    /// match per column and a tight loop per type: the common types parse straight from the
-    /// field's bytes; the others go through [`append`](Self::append). An error names the row.
+    /// NULL; doubled quotes `""` still doubled, made one here). An error names the row.
     fn append_many<'a>(&mut self, rows: usize, value: impl Fn(usize) -> Option<&'a str>) -> Result<(), (usize, ValueError)> {
-        // Values and validity gathered in plain vectors, appended to the builder at once.
-        macro_rules! each {
-            ($b:expr, $parse:expr) => {{
-                let mut values = Vec::with_capacity(rows);
-                let mut valid = Vec::with_capacity(rows);
-                for r in 0..rows {
-                    match value(r) {
-                        None => {
-                            values.push(Default::default());
-                            valid.push(false);
-                        }
-                        Some(s) => {
-                            values.push($parse(s).map_err(|e| (r, e))?);
-                            valid.push(true);
-                        }
-                    }
-                }
-                $b.append_values(&values, &valid)
-            }};
-        }
-        match self {
-            Column::Utf8(b) => {
-                for r in 0..rows {
-                    match value(r) {
-                        None => b.append_null(),
-                        Some(s) if has_quote(s) => b.append_value(unescape(s).map_err(|e| (r, e))?),
-                        Some(s) => b.append_value(s),
-                    }
-                }
+        for r in 0..rows {
+            match value(r) {
+                Some(s) if has_quote(s) => self.append(Some(&unescape(s).map_err(|e| (r, e))?)),
+                v => self.append(v),
             }
-            Column::Boolean(b) => each!(b, parse_bool).expect("as many values as validities"),
-            Column::Int8(b) => each!(b, parse_int::<i8>),
-            Column::Int16(b) => each!(b, parse_int::<i16>),
-            Column::Int32(b) => each!(b, parse_int::<i32>),
-            Column::Int64(b) => each!(b, parse_int::<i64>),
-            Column::Float32(b) => each!(b, parse_fast_float::<f32>),
-            Column::Float64(b) => each!(b, parse_fast_float::<f64>),
-            Column::Decimal(b, scale) => {
-                let scale = *scale;
-                each!(b, |s| parse_decimal(s, scale))
-            }
-            Column::Date(b) => each!(b, parse_date),
-            Column::Timestamp(Timestamps::Second(b), false) => each!(b, |s| naive_timestamp_in(s, TimeUnit::Second)),
-            Column::Timestamp(Timestamps::Milli(b), false) => each!(b, |s| naive_timestamp_in(s, TimeUnit::Millisecond)),
-            Column::Timestamp(Timestamps::Micro(b), false) => each!(b, |s| naive_timestamp_in(s, TimeUnit::Microsecond)),
-            Column::Timestamp(Timestamps::Nano(b), false) => each!(b, |s| naive_timestamp_in(s, TimeUnit::Nanosecond)),
-            other => {
-                for r in 0..rows {
-                    match value(r) {
-                        Some(s) if has_quote(s) => other.append(Some(&unescape(s).map_err(|e| (r, e))?)),
-                        v => other.append(v),
-                    }
-                    .map_err(|e| (r, e))?;
-                }
-            }
+            .map_err(|e| (r, e))?;
         }
         Ok(())
     }
@@ -430,8 +362,7 @@ impl TextDecoder {
 
     /// Appends `rows` rows of a result CSV given column by column: `value(row, column)` is a
     /// field's text as written between its quotes (None = NULL, distinct from ""), doubled quotes
-    /// (`""`) still doubled. Faster than [`append_row`](Self::append_row) when the rows are at hand: the
-    /// type is matched once per column, not once per value.
+    /// (`""`) still doubled (the CSV decoder's way for the types it does not convert itself).
     ///
     /// # Errors
     /// As [`append_row`](Self::append_row); the decoder must then be discarded.

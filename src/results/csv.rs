@@ -15,8 +15,7 @@ use arrow::datatypes::SchemaRef;
 use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
 
-use crate::decode::TextDecoder;
-use crate::decode::csv::{BATCH_ROWS, CsvDecoder, Grammar, Start, count_quotes, first_boundary, last_boundary, start_in};
+use crate::decode::csv::{CsvDecoder, Grammar, Start, count_quotes, first_boundary, last_boundary, start_in};
 use crate::error::{Error, Result};
 use crate::fetch::{Fetcher, ObjectMeta};
 use crate::results::stream::RecordBatchStream;
@@ -102,8 +101,7 @@ impl Cutter {
 }
 
 fn decode_segment(schema: SchemaRef, segment: Segment) -> Result<Vec<RecordBatch>> {
-    let decoder = TextDecoder::with_capacity(schema, BATCH_ROWS)?;
-    let mut csv = if segment.first { CsvDecoder::new(decoder) } else { CsvDecoder::without_header(decoder) };
+    let mut csv = if segment.first { CsvDecoder::new(schema)? } else { CsvDecoder::without_header(schema)? };
     csv.feed(&segment.bytes, true)
 }
 

@@ -3,21 +3,24 @@
 //! belong to the value, every record ends with `\n`, and an empty line is one NULL column.
 //!
 //! arrow-csv cannot tell a quoted empty field from an unquoted one (its parser drops the quoting),
-//! so the NULL vs empty-string rule needs this small record splitter; values then go through the
-//! same [`TextDecoder`] as GetQueryResults rows.
+//! so the NULL vs empty-string rule needs this small record splitter ([`split`]); each field goes
+//! from it straight into its column's values ([`columns`]), the rarer types through the same
+//! [`TextDecoder`](crate::decode::text::TextDecoder) as GetQueryResults rows.
 
 use std::borrow::Cow;
 
 use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 
-use crate::decode::text::TextDecoder;
 use crate::error::{Error, Result};
 
 mod boundary;
-mod index;
+mod columns;
+mod split;
 
 pub use boundary::{Grammar, Resync, Start, count_quotes, first_boundary, last_boundary, resync, resync_in, start_in};
-use index::Index;
+use columns::Columns;
+use split::{Fields, split};
 
 /// The longest prefix of `buf` that is UTF-8: a character cut at the end of a piece waits for
 /// the next one (not at the end of input, `last`). UTF-8 is checked once per piece; fields are
@@ -34,18 +37,46 @@ fn truncated(rest: usize) -> Error {
     Error::decode(format!("result CSV is truncated: {rest} bytes after the last complete record"))
 }
 
+/// Counts records (the splitter's share of decoding, for the bench).
+struct Count(usize);
+
+impl Fields<'_> for Count {
+    fn field(&mut self, _: Option<&str>, _: bool) -> Result<()> {
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<bool> {
+        self.0 += 1;
+        Ok(false)
+    }
+}
+
 #[doc(hidden)] // public for the benches (benches/csv_decode.rs), not an API
-/// The number of complete records in `buf`, indexed a batch at a time as the decoder does and
-/// not converted: the splitter's share of decoding.
+/// The number of complete records in `buf`, split as the decoder splits them and not
+/// converted: the splitter's share of decoding.
 pub fn count_records(buf: &[u8]) -> Result<usize> {
-    let mut index = Index::default();
-    let (mut pos, mut records) = (0, 0);
-    loop {
-        pos += index.records(&buf[pos..], BATCH_ROWS)?;
-        records += index.ends.len();
-        if index.ends.len() < BATCH_ROWS {
-            return Ok(records);
-        }
+    let mut count = Count(0);
+    split(utf8_prefix(buf, true)?, &mut count)?;
+    Ok(count.0)
+}
+
+/// Gathers each record's fields, unescaped, for a callback; `stop` after the first record.
+struct Records<'a, F> {
+    values: Vec<Option<Cow<'a, str>>>,
+    on_record: F,
+    stop: bool,
+}
+
+impl<'a, F: FnMut(&[Option<Cow<'_, str>>]) -> Result<()>> Fields<'a> for Records<'a, F> {
+    fn field(&mut self, value: Option<&'a str>, quotes: bool) -> Result<()> {
+        self.values.push(value.map(|v| if quotes { Cow::Owned(v.replace("\"\"", "\"")) } else { Cow::Borrowed(v) }));
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<bool> {
+        (self.on_record)(&self.values)?;
+        self.values.clear();
+        Ok(self.stop)
     }
 }
 
@@ -53,27 +84,9 @@ pub fn count_records(buf: &[u8]) -> Result<usize> {
 /// Splits complete records off the front of `buf`, calling `on_record` with each record's
 /// fields (None = NULL). Returns the bytes consumed: a trailing partial record is left for the
 /// next call (with more bytes appended); at the end of input (`last`) it is an error.
-pub fn split_records(buf: &[u8], last: bool, mut on_record: impl FnMut(&[Option<Cow<'_, str>>]) -> Result<()>) -> Result<usize> {
+pub fn split_records(buf: &[u8], last: bool, on_record: impl FnMut(&[Option<Cow<'_, str>>]) -> Result<()>) -> Result<usize> {
     let text = utf8_prefix(buf, last)?;
-    let mut index = Index::default();
-    let mut pos = 0;
-    let mut values = Vec::new();
-    loop {
-        let used = index.records(&text.as_bytes()[pos..], BATCH_ROWS)?;
-        for r in 0..index.ends.len() {
-            values.clear();
-            values.extend(index.record(r).iter().map(|f| match f.value(&text[pos..]) {
-                None => None,
-                Some(v) if v.contains('"') => Some(Cow::Owned(v.replace("\"\"", "\""))),
-                Some(v) => Some(Cow::Borrowed(v)),
-            }));
-            on_record(&values)?;
-        }
-        pos += used;
-        if index.ends.len() < BATCH_ROWS {
-            break;
-        }
-    }
+    let pos = split(text, &mut Records { values: Vec::new(), on_record, stop: false })?;
     if last && pos < buf.len() {
         return Err(truncated(buf.len() - pos));
     }
@@ -84,31 +97,38 @@ pub fn split_records(buf: &[u8], last: bool, mut on_record: impl FnMut(&[Option<
 /// Rows per batch decoded from CSV, as for Parquet.
 pub const BATCH_ROWS: usize = 8192;
 
-/// Records indexed, then converted column by column, at a time.
-const RUN_ROWS: usize = 512;
-
 /// Decodes a result CSV fed in pieces into batches of at most [`BATCH_ROWS`] rows: the header
 /// line is checked against the schema and skipped; each call to [`feed`](Self::feed) yields the
 /// batches of its complete records.
-#[derive(Debug)]
 pub struct CsvDecoder {
-    decoder: TextDecoder,
+    columns: Columns,
     carry: Vec<u8>,
     header_seen: bool,
-    rows: u64,
-    index: Index,
+}
+
+impl std::fmt::Debug for CsvDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvDecoder").field("schema", self.columns.schema()).field("header_seen", &self.header_seen).finish_non_exhaustive()
+    }
 }
 
 impl CsvDecoder {
-    /// A decoder for the CSV from its header line on; `decoder` is best made with
-    /// [`TextDecoder::with_capacity`]`(schema, BATCH_ROWS)`.
-    pub fn new(decoder: TextDecoder) -> Self {
-        Self { decoder, carry: Vec::new(), header_seen: false, rows: 0, index: Index::default() }
+    /// A decoder for the CSV from its header line on, into batches of `schema` (as
+    /// [`crate::decode::schema::arrow_schema`] or [`crate::decode::duckdb::duckdb_schema`] builds
+    /// it).
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedType`] as [`TextDecoder::new`](crate::decode::text::TextDecoder::new).
+    pub fn new(schema: SchemaRef) -> Result<Self> {
+        Ok(Self { columns: Columns::new(schema, BATCH_ROWS)?, carry: Vec::new(), header_seen: false })
     }
 
     /// A decoder for a piece of the CSV after its header line.
-    pub fn without_header(decoder: TextDecoder) -> Self {
-        Self { decoder, carry: Vec::new(), header_seen: true, rows: 0, index: Index::default() }
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn without_header(schema: SchemaRef) -> Result<Self> {
+        Ok(Self { header_seen: true, ..Self::new(schema)? })
     }
 
     /// Appends `bytes` and decodes the complete records; `last` marks the end of the object.
@@ -144,54 +164,45 @@ impl CsvDecoder {
         if last && !self.header_seen {
             return Err(Error::decode("result CSV has no header line"));
         }
-        batches.extend(self.decoder.flush()?);
+        batches.extend(self.columns.flush()?);
         Ok(batches)
     }
 
-    /// Decodes the complete records of `buf` into `batches`, returning the bytes consumed:
-    /// records are indexed a batch at a time, then converted column by column.
+    /// Decodes the complete records of `buf` into `batches`, returning the bytes consumed: each
+    /// field goes into its column as the splitter finds it; a full batch is flushed.
     fn split(&mut self, buf: &[u8], last: bool, batches: &mut Vec<RecordBatch>) -> Result<usize> {
-        let Self { decoder, header_seen, rows, index, .. } = self;
         let text = utf8_prefix(buf, last)?;
-        let columns = decoder.schema().fields().len();
         let mut pos = 0;
-        if !*header_seen {
-            pos = index.records(text.as_bytes(), 1)?;
-            if index.ends.is_empty() {
+        if !self.header_seen {
+            let mut names = Vec::new();
+            pos = split(
+                text,
+                &mut Records {
+                    values: Vec::new(),
+                    on_record: |f: &[Option<Cow<'_, str>>]| {
+                        names = f.iter().map(|v| v.as_deref().unwrap_or("").to_owned()).collect();
+                        Ok(())
+                    },
+                    stop: true,
+                },
+            )?;
+            if pos == 0 {
                 return if last && !buf.is_empty() { Err(truncated(buf.len())) } else { Ok(0) };
             }
-            *header_seen = true;
-            let names: Vec<String> = index.record(0).iter().map(|f| f.value(text).unwrap_or("").replace("\"\"", "\"")).collect();
-            let expected: Vec<&str> = decoder.schema().fields().iter().map(|f| f.name().as_str()).collect();
+            self.header_seen = true;
+            let expected: Vec<&str> = self.columns.schema().fields().iter().map(|f| f.name().as_str()).collect();
             if names != expected {
                 return Err(Error::decode(format!("result CSV header {names:?} does not match the columns {expected:?}")));
             }
         }
         loop {
-            // Converted in runs of a few hundred records: their fields and bytes stay in the
-            // core's cache while each column is converted.
-            let want = (BATCH_ROWS - decoder.len()).min(RUN_ROWS);
-            let rest = &text[pos..];
-            let used = index.records(rest.as_bytes(), want)?;
-            let n = index.ends.len();
-            if let Some(r) = (0..n).find(|&r| index.record(r).len() != columns) {
-                return Err(Error::decode(format!(
-                    "result CSV row {} has {} fields, expected {columns}",
-                    *rows + r as u64,
-                    index.record(r).len()
-                )));
-            }
-            let fields = &index.fields;
-            decoder.append_columns(n, |r, c| fields[r * columns + c].value(rest))?;
-            *rows += n as u64;
-            pos += used;
-            if decoder.len() == BATCH_ROWS {
-                batches.extend(decoder.flush()?);
-            }
-            if n < want {
+            pos += split(&text[pos..], &mut self.columns)?;
+            if !self.columns.is_full() {
                 break;
             }
+            batches.extend(self.columns.flush()?);
         }
+        self.columns.drop_partial();
         if last && pos < buf.len() {
             return Err(truncated(buf.len() - pos));
         }
@@ -289,16 +300,16 @@ mod tests {
             ColumnInfo { name: "s".into(), type_name: "varchar".into(), precision: 0, scale: 0 },
         ];
         let schema = arrow_schema(&cols, Some(TimeUnit::Nanosecond)).unwrap();
-        let mut d = CsvDecoder::new(TextDecoder::new(schema.clone()).unwrap());
+        let mut d = CsvDecoder::new(schema.clone()).unwrap();
         assert_eq!(d.feed(b"\"n\",\"s\"\n\"1\",\"\"\n,", false).unwrap().len(), 1);
         let b = d.feed(b"\n", true).unwrap().pop().unwrap();
         assert_eq!((value_at(b.column(0).as_ref(), 0), value_at(b.column(1).as_ref(), 0)), (Value::Null, Value::Null));
-        let mut d = CsvDecoder::new(TextDecoder::new(schema).unwrap());
+        let mut d = CsvDecoder::new(schema).unwrap();
         assert!(d.feed(b"\"x\",\"s\"\n", true).is_err());
         // A column name holding a quote is written doubled in the header.
         let quoted =
             arrow_schema(&[ColumnInfo { name: "a\"b".into(), type_name: "varchar".into(), precision: 0, scale: 0 }], None).unwrap();
-        let mut d = CsvDecoder::new(TextDecoder::new(quoted).unwrap());
+        let mut d = CsvDecoder::new(quoted).unwrap();
         assert_eq!(d.feed(b"\"a\"\"b\"\n\"x\"\n", true).unwrap()[0].num_rows(), 1);
     }
 
@@ -307,6 +318,7 @@ mod tests {
 
         use super::super::*;
         use crate::decode::schema::{ColumnInfo, arrow_schema};
+        use crate::decode::text::TextDecoder;
 
         fn decoder() -> CsvDecoder {
             let columns: Vec<ColumnInfo> =
@@ -314,7 +326,7 @@ mod tests {
                     .iter()
                     .map(|(n, t, p, s)| ColumnInfo { name: (*n).into(), type_name: (*t).into(), precision: *p, scale: *s })
                     .collect();
-            CsvDecoder::new(TextDecoder::new(arrow_schema(&columns, None).unwrap()).unwrap())
+            CsvDecoder::new(arrow_schema(&columns, None).unwrap()).unwrap()
         }
 
         /// Bytes shaped like a result CSV (quotes, commas, newlines, digits, dates) or not at all.
@@ -379,6 +391,68 @@ mod tests {
             fn raw_random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
                 let _ = decoder().feed(&bytes, true);
             }
+
+            /// Fields converted as they are split give the very arrays of the text converter
+            /// fed the same values row by row (or both refuse the input), for every type of the
+            /// typed path and one converted at the end, whatever the piece boundaries.
+            #[test]
+            fn typed_columns_agree_with_the_text_converter(
+                rows in prop_oneof![3 => proptest::collection::vec(row(false), 0..30), 1 => proptest::collection::vec(row(true), 0..30)],
+                cut in 0usize..2000,
+            ) {
+                let columns: Vec<ColumnInfo> = [
+                    ("s", "varchar", 0, 0), ("b", "boolean", 0, 0), ("t", "tinyint", 3, 0), ("m", "smallint", 5, 0),
+                    ("i", "integer", 10, 0), ("l", "bigint", 19, 0), ("f", "real", 24, 0), ("x", "double", 53, 0),
+                    ("d", "decimal", 12, 2), ("day", "date", 0, 0), ("ts", "timestamp", 3, 0),
+                ]
+                .iter()
+                .map(|(n, t, p, s)| ColumnInfo { name: (*n).into(), type_name: (*t).into(), precision: *p, scale: *s })
+                .collect();
+                for unit in [None, Some(arrow::datatypes::TimeUnit::Second)] {
+                    let schema = arrow_schema(&columns, unit).unwrap();
+                    let header: Vec<Option<String>> = columns.iter().map(|c| Some(c.name.clone())).collect();
+                    let csv = crate::decode::csv::written(&[vec![header], rows.clone()].concat());
+                    let cut = cut.min(csv.len());
+                    let mut d = CsvDecoder::new(schema.clone()).unwrap();
+                    let got = d.feed(&csv.as_bytes()[..cut], false).and_then(|mut a| { a.extend(d.feed(&csv.as_bytes()[cut..], true)?); Ok(a) });
+                    let mut text = TextDecoder::with_capacity(schema.clone(), BATCH_ROWS).unwrap();
+                    let want = rows.iter().try_for_each(|r| text.append_row(r.iter().map(|v| v.as_deref()))).and_then(|()| text.flush());
+                    match (got, want) {
+                        (Ok(got), Ok(want)) => {
+                            let got = arrow::compute::concat_batches(&schema, &got).unwrap();
+                            let want = want.unwrap_or_else(|| RecordBatch::new_empty(schema.clone()));
+                            prop_assert_eq!(got, want);
+                        }
+                        // The same first bad value (row-major in both): its column and row (the
+                        // split text keeps a value's quotes doubled, as written).
+                        (Err(Error::Decode { column: c, row: r, .. }), Err(Error::Decode { column: wc, row: wr, .. })) => {
+                            prop_assert_eq!((c, r), (wc, wr));
+                        }
+                        (got, want) => prop_assert!(false, "split {:?} vs row by row {:?}", got.map(|_| ()), want.map(|_| ())),
+                    }
+                }
+            }
+        }
+
+        /// A row of the test's columns: each column's own text (NULLs included), and with
+        /// `junk` now and then a value of another shape.
+        fn row(junk: bool) -> Vec<BoxedStrategy<Option<String>>> {
+            let own: [BoxedStrategy<String>; 11] = [
+                "[a\",\né]{0,12}".boxed(),
+                prop_oneof![Just("true".to_owned()), Just("false".to_owned())].boxed(),
+                any::<i8>().prop_map(|v| v.to_string()).boxed(),
+                any::<i16>().prop_map(|v| v.to_string()).boxed(),
+                prop_oneof![any::<i32>().prop_map(|v| v.to_string()), Just("007".to_owned()), Just("+5".to_owned())].boxed(),
+                any::<i64>().prop_map(|v| v.to_string()).boxed(),
+                any::<f32>().prop_map(|v| format!("{v:?}")).boxed(),
+                prop_oneof![any::<f64>().prop_map(|v| format!("{v:?}")), Just("Infinity".to_owned()), Just("-0.0".to_owned())].boxed(),
+                "-?[0-9]{1,10}(\\.[0-9]{0,2})?".boxed(),
+                "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])".boxed(),
+                "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]) [01][0-9]:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,3})?".boxed(),
+            ];
+            let other = prop_oneof!["[0-9a-z\" .:+-]{0,12}", Just("1.005".to_owned()), Just("2017-02-30".to_owned())];
+            let junk = u32::from(junk);
+            own.into_iter().map(|own| proptest::option::weighted(0.9, prop_oneof![20 => own, junk => other.clone()]).boxed()).collect()
         }
     }
 }

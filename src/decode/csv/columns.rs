@@ -1,0 +1,421 @@
+//! The columns a result CSV is decoded into: each field is converted as the splitter finds it,
+//! straight into its column's values (no field index in between). The common types parse into
+//! plain vectors (validity kept only once a NULL comes); the rest (varbinary, time, timestamp
+//! with time zone, nested values, DuckDB's text) are kept as text and converted by the
+//! [`TextDecoder`] when the batch is finished. A record cut at the end of a piece is dropped
+//! ([`Columns::drop_partial`]) and split again with the next piece.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, ArrowPrimitiveType, BooleanArray, PrimitiveArray, RecordBatch, StringArray, TimestampMicrosecondArray,
+    TimestampMillisecondArray, TimestampNanosecondArray, TimestampSecondArray,
+};
+use arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::{
+    DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, Schema, SchemaRef, TimeUnit,
+};
+
+use crate::decode::csv::split::Fields;
+use crate::decode::parse::{ValueError, naive_timestamp_in, parse_bool, parse_date, parse_decimal, parse_fast_float, parse_int};
+use crate::decode::text::{TextDecoder, unescape};
+use crate::error::{Error, Result};
+
+/// Bits appended one at a time (validity, booleans): a plain word vector, no capacity checks
+/// but one per 64 bits.
+struct Bits {
+    words: Vec<u64>,
+    len: usize,
+    /// Bits appended unset.
+    unset: usize,
+}
+
+impl Bits {
+    fn new(rows: usize) -> Self {
+        Self { words: Vec::with_capacity(rows.div_ceil(64)), len: 0, unset: 0 }
+    }
+
+    #[inline(always)]
+    fn append(&mut self, bit: bool) {
+        if self.len % 64 == 0 {
+            self.words.push(0);
+        }
+        let last = self.words.len() - 1;
+        self.words[last] |= u64::from(bit) << (self.len % 64);
+        self.unset += usize::from(!bit);
+        self.len += 1;
+    }
+
+    fn get(&self, i: usize) -> bool {
+        self.words[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    fn truncate(&mut self, len: usize) {
+        if len >= self.len {
+            return;
+        }
+        self.unset -= (len..self.len).filter(|&i| !self.get(i)).count();
+        self.words.truncate(len.div_ceil(64));
+        if len % 64 != 0 {
+            let last = self.words.len() - 1;
+            self.words[last] &= (1u64 << (len % 64)) - 1;
+        }
+        self.len = len;
+    }
+
+    /// The bits as a buffer; left empty, sized for `rows`.
+    fn finish(&mut self, rows: usize) -> BooleanBuffer {
+        let words = std::mem::replace(&mut self.words, Vec::with_capacity(rows.div_ceil(64)));
+        let len = std::mem::take(&mut self.len);
+        self.unset = 0;
+        BooleanBuffer::new(Buffer::from_vec(words), 0, len)
+    }
+
+    /// As validity: none when every bit is set.
+    fn finish_nulls(&mut self, rows: usize) -> Option<NullBuffer> {
+        let any_null = self.unset > 0;
+        let bits = self.finish(rows);
+        any_null.then(|| NullBuffer::new(bits))
+    }
+}
+
+/// A primitive column's values and validity.
+struct Prim<T: ArrowPrimitiveType> {
+    values: Vec<T::Native>,
+    nulls: Bits,
+}
+
+impl<T: ArrowPrimitiveType> Prim<T> {
+    fn new(rows: usize) -> Self {
+        Self { values: Vec::with_capacity(rows), nulls: Bits::new(rows) }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, v: Option<T::Native>) {
+        match v {
+            Some(v) => {
+                self.values.push(v);
+                self.nulls.append(true);
+            }
+            None => {
+                self.values.push(T::Native::default());
+                self.nulls.append(false);
+            }
+        }
+    }
+
+    fn truncate(&mut self, rows: usize) {
+        self.values.truncate(rows);
+        self.nulls.truncate(rows);
+    }
+
+    fn take(&mut self, rows: usize) -> (ScalarBuffer<T::Native>, Option<NullBuffer>) {
+        let values = std::mem::replace(&mut self.values, Vec::with_capacity(rows));
+        (ScalarBuffer::from(values), self.nulls.finish_nulls(rows))
+    }
+
+    fn finish(&mut self, rows: usize, dt: &DataType) -> ArrayRef {
+        let (values, nulls) = self.take(rows);
+        Arc::new(PrimitiveArray::<T>::new(values, nulls).with_data_type(dt.clone()))
+    }
+}
+
+/// Text values: their bytes end to end, with offsets and validity.
+struct Texts {
+    offsets: Vec<i32>,
+    bytes: Vec<u8>,
+    nulls: Bits,
+}
+
+impl Texts {
+    fn new(rows: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        Self { offsets, bytes: Vec::with_capacity(rows * 16), nulls: Bits::new(rows) }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, v: Option<&str>) -> Result<(), ValueError> {
+        if let Some(s) = v {
+            self.bytes.extend_from_slice(s.as_bytes());
+        }
+        self.nulls.append(v.is_some());
+        let end = i32::try_from(self.bytes.len()).map_err(|_| too_long())?;
+        self.offsets.push(end);
+        Ok(())
+    }
+
+    fn truncate(&mut self, rows: usize) {
+        self.offsets.truncate(rows + 1);
+        self.bytes.truncate(self.offsets[rows] as usize);
+        self.nulls.truncate(rows);
+    }
+
+    /// Value `r` as written (None = NULL).
+    fn get(&self, r: usize) -> Option<&str> {
+        if !self.nulls.get(r) {
+            return None;
+        }
+        let text = &self.bytes[self.offsets[r] as usize..self.offsets[r + 1] as usize];
+        // Whole values of a UTF-8 text, cut at ASCII delimiters.
+        Some(std::str::from_utf8(text).expect("values cut from UTF-8 text at ASCII bytes"))
+    }
+
+    fn finish(&mut self, rows: usize) -> Result<ArrayRef> {
+        let offsets = std::mem::replace(&mut self.offsets, Vec::with_capacity(rows + 1));
+        self.offsets.push(0);
+        let bytes = std::mem::replace(&mut self.bytes, Vec::with_capacity(rows * 16));
+        let array =
+            StringArray::try_new(OffsetBuffer::new(ScalarBuffer::from(offsets)), Buffer::from_vec(bytes), self.nulls.finish_nulls(rows))
+                .map_err(|e| Error::decode(format!("cannot assemble a text column: {e}")))?;
+        Ok(Arc::new(array))
+    }
+
+    fn clear(&mut self) {
+        self.truncate(0);
+    }
+}
+
+fn too_long() -> ValueError {
+    ValueError::Malformed("a text column's values in one batch exceed 2 GiB".into())
+}
+
+/// One column of the batch being decoded.
+enum Column {
+    /// varchar and char: doubled quotes made one as they are stored.
+    Utf8(Texts),
+    Boolean(Bits, Bits),
+    Int8(Prim<Int8Type>),
+    Int16(Prim<Int16Type>),
+    Int32(Prim<Int32Type>),
+    Int64(Prim<Int64Type>),
+    Float32(Prim<Float32Type>),
+    Float64(Prim<Float64Type>),
+    Decimal(Prim<Decimal128Type>, u8),
+    Date(Prim<Date32Type>),
+    /// A timestamp without time zone, as a count of its unit.
+    Timestamp(Prim<Int64Type>, TimeUnit),
+    /// Any other type: kept as written, converted by a one-column [`TextDecoder`] at the end.
+    Text(Texts, Box<TextDecoder>),
+}
+
+impl Column {
+    fn new(schema: &Schema, field: usize, rows: usize, duckdb: bool) -> Result<Self> {
+        let f = schema.field(field);
+        Ok(match f.data_type() {
+            _ if duckdb => Column::text(schema, field, rows)?,
+            DataType::Utf8 => Column::Utf8(Texts::new(rows)),
+            DataType::Boolean => Column::Boolean(Bits::new(rows), Bits::new(rows)),
+            DataType::Int8 => Column::Int8(Prim::new(rows)),
+            DataType::Int16 => Column::Int16(Prim::new(rows)),
+            DataType::Int32 => Column::Int32(Prim::new(rows)),
+            DataType::Int64 => Column::Int64(Prim::new(rows)),
+            DataType::Float32 => Column::Float32(Prim::new(rows)),
+            DataType::Float64 => Column::Float64(Prim::new(rows)),
+            DataType::Decimal128(_, s) if *s >= 0 => Column::Decimal(Prim::new(rows), *s as u8),
+            DataType::Date32 => Column::Date(Prim::new(rows)),
+            DataType::Timestamp(unit, None) => Column::Timestamp(Prim::new(rows), *unit),
+            _ => Column::text(schema, field, rows)?,
+        })
+    }
+
+    /// A column converted by the [`TextDecoder`] (which refuses types it cannot fill).
+    fn text(schema: &Schema, field: usize, rows: usize) -> Result<Self> {
+        let one = Schema::new_with_metadata(vec![schema.field(field).clone()], schema.metadata().clone());
+        Ok(Column::Text(Texts::new(rows), Box::new(TextDecoder::with_capacity(Arc::new(one), rows)?)))
+    }
+
+    /// Appends `v`; `quotes`: whether it holds a quote (only text can, as `""`).
+    #[inline(always)]
+    fn push(&mut self, v: Option<&str>, quotes: bool) -> Result<(), ValueError> {
+        match self {
+            Column::Utf8(t) => match v {
+                Some(s) if quotes => t.push(Some(&unescape(s)?))?,
+                v => t.push(v)?,
+            },
+            Column::Boolean(values, nulls) => match v {
+                Some(s) => {
+                    values.append(parse_bool(s)?);
+                    nulls.append(true);
+                }
+                None => {
+                    values.append(false);
+                    nulls.append(false);
+                }
+            },
+            Column::Int8(p) => p.push(v.map(parse_int).transpose()?),
+            Column::Int16(p) => p.push(v.map(parse_int).transpose()?),
+            Column::Int32(p) => p.push(v.map(parse_int).transpose()?),
+            Column::Int64(p) => p.push(v.map(parse_int).transpose()?),
+            Column::Float32(p) => p.push(v.map(parse_fast_float).transpose()?),
+            Column::Float64(p) => p.push(v.map(parse_fast_float).transpose()?),
+            Column::Decimal(p, scale) => p.push(v.map(|s| parse_decimal(s, *scale)).transpose()?),
+            Column::Date(p) => p.push(v.map(parse_date).transpose()?),
+            Column::Timestamp(p, unit) => p.push(v.map(|s| naive_timestamp_in(s, *unit)).transpose()?),
+            Column::Text(t, _) => t.push(v)?,
+        }
+        Ok(())
+    }
+
+    fn truncate(&mut self, rows: usize) {
+        match self {
+            Column::Utf8(t) | Column::Text(t, _) => t.truncate(rows),
+            Column::Boolean(values, nulls) => {
+                values.truncate(rows);
+                nulls.truncate(rows);
+            }
+            Column::Int8(p) => p.truncate(rows),
+            Column::Int16(p) => p.truncate(rows),
+            Column::Int32(p) => p.truncate(rows),
+            Column::Int64(p) | Column::Timestamp(p, _) => p.truncate(rows),
+            Column::Float32(p) => p.truncate(rows),
+            Column::Float64(p) => p.truncate(rows),
+            Column::Decimal(p, _) => p.truncate(rows),
+            Column::Date(p) => p.truncate(rows),
+        }
+    }
+
+    /// The column's `rows` values as an array of `dt`; the column is left empty, sized for
+    /// `capacity` rows. Errors of the text conversion name their row within the batch.
+    fn finish(&mut self, rows: usize, capacity: usize, dt: &DataType) -> Result<ArrayRef> {
+        Ok(match self {
+            Column::Utf8(t) => t.finish(capacity)?,
+            Column::Boolean(values, nulls) => Arc::new(BooleanArray::new(values.finish(capacity), nulls.finish_nulls(capacity))),
+            Column::Int8(p) => p.finish(capacity, dt),
+            Column::Int16(p) => p.finish(capacity, dt),
+            Column::Int32(p) => p.finish(capacity, dt),
+            Column::Int64(p) => p.finish(capacity, dt),
+            Column::Float32(p) => p.finish(capacity, dt),
+            Column::Float64(p) => p.finish(capacity, dt),
+            Column::Decimal(p, _) => p.finish(capacity, dt),
+            Column::Date(p) => p.finish(capacity, dt),
+            Column::Timestamp(p, unit) => {
+                let (values, nulls) = p.take(capacity);
+                match unit {
+                    TimeUnit::Second => Arc::new(TimestampSecondArray::new(values, nulls)),
+                    TimeUnit::Millisecond => Arc::new(TimestampMillisecondArray::new(values, nulls)),
+                    TimeUnit::Microsecond => Arc::new(TimestampMicrosecondArray::new(values, nulls)),
+                    TimeUnit::Nanosecond => Arc::new(TimestampNanosecondArray::new(values, nulls)),
+                }
+            }
+            Column::Text(t, decoder) => {
+                let converted = decoder.append_columns(rows, |r, _| t.get(r)).and_then(|()| decoder.flush());
+                t.clear();
+                converted?.expect("rows appended").column(0).clone()
+            }
+        })
+    }
+}
+
+/// The batch being decoded: the [`Fields`] sink of the splitter.
+pub(super) struct Columns {
+    schema: SchemaRef,
+    columns: Vec<Column>,
+    /// The field of the current record that comes next.
+    field: usize,
+    /// Complete records in the batch.
+    rows: usize,
+    /// Rows of the CSV in earlier batches (for errors).
+    before: u64,
+    /// Rows per batch.
+    capacity: usize,
+}
+
+impl Columns {
+    /// Columns for `schema` (as [`crate::decode::schema::arrow_schema`] or
+    /// [`crate::decode::duckdb::duckdb_schema`] builds it), batches of `capacity` rows.
+    pub(super) fn new(schema: SchemaRef, capacity: usize) -> Result<Self> {
+        let duckdb = crate::decode::duckdb::is_duckdb(&schema);
+        let columns = (0..schema.fields().len()).map(|f| Column::new(&schema, f, capacity, duckdb)).collect::<Result<_>>()?;
+        Ok(Self { schema, columns, field: 0, rows: 0, before: 0, capacity })
+    }
+
+    pub(super) fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Whether the batch holds its `capacity` rows.
+    pub(super) fn is_full(&self) -> bool {
+        self.rows == self.capacity
+    }
+
+    /// Drops the fields of a record not ended (cut at the end of a piece).
+    pub(super) fn drop_partial(&mut self) {
+        if self.field != 0 {
+            let rows = self.rows;
+            self.columns.iter_mut().for_each(|c| c.truncate(rows));
+            self.field = 0;
+        }
+    }
+
+    /// The complete records as one batch (`None` when there are none).
+    pub(super) fn flush(&mut self) -> Result<Option<RecordBatch>> {
+        self.drop_partial();
+        if self.rows == 0 {
+            return Ok(None);
+        }
+        let (rows, before) = (self.rows, self.before);
+        self.rows = 0;
+        self.before += rows as u64;
+        let mut arrays = Vec::with_capacity(self.columns.len());
+        for (column, field) in self.columns.iter_mut().zip(self.schema.fields()) {
+            let array = column.finish(rows, self.capacity, field.data_type()).map_err(|e| match e {
+                Error::Decode { row: Some(r), query_id, column, message, source } => {
+                    Error::Decode { row: Some(before + r), query_id, column, message, source }
+                }
+                e => e,
+            })?;
+            arrays.push(array);
+        }
+        RecordBatch::try_new(self.schema.clone(), arrays).map(Some).map_err(|e| Error::Decode {
+            query_id: None,
+            column: None,
+            row: None,
+            message: "cannot assemble batch".into(),
+            source: Some(Box::new(e)),
+        })
+    }
+}
+
+impl Columns {
+    /// `e` of the current field, with its column and row.
+    #[cold]
+    fn value_error(&self, e: ValueError) -> Error {
+        Error::Decode {
+            query_id: None,
+            column: Some(self.schema.field(self.field).name().clone()),
+            row: Some(self.before + self.rows as u64),
+            message: e.to_string(),
+            source: None,
+        }
+    }
+}
+
+impl<'a> Fields<'a> for Columns {
+    #[inline(always)]
+    fn field(&mut self, value: Option<&'a str>, quotes: bool) -> Result<()> {
+        // Fields beyond the schema's are counted, not stored: the record's end reports them.
+        if let Some(column) = self.columns.get_mut(self.field)
+            && let Err(e) = column.push(value, quotes)
+        {
+            return Err(self.value_error(e));
+        }
+        self.field += 1;
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn end(&mut self) -> Result<bool> {
+        if self.field != self.columns.len() {
+            return Err(Error::decode(format!(
+                "result CSV row {} has {} fields, expected {}",
+                self.before + self.rows as u64,
+                self.field,
+                self.columns.len()
+            )));
+        }
+        self.field = 0;
+        self.rows += 1;
+        Ok(self.is_full())
+    }
+}

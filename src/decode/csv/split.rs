@@ -1,0 +1,184 @@
+//! The record splitter: complete records at the front of a buffer, their fields handed to a
+//! [`Fields`] sink as they are found, 64 bytes at a time. Each block gives bitmasks of its `"`,
+//! `,` and `\n` bytes (SSE2 on x86_64, a plain loop elsewhere); the prefix XOR of the quote mask
+//! marks the bytes inside quotes, so the delimiters outside quotes (field ends) are found without
+//! looking at the bytes between them. A value's doubled quotes are left for the sink, which looks
+//! for them only in text.
+
+use crate::error::{Error, Result};
+
+/// Where the splitter hands each field: [`field`](Self::field) for every field in order (None =
+/// NULL, an unquoted empty field; a quoted value without its quotes, doubled quotes still
+/// doubled), then [`end`](Self::end) after a record's last field.
+pub(crate) trait Fields<'a> {
+    /// One field's value; `quotes`: whether the value holds a quote (the splitter counts them
+    /// from its masks, so text need not be searched for `""`).
+    fn field(&mut self, value: Option<&'a str>, quotes: bool) -> Result<()>;
+    /// The end of a record; `true` stops the splitter after it.
+    fn end(&mut self) -> Result<bool>;
+}
+
+/// Bit `i` set where byte `i` of a 64-byte block is `"`, `,` or `\n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Masks {
+    quote: u64,
+    comma: u64,
+    newline: u64,
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn masks(block: &[u8; 64]) -> Masks {
+    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+    let mut m = Masks { quote: 0, comma: 0, newline: 0 };
+    // SAFETY: SSE2 is part of the x86_64 baseline; each unaligned load reads 16 bytes that lie
+    // inside `block` (offsets 0, 16, 32, 48 of 64).
+    unsafe {
+        let (q, c, n) = (_mm_set1_epi8(b'"' as i8), _mm_set1_epi8(b',' as i8), _mm_set1_epi8(b'\n' as i8));
+        for k in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+            let bits = |x| u64::from(_mm_movemask_epi8(x) as u16) << (16 * k);
+            m.quote |= bits(_mm_cmpeq_epi8(v, q));
+            m.comma |= bits(_mm_cmpeq_epi8(v, c));
+            m.newline |= bits(_mm_cmpeq_epi8(v, n));
+        }
+    }
+    m
+}
+
+#[cfg(any(test, not(target_arch = "x86_64")))]
+#[inline]
+fn masks_plain(block: &[u8; 64]) -> Masks {
+    let mut m = Masks { quote: 0, comma: 0, newline: 0 };
+    for (i, &b) in block.iter().enumerate() {
+        m.quote |= u64::from(b == b'"') << i;
+        m.comma |= u64::from(b == b',') << i;
+        m.newline |= u64::from(b == b'\n') << i;
+    }
+    m
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn masks(block: &[u8; 64]) -> Masks {
+    masks_plain(block)
+}
+
+/// Bit `i` of the result is the parity of bits `0..=i` of `x`.
+#[inline]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+fn malformed(what: &str, at: usize) -> Error {
+    Error::decode(format!("malformed result CSV: {what} at byte {at}"))
+}
+
+/// Splits the complete records at the front of `text` (which starts at a record's start) into
+/// `sink`, until the sink stops or no complete record is left; returns the bytes the records
+/// handed over take. The fields of a record cut at the end of `text` have been handed to the sink
+/// too (without its [`Fields::end`]): the sink drops them.
+///
+/// # Errors
+/// [`Error::Decode`] when a quoted value is followed by anything but `,` or `\n`; the sink's own.
+pub(crate) fn split<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("popcnt") {
+        // SAFETY: the CPU has the instruction the function is compiled for.
+        return unsafe { split_popcnt(text, sink) };
+    }
+    split_blocks(text, sink)
+}
+
+/// [`split_blocks`] with the quote counts by the `popcnt` instruction (every x86_64 CPU since
+/// 2008 has it, but the baseline target does not assume it).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn split_popcnt<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> {
+    split_blocks(text, sink)
+}
+
+#[inline(always)]
+fn split_blocks<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> {
+    let buf = text.as_bytes();
+    let mut pos = 0; // the end of the last complete record
+    let mut field_start = 0;
+    // Quotes before the block, and before the field being split.
+    let (mut quotes_before, mut field_quotes) = (0u64, 0u64);
+    let mut inside = 0u64; // all ones when the previous block ended inside quotes
+    let mut base = 0;
+    let mut padded;
+    while base < buf.len() {
+        let block: &[u8; 64] = match buf.get(base..base + 64) {
+            Some(b) => b.try_into().expect("64 bytes"),
+            None => {
+                let rest = &buf[base..];
+                padded = [0u8; 64];
+                padded[..rest.len()].copy_from_slice(rest);
+                &padded
+            }
+        };
+        let m = masks(block);
+        let quoted = prefix_xor(m.quote) ^ inside;
+        let mut ends = (m.comma | m.newline) & !quoted;
+        while ends != 0 {
+            let bit = ends.trailing_zeros();
+            ends &= ends - 1;
+            let at = base + bit as usize;
+            // SAFETY (the three slices): `,`, `\n` and `"` are ASCII, so every field bound (the
+            // byte after a delimiter, a delimiter, a quote) is a character boundary of `text`, and
+            // field_start <= at <= buf.len() (checked below for the quoted case).
+            let quotes = quotes_before + u64::from((m.quote & ((1u64 << bit) - 1)).count_ones());
+            let (value, held) = if at == field_start {
+                (None, false)
+            } else if buf[field_start] == b'"' {
+                if buf[at - 1] != b'"' || at - field_start < 2 {
+                    return Err(malformed(&format!("{:?} after a quoted value", buf[at - 1] as char), at - 1));
+                }
+                (Some(unsafe { text.get_unchecked(field_start + 1..at - 1) }), quotes - field_quotes > 2)
+            } else {
+                (Some(unsafe { text.get_unchecked(field_start..at) }), quotes != field_quotes)
+            };
+            sink.field(value, held)?;
+            field_start = at + 1;
+            field_quotes = quotes;
+            if m.newline & (1u64 << bit) != 0 {
+                pos = at + 1;
+                if sink.end()? {
+                    return Ok(pos);
+                }
+            }
+        }
+        inside = 0u64.wrapping_sub(quoted >> 63);
+        quotes_before += u64::from(m.quote.count_ones());
+        base += 64;
+    }
+    Ok(pos)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn sse2_and_plain_masks_agree(bytes in proptest::collection::vec(prop_oneof![Just(b'"'), Just(b','), Just(b'\n'), any::<u8>()], 64)) {
+            let block: [u8; 64] = bytes.try_into().unwrap();
+            prop_assert_eq!(masks(&block), masks_plain(&block));
+        }
+    }
+
+    #[test]
+    fn prefix_xor_marks_the_bytes_inside_quotes() {
+        // `"a,b",c` -> bits of the quote mask at 0 and 4; inside: 0..4.
+        assert_eq!(prefix_xor(0b1_0001), 0b0_1111);
+    }
+}
