@@ -221,7 +221,7 @@ fn digits(b: &[u8]) -> Option<u32> {
 /// Days since 1970-01-01 of the proleptic Gregorian date `y-m-d`, `y` in 0..=9999 (H. Hinnant's
 /// days_from_civil in unsigned arithmetic: the year is shifted by 400 so that no division
 /// rounds towards zero, and divisions by constants become multiplications).
-#[inline]
+#[inline(always)]
 fn days_from_civil(y: u32, m: u32, d: u32) -> i64 {
     let y = y + 400 - u32::from(m <= 2);
     let era = y / 400;
@@ -232,7 +232,7 @@ fn days_from_civil(y: u32, m: u32, d: u32) -> i64 {
     i64::from(era) * 146_097 + i64::from(doe) - 719_468 - 146_097
 }
 
-#[inline]
+#[inline(always)]
 fn days_in_month(y: u32, m: u32) -> u32 {
     match m {
         2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
@@ -244,7 +244,7 @@ fn days_in_month(y: u32, m: u32) -> u32 {
 
 /// The common shape `YYYY-MM-DD` without chrono's format interpreter; anything else (other
 /// year widths, invalid dates) is left to chrono, which reports it.
-#[inline]
+#[inline(always)]
 fn fast_date(b: &[u8]) -> Option<i32> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -343,18 +343,22 @@ pub(crate) fn parse_time(s: &str) -> Result<NaiveTime, ValueError> {
 /// exact, or an error saying why it cannot be (a fraction finer than the unit, or outside the
 /// unit's range), never rounded or truncated.
 pub(crate) fn instant_in(secs: i64, nanos: u32, unit: TimeUnit) -> Result<i64, ValueError> {
-    let per_second: i64 = match unit {
-        TimeUnit::Second => 1,
-        TimeUnit::Millisecond => 1_000,
-        TimeUnit::Microsecond => 1_000_000,
-        TimeUnit::Nanosecond => 1_000_000_000,
-    };
-    let step = 1_000_000_000 / per_second;
-    if i64::from(nanos) % step != 0 {
-        return Err(ValueError::FinerThanUnit(unit));
+    // One arm per unit: its divisor a constant (a multiplication, not a division).
+    #[inline(always)]
+    fn count<const PER_SECOND: i64>(secs: i64, nanos: u32, unit: TimeUnit) -> Result<i64, ValueError> {
+        let step = 1_000_000_000 / PER_SECOND;
+        if i64::from(nanos) % step != 0 {
+            return Err(ValueError::FinerThanUnit(unit));
+        }
+        let count = i128::from(secs) * i128::from(PER_SECOND) + i128::from(i64::from(nanos) / step);
+        i64::try_from(count).map_err(|_| ValueError::OutOfRange(unit))
     }
-    let count = i128::from(secs) * i128::from(per_second) + i128::from(i64::from(nanos) / step);
-    i64::try_from(count).map_err(|_| ValueError::OutOfRange(unit))
+    match unit {
+        TimeUnit::Second => count::<1>(secs, nanos, unit),
+        TimeUnit::Millisecond => count::<1_000>(secs, nanos, unit),
+        TimeUnit::Microsecond => count::<1_000_000>(secs, nanos, unit),
+        TimeUnit::Nanosecond => count::<1_000_000_000>(secs, nanos, unit),
+    }
 }
 
 /// A timestamp as a count of `unit` since the epoch (see [`instant_in`]).
