@@ -17,6 +17,9 @@ use athena_arrow::datafusion::{AthenaCatalog, AthenaTable};
 use athena_emulator::Emulator;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+#[allow(dead_code)] // the heap counters are for the other benches
+mod common;
+
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -84,7 +87,8 @@ async fn main() {
     if let Some(mbps) = std::env::var("BENCH_BANDWIDTH_MBPS").ok().and_then(|v| v.parse().ok()) {
         builder = builder.with_s3_bandwidth_mbps(mbps);
     }
-    let emulator = builder.start().await.expect("the endpoint starts");
+    // The endpoint on threads of its own (named `endpoint`), so that its CPU time is told apart.
+    let (emulator, endpoint_runtime) = tokio::task::block_in_place(|| common::start_endpoint(builder));
     let conn = Connection::builder()
         .with_endpoint_url(emulator.endpoint())
         .with_region(emulator.region())
@@ -107,9 +111,17 @@ async fn main() {
     let mut texts = Vec::new();
     for (name, pushdown) in [("AthenaCatalog (pushdown)", true), ("AthenaTable over SELECT *", false)] {
         let mut runs: Vec<Run> = Vec::new();
+        let before = common::Cpu::now();
         for _ in 0..repeat {
             runs.push(run(&emulator, &conn, pushdown).await);
         }
+        let (client, endpoint) = common::Cpu::now().since(&before);
+        let (_, spread) = common::median_spread(runs.iter().map(|r| r.secs).collect());
+        println!(
+            "    [{repeat} runs: spread {spread:.3} s; CPU per run: client {:.2} s, endpoint {:.2} s]",
+            client / repeat as f64,
+            endpoint / repeat as f64
+        );
         runs.sort_by(|a, b| a.secs.total_cmp(&b.secs));
         let m = &runs[runs.len() / 2];
         println!(
@@ -123,4 +135,6 @@ async fn main() {
         texts.push(m.text.clone());
     }
     assert_eq!(texts[0], texts[1], "both routes give the same result");
+    drop(emulator);
+    endpoint_runtime.shutdown_background();
 }

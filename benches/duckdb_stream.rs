@@ -58,11 +58,21 @@ async fn run_once(conn: &Connection, sql: &str) -> Run {
     Run { total: start.elapsed().as_secs_f64(), reading: ended.elapsed().as_secs_f64(), first_batch, rows, peak, info }
 }
 
+/// The run with the median reading time of `repeat`; prints the spread and the CPU the client
+/// and the endpoint used per run.
 async fn run(conn: &Connection, sql: &str, repeat: usize) -> Run {
     let mut runs = Vec::new();
+    let before = common::Cpu::now();
     for _ in 0..repeat {
         runs.push(run_once(conn, sql).await);
     }
+    let (client, endpoint) = common::Cpu::now().since(&before);
+    let (_, spread) = common::median_spread(runs.iter().map(|r| r.reading).collect());
+    println!(
+        "    [{repeat} runs: reading spread {spread:.3} s; CPU per run: client {:.2} s, endpoint {:.2} s]",
+        client / repeat as f64,
+        endpoint / repeat as f64
+    );
     runs.sort_by(|a, b| a.reading.total_cmp(&b.reading));
     runs.swap_remove(runs.len() / 2)
 }
@@ -93,7 +103,8 @@ async fn section(rows: usize, repeat: usize) {
     if let Some(n) = std::env::var("BENCH_ROWS_PER_FILE").ok().and_then(|v| v.parse().ok()) {
         builder = builder.with_unload_rows_per_file(n);
     }
-    let emulator = builder.start().await.unwrap();
+    // The endpoint on threads of its own (named `endpoint`), so that its CPU time is told apart.
+    let (emulator, endpoint_runtime) = tokio::task::block_in_place(|| common::start_endpoint(builder));
     println!(
         "\n== {rows} rows of `bench`, {latency:?} first-byte latency, {mbps} MB/s per connection (endpoint ready in {:.1} s); median of {repeat}",
         started.elapsed().as_secs_f64()
@@ -172,6 +183,8 @@ async fn section(rows: usize, repeat: usize) {
         c.rows as f64 / c.reading,
         p.rows as f64 / p.reading
     );
+    drop(emulator);
+    endpoint_runtime.shutdown_background();
 }
 
 /// Seconds to download `raw` (uploaded as an S3 object) with `in_flight` ranged GETs of

@@ -122,8 +122,7 @@ fn decode_in_memory(files: &[bytes::Bytes]) -> u64 {
 /// Decodes a result CSV from memory, cut into one piece per core at record boundaries (as
 /// the CSV source cuts its chunks); returns rows.
 fn decode_csv_in_memory(csv: &bytes::Bytes, schema: &arrow::datatypes::SchemaRef) -> u64 {
-    use athena_arrow::decode::TextDecoder;
-    use athena_arrow::decode::csv::{BATCH_ROWS, CsvDecoder, count_quotes, first_boundary};
+    use athena_arrow::decode::csv::{CsvDecoder, count_quotes, first_boundary};
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut cuts = vec![0];
     for t in 1..threads {

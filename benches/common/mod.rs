@@ -70,28 +70,37 @@ pub struct Cpu {
 }
 
 impl Cpu {
-    /// Reads the counters now (Linux `/proc`; zeros elsewhere).
+    /// Reads the counters now (Linux `/proc`; zeros elsewhere). A thread's time stays counted
+    /// after it ends (the endpoint's blocking threads end when idle): each endpoint thread seen,
+    /// by id and start time, keeps the last time read from it.
     pub fn now() -> Self {
+        static SEEN: std::sync::Mutex<Option<std::collections::HashMap<(String, String), f64>>> = std::sync::Mutex::new(None);
         let tick = 100.0; // USER_HZ: clock ticks per second of /proc's counters on Linux
-        let times = |stat: &str| -> f64 {
-            // Fields after the command (which may hold spaces) in parentheses: utime is the
-            // 14th field of the line, stime the 15th.
-            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-            let f: Vec<&str> = rest.split_whitespace().collect();
+        // Fields after the command (which may hold spaces) in parentheses: utime is the 14th
+        // field of the line, stime the 15th, starttime the 22nd.
+        let fields =
+            |stat: &str| -> Vec<String> { stat.rsplit_once(')').map_or("", |(_, r)| r).split_whitespace().map(str::to_owned).collect() };
+        let times = |f: &[String]| -> f64 {
             let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
             (t(11) + t(12)) / tick
         };
-        let total = std::fs::read_to_string("/proc/self/stat").map(|s| times(&s)).unwrap_or(0.0);
-        let mut endpoint = 0.0;
+        let total = std::fs::read_to_string("/proc/self/stat").map(|s| times(&fields(&s))).unwrap_or(0.0);
+        let mut seen = SEEN.lock().unwrap();
+        let seen = seen.get_or_insert_with(Default::default);
         if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
             for task in tasks.flatten() {
                 let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-                if comm.starts_with("endpoint") || comm.starts_with("athena-engine") {
-                    endpoint += std::fs::read_to_string(task.path().join("stat")).map(|s| times(&s)).unwrap_or(0.0);
+                if !(comm.starts_with("endpoint") || comm.starts_with("athena-engine")) {
+                    continue;
+                }
+                if let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) {
+                    let f = fields(&stat);
+                    let id = (task.file_name().to_string_lossy().into_owned(), f.get(19).cloned().unwrap_or_default());
+                    seen.insert(id, times(&f));
                 }
             }
         }
-        Self { total, endpoint }
+        Self { total, endpoint: seen.values().sum() }
     }
 
     /// CPU used since `earlier`: (client, endpoint) seconds.
