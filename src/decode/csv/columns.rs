@@ -17,7 +17,10 @@ use arrow::datatypes::{
 };
 
 use crate::decode::csv::split::Fields;
-use crate::decode::parse::{ValueError, naive_timestamp_in, parse_bool, parse_date, parse_decimal, parse_fast_float, parse_int};
+use crate::decode::parse::{
+    ValueError, decimal_fast, fast_date, int_fast, naive_timestamp_in, parse_bool, parse_date, parse_decimal, parse_fast_float, parse_int,
+    timestamp_fast,
+};
 use crate::decode::text::{TextDecoder, unescape};
 use crate::error::{Error, Result};
 
@@ -228,6 +231,19 @@ impl Column {
     /// Appends `v`; `quotes`: whether it holds a quote (only text can, as `""`).
     #[inline(always)]
     fn push(&mut self, v: Option<&str>, quotes: bool) -> Result<(), ValueError> {
+        // A value of the type's common shape by its `fast` parser (None otherwise, in registers),
+        // else by the full parser, which reads the other shapes or says why it cannot.
+        macro_rules! fast {
+            ($fast:expr, $full:expr) => {
+                match v {
+                    None => None,
+                    Some(s) => Some(match $fast(s.as_bytes()) {
+                        Some(x) => x,
+                        None => $full(s)?,
+                    }),
+                }
+            };
+        }
         match self {
             Column::Utf8(t) => match v {
                 Some(s) if quotes => t.push(Some(&unescape(s)?))?,
@@ -243,15 +259,15 @@ impl Column {
                     nulls.append(false);
                 }
             },
-            Column::Int8(p) => p.push(v.map(parse_int).transpose()?),
-            Column::Int16(p) => p.push(v.map(parse_int).transpose()?),
-            Column::Int32(p) => p.push(v.map(parse_int).transpose()?),
-            Column::Int64(p) => p.push(v.map(parse_int).transpose()?),
+            Column::Int8(p) => p.push(fast!(|b| int_fast(b).and_then(|v| i8::try_from(v).ok()), parse_int)),
+            Column::Int16(p) => p.push(fast!(|b| int_fast(b).and_then(|v| i16::try_from(v).ok()), parse_int)),
+            Column::Int32(p) => p.push(fast!(|b| int_fast(b).and_then(|v| i32::try_from(v).ok()), parse_int)),
+            Column::Int64(p) => p.push(fast!(int_fast, parse_int)),
             Column::Float32(p) => p.push(v.map(parse_fast_float).transpose()?),
             Column::Float64(p) => p.push(v.map(parse_fast_float).transpose()?),
-            Column::Decimal(p, scale) => p.push(v.map(|s| parse_decimal(s, *scale)).transpose()?),
-            Column::Date(p) => p.push(v.map(parse_date).transpose()?),
-            Column::Timestamp(p, unit) => p.push(v.map(|s| naive_timestamp_in(s, *unit)).transpose()?),
+            Column::Decimal(p, scale) => p.push(fast!(|b| decimal_fast(b, *scale), |s| parse_decimal(s, *scale))),
+            Column::Date(p) => p.push(fast!(fast_date, parse_date)),
+            Column::Timestamp(p, unit) => p.push(fast!(|b| timestamp_fast(b, *unit), |s| naive_timestamp_in(s, *unit))),
             Column::Text(t, _) => t.push(v)?,
         }
         Ok(())
