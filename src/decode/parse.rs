@@ -190,34 +190,71 @@ fn parse_signed_int<T: TryFrom<i64>>(s: &str) -> Result<T, ValueError> {
 
 /// The common shape of a decimal: an optional `-`, digits, an optional point and at most
 /// `scale` fraction digits, 18 digits in all once scaled; anything else is None (for
-/// [`parse_decimal`] to read or refuse).
+/// [`parse_decimal`] to read or refuse). Both parts by [`int_fast`].
 #[inline(always)]
 pub(crate) fn decimal_fast(b: &[u8], scale: u8) -> Option<i128> {
     let (neg, digits) = match b.first() {
         Some(b'-') => (true, &b[1..]),
         _ => (false, b),
     };
-    let mut v: u64 = 0;
-    let mut dot: Option<usize> = None;
-    let mut bad = false;
-    for (i, &c) in digits.iter().enumerate() {
-        if c == b'.' {
-            bad |= dot.is_some();
-            dot = Some(i);
-            continue;
-        }
-        let d = c.wrapping_sub(b'0');
-        bad |= d > 9;
-        // Wraps only on a byte that is not a digit, when the value is thrown away.
-        v = v.wrapping_mul(10).wrapping_add(u64::from(d));
-    }
-    let int = dot.unwrap_or(digits.len());
-    let frac = dot.map_or(0, |d| digits.len() - d - 1);
-    if bad || frac > scale as usize || int + scale as usize > 18 || (int == 0 && frac == 0) {
+    let scale = usize::from(scale);
+    let (int, frac) = match digits.iter().position(|&c| c == b'.') {
+        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
+        None => (digits, &[][..]),
+    };
+    if frac.len() > scale || int.len() + scale > 18 {
         return None;
     }
-    let v = (v * 10u64.pow(u32::from(scale) - frac as u32)) as i128;
+    let int_value = if int.is_empty() { 0 } else { int_fast(int)? };
+    let frac_value = if frac.is_empty() { 0 } else { int_fast(frac)? };
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let v = i128::from(int_value * POW10[scale] + frac_value * POW10[scale - frac.len()]);
     Some(if neg { -v } else { v })
+}
+
+/// 10^0 ..= 10^18.
+const POW10: [i64; 19] = {
+    let mut p = [1i64; 19];
+    let mut i = 1;
+    while i < 19 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
+/// The common shape of a double as Java prints it without an exponent (`-12.5`, `3.0`): at
+/// most 15 digits and 22 after the point, where the digits as an integer and the power of ten
+/// are both exact doubles, so that one division is correctly rounded (Clinger's fast path);
+/// anything else is None (for [`parse_fast_float`]).
+#[inline(always)]
+pub(crate) fn double_fast(b: &[u8]) -> Option<f64> {
+    const POW10_F64: [f64; 23] =
+        [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        _ => (false, b),
+    };
+    let dot = digits.iter().position(|&c| c == b'.')?;
+    let (int, frac) = (&digits[..dot], &digits[dot + 1..]);
+    if int.is_empty() || frac.is_empty() || int.len() + frac.len() > 15 {
+        return None;
+    }
+    let m = int_fast(int)? * POW10[frac.len()] + int_fast(frac)?;
+    let v = m as f64 / POW10_F64[frac.len()];
+    Some(if neg { -v } else { v })
+}
+
+/// `true` or `false`.
+#[inline(always)]
+pub(crate) fn bool_fast(b: &[u8]) -> Option<bool> {
+    match b {
+        [b't', b'r', b'u', b'e'] => Some(true),
+        [b'f', b'a', b'l', b's', b'e'] => Some(false),
+        _ => None,
+    }
 }
 
 /// Decimal text with at most `scale` fraction digits -> the unscaled integer.
@@ -629,7 +666,33 @@ mod tests {
             fn decimals_agree_with_plain_arithmetic(int in "[0-9]{0,20}", frac in "[0-9]{0,18}", neg in any::<bool>(), scale in 0u8..=18, dot in any::<bool>()) {
                 let text = format!("{}{int}{}{frac}", if neg { "-" } else { "" }, if dot || !frac.is_empty() { "." } else { "" });
                 prop_assert_eq!(parse_decimal(&text, scale).ok(), plain_decimal(&text, scale), "{:?} at scale {}", text, scale);
+                // The fast shape gives the same value where it takes the text at all.
+                if let Some(v) = super::super::decimal_fast(text.as_bytes(), scale) {
+                    prop_assert_eq!(Some(v), plain_decimal(&text, scale), "{:?} at scale {}", text, scale);
+                }
             }
+
+            /// Doubles as Java prints them without an exponent, and text around them: the fast
+            /// path gives std's correctly rounded value where it takes the text at all.
+            #[test]
+            fn doubles_of_the_fast_shape_agree_with_std(
+                text in prop_oneof!["-?[0-9]{1,9}\\.[0-9]{1,9}", "-?[0-9]{1,3}\\.[0-9]{10,22}", "[-0-9.+eE]{0,12}"],
+                bits in any::<u64>(),
+            ) {
+                for text in [text, format!("{:?}", f64::from_bits(bits))] {
+                    if let Some(v) = super::super::double_fast(text.as_bytes()) {
+                        prop_assert_eq!(Some(v.to_bits()), text.parse::<f64>().ok().map(f64::to_bits), "{:?}", text);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn booleans_fast_shape() {
+        for (text, want) in [("true", Some(true)), ("false", Some(false)), ("True", None), ("fals", None), ("falsee", None), ("", None)] {
+            assert_eq!(super::bool_fast(text.as_bytes()), want, "{text:?}");
+            assert_eq!(parse_bool(text).ok(), want, "{text:?}");
         }
     }
 

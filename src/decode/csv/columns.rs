@@ -18,8 +18,8 @@ use arrow::datatypes::{
 
 use crate::decode::csv::split::Fields;
 use crate::decode::parse::{
-    ValueError, decimal_fast, fast_date, int_fast, naive_timestamp_in, parse_bool, parse_date, parse_decimal, parse_fast_float, parse_int,
-    timestamp_fast,
+    ValueError, bool_fast, decimal_fast, double_fast, fast_date, int_fast, naive_timestamp_in, parse_bool, parse_date, parse_decimal,
+    parse_fast_float, parse_int, timestamp_fast,
 };
 use crate::decode::text::{TextDecoder, unescape};
 use crate::error::{Error, Result};
@@ -249,22 +249,17 @@ impl Column {
                 Some(s) if quotes => t.push(Some(&unescape(s)?))?,
                 v => t.push(v)?,
             },
-            Column::Boolean(values, nulls) => match v {
-                Some(s) => {
-                    values.append(parse_bool(s)?);
-                    nulls.append(true);
-                }
-                None => {
-                    values.append(false);
-                    nulls.append(false);
-                }
-            },
+            Column::Boolean(values, nulls) => {
+                let b = fast!(bool_fast, parse_bool);
+                values.append(b.unwrap_or(false));
+                nulls.append(b.is_some());
+            }
             Column::Int8(p) => p.push(fast!(|b| int_fast(b).and_then(|v| i8::try_from(v).ok()), parse_int)),
             Column::Int16(p) => p.push(fast!(|b| int_fast(b).and_then(|v| i16::try_from(v).ok()), parse_int)),
             Column::Int32(p) => p.push(fast!(|b| int_fast(b).and_then(|v| i32::try_from(v).ok()), parse_int)),
             Column::Int64(p) => p.push(fast!(int_fast, parse_int)),
             Column::Float32(p) => p.push(v.map(parse_fast_float).transpose()?),
-            Column::Float64(p) => p.push(v.map(parse_fast_float).transpose()?),
+            Column::Float64(p) => p.push(fast!(double_fast, parse_fast_float)),
             Column::Decimal(p, scale) => p.push(fast!(|b| decimal_fast(b, *scale), |s| parse_decimal(s, *scale))),
             Column::Date(p) => p.push(fast!(fast_date, parse_date)),
             Column::Timestamp(p, unit) => p.push(fast!(|b| timestamp_fast(b, *unit), |s| naive_timestamp_in(s, *unit))),
