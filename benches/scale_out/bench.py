@@ -1,11 +1,16 @@
 """One result of 64 UNLOAD files read by one process, by Spark local[2] and by Ray with 2 workers
 (see run.sh). Prints rows/s end to end (the query included, run once per reader) and reading
-only, and the peak RSS of each process that read (sampled every 20 ms)."""
+only, the peak RSS of each process that read (sampled every 20 ms), and where a task's time goes:
+each partition read records its phases (``ATHENA_TASK_TIMINGS``, see
+``adbc_driver_athena._partitions.read``), and the time of a task slot beyond them is the
+engine's (task start, scheduling, serialisation)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
 import re
 import subprocess
 import sys
@@ -44,6 +49,48 @@ def measure(name, fn, match):
     workers = sorted(peaks.values(), reverse=True)
     shown = ", ".join(f"{w / 1e6:.0f}" for w in workers[:4])
     print(f"{name:<34} {rows:>10} rows  total {total:7.2f} s {rows / total:>11.0f} rows/s  reading {reading:6.2f} s {rows / reading:>11.0f} rows/s  peak RSS MB per process: {shown}", flush=True)
+    return reading
+
+
+PHASES = ("connect", "open", "first_batch", "read", "convert", "hand_over", "total")
+
+
+def timings_dir(base: str, name: str) -> str:
+    """A fresh directory for one reader's partition timings, set in this process's environment
+    (engines started after this inherit it in their workers)."""
+    d = os.path.join(base, name)
+    os.makedirs(d, exist_ok=True)
+    os.environ["ATHENA_TASK_TIMINGS"] = d
+    return d
+
+
+def task_records(directory: str) -> list:
+    records = []
+    for name in os.listdir(directory):
+        with open(os.path.join(directory, name), encoding="utf-8") as f:
+            records += [json.loads(line) for line in f if line.strip()]
+    return records
+
+
+def breakdown(name: str, directory: str, reading: float, slots: int, bare: float | None) -> float:
+    """Prints the median of each phase over the partitions read, and the task slot time beyond
+    them (reading wall time x slots / tasks); returns the median task total."""
+    records = task_records(directory)
+    if not records:
+        print(f"#   {name}: no partition timings (workers without ATHENA_TASK_TIMINGS?)")
+        return float("nan")
+    med = {p: statistics.median(r[p] for r in records) for p in PHASES}
+    slot = reading * slots / len(records)
+    phases = ", ".join(f"{p.replace('_', ' ')} {med[p] * 1e3:.1f}" for p in PHASES[:-1])
+    print(f"#   {name}: {len(records)} partitions in {len({r['pid'] for r in records})} processes; per partition (median ms): {phases}; "
+          f"total {med['total'] * 1e3:.1f}")
+    if slots:
+        line = f"#   {name}: task slot time {slot * 1e3:.1f} ms (reading {reading:.2f} s x {slots} slots / {len(records)} tasks), " \
+               f"of which outside our read {(slot - statistics.mean(r['total'] for r in records)) * 1e3:.1f} ms"
+        if bare:
+            line += f"; a task / a bare read of a partition in a warm process: {slot / bare:.2f}x (target <= 1.5)"
+        print(line)
+    return med["total"]
 
 
 def main() -> int:
@@ -79,9 +126,10 @@ def main() -> int:
         def one_process():
             plan = _partitions.plan(sql, kwargs)
             print(f"#   {len(plan.partitions)} partitions", flush=True)
+            # Warm, as a worker that has read before: the kept connection is opened first.
+            _partitions._connection(kwargs)
             start = time.perf_counter()
-            with dbapi.connect(**kwargs) as c, c.cursor() as cur:
-                rows = sum(b.num_rows for p in plan.partitions for b in cur.read_partition(p))
+            rows = sum(b.num_rows for p in plan.partitions for b in _partitions.read(p, kwargs))
             return rows, time.perf_counter() - start
 
         def one_reader():
@@ -92,13 +140,17 @@ def main() -> int:
             return rows, time.perf_counter() - start
 
         measure("our reader, one process (baseline)", one_reader, lambda cmd, pid: pid == me)
-        measure("partitions read one by one", one_process, lambda cmd, pid: pid == me)
+        base = tempfile.mkdtemp(prefix="athena-task-timings-")
+        d = timings_dir(base, "one")
+        reading = measure("partitions read one by one", one_process, lambda cmd, pid: pid == me)
+        bare = breakdown("bare reads, one warm process", d, reading, 1, None)
 
         os.environ["PYSPARK_PYTHON"] = sys.executable
         from pyspark.sql import SparkSession
 
         from adbc_driver_athena import spark as athena_spark
 
+        d = timings_dir(base, "spark")
         spark = SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false").getOrCreate()
         athena_spark.register(spark)
 
@@ -111,11 +163,13 @@ def main() -> int:
             rows = frame.count()
             return rows, time.perf_counter() - start
 
-        measure("Spark local[2]", with_spark, lambda cmd, pid: any("pyspark" in c for c in cmd) or (cmd and cmd[0].endswith("java")))
+        reading = measure("Spark local[2]", with_spark, lambda cmd, pid: any("pyspark" in c for c in cmd) or (cmd and cmd[0].endswith("java")))
+        breakdown("Spark tasks", d, reading, 2, bare)
         spark.stop()
 
         import ray
 
+        d = timings_dir(base, "ray")
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         from adbc_driver_athena.ray import read_athena
 
@@ -125,7 +179,8 @@ def main() -> int:
             rows = sum(b.num_rows for b in ds.iter_batches(batch_format="pyarrow", batch_size=None))
             return rows, time.perf_counter() - start
 
-        measure("Ray, 2 workers", with_ray, lambda cmd, pid: any(c.startswith("ray::") for c in cmd) or pid == me)
+        reading = measure("Ray, 2 workers", with_ray, lambda cmd, pid: any(c.startswith("ray::") for c in cmd) or pid == me)
+        breakdown("Ray tasks", d, reading, 2, bare)
         ray.shutdown()
     finally:
         emulator.terminate()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import typing
 
 import pyarrow as pa
@@ -132,15 +133,169 @@ def _connection(connect_kwargs: typing.Mapping[str, typing.Any]):
     return conn
 
 
-def read(partition: bytes, connect_kwargs: typing.Mapping[str, typing.Any]) -> typing.Iterator[pa.RecordBatch]:
+#: A directory to which each partition read appends one line of JSON with its timings (see
+#: :func:`read`); unset (the default), nothing is written. For the scale-out bench and for users
+#: profiling their own cluster: set it in the workers' environment.
+TIMINGS_ENV = "ATHENA_TASK_TIMINGS"
+
+
+def read(
+    partition: bytes,
+    connect_kwargs: typing.Mapping[str, typing.Any],
+    convert: typing.Optional[typing.Callable[[pa.RecordBatch], typing.Any]] = None,
+) -> typing.Iterator[typing.Any]:
     """Streams the record batches of one partition (in any process), on the worker's kept
-    connection for `connect_kwargs`."""
+    connection for `connect_kwargs`, each passed through `convert` when given (an engine's own
+    types).
+
+    Where the time goes is measured on the way, in seconds from the call: ``connect`` (the kept
+    connection, or a new one), ``open`` (the partition's reader), ``first_batch``, ``read`` (in
+    the reader: fetching and decoding), ``convert``, ``hand_over`` (suspended at ``yield`` while
+    the engine takes each batch) and ``total``; with :data:`TIMINGS_ENV` set they are appended
+    to a file of that directory."""
+    clock = time.perf_counter
+    start = clock()
+    t = {"connect": 0.0, "open": 0.0, "first_batch": 0.0, "read": 0.0, "convert": 0.0, "hand_over": 0.0}
+    rows = 0
     try:
-        with _connection(connect_kwargs).cursor() as cur:
+        conn = _connection(connect_kwargs)
+        t["connect"] = clock() - start
+        with conn.cursor() as cur:
+            mark = clock()
             reader = cur.read_partition(partition)
-            for batch in reader:
+            t["open"] = clock() - mark
+            batches = iter(reader)
+            while True:
+                mark = clock()
+                batch = next(batches, None)
+                now = clock()
+                t["read"] += now - mark
+                if batch is None:
+                    break
+                if rows == 0:
+                    t["first_batch"] = now - start
+                rows += batch.num_rows
+                if convert is not None:
+                    batch = convert(batch)
+                    t["convert"] += clock() - now
+                mark = clock()
                 yield batch
+                t["hand_over"] += clock() - mark
     except PartitionError:
         raise
     except Exception as e:  # noqa: BLE001 - re-raised with the partition's name
         raise PartitionError(f"reading {describe(partition)}: {e}") from e
+    t["total"] = clock() - start
+    directory = os.environ.get(TIMINGS_ENV)
+    if directory:
+        record = {"pid": os.getpid(), "thread": threading.get_ident(), "ended": time.time(), "rows": rows, **t}
+        with open(os.path.join(directory, f"{os.getpid()}.jsonl"), "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def size_of(partition: bytes) -> int:
+    """The bytes a partition reads (its object, or its byte range of the CSV); 0 when unknown
+    (GetQueryResults paging, a DuckDB stream)."""
+    try:
+        location = json.loads(partition).get("location") or {}
+    except (TypeError, ValueError):
+        return 0
+    if location.get("range"):
+        start, end = location["range"]
+        return max(0, int(end) - int(start))
+    return int(location.get("size") or 0)
+
+
+#: Spark's defaults for packing files into tasks (``spark.sql.files.maxPartitionBytes`` and
+#: ``spark.sql.files.openCostInBytes``): a task of small files costs about what one of this
+#: many bytes does.
+MAX_TASK_BYTES = 128 << 20
+OPEN_COST_BYTES = 4 << 20
+
+
+def group(
+    partitions: typing.Sequence[bytes],
+    min_tasks: int,
+    max_bytes: int = MAX_TASK_BYTES,
+    open_cost: int = OPEN_COST_BYTES,
+) -> typing.List[typing.List[bytes]]:
+    """Packs partitions into tasks as Spark packs files: each partition counts its bytes plus
+    `open_cost`; a task holds at most ``min(max_bytes, max(open_cost, total / min_tasks))`` of
+    them (at least one partition). Partitions stay in the result's order, so tasks read in order
+    give the result's order. Many small UNLOAD files then make a few tasks (a task has a cost of
+    its own in every engine) and a few large ones stay one task each."""
+    sizes = [size_of(p) + open_cost for p in partitions]
+    if not partitions:
+        return []
+    limit = min(max_bytes, max(open_cost, sum(sizes) // max(1, min_tasks)))
+    tasks: typing.List[typing.List[bytes]] = [[]]
+    used = 0
+    for p, size in zip(partitions, sizes):
+        if tasks[-1] and used + size > limit:
+            tasks.append([])
+            used = 0
+        tasks[-1].append(p)
+        used += size
+    return tasks
+
+
+#: Compressed bytes of a task's later partitions read ahead while the one before is handed over
+#: (at least the next partition, at most :data:`READ_AHEAD_PARTITIONS` of them).
+READ_AHEAD_BYTES = 64 << 20
+READ_AHEAD_PARTITIONS = 4
+
+_read_ahead_pool: typing.Optional[typing.Any] = None
+_pool_lock = threading.Lock()
+
+
+def _pool():
+    """The process's threads that read a task's partitions ahead (made once, on first use; a
+    forked worker makes its own)."""
+    global _read_ahead_pool
+    with _pool_lock:
+        pid, pool = _read_ahead_pool or (None, None)
+        if pool is None or pid != os.getpid():
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(max_workers=READ_AHEAD_PARTITIONS, thread_name_prefix="athena-read-ahead")
+            _read_ahead_pool = (os.getpid(), pool)
+        return pool
+
+
+def read_many(
+    partitions: typing.Sequence[bytes],
+    connect_kwargs: typing.Mapping[str, typing.Any],
+    convert: typing.Optional[typing.Callable[[pa.RecordBatch], typing.Any]] = None,
+) -> typing.Iterator[typing.Any]:
+    """The batches of several partitions (one task's, see :func:`group`) in their order: one
+    partition is read as :func:`read` reads it; with more, the next ones are read ahead on the
+    process's read-ahead threads (each on its thread's kept connection) within
+    :data:`READ_AHEAD_BYTES`, so that a task of small files waits for one first byte, not one
+    per file."""
+    if len(partitions) == 1:
+        yield from read(partitions[0], connect_kwargs, convert)
+        return
+    pool = _pool()
+    pending: typing.List[typing.Tuple[typing.Any, int]] = []
+    nxt = 0
+
+    def fill():
+        nonlocal nxt
+        while nxt < len(partitions) and len(pending) < READ_AHEAD_PARTITIONS:
+            size = size_of(partitions[nxt])
+            if pending and sum(s for _, s in pending) + size > READ_AHEAD_BYTES:
+                return
+            part = partitions[nxt]
+            pending.append((pool.submit(lambda p=part: list(read(p, connect_kwargs, convert))), size))
+            nxt += 1
+
+    try:
+        fill()
+        while pending:
+            future, _ = pending.pop(0)
+            batches = future.result()
+            fill()
+            yield from batches
+    finally:
+        for future, _ in pending:
+            future.cancel()

@@ -6,7 +6,8 @@
     ds = read_athena("SELECT * FROM events", s3_staging_dir="s3://bucket/athena/", unload=True)
 
 The query runs once, in the calling process; its schema is known before any task runs; each
-task reads its own partition as Arrow tables, in whatever worker Ray places it. Credentials come
+task reads its own partitions (packed as Spark packs files when Ray asks for fewer tasks than
+there are partitions) as Arrow tables, in whatever worker Ray places it. Credentials come
 from each worker's environment; partitions and tasks carry none, unless
 ``credentials_to_workers=True`` is passed (explicit keys then travel in every task).
 """
@@ -35,13 +36,16 @@ class AthenaDatasource(Datasource):
         return None
 
     def get_read_tasks(self, parallelism: int, per_task_row_limit=None, data_context=None) -> typing.List[ReadTask]:
+        """At most `parallelism` read tasks: the partitions packed as Spark packs files (see
+        :func:`adbc_driver_athena._partitions.group`), each task reading its own in order with
+        the next ones read ahead. Ray asks for at least 200 blocks by default, which keeps one
+        partition per task; ``override_num_blocks`` asks for fewer, larger tasks."""
         kwargs = self.connect_kwargs
         tasks = []
-        for partition in self.plan.partitions:
+        for task in _partitions.group(self.plan.partitions, max(1, parallelism)):
 
-            def read(partition: bytes = partition) -> typing.Iterator[pa.Table]:
-                for batch in _partitions.read(partition, kwargs):
-                    yield pa.Table.from_batches([batch])
+            def read(task: typing.List[bytes] = task) -> typing.Iterator[pa.Table]:
+                yield from _partitions.read_many(task, kwargs, lambda batch: pa.Table.from_batches([batch]))
 
             metadata = BlockMetadata(num_rows=None, size_bytes=None, exec_stats=None, input_files=None)
             tasks.append(ReadTask(read, metadata, schema=self.plan.schema))
@@ -51,13 +55,14 @@ class AthenaDatasource(Datasource):
         return "Athena"
 
 
-def read_athena(query: str, **connect_kwargs: typing.Any) -> Dataset:
-    """Runs `query` and returns its result as a ``ray.data.Dataset`` (one read task per
-    partition); `connect_kwargs` are :func:`adbc_driver_athena.dbapi.connect`'s keywords, and
-    ``credentials_to_workers`` (default False)."""
+def read_athena(query: str, *, override_num_blocks: typing.Optional[int] = None, **connect_kwargs: typing.Any) -> Dataset:
+    """Runs `query` and returns its result as a ``ray.data.Dataset`` (read tasks over its
+    partitions, see :meth:`AthenaDatasource.get_read_tasks`); `override_num_blocks` is Ray's
+    (fewer, larger read tasks), `connect_kwargs` are :func:`adbc_driver_athena.dbapi.connect`'s
+    keywords, and ``credentials_to_workers`` (default False)."""
     source = AthenaDatasource(query, connect_kwargs)
     if not source.plan.partitions:
         import ray.data
 
         return ray.data.from_arrow(source.plan.schema.empty_table())
-    return read_datasource(source)
+    return read_datasource(source, override_num_blocks=override_num_blocks)

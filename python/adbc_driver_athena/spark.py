@@ -14,8 +14,11 @@ result's), or ``table`` (a table name; its schema from the table's metadata, its
 the DataFrame is read, with Spark's pushed filters that Athena evaluates alike in its WHERE when
 ``register(spark, filter_pushdown=True)``);
 every other option is a setting of the driver's table, by key or PyAthena keyword
-(``region_name``, ``work_group``, ``s3_staging_dir``, ``unload``, ...). Each executor reads its
-own partitions (one per UNLOAD data file) as Arrow record batches, with no per-row Python. Credentials come from
+(``region_name``, ``work_group``, ``s3_staging_dir``, ``unload``, ...). The result's partitions
+(one per UNLOAD data file, or byte ranges of the result CSV) are packed into tasks as Spark packs
+files (``max_partition_bytes``, ``open_cost_bytes``, ``min_partitions``; see
+``AthenaReader.partitions``), and each task reads its own as Arrow record batches, the next files
+read ahead, with no per-row Python. Credentials come from
 each executor's environment, as the AWS SDK finds them: credential options (``aws_access_key_id``,
 ``aws_secret_access_key``, ``aws_session_token``, ``external_id``) serve the driver's query only,
 and neither partitions nor the reader sent to executors carry them, unless the option
@@ -49,7 +52,7 @@ from pyspark.sql.types import StructType
 from adbc_driver_athena import _options, _partitions
 
 #: Options that are not connection keywords.
-_QUERY_OPTIONS = ("query", "table", "credentials_to_workers")
+_QUERY_OPTIONS = ("query", "table", "credentials_to_workers", "max_partition_bytes", "min_partitions", "open_cost_bytes")
 
 
 def register(spark, filter_pushdown: bool = False) -> None:
@@ -62,13 +65,24 @@ def register(spark, filter_pushdown: bool = False) -> None:
     them for a later query of the same DataFrame that pushes none (an ``OR``, or no filter at
     all), which then reads too few rows (tested; newer Spark keeps them per scan). With it on,
     build a new DataFrame (``spark.read...load()``) for each query."""
+    # PySpark refuses a reader that implements pushFilters() while the session's pushdown is
+    # off: table reads then use a reader without it.
+    base = AthenaPushdownDataSource if filter_pushdown else AthenaDataSource
+    # The data source is planned in a Python worker, where the session's parallelism is not
+    # known: the registered class carries it (a class made here travels by value).
+    source = type(f"_{base.__name__}OfSession", (base,), {"session_parallelism": _session_parallelism(spark)})
+    spark.dataSource.register(source)
     if filter_pushdown:
-        spark.dataSource.register(AthenaPushdownDataSource)
         spark.conf.set("spark.sql.python.filterPushdown.enabled", "true")
-    else:
-        # PySpark refuses a reader that implements pushFilters() while the session's pushdown is
-        # off: table reads then use a reader without it.
-        spark.dataSource.register(AthenaDataSource)
+
+
+def _session_parallelism(spark) -> typing.Optional[int]:
+    """`spark`'s default parallelism (its executors' slots), or None where it is not known
+    (Spark Connect has no SparkContext): then every partition is a task."""
+    try:
+        return max(1, int(spark.sparkContext.defaultParallelism))
+    except Exception:  # noqa: BLE001 - no context to ask
+        return None
 
 
 def _connect_kwargs(options: typing.Mapping[str, str]) -> typing.Dict[str, typing.Any]:
@@ -127,14 +141,23 @@ def filter_sql(f) -> typing.Optional[str]:
 
 
 class AthenaPartition(InputPartition):
-    """One partition of the result (its serialised form, no credentials)."""
+    """One task's partitions of the result (their serialised forms, no credentials)."""
 
-    def __init__(self, value: bytes) -> None:
+    def __init__(self, value: typing.List[bytes]) -> None:
         super().__init__(value)
 
 
 class AthenaDataSource(DataSource):
     """``spark.read.format("athena")``."""
+
+    #: The registering session's default parallelism (see :func:`register`).
+    session_parallelism: typing.Optional[int] = None
+
+    def _reader_options(self) -> typing.Dict[str, str]:
+        options = dict(self.options)
+        if self.session_parallelism and "min_partitions" not in options:
+            options["min_partitions"] = str(self.session_parallelism)
+        return options
 
     @classmethod
     def name(cls) -> str:
@@ -152,7 +175,7 @@ class AthenaDataSource(DataSource):
         return from_arrow_schema(self._plan.schema)
 
     def reader(self, schema: StructType) -> "AthenaReader":
-        options = dict(self.options)
+        options = self._reader_options()
         if "table" in options:
             return AthenaReader(options, schema)
         return AthenaReader(options, schema, getattr(self, "_plan", None))
@@ -162,7 +185,7 @@ class AthenaPushdownDataSource(AthenaDataSource):
     """``spark.read.format("athena")`` with filter pushdown (``register(spark, filter_pushdown=True)``)."""
 
     def reader(self, schema: StructType) -> "AthenaReader":
-        options = dict(self.options)
+        options = self._reader_options()
         # Only a table's reader takes filters (a query's result is not rewritten).
         if "table" in options:
             return TableReader(options, schema)
@@ -201,9 +224,20 @@ class AthenaReader(DataSourceReader):
         self.plan = plan
 
     def partitions(self) -> typing.List[AthenaPartition]:
+        """The result's partitions packed into tasks as Spark packs files (see
+        :func:`adbc_driver_athena._partitions.group`): the options ``max_partition_bytes``
+        (default 128 MiB, as ``spark.sql.files.maxPartitionBytes``), ``open_cost_bytes`` (4 MiB,
+        as ``spark.sql.files.openCostInBytes``) and ``min_partitions`` (default: the default
+        parallelism of the session that registered the source, else one task per partition)."""
         options = self._driver_options if self._driver_options is not None else self.options
         plan = self.plan or _partitions.plan(_query_of(options, self.where), _connect_kwargs(options))
-        return [AthenaPartition(p) for p in plan.partitions]
+        tasks = _partitions.group(
+            plan.partitions,
+            int(options.get("min_partitions") or len(plan.partitions)),
+            int(options.get("max_partition_bytes") or _partitions.MAX_TASK_BYTES),
+            int(options.get("open_cost_bytes") or _partitions.OPEN_COST_BYTES),
+        )
+        return [AthenaPartition(task) for task in tasks]
 
     def __getstate__(self):
         # What travels to the executors: never the driver's credentials.
@@ -213,14 +247,18 @@ class AthenaReader(DataSourceReader):
 
     def read(self, partition: AthenaPartition) -> typing.Iterator[pa.RecordBatch]:
         # A result without partitions (an UNLOAD of no rows): Spark still reads one, empty.
-        if partition is None or getattr(partition, "value", None) is None:
+        if partition is None or not getattr(partition, "value", None):
             return
         target = to_arrow_schema(self.schema)
-        for batch in _partitions.read(partition.value, _connect_kwargs(self.options)):
-            # Spark takes Arrow in its own types (timestamps in microseconds, for one).
-            yield pa.RecordBatch.from_arrays(
-                [c if c.type == f.type else c.cast(f.type) for c, f in zip(batch.columns, target)], schema=target
-            )
+
+        def to_spark(batch: pa.RecordBatch) -> pa.RecordBatch:
+            # Spark takes Arrow in its own types (timestamps in microseconds, for one); a batch
+            # already in them goes as it is.
+            if batch.schema.equals(target):
+                return batch
+            return pa.RecordBatch.from_arrays([c if c.type == f.type else c.cast(f.type) for c, f in zip(batch.columns, target)], schema=target)
+
+        yield from _partitions.read_many(partition.value, _connect_kwargs(self.options), to_spark)
 
 
 class TableReader(AthenaReader):

@@ -121,7 +121,10 @@ def test_spark_reads_every_row_once_with_its_type(spark, scale_endpoint):
     url, log = scale_endpoint
     sql = "SELECT * FROM bench"
     df = spark_reader(spark, url, query=sql).load()
-    assert df.rdd.getNumPartitions() == ROWS // ROWS_PER_FILE
+    # 12 small files packed into tasks as Spark packs files, for its 2 slots.
+    files = _partitions.plan(sql, kwargs(url)).partitions
+    assert len(files) == ROWS // ROWS_PER_FILE
+    assert df.rdd.getNumPartitions() == len(_partitions.group(files, 2)) == 3
     rows = df.collect()
     assert len(rows) == ROWS
     assert sorted(r["id"] for r in rows) == list(range(ROWS))
@@ -329,6 +332,16 @@ def test_ray_reads_every_row_once(ray_local, scale_endpoint):
     assert empty.count() == 0
 
 
+def test_ray_reads_fewer_larger_tasks_in_order(ray_local, scale_endpoint):
+    from adbc_driver_athena.ray import read_athena
+
+    url, _ = scale_endpoint
+    ds = read_athena("SELECT id, label FROM bench", override_num_blocks=2, **kwargs(url))
+    table = pa.concat_tables(list(ds.iter_batches(batch_format="pyarrow", batch_size=None)))
+    assert table.num_rows == ROWS
+    assert sorted(table.column("id").to_pylist()) == list(range(ROWS))
+
+
 def test_ray_errors_name_the_query(ray_local, scale_endpoint):
     from adbc_driver_athena.ray import read_athena
 
@@ -416,7 +429,7 @@ def test_a_csv_result_spreads_over_byte_ranges(spark, scale_endpoint):
     ranges = [json.loads(p)["location"]["range"] for p in plan.partitions]
     assert len(ranges) >= 4 and ranges[0][0] == 0 and all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
     assert "bytes 0-" in _partitions.describe(plan.partitions[0])
-    df = spark_reader(spark, url, query=sql, unload="false", csv_partition_bytes="300000").load()
+    df = spark_reader(spark, url, query=sql, unload="false", csv_partition_bytes="300000", min_partitions=str(len(ranges))).load()
     assert df.rdd.getNumPartitions() == len(ranges)
     ids = [r["id"] for r in df.select("id").collect()]
     assert sorted(ids) == list(range(ROWS))
@@ -456,6 +469,46 @@ def test_a_worker_reads_its_partitions_on_one_connection(scale_endpoint):
     thread.start()
     thread.join()
     assert other == [ROWS_PER_FILE] and len(_partitions._worker_connections.by_key) == 1
+
+
+def fake_partition(size: int, name: str) -> bytes:
+    return json.dumps({"query_id": "q", "location": {"kind": "parquet", "uri": f"s3://b/{name}", "size": size}}).encode()
+
+
+def test_partitions_are_packed_into_tasks_as_spark_packs_files():
+    mib = 1 << 20
+    small = [fake_partition(mib, f"s{i}") for i in range(64)]
+    # 64 files of 1 MiB for 2 slots: each counts 5 MiB; tasks of at most 128 MiB: 25 files.
+    tasks = _partitions.group(small, 2)
+    assert [len(t) for t in tasks] == [25, 25, 14]
+    assert [p for t in tasks for p in t] == small, "every partition once, in the result's order"
+    # Many slots: at least one partition per task, never fewer tasks than the bytes allow.
+    assert [len(t) for t in _partitions.group(small, 64)] == [1] * 64
+    # A large file is a task of its own; unknown sizes (API paging) count the open cost only.
+    mixed = [fake_partition(200 * mib, "big"), fake_partition(mib, "a"), fake_partition(mib, "b")]
+    assert [len(t) for t in _partitions.group(mixed, 2)] == [1, 2]
+    assert _partitions.size_of(b'{"location": {"kind": "api"}}') == 0
+    assert _partitions.group([], 2) == []
+    # The CSV's byte ranges count their range.
+    csv = json.dumps({"location": {"kind": "csv", "uri": "s3://b/r.csv", "size": 1000, "range": [100, 400]}}).encode()
+    assert _partitions.size_of(csv) == 300
+
+
+def test_a_task_reads_its_partitions_in_order_with_the_next_ones_ahead(scale_endpoint, tmp_path, monkeypatch):
+    url, _ = scale_endpoint
+    plan = _partitions.plan("SELECT id FROM bench", kwargs(url))
+    one_by_one = [b for p in plan.partitions for b in _partitions.read(p, kwargs(url))]
+    monkeypatch.setenv(_partitions.TIMINGS_ENV, str(tmp_path))
+    together = list(_partitions.read_many(plan.partitions, kwargs(url), lambda b: b.column(0)))
+    assert pa.chunked_array(together).equals(pa.chunked_array([b.column(0) for b in one_by_one]))
+    # Each partition read records where its time went.
+    records = [json.loads(line) for f in tmp_path.iterdir() for line in f.read_text().splitlines()]
+    assert len(records) == len(plan.partitions) and sum(r["rows"] for r in records) == ROWS
+    assert all(0 <= r["first_batch"] <= r["total"] and r["read"] <= r["total"] for r in records)
+    # A failed read names its partition, whichever thread read it.
+    broken = [*plan.partitions[:2], b"not a partition"]
+    with pytest.raises(_partitions.PartitionError, match="an unreadable partition"):
+        list(_partitions.read_many(broken, kwargs(url)))
 
 
 def test_a_changed_object_fails_the_partition_naming_it(scale_endpoint, tmp_path):
