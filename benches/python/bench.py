@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -168,6 +169,10 @@ def main() -> int:
                 results.append(r)
     finally:
         emulator.terminate()
+        emulator.wait()
+        # The endpoint's data (gigabytes of results at these sizes) goes with the run.
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(os.path.dirname(log), ignore_errors=True)
     print()
     print(f"| case | rows | end to end s | client s | peak RSS MB |")
     print("|---|---|---|---|---|")

@@ -12,6 +12,7 @@ import json
 import os
 import statistics
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -130,6 +131,7 @@ def main() -> int:
     me = os.getpid()
     shape = f"the result CSV in byte ranges of {args.csv_partition_bytes} bytes" if args.csv else f"{args.files} UNLOAD files ({per_file} rows each)"
     print(f"# {args.rows} rows of `bench` as {shape}; 30 ms first byte, 80 MB/s per connection; {os.cpu_count()} cores")
+    base = tempfile.mkdtemp(prefix="athena-task-timings-")
     try:
         from adbc_driver_athena import _partitions, dbapi
 
@@ -150,7 +152,6 @@ def main() -> int:
             return rows, time.perf_counter() - start
 
         measure("our reader, one process (baseline)", one_reader, lambda cmd, pid: pid == me)
-        base = tempfile.mkdtemp(prefix="athena-task-timings-")
         d = timings_dir(base, "one")
         reading = measure("partitions read one by one", one_process, lambda cmd, pid: pid == me)
         bare = breakdown("bare reads, one warm process", d, reading, 1, None)
@@ -209,6 +210,10 @@ def main() -> int:
         ray.shutdown()
     finally:
         emulator.terminate()
+        emulator.wait()
+        # The endpoint's data (gigabytes of results at these sizes) goes with the run.
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
     return 0
 
 
