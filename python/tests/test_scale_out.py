@@ -501,10 +501,13 @@ def test_a_task_reads_its_partitions_in_order_with_the_next_ones_ahead(scale_end
     monkeypatch.setenv(_partitions.TIMINGS_ENV, str(tmp_path))
     together = list(_partitions.read_many(plan.partitions, kwargs(url), lambda b: b.column(0)))
     assert pa.chunked_array(together).equals(pa.chunked_array([b.column(0) for b in one_by_one]))
-    # Each partition read records where its time went.
+    # Each partition read records where its time went, and the task its own.
     records = [json.loads(line) for f in tmp_path.iterdir() for line in f.read_text().splitlines()]
-    assert len(records) == len(plan.partitions) and sum(r["rows"] for r in records) == ROWS
-    assert all(0 <= r["first_batch"] <= r["total"] and r["read"] <= r["total"] for r in records)
+    parts = [r for r in records if r["kind"] == "partition"]
+    assert len(parts) == len(plan.partitions) and sum(r["rows"] for r in parts) == ROWS
+    assert all(0 <= r["first_batch"] <= r["total"] and r["read"] <= r["total"] for r in parts)
+    tasks = [r for r in records if r["kind"] == "task"]
+    assert [t["partitions"] for t in tasks] == [len(plan.partitions)] and tasks[0]["waited"] <= tasks[0]["total"]
     # A failed read names its partition, whichever thread read it.
     broken = [*plan.partitions[:2], b"not a partition"]
     with pytest.raises(_partitions.PartitionError, match="an unreadable partition"):
