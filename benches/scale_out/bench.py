@@ -18,11 +18,20 @@ import sys
 import tempfile
 import threading
 import time
+import typing
 
 import psutil
 
 
-def sampler(stop: threading.Event, peaks: dict, match) -> threading.Thread:
+def cpu_seconds(p: psutil.Process) -> float:
+    t = p.cpu_times()
+    return t.user + t.system
+
+
+def sampler(stop: threading.Event, peaks: dict, cpu: dict, match) -> threading.Thread:
+    """Samples every 20 ms the peak RSS of each matching process, and its CPU seconds (first
+    and last seen)."""
+
     def run():
         while not stop.is_set():
             for p in psutil.process_iter(["pid", "cmdline"]):
@@ -30,6 +39,8 @@ def sampler(stop: threading.Event, peaks: dict, match) -> threading.Thread:
                     if match(p.info["cmdline"] or [], p.pid):
                         rss = p.memory_info().rss
                         peaks[p.pid] = max(peaks.get(p.pid, 0), rss)
+                        now = cpu_seconds(p)
+                        cpu[p.pid] = (cpu.get(p.pid, (now, now))[0], now)
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     pass
             time.sleep(0.02)
@@ -39,17 +50,25 @@ def sampler(stop: threading.Event, peaks: dict, match) -> threading.Thread:
     return t
 
 
+#: The endpoint's process (set in main), whose CPU each measurement reports beside the readers'.
+ENDPOINT: typing.Optional[psutil.Process] = None
+
+
 def measure(name, fn, match):
-    stop, peaks = threading.Event(), {}
-    t = sampler(stop, peaks, match)
+    stop, peaks, cpu = threading.Event(), {}, {}
+    t = sampler(stop, peaks, cpu, match)
+    endpoint_before = cpu_seconds(ENDPOINT) if ENDPOINT else 0.0
     start = time.perf_counter()
     rows, reading = fn()
     total = time.perf_counter() - start
     stop.set()
     t.join()
+    endpoint = (cpu_seconds(ENDPOINT) - endpoint_before) if ENDPOINT else 0.0
     workers = sorted(peaks.values(), reverse=True)
     shown = ", ".join(f"{w / 1e6:.0f}" for w in workers[:4])
     print(f"{name:<34} {rows:>10} rows  total {total:7.2f} s {rows / total:>11.0f} rows/s  reading {reading:6.2f} s {rows / reading:>11.0f} rows/s  peak RSS MB per process: {shown}", flush=True)
+    readers = sum(last - first for first, last in cpu.values())
+    print(f"#   CPU while measured (query included): the reading processes {readers:.2f} s, the endpoint {endpoint:.2f} s", flush=True)
     return reading
 
 
@@ -120,6 +139,8 @@ def main() -> int:
         stdout=subprocess.PIPE, text=True,
     )
     url = re.search(r"(http://\S+)", emulator.stdout.readline()).group(1)
+    global ENDPOINT
+    ENDPOINT = psutil.Process(emulator.pid)
     # The workers' credentials come from their environment (as a cluster's instance or task
     # roles give them); the explicit keys below serve the query on the driver only.
     os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1")
