@@ -322,8 +322,6 @@ impl Column {
 pub(super) struct Columns {
     schema: SchemaRef,
     columns: Vec<Column>,
-    /// The field of the current record that comes next.
-    field: usize,
     /// Complete records in the batch.
     rows: usize,
     /// Rows of the CSV in earlier batches (for errors).
@@ -338,7 +336,7 @@ impl Columns {
     pub(super) fn new(schema: SchemaRef, capacity: usize) -> Result<Self> {
         let duckdb = crate::decode::duckdb::is_duckdb(&schema);
         let columns = (0..schema.fields().len()).map(|f| Column::new(&schema, f, capacity, duckdb)).collect::<Result<_>>()?;
-        Ok(Self { schema, columns, field: 0, rows: 0, before: 0, capacity })
+        Ok(Self { schema, columns, rows: 0, before: 0, capacity })
     }
 
     pub(super) fn schema(&self) -> &SchemaRef {
@@ -352,11 +350,8 @@ impl Columns {
 
     /// Drops the fields of a record not ended (cut at the end of a piece).
     pub(super) fn drop_partial(&mut self) {
-        if self.field != 0 {
-            let rows = self.rows;
-            self.columns.iter_mut().for_each(|c| c.truncate(rows));
-            self.field = 0;
-        }
+        let rows = self.rows;
+        self.columns.iter_mut().for_each(|c| c.truncate(rows));
     }
 
     /// The complete records as one batch (`None` when there are none).
@@ -389,12 +384,12 @@ impl Columns {
 }
 
 impl Columns {
-    /// `e` of the current field, with its column and row.
+    /// `e` of field `index` of the current record, with its column and row.
     #[cold]
-    fn value_error(&self, e: ValueError) -> Error {
+    fn value_error(&self, index: usize, e: ValueError) -> Error {
         Error::Decode {
             query_id: None,
-            column: Some(self.schema.field(self.field).name().clone()),
+            column: Some(self.schema.field(index).name().clone()),
             row: Some(self.before + self.rows as u64),
             message: e.to_string(),
             source: None,
@@ -404,28 +399,25 @@ impl Columns {
 
 impl<'a> Fields<'a> for Columns {
     #[inline(always)]
-    fn field(&mut self, value: Option<&'a str>, quotes: bool) -> Result<()> {
-        // Fields beyond the schema's are counted, not stored: the record's end reports them.
-        if let Some(column) = self.columns.get_mut(self.field)
+    fn field(&mut self, index: usize, value: Option<&'a str>, quotes: bool) -> Result<()> {
+        // Fields beyond the schema's are not stored: the record's end reports them.
+        if let Some(column) = self.columns.get_mut(index)
             && let Err(e) = column.push(value, quotes)
         {
-            return Err(self.value_error(e));
+            return Err(self.value_error(index, e));
         }
-        self.field += 1;
         Ok(())
     }
 
     #[inline(always)]
-    fn end(&mut self) -> Result<bool> {
-        if self.field != self.columns.len() {
+    fn end(&mut self, fields: usize) -> Result<bool> {
+        if fields != self.columns.len() {
             return Err(Error::decode(format!(
-                "result CSV row {} has {} fields, expected {}",
+                "result CSV row {} has {fields} fields, expected {}",
                 self.before + self.rows as u64,
-                self.field,
                 self.columns.len()
             )));
         }
-        self.field = 0;
         self.rows += 1;
         Ok(self.is_full())
     }

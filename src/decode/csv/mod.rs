@@ -41,11 +41,11 @@ fn truncated(rest: usize) -> Error {
 struct Count(usize);
 
 impl Fields<'_> for Count {
-    fn field(&mut self, _: Option<&str>, _: bool) -> Result<()> {
+    fn field(&mut self, _: usize, _: Option<&str>, _: bool) -> Result<()> {
         Ok(())
     }
 
-    fn end(&mut self) -> Result<bool> {
+    fn end(&mut self, _: usize) -> Result<bool> {
         self.0 += 1;
         Ok(false)
     }
@@ -68,12 +68,12 @@ struct Records<'a, F> {
 }
 
 impl<'a, F: FnMut(&[Option<Cow<'_, str>>]) -> Result<()>> Fields<'a> for Records<'a, F> {
-    fn field(&mut self, value: Option<&'a str>, quotes: bool) -> Result<()> {
+    fn field(&mut self, _: usize, value: Option<&'a str>, quotes: bool) -> Result<()> {
         self.values.push(value.map(|v| if quotes { Cow::Owned(v.replace("\"\"", "\"")) } else { Cow::Borrowed(v) }));
         Ok(())
     }
 
-    fn end(&mut self) -> Result<bool> {
+    fn end(&mut self, _: usize) -> Result<bool> {
         (self.on_record)(&self.values)?;
         self.values.clear();
         Ok(self.stop)

@@ -11,11 +11,11 @@ use crate::error::{Error, Result};
 /// NULL, an unquoted empty field; a quoted value without its quotes, doubled quotes still
 /// doubled), then [`end`](Self::end) after a record's last field.
 pub(crate) trait Fields<'a> {
-    /// One field's value; `quotes`: whether the value holds a quote (the splitter counts them
-    /// from its masks, so text need not be searched for `""`).
-    fn field(&mut self, value: Option<&'a str>, quotes: bool) -> Result<()>;
-    /// The end of a record; `true` stops the splitter after it.
-    fn end(&mut self) -> Result<bool>;
+    /// Field `index` of its record (from 0); `quotes`: whether the value holds a quote (the
+    /// splitter counts them from its masks, so text need not be searched for `""`).
+    fn field(&mut self, index: usize, value: Option<&'a str>, quotes: bool) -> Result<()>;
+    /// The end of a record of `fields` fields; `true` stops the splitter after it.
+    fn end(&mut self, fields: usize) -> Result<bool>;
 }
 
 /// Bit `i` set where byte `i` of a 64-byte block is `"`, `,` or `\n`.
@@ -111,6 +111,8 @@ fn split_blocks<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> 
     let mut field_start = 0;
     // Quotes before the block, and before the field being split.
     let (mut quotes_before, mut field_quotes) = (0u64, 0u64);
+    // The field of the current record that comes next (kept here, in a register).
+    let mut index = 0;
     let mut inside = 0u64; // all ones when the previous block ended inside quotes
     let mut base = 0;
     let mut padded;
@@ -145,14 +147,16 @@ fn split_blocks<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> 
             } else {
                 (Some(unsafe { text.get_unchecked(field_start..at) }), quotes != field_quotes)
             };
-            sink.field(value, held)?;
+            sink.field(index, value, held)?;
+            index += 1;
             field_start = at + 1;
             field_quotes = quotes;
             if m.newline & (1u64 << bit) != 0 {
                 pos = at + 1;
-                if sink.end()? {
+                if sink.end(index)? {
                     return Ok(pos);
                 }
+                index = 0;
             }
         }
         inside = 0u64.wrapping_sub(quoted >> 63);
