@@ -91,6 +91,20 @@ def _connect_kwargs(options: typing.Mapping[str, str]) -> typing.Dict[str, typin
     return {"db_kwargs": _options.text_options({k: v for k, v in options.items() if k not in _QUERY_OPTIONS})}
 
 
+def _whole_number(options: typing.Mapping[str, str], name: str, default: int) -> int:
+    """The option `name` as a whole number (at least 1; bytes or partitions), else `default`."""
+    text = options.get(name)
+    if text is None or str(text).strip() == "":
+        return default
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"the athena data source option {name} must be a whole number of at least 1, not {text!r}")
+    return value
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -233,9 +247,9 @@ class AthenaReader(DataSourceReader):
         plan = self.plan or _partitions.plan(_query_of(options, self.where), _connect_kwargs(options))
         tasks = _partitions.group(
             plan.partitions,
-            int(options.get("min_partitions") or len(plan.partitions)),
-            int(options.get("max_partition_bytes") or _partitions.MAX_TASK_BYTES),
-            int(options.get("open_cost_bytes") or _partitions.OPEN_COST_BYTES),
+            _whole_number(options, "min_partitions", len(plan.partitions)),
+            _whole_number(options, "max_partition_bytes", _partitions.MAX_TASK_BYTES),
+            _whole_number(options, "open_cost_bytes", _partitions.OPEN_COST_BYTES),
         )
         return [AthenaPartition(task) for task in tasks]
 

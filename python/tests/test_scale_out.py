@@ -494,6 +494,16 @@ def test_partitions_are_packed_into_tasks_as_spark_packs_files():
     assert _partitions.size_of(csv) == 300
 
 
+def test_packing_options_are_checked():
+    from adbc_driver_athena import spark as athena_spark
+
+    assert athena_spark._whole_number({"min_partitions": " 4 "}, "min_partitions", 1) == 4
+    assert athena_spark._whole_number({}, "min_partitions", 7) == 7
+    for bad in ("0", "-3", "2.5", "many"):
+        with pytest.raises(ValueError, match=f"option max_partition_bytes must be a whole number of at least 1, not '{bad}'"):
+            athena_spark._whole_number({"max_partition_bytes": bad}, "max_partition_bytes", 1)
+
+
 def test_a_task_reads_its_partitions_in_order_with_the_next_ones_ahead(scale_endpoint, tmp_path, monkeypatch):
     url, _ = scale_endpoint
     plan = _partitions.plan("SELECT id FROM bench", kwargs(url))
