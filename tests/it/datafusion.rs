@@ -16,7 +16,13 @@ use crate::Shared;
 /// An endpoint whose UNLOADs write files of at most 1,500 rows (several partitions).
 fn small_files() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
-    SHARED.get_or_init(|| crate::start_emulator(athena_emulator::Emulator::builder().with_unload_rows_per_file(1_500)))
+    SHARED.get_or_init(|| {
+        crate::start_emulator(
+            athena_emulator::Emulator::builder()
+                .with_data_dir(crate::kept_data_dir("it-datafusion-endpoint"))
+                .with_unload_rows_per_file(1_500),
+        )
+    })
 }
 
 /// A context planning for `partitions` partitions, and Athena's catalog (`athena` in its SQL).

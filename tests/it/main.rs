@@ -49,6 +49,15 @@ impl Shared {
     }
 }
 
+/// The data directory of an endpoint kept for the whole test binary (in a static, never dropped,
+/// so a temporary directory would outlive every run): `name` under cargo's temporary directory
+/// for tests, emptied when the binary starts.
+pub fn kept_data_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
 pub fn start_emulator(builder: athena_emulator::EmulatorBuilder) -> Shared {
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -81,6 +90,7 @@ pub fn shared() -> &'static Shared {
     SHARED.get_or_init(|| {
         start_emulator(
             Emulator::builder()
+                .with_data_dir(kept_data_dir("it-shared-endpoint"))
                 .with_oidc_provider(issuer().provider(&[WEB_IDENTITY_AUDIENCE], &[WEB_IDENTITY_ROLE]))
                 .with_identity_center_application(athena_emulator::IdcApplication {
                     arn: IDC_APPLICATION.into(),

@@ -29,7 +29,13 @@ fn endpoint() -> &'static str {
         .get_or_init(|| {
             std::thread::spawn(|| {
                 let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+                // Kept for the whole binary (a static): under cargo's temporary directory for
+                // tests, emptied when the binary starts, instead of a temporary directory never
+                // removed.
+                let data = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-it-endpoint");
+                let _ = std::fs::remove_dir_all(&data);
                 let builder = athena_emulator::Emulator::builder()
+                    .with_data_dir(data)
                     .with_oidc_provider(issuer().provider(&["cli-tests"], &[WEB_IDENTITY_ROLE]))
                     .with_identity_center_application(athena_emulator::IdcApplication {
                         arn: IDC_APPLICATION.into(),
@@ -484,8 +490,11 @@ fn local_and_emulator_modes() {
         .unwrap();
     assert_eq!(stdout(&o), "col_string\na string\n");
 
+    // Its data in a directory of the test's (the server is killed, so it cannot remove its own).
+    let data = tempfile::tempdir().unwrap();
     let mut server = Command::new(env!("CARGO_BIN_EXE_athena-arrow"))
-        .args(["emulator", "--listen", "127.0.0.1:0"])
+        .args(["emulator", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
