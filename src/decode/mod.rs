@@ -16,6 +16,7 @@ pub mod duckdb;
 pub mod nested;
 pub(crate) mod parse;
 pub mod schema;
+pub(crate) mod shapes;
 mod text;
 
 pub use text::TextDecoder;

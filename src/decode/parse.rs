@@ -98,65 +98,10 @@ pub(crate) fn timestamp_fast(b: &[u8], unit: TimeUnit) -> Option<i64> {
 /// generic `str::parse` costs several times more on the short numbers results hold).
 #[inline]
 pub(crate) fn parse_int<T: TryFrom<i64>>(s: &str) -> Result<T, ValueError> {
-    match int_fast(s.as_bytes()) {
+    match crate::decode::shapes::int_fast(s.as_bytes()) {
         Some(v) => T::try_from(v).map_err(|_| ValueError::not_a(s, "an integer of this width")),
         None => parse_signed_int(s),
     }
-}
-
-/// The common shape of an integer, up to 18 digits without a sign (which cannot overflow an
-/// i64); anything else is None (for [`parse_int`] to read or refuse). Eight digits at a time
-/// by SWAR arithmetic on one word: a digit-by-digit loop waits a multiply and an add per digit.
-#[inline(always)]
-pub(crate) fn int_fast(b: &[u8]) -> Option<i64> {
-    match b.len() {
-        1..=3 => digits_loop(b),
-        4..=8 => eight_digits(b).map(i64::from),
-        9..=16 => Some(i64::from(eight_digits(&b[..b.len() - 8])?) * 100_000_000 + i64::from(eight_digits(&b[b.len() - 8..])?)),
-        17..=18 => Some(digits_loop(&b[..b.len() - 8])? * 100_000_000 + i64::from(eight_digits(&b[b.len() - 8..])?)),
-        _ => None,
-    }
-}
-
-/// Up to 18 digits, one at a time (short numbers).
-#[inline(always)]
-fn digits_loop(b: &[u8]) -> Option<i64> {
-    let mut v: i64 = 0;
-    let mut bad = false;
-    for &d in b {
-        let d = d.wrapping_sub(b'0');
-        bad |= d > 9;
-        // Wraps only on a byte that is not a digit, when the value is thrown away.
-        v = v.wrapping_mul(10).wrapping_add(i64::from(d));
-    }
-    (!bad).then_some(v)
-}
-
-/// 1 to 8 ASCII digits as their value, without a loop: the digits are placed at the end of a
-/// word of `'0'`s (two 4-byte loads when there are 4 or more, which may overlap), checked at
-/// once, and combined in three multiply-shift steps (D. Lemire's eight-digit parse).
-#[inline(always)]
-fn eight_digits(b: &[u8]) -> Option<u32> {
-    let n = b.len();
-    if !(4..=8).contains(&n) {
-        return u32::try_from(digits_loop(b)?).ok();
-    }
-    let head = u64::from(u32::from_le_bytes(b[..4].try_into().ok()?));
-    let tail = u64::from(u32::from_le_bytes(b[n - 4..].try_into().ok()?));
-    // Bytes 8 - n .. 8 of the word hold the digits (little-endian: the first digit lowest).
-    let pad = 8 * (8 - n) as u32;
-    let zeros = 0x3030_3030_3030_3030u64 & ((1u64 << pad) - 1);
-    let word = zeros | (head << pad) | (tail << 32);
-    // Every byte in '0'..='9': its high nibble is 3, and still 3 after adding 6.
-    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-    if word & HIGH != 0x3030_3030_3030_3030 || word.wrapping_add(0x0606_0606_0606_0606) & HIGH != 0x3030_3030_3030_3030 {
-        return None;
-    }
-    let mut v = word - 0x3030_3030_3030_3030;
-    v = v.wrapping_mul(10).wrapping_add(v >> 8) & 0x00FF_00FF_00FF_00FF;
-    v = v.wrapping_mul(100).wrapping_add(v >> 16) & 0x0000_FFFF_0000_FFFF;
-    v = v.wrapping_mul(10_000).wrapping_add(v >> 32);
-    Some(v as u32)
 }
 
 /// [`parse_int`] of a sign, leading zeros or 19 digits.
@@ -186,75 +131,6 @@ fn parse_signed_int<T: TryFrom<i64>>(s: &str) -> Result<T, ValueError> {
     // Accumulated negative, so that i64::MIN parses too.
     let v = if neg { v } else { v.checked_neg().ok_or_else(err)? };
     T::try_from(v).map_err(|_| err())
-}
-
-/// The common shape of a decimal: an optional `-`, digits, an optional point and at most
-/// `scale` fraction digits, 18 digits in all once scaled; anything else is None (for
-/// [`parse_decimal`] to read or refuse). Both parts by [`int_fast`].
-#[inline(always)]
-pub(crate) fn decimal_fast(b: &[u8], scale: u8) -> Option<i128> {
-    let (neg, digits) = match b.first() {
-        Some(b'-') => (true, &b[1..]),
-        _ => (false, b),
-    };
-    let scale = usize::from(scale);
-    let (int, frac) = match digits.iter().position(|&c| c == b'.') {
-        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
-        None => (digits, &[][..]),
-    };
-    if frac.len() > scale || int.len() + scale > 18 {
-        return None;
-    }
-    let int_value = if int.is_empty() { 0 } else { int_fast(int)? };
-    let frac_value = if frac.is_empty() { 0 } else { int_fast(frac)? };
-    if int.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let v = i128::from(int_value * POW10[scale] + frac_value * POW10[scale - frac.len()]);
-    Some(if neg { -v } else { v })
-}
-
-/// 10^0 ..= 10^18.
-const POW10: [i64; 19] = {
-    let mut p = [1i64; 19];
-    let mut i = 1;
-    while i < 19 {
-        p[i] = p[i - 1] * 10;
-        i += 1;
-    }
-    p
-};
-
-/// The common shape of a double as Java prints it without an exponent (`-12.5`, `3.0`): at
-/// most 15 digits and 22 after the point, where the digits as an integer and the power of ten
-/// are both exact doubles, so that one division is correctly rounded (Clinger's fast path);
-/// anything else is None (for [`parse_fast_float`]).
-#[inline(always)]
-pub(crate) fn double_fast(b: &[u8]) -> Option<f64> {
-    const POW10_F64: [f64; 23] =
-        [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
-    let (neg, digits) = match b.first() {
-        Some(b'-') => (true, &b[1..]),
-        _ => (false, b),
-    };
-    let dot = digits.iter().position(|&c| c == b'.')?;
-    let (int, frac) = (&digits[..dot], &digits[dot + 1..]);
-    if int.is_empty() || frac.is_empty() || int.len() + frac.len() > 15 {
-        return None;
-    }
-    let m = int_fast(int)? * POW10[frac.len()] + int_fast(frac)?;
-    let v = m as f64 / POW10_F64[frac.len()];
-    Some(if neg { -v } else { v })
-}
-
-/// `true` or `false`.
-#[inline(always)]
-pub(crate) fn bool_fast(b: &[u8]) -> Option<bool> {
-    match b {
-        [b't', b'r', b'u', b'e'] => Some(true),
-        [b'f', b'a', b'l', b's', b'e'] => Some(false),
-        _ => None,
-    }
 }
 
 /// Decimal text with at most `scale` fraction digits -> the unscaled integer.
@@ -637,13 +513,6 @@ mod tests {
         proptest! {
             #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
 
-            /// Digits and the bytes next to them ('/' and ':'), 1 to 18: eight at a time gives
-            /// what one at a time gives.
-            #[test]
-            fn eight_at_a_time_agrees_with_one_at_a_time(text in prop_oneof!["[0-9]{1,18}", "[0-9]{0,9}[/:][0-9]{0,9}"]) {
-                prop_assert_eq!(super::super::int_fast(text.as_bytes()), super::super::digits_loop(text.as_bytes()));
-            }
-
             /// Integers of every width, their edges and text around them: the digit loop gives
             /// what std's parser gives.
             #[test]
@@ -667,32 +536,11 @@ mod tests {
                 let text = format!("{}{int}{}{frac}", if neg { "-" } else { "" }, if dot || !frac.is_empty() { "." } else { "" });
                 prop_assert_eq!(parse_decimal(&text, scale).ok(), plain_decimal(&text, scale), "{:?} at scale {}", text, scale);
                 // The fast shape gives the same value where it takes the text at all.
-                if let Some(v) = super::super::decimal_fast(text.as_bytes(), scale) {
+                if let Some(v) = crate::decode::shapes::decimal_fast(text.as_bytes(), scale) {
                     prop_assert_eq!(Some(v), plain_decimal(&text, scale), "{:?} at scale {}", text, scale);
                 }
             }
 
-            /// Doubles as Java prints them without an exponent, and text around them: the fast
-            /// path gives std's correctly rounded value where it takes the text at all.
-            #[test]
-            fn doubles_of_the_fast_shape_agree_with_std(
-                text in prop_oneof!["-?[0-9]{1,9}\\.[0-9]{1,9}", "-?[0-9]{1,3}\\.[0-9]{10,22}", "[-0-9.+eE]{0,12}"],
-                bits in any::<u64>(),
-            ) {
-                for text in [text, format!("{:?}", f64::from_bits(bits))] {
-                    if let Some(v) = super::super::double_fast(text.as_bytes()) {
-                        prop_assert_eq!(Some(v.to_bits()), text.parse::<f64>().ok().map(f64::to_bits), "{:?}", text);
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn booleans_fast_shape() {
-        for (text, want) in [("true", Some(true)), ("false", Some(false)), ("True", None), ("fals", None), ("falsee", None), ("", None)] {
-            assert_eq!(super::bool_fast(text.as_bytes()), want, "{text:?}");
-            assert_eq!(parse_bool(text).ok(), want, "{text:?}");
         }
     }
 

@@ -18,9 +18,9 @@ use arrow::datatypes::{
 
 use crate::decode::csv::split::Fields;
 use crate::decode::parse::{
-    ValueError, bool_fast, decimal_fast, double_fast, fast_date, int_fast, naive_timestamp_in, parse_bool, parse_date, parse_decimal,
-    parse_fast_float, parse_int, timestamp_fast,
+    ValueError, fast_date, naive_timestamp_in, parse_bool, parse_date, parse_decimal, parse_fast_float, parse_int, timestamp_fast,
 };
+use crate::decode::shapes::{bool_fast, decimal_fast, double_fast, int_fast};
 use crate::decode::text::{TextDecoder, unescape};
 use crate::error::{Error, Result};
 
