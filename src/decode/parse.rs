@@ -77,9 +77,6 @@ pub(crate) fn parse_bool(s: &str) -> Result<bool, ValueError> {
 /// A timestamp without zone as a count of `unit` (Athena's layout by position, others by chrono).
 #[inline]
 pub(crate) fn naive_timestamp_in(s: &str, unit: TimeUnit) -> Result<i64, ValueError> {
-    if let Some(v) = timestamp_fast(s.as_bytes(), unit) {
-        return Ok(v);
-    }
     match fast_timestamp_parts(s.as_bytes()) {
         Some((secs, nanos)) => instant_in(secs, nanos, unit),
         None => timestamp_in(parse_timestamp(s)?, unit),
@@ -540,7 +537,6 @@ mod tests {
                     prop_assert_eq!(Some(v), plain_decimal(&text, scale), "{:?} at scale {}", text, scale);
                 }
             }
-
         }
     }
 
