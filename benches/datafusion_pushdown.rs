@@ -115,13 +115,7 @@ async fn main() {
         for _ in 0..repeat {
             runs.push(run(&emulator, &conn, pushdown).await);
         }
-        let (client, endpoint) = common::Cpu::now().since(&before);
-        let (_, spread) = common::median_spread(runs.iter().map(|r| r.secs).collect());
-        println!(
-            "    [{repeat} runs: spread {spread:.3} s; CPU per run: client {:.2} s, endpoint {:.2} s]",
-            client / repeat as f64,
-            endpoint / repeat as f64
-        );
+        before.report(repeat, "spread", common::median_spread(runs.iter().map(|r| r.secs).collect()).1);
         runs.sort_by(|a, b| a.secs.total_cmp(&b.secs));
         let m = &runs[runs.len() / 2];
         println!(

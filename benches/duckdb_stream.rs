@@ -66,13 +66,7 @@ async fn run(conn: &Connection, sql: &str, repeat: usize) -> Run {
     for _ in 0..repeat {
         runs.push(run_once(conn, sql).await);
     }
-    let (client, endpoint) = common::Cpu::now().since(&before);
-    let (_, spread) = common::median_spread(runs.iter().map(|r| r.reading).collect());
-    println!(
-        "    [{repeat} runs: reading spread {spread:.3} s; CPU per run: client {:.2} s, endpoint {:.2} s]",
-        client / repeat as f64,
-        endpoint / repeat as f64
-    );
+    before.report(repeat, "reading spread", common::median_spread(runs.iter().map(|r| r.reading).collect()).1);
     runs.sort_by(|a, b| a.reading.total_cmp(&b.reading));
     runs.swap_remove(runs.len() / 2)
 }

@@ -189,14 +189,7 @@ async fn run(conn: &Connection, sql: &str, repeat: usize) -> Run {
     for _ in 0..repeat {
         runs.push(run_once(conn, sql).await);
     }
-    let (client, endpoint) = common::Cpu::now().since(&before);
-    let (_, spread) = common::median_spread(runs.iter().map(|r| r.reading).collect());
-    println!(
-        "    [{repeat} runs: reading spread {:.3} s; CPU per run: client {:.2} s, endpoint {:.2} s]",
-        spread,
-        client / repeat as f64,
-        endpoint / repeat as f64
-    );
+    before.report(repeat, "reading spread", common::median_spread(runs.iter().map(|r| r.reading).collect()).1);
     runs.sort_by(|a, b| a.total.total_cmp(&b.total));
     runs.swap_remove(runs.len() / 2)
 }
@@ -309,14 +302,9 @@ async fn measure(rows: usize, latency: Duration, repeat: usize, memory: bool) ->
         downloads.push(start.elapsed().as_secs_f64());
         assert_eq!(again.iter().map(|x| x.len() as u64).sum::<u64>(), parquet_bytes);
     }
-    let (client_cpu, endpoint_cpu) = common::Cpu::now().since(&before);
     let (d, d_spread) = common::median_spread(downloads);
     line(&format!("(d) raw ranged download of the UNLOAD files ({DOWNLOAD_IN_FLIGHT} GETs in flight)"), d, parquet_bytes, a.rows);
-    println!(
-        "    [{repeat} runs: spread {d_spread:.3} s; CPU per run: client {:.2} s, endpoint {:.2} s]",
-        client_cpu / repeat as f64,
-        endpoint_cpu / repeat as f64
-    );
+    before.report(repeat, "spread", d_spread);
     println!("UNLOAD reading / raw download of the same files in the same shape, this run: {:.2}x", d / a.reading);
 
     let mut decodes = Vec::new();

@@ -103,6 +103,14 @@ impl Cpu {
         Self { total, endpoint: seen.values().sum() }
     }
 
+    /// Prints `[N runs: <spread_of> S s; CPU per run: client C s, endpoint E s]`: the spread of
+    /// `repeat` runs started at `self`, and the CPU the client and the endpoint used per run since.
+    pub fn report(&self, repeat: usize, spread_of: &str, spread: f64) {
+        let (client, endpoint) = Cpu::now().since(self);
+        let n = repeat as f64;
+        println!("    [{repeat} runs: {spread_of} {spread:.3} s; CPU per run: client {:.2} s, endpoint {:.2} s]", client / n, endpoint / n);
+    }
+
     /// CPU used since `earlier`: (client, endpoint) seconds.
     pub fn since(&self, earlier: &Cpu) -> (f64, f64) {
         let endpoint = self.endpoint - earlier.endpoint;
