@@ -505,12 +505,18 @@ def test_packing_options_are_checked():
 
 
 def test_a_task_reads_its_partitions_in_order_with_the_next_ones_ahead(scale_endpoint, tmp_path, monkeypatch):
-    url, _ = scale_endpoint
+    url, log = scale_endpoint
     plan = _partitions.plan("SELECT id FROM bench", kwargs(url))
     one_by_one = [b for p in plan.partitions for b in _partitions.read(p, kwargs(url))]
     monkeypatch.setenv(_partitions.TIMINGS_ENV, str(tmp_path))
+    since = log.stat().st_size
     together = list(_partitions.read_many(plan.partitions, kwargs(url), lambda b: b.column(0)))
     assert pa.chunked_array(together).equals(pa.chunked_array([b.column(0) for b in one_by_one]))
+    # Reading partitions makes no Athena call: S3 GETs only, one per (small) file.
+    with open(log, "rb") as f:
+        f.seek(since)
+        logged = f.read().decode().splitlines()
+    assert [line.split(" ")[0] for line in logged] == ["GET"] * len(plan.partitions), logged
     # Each partition read records where its time went, and the task its own.
     records = [json.loads(line) for f in tmp_path.iterdir() for line in f.read_text().splitlines()]
     parts = [r for r in records if r["kind"] == "partition"]
