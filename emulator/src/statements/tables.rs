@@ -130,7 +130,7 @@ impl Executor {
             let dir = s3_to_path(&self.layout, &location)
                 .ok_or_else(|| Failure::user("INVALID_INPUT", format!("partition location {location} is not an s3:// location")))?;
             std::fs::create_dir_all(&dir)?;
-            let seal = job.seal.as_ref().map(|s| (&self.layout, s));
+            let seal = self.seal_of(job);
             let mut sink = TableFileSink::new(&table.storage(), &table.properties, data.clone(), &dir, &self.tmp_dir(), &job.id, seal)?;
             for b in &batches {
                 sink.write(b)?;
