@@ -121,10 +121,10 @@ def test_spark_reads_every_row_once_with_its_type(spark, scale_endpoint):
     url, log = scale_endpoint
     sql = "SELECT * FROM bench"
     df = spark_reader(spark, url, query=sql).load()
-    # 12 small files packed into tasks as Spark packs files, for its 2 slots.
+    # 12 small files packed into tasks as Spark packs files, for its 2 slots (4 tasks of 3).
     files = _partitions.plan(sql, kwargs(url)).partitions
     assert len(files) == ROWS // ROWS_PER_FILE
-    assert df.rdd.getNumPartitions() == len(_partitions.group(files, 2)) == 3
+    assert df.rdd.getNumPartitions() == len(_partitions.group(files, 2)) == 4
     rows = df.collect()
     assert len(rows) == ROWS
     assert sorted(r["id"] for r in rows) == list(range(ROWS))
@@ -332,6 +332,28 @@ def test_ray_reads_every_row_once(ray_local, scale_endpoint):
     assert empty.count() == 0
 
 
+def test_ray_packs_partitions_for_the_clusters_cpus_by_default(ray_local, scale_endpoint):
+    from adbc_driver_athena.ray import AthenaDatasource, read_athena
+
+    url, _ = scale_endpoint
+    # 12 small files, each counting 4 MiB more, packed for the fixture's 2 CPUs as Spark packs
+    # them (at most half the total a task: 3 tasks, evened out to 4 of 3 files for 2 slots),
+    # one block each;
+    # Ray's own request (200 blocks) would keep one file per task.
+    from adbc_driver_athena import _partitions
+
+    partitions = _partitions.plan("SELECT id FROM bench", kwargs(url)).partitions
+    assert [len(t) for t in _partitions.group(partitions, 2)] == [3, 3, 3, 3]
+    assert len(AthenaDatasource("SELECT id FROM bench", kwargs(url)).get_read_tasks(200)) == 12
+    assert len(AthenaDatasource("SELECT id FROM bench", kwargs(url), slots=2).get_read_tasks(200)) == 4
+    packed = read_athena("SELECT id FROM bench", **kwargs(url)).materialize()
+    assert packed.num_blocks() == 4
+    ids = pa.concat_tables(ray_local.get(packed.to_arrow_refs())).column("id").to_pylist()
+    assert sorted(ids) == list(range(ROWS))
+    # -1 leaves the count to Ray (one task per file, outputs split further).
+    assert read_athena("SELECT id FROM bench", override_num_blocks=-1, **kwargs(url)).materialize().num_blocks() >= ROWS // ROWS_PER_FILE
+
+
 def test_ray_reads_fewer_larger_tasks_in_order(ray_local, scale_endpoint):
     from adbc_driver_athena.ray import read_athena
 
@@ -471,6 +493,19 @@ def test_a_worker_reads_its_partitions_on_one_connection(scale_endpoint):
     assert other == [ROWS_PER_FILE] and len(_partitions._worker_connections.by_key) == 1
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_packed_tasks_keep_every_partition_once_in_order_in_whole_waves(seed):
+    import random
+
+    rng = random.Random(seed)
+    for _ in range(50):
+        parts = [fake_partition(rng.choice([0, rng.randrange(1 << 20), rng.randrange(300 << 20)]), f"p{i}") for i in range(rng.randint(1, 80))]
+        slots = rng.randint(1, 12)
+        tasks = _partitions.group(parts, slots)
+        assert all(tasks) and [p for t in tasks for p in t] == parts
+        assert len(tasks) % slots == 0 or len(tasks) == len(parts)
+
+
 def fake_partition(size: int, name: str) -> bytes:
     return json.dumps({"query_id": "q", "location": {"kind": "parquet", "uri": f"s3://b/{name}", "size": size}}).encode()
 
@@ -478,15 +513,19 @@ def fake_partition(size: int, name: str) -> bytes:
 def test_partitions_are_packed_into_tasks_as_spark_packs_files():
     mib = 1 << 20
     small = [fake_partition(mib, f"s{i}") for i in range(64)]
-    # 64 files of 1 MiB for 2 slots: each counts 5 MiB; tasks of at most 128 MiB: 25 files.
+    # 64 files of 1 MiB for 2 slots: each counts 5 MiB; tasks of at most 128 MiB: 25 files,
+    # so 3 tasks, evened out to 4 (a multiple of the slots) of equal bytes.
     tasks = _partitions.group(small, 2)
-    assert [len(t) for t in tasks] == [25, 25, 14]
+    assert [len(t) for t in tasks] == [16, 16, 16, 16]
     assert [p for t in tasks for p in t] == small, "every partition once, in the result's order"
     # Many slots: at least one partition per task, never fewer tasks than the bytes allow.
     assert [len(t) for t in _partitions.group(small, 64)] == [1] * 64
     # A large file is a task of its own; unknown sizes (API paging) count the open cost only.
     mixed = [fake_partition(200 * mib, "big"), fake_partition(mib, "a"), fake_partition(mib, "b")]
     assert [len(t) for t in _partitions.group(mixed, 2)] == [1, 2]
+    # Sizes unequal: the cuts fall nearest each task's share of the bytes.
+    uneven = [fake_partition(n * mib, f"u{i}") for i, n in enumerate([90, 10, 10, 10, 60, 20, 30, 10])]
+    assert [len(t) for t in _partitions.group(uneven, 2)] == [1, 3, 1, 3]
     assert _partitions.size_of(b'{"location": {"kind": "api"}}') == 0
     assert _partitions.group([], 2) == []
     # The CSV's byte ranges count their range.
