@@ -1,6 +1,7 @@
 """One result of 64 UNLOAD files read by one process, by Spark local[2] and by Ray with 2 workers
-(see run.sh). Prints rows/s end to end (the query included, run once per reader) and reading
-only, the peak RSS of each process that read (sampled every 20 ms), and where a task's time goes:
+(see run.sh). Each reader runs twice: a cold run (workers started, imports made; its reading
+time printed) and the measured one, as a job's later reads find the cluster. Prints rows/s end
+to end (the query included) and reading only, the peak RSS of each process that read (sampled every 20 ms), and where a task's time goes:
 each partition read records its phases (``ATHENA_TASK_TIMINGS``, see
 ``adbc_driver_athena._partitions.read``), and the time of a task slot beyond them is the
 engine's (task start, scheduling, serialisation)."""
@@ -54,7 +55,14 @@ def sampler(stop: threading.Event, peaks: dict, cpu: dict, match) -> threading.T
 ENDPOINT: typing.Optional[psutil.Process] = None
 
 
-def measure(name, fn, match):
+def measure(name, fn, match, timings: str | None = None):
+    """Runs `fn` once unmeasured (workers started, imports and connections made: a warm
+    cluster, as a job's later reads find it; its reading time is printed as the cold run), then
+    once measured. `timings`: the directory of partition timings, emptied after the cold run."""
+    rows, cold = fn()
+    if timings:
+        for entry in os.listdir(timings):
+            os.remove(os.path.join(timings, entry))
     stop, peaks, cpu = threading.Event(), {}, {}
     t = sampler(stop, peaks, cpu, match)
     endpoint_before = cpu_seconds(ENDPOINT) if ENDPOINT else 0.0
@@ -68,7 +76,8 @@ def measure(name, fn, match):
     shown = ", ".join(f"{w / 1e6:.0f}" for w in workers[:4])
     print(f"{name:<34} {rows:>10} rows  total {total:7.2f} s {rows / total:>11.0f} rows/s  reading {reading:6.2f} s {rows / reading:>11.0f} rows/s  peak RSS MB per process: {shown}", flush=True)
     readers = sum(last - first for first, last in cpu.values())
-    print(f"#   CPU while measured (query included): the reading processes {readers:.2f} s, the endpoint {endpoint:.2f} s", flush=True)
+    print(f"#   CPU while measured (query included): the reading processes {readers:.2f} s, the endpoint {endpoint:.2f} s; "
+          f"the cold run before it read in {cold:.2f} s", flush=True)
     return reading
 
 
@@ -174,7 +183,7 @@ def main() -> int:
 
         measure("our reader, one process (baseline)", one_reader, lambda cmd, pid: pid == me)
         d = timings_dir(base, "one")
-        reading = measure("partitions read one by one", one_process, lambda cmd, pid: pid == me)
+        reading = measure("partitions read one by one", one_process, lambda cmd, pid: pid == me, d)
         bare = breakdown("bare reads, one warm process", d, reading, 1, None)
 
         os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -195,7 +204,7 @@ def main() -> int:
             rows = frame.count()
             return rows, time.perf_counter() - start
 
-        reading = measure("Spark local[2]", with_spark, lambda cmd, pid: any("pyspark" in c for c in cmd) or (cmd and cmd[0].endswith("java")))
+        reading = measure("Spark local[2]", with_spark, lambda cmd, pid: any("pyspark" in c for c in cmd) or (cmd and cmd[0].endswith("java")), d)
         breakdown("Spark tasks", d, reading, 2, bare)
         spark.stop()
 
@@ -211,7 +220,7 @@ def main() -> int:
             rows = sum(b.num_rows for b in ds.iter_batches(batch_format="pyarrow", batch_size=None))
             return rows, time.perf_counter() - start
 
-        reading = measure("Ray, 2 workers", with_ray, lambda cmd, pid: any(c.startswith("ray::") for c in cmd) or pid == me)
+        reading = measure("Ray, 2 workers", with_ray, lambda cmd, pid: any(c.startswith("ray::") for c in cmd) or pid == me, d)
         breakdown("Ray tasks", d, reading, 2, bare)
 
         # Ray's own count (at least 200 blocks: one partition per task), which read_athena
@@ -226,7 +235,7 @@ def main() -> int:
             rows = sum(b.num_rows for b in ds.iter_batches(batch_format="pyarrow", batch_size=None))
             return rows, time.perf_counter() - start
 
-        reading = measure("Ray, 2 workers, Ray's block count", with_ray_own_count, lambda cmd, pid: any(c.startswith("ray::") for c in cmd) or pid == me)
+        reading = measure("Ray, 2 workers, Ray's block count", with_ray_own_count, lambda cmd, pid: any(c.startswith("ray::") for c in cmd) or pid == me, d)
         breakdown("Ray tasks, Ray's block count", d, reading, 2, bare)
         ray.shutdown()
     finally:
