@@ -1,6 +1,7 @@
 //! The columns a result CSV is decoded into: each field is converted as the splitter finds it,
 //! straight into its column's values (no field index in between). The common types parse into
-//! plain vectors and word bitmaps (a validity buffer only when a NULL came); the rest (varbinary, time, timestamp
+//! plain vectors (booleans into a word bitmap); a NULL is noted by its row, and a validity
+//! bitmap is made only for a batch in which one came. The rest (varbinary, time, timestamp
 //! with time zone, nested values, DuckDB's text) are kept as text and converted by the
 //! [`TextDecoder`] when the batch is finished. A record cut at the end of a piece is dropped
 //! ([`Columns::drop_partial`]) and split again with the next piece.
@@ -24,20 +25,19 @@ use crate::decode::shapes::{bool_fast, decimal_fast, double_fast, int_fast};
 use crate::decode::text::{TextDecoder, unescape};
 use crate::error::{Error, Result};
 
-/// Bits appended one at a time (validity, booleans): a plain word vector, no capacity checks
-/// but one per 64 bits. Not arrow's `NullBufferBuilder` / `BooleanBufferBuilder`: with them the
-/// csv_decode bench table decoded at 671 MB/s against 746 with these, booleans at 488 against
-/// 611 MB/s (three runs each, 2026-12-07; they check and grow their byte buffer every eighth bit).
+/// Bits appended one at a time (boolean values): a plain word vector, no capacity checks but
+/// one per 64 bits. Not arrow's `BooleanBufferBuilder`: with it (and `NullBufferBuilder` for
+/// validity) the csv_decode bench table decoded at 671 MB/s against 746 with these, booleans at
+/// 488 against 611 MB/s (three runs each, 2026-12-07; it checks and grows its byte buffer every
+/// eighth bit).
 struct Bits {
     words: Vec<u64>,
     len: usize,
-    /// Bits appended unset.
-    unset: usize,
 }
 
 impl Bits {
     fn new(rows: usize) -> Self {
-        Self { words: Vec::with_capacity(rows.div_ceil(64)), len: 0, unset: 0 }
+        Self { words: Vec::with_capacity(rows.div_ceil(64)), len: 0 }
     }
 
     #[inline(always)]
@@ -47,19 +47,13 @@ impl Bits {
         }
         let last = self.words.len() - 1;
         self.words[last] |= u64::from(bit) << (self.len % 64);
-        self.unset += usize::from(!bit);
         self.len += 1;
-    }
-
-    fn get(&self, i: usize) -> bool {
-        self.words[i / 64] & (1 << (i % 64)) != 0
     }
 
     fn truncate(&mut self, len: usize) {
         if len >= self.len {
             return;
         }
-        self.unset -= (len..self.len).filter(|&i| !self.get(i)).count();
         self.words.truncate(len.div_ceil(64));
         if len % 64 != 0 {
             let last = self.words.len() - 1;
@@ -72,39 +66,66 @@ impl Bits {
     fn finish(&mut self, rows: usize) -> BooleanBuffer {
         let words = std::mem::replace(&mut self.words, Vec::with_capacity(rows.div_ceil(64)));
         let len = std::mem::take(&mut self.len);
-        self.unset = 0;
         BooleanBuffer::new(Buffer::from_vec(words), 0, len)
     }
+}
 
-    /// As validity: none when every bit is set.
-    fn finish_nulls(&mut self, rows: usize) -> Option<NullBuffer> {
-        let any_null = self.unset > 0;
-        let bits = self.finish(rows);
-        any_null.then(|| NullBuffer::new(bits))
+/// A column's NULLs as their rows, in order: a value costs nothing here (most columns of most
+/// batches hold none), a NULL one entry; the validity bitmap is made when the batch is finished.
+/// (A bit per value cost the csv_decode bench table 3%, 2026-12-07.)
+#[derive(Default)]
+struct Nulls {
+    rows: Vec<u32>,
+}
+
+impl Nulls {
+    #[inline(always)]
+    fn push(&mut self, row: usize) {
+        // Rows of one batch (at most its capacity, which is far below 2^32).
+        self.rows.push(row as u32);
+    }
+
+    fn is_null(&self, row: usize) -> bool {
+        self.rows.binary_search(&(row as u32)).is_ok()
+    }
+
+    fn truncate(&mut self, rows: usize) {
+        let keep = self.rows.partition_point(|&r| (r as usize) < rows);
+        self.rows.truncate(keep);
+    }
+
+    /// The validity of `len` rows (none when no NULL came); left empty.
+    fn finish(&mut self, len: usize) -> Option<NullBuffer> {
+        if self.rows.is_empty() {
+            return None;
+        }
+        let mut words = vec![u64::MAX; len.div_ceil(64)];
+        for &r in &self.rows {
+            words[r as usize / 64] &= !(1u64 << (r % 64));
+        }
+        self.rows.clear();
+        Some(NullBuffer::new(BooleanBuffer::new(Buffer::from_vec(words), 0, len)))
     }
 }
 
 /// A primitive column's values and validity.
 struct Prim<T: ArrowPrimitiveType> {
     values: Vec<T::Native>,
-    nulls: Bits,
+    nulls: Nulls,
 }
 
 impl<T: ArrowPrimitiveType> Prim<T> {
     fn new(rows: usize) -> Self {
-        Self { values: Vec::with_capacity(rows), nulls: Bits::new(rows) }
+        Self { values: Vec::with_capacity(rows), nulls: Nulls::default() }
     }
 
     #[inline(always)]
     fn push(&mut self, v: Option<T::Native>) {
         match v {
-            Some(v) => {
-                self.values.push(v);
-                self.nulls.append(true);
-            }
+            Some(v) => self.values.push(v),
             None => {
+                self.nulls.push(self.values.len());
                 self.values.push(T::Native::default());
-                self.nulls.append(false);
             }
         }
     }
@@ -116,7 +137,8 @@ impl<T: ArrowPrimitiveType> Prim<T> {
 
     fn take(&mut self, rows: usize) -> (ScalarBuffer<T::Native>, Option<NullBuffer>) {
         let values = std::mem::replace(&mut self.values, Vec::with_capacity(rows));
-        (ScalarBuffer::from(values), self.nulls.finish_nulls(rows))
+        let len = values.len();
+        (ScalarBuffer::from(values), self.nulls.finish(len))
     }
 
     fn finish(&mut self, rows: usize, dt: &DataType) -> ArrayRef {
@@ -129,22 +151,22 @@ impl<T: ArrowPrimitiveType> Prim<T> {
 struct Texts {
     offsets: Vec<i32>,
     bytes: Vec<u8>,
-    nulls: Bits,
+    nulls: Nulls,
 }
 
 impl Texts {
     fn new(rows: usize) -> Self {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
-        Self { offsets, bytes: Vec::with_capacity(rows * 16), nulls: Bits::new(rows) }
+        Self { offsets, bytes: Vec::with_capacity(rows * 16), nulls: Nulls::default() }
     }
 
     #[inline(always)]
     fn push(&mut self, v: Option<&str>) -> Result<(), ValueError> {
-        if let Some(s) = v {
-            self.bytes.extend_from_slice(s.as_bytes());
+        match v {
+            Some(s) => self.bytes.extend_from_slice(s.as_bytes()),
+            None => self.nulls.push(self.offsets.len() - 1),
         }
-        self.nulls.append(v.is_some());
         let end = i32::try_from(self.bytes.len()).map_err(|_| too_long())?;
         self.offsets.push(end);
         Ok(())
@@ -158,7 +180,7 @@ impl Texts {
 
     /// Value `r` as written (None = NULL).
     fn get(&self, r: usize) -> Option<&str> {
-        if !self.nulls.get(r) {
+        if self.nulls.is_null(r) {
             return None;
         }
         let text = &self.bytes[self.offsets[r] as usize..self.offsets[r + 1] as usize];
@@ -170,8 +192,8 @@ impl Texts {
         let offsets = std::mem::replace(&mut self.offsets, Vec::with_capacity(rows + 1));
         self.offsets.push(0);
         let bytes = std::mem::replace(&mut self.bytes, Vec::with_capacity(rows * 16));
-        let array =
-            StringArray::try_new(OffsetBuffer::new(ScalarBuffer::from(offsets)), Buffer::from_vec(bytes), self.nulls.finish_nulls(rows))
+        let nulls = self.nulls.finish(offsets.len() - 1);
+        let array = StringArray::try_new(OffsetBuffer::new(ScalarBuffer::from(offsets)), Buffer::from_vec(bytes), nulls)
                 .map_err(|e| Error::decode(format!("cannot assemble a text column: {e}")))?;
         Ok(Arc::new(array))
     }
@@ -189,7 +211,7 @@ fn too_long() -> ValueError {
 enum Column {
     /// varchar and char: doubled quotes made one as they are stored.
     Utf8(Texts),
-    Boolean(Bits, Bits),
+    Boolean(Bits, Nulls),
     Int8(Prim<Int8Type>),
     Int16(Prim<Int16Type>),
     Int32(Prim<Int32Type>),
@@ -210,7 +232,7 @@ impl Column {
         Ok(match f.data_type() {
             _ if duckdb => Column::text(schema, field, rows)?,
             DataType::Utf8 => Column::Utf8(Texts::new(rows)),
-            DataType::Boolean => Column::Boolean(Bits::new(rows), Bits::new(rows)),
+            DataType::Boolean => Column::Boolean(Bits::new(rows), Nulls::default()),
             DataType::Int8 => Column::Int8(Prim::new(rows)),
             DataType::Int16 => Column::Int16(Prim::new(rows)),
             DataType::Int32 => Column::Int32(Prim::new(rows)),
@@ -253,8 +275,10 @@ impl Column {
             },
             Column::Boolean(values, nulls) => {
                 let b = fast!(bool_fast, parse_bool);
+                if b.is_none() {
+                    nulls.push(values.len);
+                }
                 values.append(b.unwrap_or(false));
-                nulls.append(b.is_some());
             }
             Column::Int8(p) => p.push(fast!(|b| int_fast(b).and_then(|v| i8::try_from(v).ok()), parse_int)),
             Column::Int16(p) => p.push(fast!(|b| int_fast(b).and_then(|v| i16::try_from(v).ok()), parse_int)),
@@ -293,7 +317,11 @@ impl Column {
     fn finish(&mut self, rows: usize, capacity: usize, dt: &DataType) -> Result<ArrayRef> {
         Ok(match self {
             Column::Utf8(t) => t.finish(capacity)?,
-            Column::Boolean(values, nulls) => Arc::new(BooleanArray::new(values.finish(capacity), nulls.finish_nulls(capacity))),
+            Column::Boolean(values, nulls) => {
+                let values = values.finish(capacity);
+                let nulls = nulls.finish(values.len());
+                Arc::new(BooleanArray::new(values, nulls))
+            }
             Column::Int8(p) => p.finish(capacity, dt),
             Column::Int16(p) => p.finish(capacity, dt),
             Column::Int32(p) => p.finish(capacity, dt),

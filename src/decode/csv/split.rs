@@ -89,10 +89,25 @@ fn malformed(what: &str, at: usize) -> Error {
 /// [`Error::Decode`] when a quoted value is followed by anything but `,` or `\n`; the sink's own.
 pub(crate) fn split<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("popcnt") {
-        // SAFETY: the CPU has the instruction the function is compiled for.
-        return unsafe { split_popcnt(text, sink) };
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx2") && has!("bmi1") && has!("bmi2") && has!("lzcnt") && has!("popcnt") {
+            // SAFETY: the CPU has the instructions the function is compiled for.
+            return unsafe { split_v3(text, sink) };
+        }
+        if has!("popcnt") {
+            // SAFETY: as above.
+            return unsafe { split_popcnt(text, sink) };
+        }
     }
+    split_blocks(text, sink)
+}
+
+/// [`split_blocks`] and the conversions inlined in it compiled for x86-64-v3 CPUs (AVX2, BMI1/2:
+/// most x86_64 CPUs since 2013-2015).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,bmi1,bmi2,lzcnt,popcnt")]
+fn split_v3<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> {
     split_blocks(text, sink)
 }
 
