@@ -189,4 +189,47 @@ fn main() {
             mb / split
         );
     }
+    // Every core, the batches kept (as a consumer that collects the result does): the CSV cut
+    // at record boundaries into one piece per core, each decoded on its own thread.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let threads = std::env::var("BENCH_KEPT_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(cores);
+    for round in 0..3 {
+        let start = Instant::now();
+        let kept = decode_kept(bytes, &schema, threads);
+        let secs = start.elapsed().as_secs_f64();
+        let rows_kept: usize = kept.iter().map(|b| b.num_rows()).sum();
+        assert_eq!(rows_kept, rows);
+        println!("round {round}: {threads} threads, batches kept: {:.1} MB/s", bytes.len() as f64 / 1e6 / secs);
+    }
+}
+
+/// `bytes` decoded on `threads` threads, every batch kept.
+fn decode_kept(bytes: &[u8], schema: &arrow::datatypes::SchemaRef, threads: usize) -> Vec<arrow::array::RecordBatch> {
+    use athena_arrow::decode::csv::{count_quotes, first_boundary};
+    let mut cuts = vec![0];
+    for t in 1..threads {
+        let at = bytes.len() * t / threads;
+        let odd = count_quotes(&bytes[..at]) % 2 == 1;
+        cuts.push(first_boundary(&bytes[at..], odd).map_or(bytes.len(), |b| at + b));
+    }
+    cuts.push(bytes.len());
+    std::thread::scope(|s| {
+        let handles: Vec<_> = cuts
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| {
+                let piece = &bytes[w[0]..w[1]];
+                s.spawn(move || {
+                    let mut d = if i == 0 { CsvDecoder::new(schema.clone()) } else { CsvDecoder::without_header(schema.clone()) }.unwrap();
+                    let mut kept = Vec::new();
+                    let mut pieces = piece.chunks(8 << 20).peekable();
+                    while let Some(p) = pieces.next() {
+                        kept.extend(d.feed(p, pieces.peek().is_none()).unwrap());
+                    }
+                    kept
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    })
 }

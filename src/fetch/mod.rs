@@ -26,8 +26,10 @@ use crate::error::{Error, Result};
 pub struct FetchConfig {
     /// Bytes per ranged GET of a result CSV. Default 8 MiB (AWS guidance: 8-16 MB).
     pub chunk_size: u64,
-    /// Ranged GETs of a result CSV in flight at once. Default 8 (about one connection per
-    /// 90 MB/s wanted); data in flight is bounded by `chunk_size * concurrency`.
+    /// Ranged GETs of a result CSV in flight at once. Default 8 per core, 8 to 32: about one
+    /// connection per 90 MB/s wanted (AWS's guidance), and a core decodes 0.65-0.8 GB/s of CSV;
+    /// data in flight is bounded by `chunk_size * concurrency`. (At S3's shape on 2 cores, 16
+    /// read a 534 MB result CSV in 0.96-1.22 s against 1.28-1.42 s with 8; 2026-12-07.)
     pub concurrency: usize,
     /// Attempts per range when the body is cut or short (the SDK retries failed requests itself).
     /// Default 5.
@@ -61,7 +63,7 @@ impl Default for FetchConfig {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
         Self {
             chunk_size: 8 << 20,
-            concurrency: 8,
+            concurrency: (8 * cores as usize).clamp(8, 32),
             max_attempts: 5,
             stream_range_size: 8 << 20,
             unload_bytes_in_flight: (cores * (48 << 20)).max(96 << 20),

@@ -194,7 +194,7 @@ impl Texts {
         let bytes = std::mem::replace(&mut self.bytes, Vec::with_capacity(rows * 16));
         let nulls = self.nulls.finish(offsets.len() - 1);
         let array = StringArray::try_new(OffsetBuffer::new(ScalarBuffer::from(offsets)), Buffer::from_vec(bytes), nulls)
-                .map_err(|e| Error::decode(format!("cannot assemble a text column: {e}")))?;
+            .map_err(|e| Error::decode(format!("cannot assemble a text column: {e}")))?;
         Ok(Arc::new(array))
     }
 
