@@ -20,9 +20,13 @@ use crate::error::{Error, Result};
 use crate::fetch::{Fetcher, ObjectMeta};
 use crate::results::stream::RecordBatchStream;
 
-/// A run of whole records: the first segment starts with the header line.
+/// A run of whole records: the end of a record begun in earlier chunks (`head`, copied out of
+/// them) and a chunk's bytes up to a record boundary (`body`, a slice of the chunk, not copied:
+/// the decoder completes the head's record from the body's first bytes and splits the rest in
+/// place). The first segment starts with the header line.
 struct Segment {
-    bytes: Bytes,
+    head: Bytes,
+    body: Bytes,
     first: bool,
 }
 
@@ -73,22 +77,16 @@ impl Cutter {
             self.carry.extend_from_slice(&chunk);
             return Vec::new();
         };
-        let bytes = if self.carry.is_empty() {
-            chunk.slice(..last)
-        } else {
-            let mut joined = std::mem::take(&mut self.carry);
-            joined.extend_from_slice(&chunk[..last]);
-            joined.freeze()
-        };
+        let head = std::mem::take(&mut self.carry).freeze();
         if !self.done {
             self.carry.extend_from_slice(&chunk[last..]);
         }
-        vec![self.segment(bytes)]
+        vec![self.segment(head, chunk.slice(..last))]
     }
 
-    fn segment(&mut self, bytes: Bytes) -> Segment {
+    fn segment(&mut self, head: Bytes, body: Bytes) -> Segment {
         let first = !std::mem::replace(&mut self.emitted, true);
-        Segment { bytes, first }
+        Segment { head, body, first }
     }
 
     fn finish(&mut self) -> Option<Segment> {
@@ -96,13 +94,15 @@ impl Cutter {
             return None;
         }
         let rest = std::mem::take(&mut self.carry).freeze();
-        Some(self.segment(rest))
+        Some(self.segment(Bytes::new(), rest))
     }
 }
 
 fn decode_segment(schema: SchemaRef, segment: Segment) -> Result<Vec<RecordBatch>> {
     let mut csv = if segment.first { CsvDecoder::new(schema)? } else { CsvDecoder::without_header(schema)? };
-    csv.feed(&segment.bytes, true)
+    let mut batches = if segment.head.is_empty() { Vec::new() } else { csv.feed(&segment.head, false)? };
+    batches.extend(csv.feed(&segment.body, true)?);
+    Ok(batches)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
@@ -269,6 +269,12 @@ fn decode_chunks(
 mod tests {
     use super::*;
 
+    impl Segment {
+        fn bytes(&self) -> Vec<u8> {
+            [&self.head[..], &self.body[..]].concat()
+        }
+    }
+
     #[test]
     fn cutting_anywhere_gives_whole_records() {
         let csv: &[u8] = b"\"h\"\n\"a\nb\"\n\"\"\"\"\n\n\"c,d\"\n";
@@ -282,12 +288,13 @@ mod tests {
             assert!(cutter.carry.is_empty(), "chunk size {size}: {:?} carried", cutter.carry);
             segments.extend(cutter.finish());
             assert!(segments[0].first && segments[1..].iter().all(|s| !s.first));
-            let joined: Vec<u8> = segments.iter().flat_map(|s| s.bytes.to_vec()).collect();
+            let joined: Vec<u8> = segments.iter().flat_map(Segment::bytes).collect();
             assert_eq!(joined, csv, "chunk size {size}");
             for s in &segments {
-                assert!(s.bytes.is_empty() || s.bytes.ends_with(b"\n"), "chunk size {size}: {:?}", s.bytes);
+                let bytes = s.bytes();
+                assert!(bytes.is_empty() || bytes.ends_with(b"\n"), "chunk size {size}: {bytes:?}");
                 // Every segment splits into whole records on its own.
-                crate::decode::csv::split_records(&s.bytes, true, |_| Ok(())).unwrap();
+                crate::decode::csv::split_records(&bytes, true, |_| Ok(())).unwrap();
             }
         }
     }
@@ -306,7 +313,7 @@ mod tests {
                     segments.extend(cutter.push(Bytes::copy_from_slice(chunk), count_quotes(chunk)));
                 }
                 segments.extend(cutter.finish());
-                let joined: Vec<u8> = segments.iter().flat_map(|s| s.bytes.to_vec()).collect();
+                let joined: Vec<u8> = segments.iter().flat_map(Segment::bytes).collect();
                 assert_eq!(joined, &csv[..want], "stop {stop}, chunk size {size}");
             }
         }
