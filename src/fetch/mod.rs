@@ -21,6 +21,30 @@ use crate::fetch::cse::{DataKeys, Envelope, ObjectCipher, Piece, TAG_LEN};
 
 use crate::error::{Error, Result};
 
+/// A ranged GET running as a task of its own, aborted when dropped (a dropped stream stops its
+/// reads).
+struct Spawned {
+    task: tokio::task::JoinHandle<Result<Bytes>>,
+    uri: String,
+}
+
+impl std::future::Future for Spawned {
+    type Output = Result<Bytes>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let this = &mut *self;
+        std::pin::Pin::new(&mut this.task)
+            .poll(cx)
+            .map(|joined| joined.unwrap_or_else(|e| Err(storage_error(&this.uri, "a ranged GET's task ended", Some(Box::new(e))))))
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// How result objects are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FetchConfig {
@@ -415,7 +439,11 @@ impl Fetcher {
         futures::stream::iter(ranges)
             .map(move |(start, end)| {
                 let (this, uri, meta) = (this.clone(), uri.clone(), meta.clone());
-                async move { this.range(&uri, &meta, start, end).await }
+                // Each GET is a task of its own: building and signing `concurrency` requests at
+                // once does not hold up the task that consumes the chunks (the first batch
+                // waited for them), and the bodies are read on every worker thread.
+                let named = uri.clone();
+                Spawned { task: tokio::spawn(async move { this.range(&uri, &meta, start, end).await }), uri: named }
             })
             .buffered(self.config.concurrency.max(1))
     }
