@@ -486,7 +486,7 @@ impl ConnectionBuilder {
         self
     }
 
-    /// How result files are read from S3 (default [`FetchConfig::default`]: CSV in 8 MiB ranges,
+    /// How result files are read from S3 (default [`FetchConfig::default`]: CSV in 4 MiB ranges,
     /// 8 per core in flight (8 to 32); UNLOAD files under a budget of 48 MiB per core in flight, 16 MiB per core of
     /// decoded batches buffered).
     pub fn with_fetch(mut self, fetch: FetchConfig) -> Self {

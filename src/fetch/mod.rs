@@ -48,12 +48,16 @@ impl Drop for Spawned {
 /// How result objects are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FetchConfig {
-    /// Bytes per ranged GET of a result CSV. Default 8 MiB (AWS guidance: 8-16 MB).
+    /// Bytes per ranged GET of a result CSV. Default 4 MiB: with [`concurrency`](Self::concurrency)
+    /// GETs in flight, as fast as 8 MiB ones at S3's shape (30 ms first byte, 80 MB/s per
+    /// connection: a 534 MB CSV in 0.88 s against 0.86-0.93 s) for half the memory in flight
+    /// (peak heap while streaming 83 MB against 166 MB; `benches/results/fast_path-s3shape-2026-12-07-*`).
     pub chunk_size: u64,
-    /// Ranged GETs of a result CSV in flight at once. Default 8 per core, 8 to 32: about one
-    /// connection per 90 MB/s wanted (AWS's guidance), and a core decodes 0.65-0.8 GB/s of CSV;
-    /// data in flight is bounded by `chunk_size * concurrency`. (At S3's shape on 2 cores, 16
-    /// read a 534 MB result CSV in 0.96-1.22 s against 1.28-1.42 s with 8; 2026-12-07.)
+    /// Ranged GETs of a result CSV in flight at once (and of a DuckDB result stream). Default 8
+    /// per core, 8 to 32: a core decodes 0.65-0.8 GB/s of CSV, and a connection moves about 50-60
+    /// MB/s of it once each GET's first-byte wait is counted; data in flight is bounded by
+    /// `chunk_size * concurrency`. (On 2 cores, 16 read a 534 MB result CSV at S3's shape in
+    /// 0.86-1.16 s against 1.37 s with 8; 2026-12-07.)
     pub concurrency: usize,
     /// Attempts per range when the body is cut or short (the SDK retries failed requests itself).
     /// Default 5.
@@ -86,7 +90,7 @@ impl Default for FetchConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
         Self {
-            chunk_size: 8 << 20,
+            chunk_size: 4 << 20,
             concurrency: (8 * cores as usize).clamp(8, 32),
             max_attempts: 5,
             stream_range_size: 8 << 20,
