@@ -22,14 +22,23 @@ use crate::fetch::cse::{DataKeys, Envelope, ObjectCipher, Piece, TAG_LEN};
 use crate::error::{Error, Result};
 
 /// A ranged GET running as a task of its own, aborted when dropped (a dropped stream stops its
-/// reads).
-struct Spawned {
-    task: tokio::task::JoinHandle<Result<Bytes>>,
+/// reads). The streams of a result CSV's ranges hold these, `concurrency` at a time: building
+/// and signing that many requests then does not hold up the task that consumes the ranges (with
+/// 16 in flight the first batch came 20-30 ms later while it did), and the bodies are read on
+/// every worker thread.
+struct Spawned<T> {
+    task: tokio::task::JoinHandle<Result<T>>,
     uri: String,
 }
 
-impl std::future::Future for Spawned {
-    type Output = Result<Bytes>;
+impl<T: Send + 'static> Spawned<T> {
+    fn new(uri: &str, get: impl std::future::Future<Output = Result<T>> + Send + 'static) -> Self {
+        Self { task: tokio::spawn(get), uri: uri.to_owned() }
+    }
+}
+
+impl<T> std::future::Future for Spawned<T> {
+    type Output = Result<T>;
 
     fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
         let this = &mut *self;
@@ -39,7 +48,7 @@ impl std::future::Future for Spawned {
     }
 }
 
-impl Drop for Spawned {
+impl<T> Drop for Spawned<T> {
     fn drop(&mut self) {
         self.task.abort();
     }
@@ -51,11 +60,12 @@ pub struct FetchConfig {
     /// Bytes per ranged GET of a result CSV. Default 4 MiB: with [`concurrency`](Self::concurrency)
     /// GETs in flight, as fast as 8 MiB ones at S3's shape (30 ms first byte, 80 MB/s per
     /// connection: a 534 MB CSV in 0.88 s against 0.86-0.93 s) for half the memory in flight
-    /// (peak heap while streaming 83 MB against 166 MB; `benches/results/fast_path-s3shape-2026-12-07-*`).
+    /// (peak heap while streaming 83-92 MB against 123-167 MB;
+    /// `benches/results/fast_path-s3shape-2026-12-07-*`).
     pub chunk_size: u64,
     /// Ranged GETs of a result CSV in flight at once (and of a DuckDB result stream). Default 8
-    /// per core, 8 to 32: a core decodes 0.65-0.8 GB/s of CSV, and a connection moves about 50-60
-    /// MB/s of it once each GET's first-byte wait is counted; data in flight is bounded by
+    /// per core, 8 to 32: a core decodes 0.65-0.8 GB/s of CSV, and at S3's shape (30 ms first
+    /// byte, 80 MB/s) a 4 MiB GET averages 51 MB/s, its first-byte wait counted; data in flight is bounded by
     /// `chunk_size * concurrency`. (On 2 cores, 16 read a 534 MB result CSV at S3's shape in
     /// 0.86-1.16 s against 1.37 s with 8; 2026-12-07.)
     pub concurrency: usize,
@@ -362,7 +372,7 @@ impl Fetcher {
         let fetched = futures::stream::iter(ranges)
             .map(move |(start, end)| {
                 let (this, uri, etag, cipher) = (this.clone(), uri_owned.clone(), etag.clone(), cipher.clone());
-                async move {
+                Spawned::new(&uri_owned, async move {
                     let last = end == size;
                     let mut raw = this.raw_range(&uri, etag.as_deref(), start, if last { end + TAG_LEN } else { end }, true).await?;
                     // The tag copied out and cut off (not split: the range stays unshared, so
@@ -375,7 +385,7 @@ impl Fetcher {
                     });
                     let (plain, piece) = unseal(cipher, start, raw).await?;
                     Ok::<_, Error>((plain, piece, tag))
-                }
+                })
             })
             .buffered(self.config.concurrency.max(1))
             .boxed();
@@ -442,12 +452,8 @@ impl Fetcher {
         let meta = meta.clone();
         futures::stream::iter(ranges)
             .map(move |(start, end)| {
-                let (this, uri, meta) = (this.clone(), uri.clone(), meta.clone());
-                // Each GET is a task of its own: building and signing `concurrency` requests at
-                // once does not hold up the task that consumes the chunks (the first batch
-                // waited for them), and the bodies are read on every worker thread.
-                let named = uri.clone();
-                Spawned { task: tokio::spawn(async move { this.range(&uri, &meta, start, end).await }), uri: named }
+                let (this, named, meta) = (this.clone(), uri.clone(), meta.clone());
+                Spawned::new(&uri, async move { this.range(&named, &meta, start, end).await })
             })
             .buffered(self.config.concurrency.max(1))
     }
