@@ -72,7 +72,8 @@ impl Bits {
 
 /// A column's NULLs as their rows, in order: a value costs nothing here (most columns of most
 /// batches hold none), a NULL one entry; the validity bitmap is made when the batch is finished.
-/// (A bit per value cost the csv_decode bench table 3%, 2026-12-07.)
+/// (With a bit per value the csv_decode bench table decoded at 763-767 MB/s, with this 808-811;
+/// 2026-12-07.)
 #[derive(Default)]
 struct Nulls {
     rows: Vec<u32>,
