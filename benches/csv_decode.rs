@@ -205,14 +205,7 @@ fn main() {
 
 /// `bytes` decoded on `threads` threads, every batch kept.
 fn decode_kept(bytes: &[u8], schema: &arrow::datatypes::SchemaRef, threads: usize) -> Vec<arrow::array::RecordBatch> {
-    use athena_arrow::decode::csv::{count_quotes, first_boundary};
-    let mut cuts = vec![0];
-    for t in 1..threads {
-        let at = bytes.len() * t / threads;
-        let odd = count_quotes(&bytes[..at]) % 2 == 1;
-        cuts.push(first_boundary(&bytes[at..], odd).map_or(bytes.len(), |b| at + b));
-    }
-    cuts.push(bytes.len());
+    let cuts = athena_arrow::decode::csv::record_cuts(bytes, threads);
     std::thread::scope(|s| {
         let handles: Vec<_> = cuts
             .windows(2)

@@ -122,15 +122,8 @@ fn decode_in_memory(files: &[bytes::Bytes]) -> u64 {
 /// Decodes a result CSV from memory, cut into one piece per core at record boundaries (as
 /// the CSV source cuts its chunks); returns rows.
 fn decode_csv_in_memory(csv: &bytes::Bytes, schema: &arrow::datatypes::SchemaRef) -> u64 {
-    use athena_arrow::decode::csv::{CsvDecoder, count_quotes, first_boundary};
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut cuts = vec![0];
-    for t in 1..threads {
-        let at = csv.len() * t / threads;
-        let odd = count_quotes(&csv[..at]) % 2 == 1;
-        cuts.push(first_boundary(&csv[at..], odd).map_or(csv.len(), |b| at + b));
-    }
-    cuts.push(csv.len());
+    use athena_arrow::decode::csv::{CsvDecoder, record_cuts};
+    let cuts = record_cuts(csv, std::thread::available_parallelism().map_or(2, |n| n.get()));
     let rows = AtomicUsize::new(0);
     std::thread::scope(|s| {
         for (i, w) in cuts.windows(2).enumerate() {

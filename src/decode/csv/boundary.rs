@@ -9,6 +9,20 @@ pub fn count_quotes(bytes: &[u8]) -> u64 {
     bytes.iter().map(|&b| u64::from(b == b'"')).sum()
 }
 
+#[doc(hidden)] // public for the benches (benches/fast_path.rs, benches/csv_decode.rs), not an API
+/// `csv` (a whole result CSV) cut at record boundaries into `pieces` runs of about equal bytes:
+/// the offsets where they start, then `csv.len()` (a run may be empty).
+pub fn record_cuts(csv: &[u8], pieces: usize) -> Vec<usize> {
+    let mut cuts = vec![0];
+    for t in 1..pieces {
+        let at = csv.len() * t / pieces;
+        let odd = count_quotes(&csv[..at]) % 2 == 1;
+        cuts.push(first_boundary(&csv[at..], odd).map_or(csv.len(), |b| at + b).max(cuts[cuts.len() - 1]));
+    }
+    cuts.push(csv.len());
+    cuts
+}
+
 #[doc(hidden)] // public for the benches (benches/fast_path.rs), not an API
 /// The end (one past the `\n`) of the first record boundary in `bytes`, which starts inside
 /// quotes when `odd` (an odd number of `"` came before it): a `\n` outside quotes.

@@ -18,7 +18,7 @@ mod boundary;
 mod columns;
 mod split;
 
-pub use boundary::{Grammar, Resync, Start, count_quotes, first_boundary, last_boundary, resync, resync_in, start_in};
+pub use boundary::{Grammar, Resync, Start, count_quotes, first_boundary, last_boundary, record_cuts, resync, resync_in, start_in};
 use columns::Columns;
 use split::{Fields, split};
 
@@ -291,6 +291,10 @@ mod tests {
         let from = 6;
         assert_eq!(count_quotes(&csv[..from]) % 2, 1);
         assert_eq!(first_boundary(&csv[from..], true).map(|b| b + from), Some(15));
+        // Record starts: 0, 4, 15; cuts fall on them, never back, the last at the end.
+        assert_eq!(record_cuts(csv, 2), vec![0, 15, 19]);
+        assert_eq!(record_cuts(csv, 4), vec![0, 15, 15, 15, 19]);
+        assert_eq!(record_cuts(csv, 1), vec![0, 19]);
     }
 
     #[test]
