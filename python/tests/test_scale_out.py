@@ -338,10 +338,7 @@ def test_ray_packs_partitions_for_the_clusters_cpus_by_default(ray_local, scale_
     url, _ = scale_endpoint
     # 12 small files, each counting 4 MiB more, packed for the fixture's 2 CPUs as Spark packs
     # them (at most half the total a task: 3 tasks, evened out to 4 of 3 files for 2 slots),
-    # one block each;
-    # Ray's own request (200 blocks) would keep one file per task.
-    from adbc_driver_athena import _partitions
-
+    # one block each; Ray's own request (200 blocks) would keep one file per task.
     partitions = _partitions.plan("SELECT id FROM bench", kwargs(url)).partitions
     assert [len(t) for t in _partitions.group(partitions, 2)] == [3, 3, 3, 3]
     assert len(AthenaDatasource("SELECT id FROM bench", kwargs(url)).get_read_tasks(200)) == 12
