@@ -117,6 +117,129 @@ pub(crate) fn double_fast(b: &[u8]) -> Option<f64> {
     Some(if neg { -v } else { v })
 }
 
+/// A plain number's parts, read from the 16 bytes of text that end where it ends (`tail`,
+/// `len` of them the value's): an optional `-`, digits and at most one `.`, 16 bytes at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Plain {
+    neg: bool,
+    /// The digits as one integer (the point left out): below 10^16.
+    digits: u64,
+    int_len: usize,
+    /// Digits after the point; None without a point.
+    frac_len: Option<usize>,
+}
+
+impl Plain {
+    /// A plain number's parts, or None for any other text (or more than 16 bytes). By SSSE3 where
+    /// the CPU has it (one load, a shuffle that drops the point, two multiply-adds: no branch on
+    /// the digits' count or the point's place, which vary value by value and cost the digit
+    /// loops a mispredicted branch or two each), else None for the caller's parser.
+    #[inline(always)]
+    pub(crate) fn read(tail: &[u8; 16], len: usize) -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("ssse3") {
+            // SAFETY: the CPU has SSSE3.
+            return unsafe { plain_ssse3(tail, len) };
+        }
+        let _ = (tail, len);
+        None
+    }
+
+    /// As a double: the common shape Java prints ([`double_fast`]'s), else None.
+    #[inline(always)]
+    pub(crate) fn double(self) -> Option<f64> {
+        const POW10_F64: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+        let frac = self.frac_len?;
+        if self.int_len == 0 || frac == 0 || self.int_len + frac > 15 {
+            return None;
+        }
+        let v = self.digits as f64 / POW10_F64[frac];
+        Some(if self.neg { -v } else { v })
+    }
+
+    /// As a decimal of `scale`: [`decimal_fast`]'s shape, else None.
+    #[inline(always)]
+    pub(crate) fn decimal(self, scale: u8) -> Option<i128> {
+        let scale = usize::from(scale);
+        let frac = self.frac_len.unwrap_or(0);
+        if frac > scale || self.int_len + scale > 18 || (self.int_len == 0 && frac == 0) {
+            return None;
+        }
+        // Below 10^18: int_len + scale <= 18 digits.
+        let v = i128::from(self.digits as i64 * POW10[scale - frac]);
+        Some(if self.neg { -v } else { v })
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "ssse3")]
+fn plain_ssse3(tail: &[u8; 16], len: usize) -> Option<Plain> {
+    use std::arch::x86_64::{
+        __m128i, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cvtsi128_si32, _mm_loadu_si128, _mm_madd_epi16, _mm_maddubs_epi16,
+        _mm_max_epu8, _mm_movemask_epi8, _mm_packs_epi32, _mm_set1_epi8, _mm_setr_epi8, _mm_setr_epi16, _mm_shuffle_epi8, _mm_srli_si128,
+        _mm_sub_epi8,
+    };
+    /// Row d < 16: the shuffle that drops a point at byte d (the bytes before it move up one, a
+    /// zero comes in at byte 0); row 16: none (no point).
+    static DROP_POINT: [[u8; 16]; 17] = {
+        let mut t = [[0u8; 16]; 17];
+        let mut d = 0;
+        while d < 17 {
+            let mut k = 0;
+            while k < 16 {
+                t[d][k] = if d == 16 {
+                    k as u8
+                } else if k == 0 {
+                    0x80
+                } else if k <= d {
+                    (k - 1) as u8
+                } else {
+                    k as u8
+                };
+                k += 1;
+            }
+            d += 1;
+        }
+        t
+    };
+    static BYTE_INDEX: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+    if !(1..=16).contains(&len) {
+        return None;
+    }
+    let start = 16 - len;
+    let neg = tail[start] == b'-';
+    let first = start + usize::from(neg);
+    // SAFETY: the loads read 16 bytes of `tail`, `DROP_POINT[row]` and `BYTE_INDEX`; the rest
+    // works on registers.
+    unsafe {
+        let bytes = _mm_loadu_si128(tail.as_ptr().cast::<__m128i>());
+        // Bytes before the first digit (not the value's, or its sign) become digit 0.
+        let before = _mm_cmpgt_epi8(_mm_set1_epi8(first as i8), _mm_loadu_si128(BYTE_INDEX.as_ptr().cast::<__m128i>()));
+        let digits = _mm_andnot_si128(before, _mm_sub_epi8(bytes, _mm_set1_epi8(b'0' as i8)));
+        let points = (_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'.' as i8))) as u32) >> first << first;
+        let row = if points == 0 { 16 } else { points.trailing_zeros() as usize };
+        let digits = _mm_shuffle_epi8(digits, _mm_loadu_si128(DROP_POINT[row].as_ptr().cast::<__m128i>()));
+        // Every byte 0..=9 now (a second point, a sign inside, any other byte: above 9).
+        if _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(digits, _mm_set1_epi8(9)), _mm_set1_epi8(9))) != 0xFFFF {
+            return None;
+        }
+        // Pairs, fours, eights of digits (each step's sums fit its lanes: 99, 9999, and 9999 in
+        // a signed 16-bit lane for the pack).
+        let pairs = _mm_maddubs_epi16(digits, _mm_setr_epi8(10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1, 10, 1));
+        let fours = _mm_madd_epi16(pairs, _mm_setr_epi16(100, 1, 100, 1, 100, 1, 100, 1));
+        let eights = _mm_madd_epi16(_mm_packs_epi32(fours, fours), _mm_setr_epi16(10_000, 1, 10_000, 1, 10_000, 1, 10_000, 1));
+        let high = _mm_cvtsi128_si32(eights) as u32;
+        let low = _mm_cvtsi128_si32(_mm_srli_si128::<4>(eights)) as u32;
+        let digits = u64::from(high) * 100_000_000 + u64::from(low);
+        Some(if row == 16 {
+            Plain { neg, digits, int_len: 16 - first, frac_len: None }
+        } else {
+            Plain { neg, digits, int_len: row - first, frac_len: Some(15 - row) }
+        })
+    }
+}
+
 /// `true` or `false`.
 #[inline(always)]
 pub(crate) fn bool_fast(b: &[u8]) -> Option<bool> {
@@ -132,6 +255,13 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    fn ssse3() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return std::arch::is_x86_feature_detected!("ssse3");
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    }
 
     proptest! {
         /// Digits and the bytes next to them ('/' and ':'), 1 to 18: eight at a time gives
@@ -150,6 +280,33 @@ mod tests {
         ) {
             for text in [text, format!("{:?}", f64::from_bits(bits))] {
                 if let Some(v) = double_fast(text.as_bytes()) {
+                    prop_assert_eq!(Some(v.to_bits()), text.parse::<f64>().ok().map(f64::to_bits), "{:?}", text);
+                }
+            }
+        }
+        /// The 16-byte reading of plain numbers gives what the slice parsers give, whatever
+        /// bytes come before the value in its 16.
+        #[test]
+        fn plain_numbers_from_sixteen_bytes_agree_with_the_slice_parsers(
+            text in prop_oneof!["-?[0-9]{0,9}\\.?[0-9]{0,9}", "-?[0-9]{1,3}\\.[0-9]{10,13}", "[-0-9.+eE]{0,17}", "-?[0-9]{14,17}"],
+            before in proptest::collection::vec(any::<u8>(), 16),
+            scale in 0u8..=18,
+            bits in any::<u64>(),
+        ) {
+            for text in [text, format!("{:?}", f64::from_bits(bits))] {
+                let b = text.as_bytes();
+                if b.is_empty() || b.len() > 16 {
+                    continue;
+                }
+                let mut tail = [0u8; 16];
+                tail[..16 - b.len()].copy_from_slice(&before[..16 - b.len()]);
+                tail[16 - b.len()..].copy_from_slice(b);
+                let plain = Plain::read(&tail, b.len());
+                if ssse3() {
+                    prop_assert_eq!(plain.and_then(Plain::double).map(f64::to_bits), double_fast(b).map(f64::to_bits), "{:?}", text);
+                    prop_assert_eq!(plain.and_then(|p| p.decimal(scale)), decimal_fast(b, scale), "{:?} scale {}", text, scale);
+                }
+                if let Some(v) = plain.and_then(Plain::double) {
                     prop_assert_eq!(Some(v.to_bits()), text.parse::<f64>().ok().map(f64::to_bits), "{:?}", text);
                 }
             }

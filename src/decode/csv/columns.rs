@@ -21,7 +21,7 @@ use crate::decode::csv::split::Fields;
 use crate::decode::parse::{
     ValueError, fast_date, naive_timestamp_in, parse_bool, parse_date, parse_decimal, parse_fast_float, parse_int, timestamp_fast,
 };
-use crate::decode::shapes::{bool_fast, decimal_fast, double_fast, int_fast};
+use crate::decode::shapes::{Plain, bool_fast, decimal_fast, double_fast, int_fast};
 use crate::decode::text::{TextDecoder, unescape};
 use crate::error::{Error, Result};
 
@@ -208,6 +208,13 @@ fn too_long() -> ValueError {
     ValueError::Malformed("a text column's values in one batch exceed 2 GiB".into())
 }
 
+/// A short number's parts read from the 16 bytes that end where it ends, when they are at hand
+/// and the CPU reads them in one go; else None (the slice parsers read it).
+#[inline(always)]
+fn plain(value: &[u8], tail: Option<&[u8; 16]>) -> Option<Plain> {
+    Plain::read(tail?, value.len())
+}
+
 /// One column of the batch being decoded.
 enum Column {
     /// varchar and char: doubled quotes made one as they are stored.
@@ -253,9 +260,10 @@ impl Column {
         Ok(Column::Text(Texts::new(rows), Box::new(TextDecoder::with_capacity(Arc::new(one), rows)?)))
     }
 
-    /// Appends `v`; `quotes`: whether it holds a quote (only text can, as `""`).
+    /// Appends `v`; `quotes`: whether it holds a quote (only text can, as `""`); `tail`: the 16
+    /// bytes of text that end where it ends (see [`Fields::field`]).
     #[inline(always)]
-    fn push(&mut self, v: Option<&str>, quotes: bool) -> Result<(), ValueError> {
+    fn push(&mut self, v: Option<&str>, quotes: bool, tail: Option<&[u8; 16]>) -> Result<(), ValueError> {
         // A value of the type's common shape by its `fast` parser (None otherwise, in registers),
         // else by the full parser, which reads the other shapes or says why it cannot.
         macro_rules! fast {
@@ -286,8 +294,11 @@ impl Column {
             Column::Int32(p) => p.push(fast!(|b| int_fast(b).and_then(|v| i32::try_from(v).ok()), parse_int)),
             Column::Int64(p) => p.push(fast!(int_fast, parse_int)),
             Column::Float32(p) => p.push(v.map(parse_fast_float).transpose()?),
-            Column::Float64(p) => p.push(fast!(double_fast, parse_fast_float)),
-            Column::Decimal(p, scale) => p.push(fast!(|b| decimal_fast(b, *scale), |s| parse_decimal(s, *scale))),
+            Column::Float64(p) => p.push(fast!(|b: &[u8]| plain(b, tail).map_or_else(|| double_fast(b), Plain::double), parse_fast_float)),
+            Column::Decimal(p, scale) => p
+                .push(fast!(|b: &[u8]| plain(b, tail).map_or_else(|| decimal_fast(b, *scale), |n| n.decimal(*scale)), |s| parse_decimal(
+                    s, *scale
+                ))),
             Column::Date(p) => p.push(fast!(fast_date, parse_date)),
             Column::Timestamp(p, unit) => p.push(fast!(|b| timestamp_fast(b, *unit), |s| naive_timestamp_in(s, *unit))),
             Column::Text(t, _) => t.push(v)?,
@@ -430,10 +441,10 @@ impl Columns {
 
 impl<'a> Fields<'a> for Columns {
     #[inline(always)]
-    fn field(&mut self, index: usize, value: Option<&'a str>, quotes: bool) -> Result<()> {
+    fn field(&mut self, index: usize, value: Option<&'a str>, quotes: bool, tail: Option<&'a [u8; 16]>) -> Result<()> {
         // Fields beyond the schema's are not stored: the record's end reports them.
         if let Some(column) = self.columns.get_mut(index)
-            && let Err(e) = column.push(value, quotes)
+            && let Err(e) = column.push(value, quotes, tail)
         {
             return Err(self.value_error(index, e));
         }

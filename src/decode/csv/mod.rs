@@ -41,7 +41,7 @@ fn truncated(rest: usize) -> Error {
 struct Count(usize);
 
 impl Fields<'_> for Count {
-    fn field(&mut self, _: usize, _: Option<&str>, _: bool) -> Result<()> {
+    fn field(&mut self, _: usize, _: Option<&str>, _: bool, _: Option<&[u8; 16]>) -> Result<()> {
         Ok(())
     }
 
@@ -68,7 +68,7 @@ struct Records<'a, F> {
 }
 
 impl<'a, F: FnMut(&[Option<Cow<'_, str>>]) -> Result<()>> Fields<'a> for Records<'a, F> {
-    fn field(&mut self, _: usize, value: Option<&'a str>, quotes: bool) -> Result<()> {
+    fn field(&mut self, _: usize, value: Option<&'a str>, quotes: bool, _: Option<&'a [u8; 16]>) -> Result<()> {
         self.values.push(value.map(|v| if quotes { Cow::Owned(v.replace("\"\"", "\"")) } else { Cow::Borrowed(v) }));
         Ok(())
     }

@@ -12,8 +12,11 @@ use crate::error::{Error, Result};
 /// doubled), then [`end`](Self::end) after a record's last field.
 pub(crate) trait Fields<'a> {
     /// Field `index` of its record (from 0); `quotes`: whether the value holds a quote (the
-    /// splitter counts them from its masks, so text need not be searched for `""`).
-    fn field(&mut self, index: usize, value: Option<&'a str>, quotes: bool) -> Result<()>;
+    /// splitter counts them from its masks, so text need not be searched for `""`); `tail`: the
+    /// 16 bytes of the text that end where the value ends (None when it ends in the first 16),
+    /// from which a short number is read in one load
+    /// ([`Plain`](crate::decode::shapes::Plain)).
+    fn field(&mut self, index: usize, value: Option<&'a str>, quotes: bool, tail: Option<&'a [u8; 16]>) -> Result<()>;
     /// The end of a record of `fields` fields; `true` stops the splitter after it.
     fn end(&mut self, fields: usize) -> Result<bool>;
 }
@@ -152,17 +155,18 @@ fn split_blocks<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> 
             // byte after a delimiter, a delimiter, a quote) is a character boundary of `text`, and
             // field_start <= at <= buf.len() (checked below for the quoted case).
             let quotes = quotes_before + u64::from((m.quote & ((1u64 << bit) - 1)).count_ones());
-            let (value, held) = if at == field_start {
-                (None, false)
+            let (value, held, end) = if at == field_start {
+                (None, false, at)
             } else if buf[field_start] == b'"' {
                 if buf[at - 1] != b'"' || at - field_start < 2 {
                     return Err(malformed(&format!("{:?} after a quoted value", buf[at - 1] as char), at - 1));
                 }
-                (Some(unsafe { text.get_unchecked(field_start + 1..at - 1) }), quotes - field_quotes > 2)
+                (Some(unsafe { text.get_unchecked(field_start + 1..at - 1) }), quotes - field_quotes > 2, at - 1)
             } else {
-                (Some(unsafe { text.get_unchecked(field_start..at) }), quotes != field_quotes)
+                (Some(unsafe { text.get_unchecked(field_start..at) }), quotes != field_quotes, at)
             };
-            sink.field(index, value, held)?;
+            let tail = end.checked_sub(16).and_then(|from| buf.get(from..end).and_then(|t| <&[u8; 16]>::try_from(t).ok()));
+            sink.field(index, value, held, tail)?;
             index += 1;
             field_start = at + 1;
             field_quotes = quotes;
