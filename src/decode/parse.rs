@@ -276,6 +276,9 @@ pub(crate) fn fast_timestamp_parts(b: &[u8]) -> Option<(i64, u32)> {
     Some((i64::from(days) * 86_400 + i64::from(clock), nanos))
 }
 
+/// Nanoseconds of the last digit of a fraction of 1 to 9 digits.
+const NANOS_PER_DIGIT: [u32; 9] = [100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+
 /// `HH:MM:SS` with an optional fraction of 1 to 9 digits -> (seconds since midnight, nanos).
 #[inline(always)]
 fn fast_clock(b: &[u8]) -> Option<(u32, u32)> {
@@ -292,7 +295,8 @@ fn fast_clock(b: &[u8]) -> Option<(u32, u32)> {
     }
     let nanos = match &b[8..] {
         [] => 0,
-        [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => digits(frac)? * 10u32.pow(9 - frac.len() as u32),
+        // (A table for the scale: `pow` with a variable exponent is a loop.)
+        [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => digits(frac)? * NANOS_PER_DIGIT[frac.len() - 1],
         _ => return None,
     };
     Some((h * 3600 + mi * 60 + sec, nanos))
