@@ -228,9 +228,9 @@ fn days_from_civil(y: u32, m: u32, d: u32) -> i64 {
     i64::from(era) * 146_097 + i64::from(doe) - 719_468 - 146_097
 }
 
-/// Days in month `m` (1 to 12) of year `y`: a table and the leap day, without a branch (the
-/// months of a column's dates vary row by row; a `match` on them cost a mispredicted branch in
-/// about half of them).
+/// Days in month `m` (1 to 12) of year `y`: a table and the leap day, without a branch on the
+/// month (which varies row by row). Against a `match` on the month, the csv_decode date column
+/// read at 791-811 instead of 630-702 MB/s (alternating runs, 2026-12-07).
 #[inline(always)]
 fn days_in_month(y: u32, m: u32) -> u32 {
     const DAYS: [u8; 13] = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
