@@ -450,8 +450,16 @@ mod tests {
                 prop_oneof![any::<i32>().prop_map(|v| v.to_string()), Just("007".to_owned()), Just("+5".to_owned())].boxed(),
                 any::<i64>().prop_map(|v| v.to_string()).boxed(),
                 any::<f32>().prop_map(|v| format!("{v:?}")).boxed(),
-                prop_oneof![any::<f64>().prop_map(|v| format!("{v:?}")), Just("Infinity".to_owned()), Just("-0.0".to_owned())].boxed(),
-                "-?[0-9]{1,10}(\\.[0-9]{0,2})?".boxed(),
+                // Doubles of any bits (mostly with an exponent), and of the plain shape that is
+                // read from the 16 bytes ending with it, up to 16 bytes and beyond.
+                prop_oneof![
+                    any::<f64>().prop_map(|v| format!("{v:?}")),
+                    "-?[0-9]{1,9}\\.[0-9]{1,9}",
+                    Just("Infinity".to_owned()),
+                    Just("-0.0".to_owned())
+                ]
+                .boxed(),
+                prop_oneof!["-?[0-9]{1,10}(\\.[0-9]{0,2})?", "-?[0-9]{0,10}\\.[0-9]{1,2}"].boxed(),
                 "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])".boxed(),
                 "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]) [01][0-9]:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,3})?".boxed(),
                 // Converted when the batch is finished (the text converter's type); whole seconds,
