@@ -405,3 +405,56 @@ impl Drop for Emulator {
         self.task.abort();
     }
 }
+
+/// A data directory for an endpoint that lives as long as its process (a test binary's shared
+/// endpoint, held in a static that is never dropped, where a temporary directory would never be
+/// removed): `parent/name-PID`. Directories of the same name left by processes no longer running
+/// (on Linux, where `/proc` tells), by an earlier process of this id, and the unnumbered
+/// `parent/name` of earlier versions are removed first. Two runs of one binary at once each have
+/// their own directory.
+pub fn process_data_dir(parent: &Path, name: &str) -> PathBuf {
+    let pid = std::process::id();
+    let proc = Path::new("/proc/self").exists();
+    let _ = std::fs::remove_dir_all(parent.join(name));
+    if let Ok(entries) = std::fs::read_dir(parent) {
+        for entry in entries.flatten() {
+            let file = entry.file_name();
+            let Some(owner) = file.to_str().and_then(|f| f.strip_prefix(name)?.strip_prefix('-')?.parse::<u32>().ok()) else {
+                continue;
+            };
+            if owner == pid || (proc && !Path::new("/proc").join(owner.to_string()).exists()) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    parent.join(format!("{name}-{pid}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::process_data_dir;
+
+    #[test]
+    fn a_process_data_dir_is_this_process_s_and_clears_the_dead_ones() {
+        let parent = tempfile::tempdir().unwrap();
+        let pid = std::process::id();
+        // Ids above Linux's largest (2^22) name no running process; 1 always runs.
+        let made = ["x", "x-999999999", &format!("x-{pid}"), "x-1", "xy-999999999", "x-abc"];
+        for name in made {
+            std::fs::create_dir(parent.path().join(name)).unwrap();
+        }
+        let dir = process_data_dir(parent.path(), "x");
+        assert_eq!(dir, parent.path().join(format!("x-{pid}")));
+        let mut left: Vec<String> =
+            std::fs::read_dir(parent.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        left.sort();
+        let mut want = vec!["x-abc", "xy-999999999"];
+        if !std::path::Path::new("/proc/self").exists() {
+            // Without /proc, other processes' directories are kept.
+            want.push("x-999999999");
+        }
+        want.push("x-1");
+        want.sort();
+        assert_eq!(left, want);
+    }
+}

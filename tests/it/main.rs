@@ -49,13 +49,10 @@ impl Shared {
     }
 }
 
-/// The data directory of an endpoint kept for the whole test binary (in a static, never dropped,
-/// so a temporary directory would outlive every run): `name` under cargo's temporary directory
-/// for tests, emptied when the binary starts.
+/// The data directory of an endpoint kept for the whole test binary: this process's own under
+/// cargo's temporary directory for tests ([`athena_emulator::process_data_dir`]).
 pub fn kept_data_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    athena_emulator::process_data_dir(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), name)
 }
 
 pub fn start_emulator(builder: athena_emulator::EmulatorBuilder) -> Shared {

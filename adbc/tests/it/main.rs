@@ -33,10 +33,9 @@ fn endpoint() -> &'static Endpoint {
         // On a thread of its own: tests inside a tokio runtime call this too.
         std::thread::spawn(|| {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            // Kept for the whole binary (a static): under cargo's temporary directory for tests,
-            // emptied when the binary starts, instead of a temporary directory never removed.
-            let data = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("adbc-it-endpoint");
-            let _ = std::fs::remove_dir_all(&data);
+            // Kept for the whole binary (a static): this process's own directory under cargo's
+            // temporary directory for tests.
+            let data = athena_emulator::process_data_dir(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), "adbc-it-endpoint");
             let builder = athena_emulator::Emulator::builder()
                 .with_data_dir(data)
                 .with_oidc_provider(issuer().provider(&["adbc-tests"], &[WEB_IDENTITY_ROLE]))

@@ -29,11 +29,9 @@ fn endpoint() -> &'static str {
         .get_or_init(|| {
             std::thread::spawn(|| {
                 let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-                // Kept for the whole binary (a static): under cargo's temporary directory for
-                // tests, emptied when the binary starts, instead of a temporary directory never
-                // removed.
-                let data = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-it-endpoint");
-                let _ = std::fs::remove_dir_all(&data);
+                // Kept for the whole binary (a static): this process's own directory under
+                // cargo's temporary directory for tests.
+                let data = athena_emulator::process_data_dir(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), "cli-it-endpoint");
                 let builder = athena_emulator::Emulator::builder()
                     .with_data_dir(data)
                     .with_oidc_provider(issuer().provider(&["cli-tests"], &[WEB_IDENTITY_ROLE]))

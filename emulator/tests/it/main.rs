@@ -30,10 +30,9 @@ pub fn shared() -> &'static Shared {
         // Built on a plain thread: tests call this from inside their own runtime.
         std::thread::spawn(|| {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            // Kept for the whole binary (a static): under cargo's temporary directory for tests,
-            // emptied when the binary starts, instead of a temporary directory never removed.
-            let data = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("emulator-it-endpoint");
-            let _ = std::fs::remove_dir_all(&data);
+            // Kept for the whole binary (a static): this process's own directory under cargo's
+            // temporary directory for tests.
+            let data = athena_emulator::process_data_dir(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), "emulator-it-endpoint");
             let emulator = runtime.block_on(Emulator::builder().with_data_dir(data).start()).expect("emulator starts");
             Shared { endpoint: emulator.endpoint(), _emulator: emulator, _runtime: runtime }
         })
