@@ -21,35 +21,35 @@ fn csv_text(rows: usize) -> String {
     let mut s = String::from("\"id\",\"n\",\"x\",\"amount\",\"label\",\"flag\",\"day\",\"ts\"\n");
     for i in 0..rows {
         write!(s, "\"{i}\",").unwrap();
-        if mix(i, 1) % 13 != 0 {
+        if !mix(i, 1).is_multiple_of(13) {
             write!(s, "\"{}\"", mix(i, 2) % 1_000_000).unwrap();
         }
         s.push(',');
-        if mix(i, 3) % 17 != 0 {
+        if !mix(i, 3).is_multiple_of(17) {
             write!(s, "\"{:?}\"", (mix(i, 4) % 10_000_000) as f64 / 1000.0).unwrap();
         }
         s.push(',');
-        if mix(i, 5) % 11 != 0 {
+        if !mix(i, 5).is_multiple_of(11) {
             let v = mix(i, 6) % 100_000_000;
             write!(s, "\"{}.{:02}\"", v / 100, v % 100).unwrap();
         }
         s.push(',');
         let h = mix(i, 7);
-        if h % 19 != 0 {
+        if !h.is_multiple_of(19) {
             let words: Vec<&str> = (0..1 + (h % 6) as usize).map(|w| WORDS[((h >> (w * 3)) % 8) as usize]).collect();
             write!(s, "\"{}\"", words.join(" ")).unwrap();
         }
         s.push(',');
-        if mix(i, 8) % 23 != 0 {
-            write!(s, "\"{}\"", mix(i, 9) % 2 == 0).unwrap();
+        if !mix(i, 8).is_multiple_of(23) {
+            write!(s, "\"{}\"", mix(i, 9).is_multiple_of(2)).unwrap();
         }
         s.push(',');
-        if mix(i, 10) % 29 != 0 {
+        if !mix(i, 10).is_multiple_of(29) {
             let d = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Days::new(17_000 + mix(i, 11) % 3000);
             write!(s, "\"{d}\"").unwrap();
         }
         s.push(',');
-        if mix(i, 12) % 31 != 0 {
+        if !mix(i, 12).is_multiple_of(31) {
             let ms = 1_500_000_000_000 + (mix(i, 13) % 200_000_000_000) as i64;
             let t = chrono::DateTime::from_timestamp_millis(ms).unwrap().naive_utc();
             write!(s, "\"{}\"", t.format("%Y-%m-%d %H:%M:%S%.3f")).unwrap();

@@ -60,7 +60,7 @@ impl Realism {
     }
 
     pub(crate) fn bandwidth_bytes_per_sec(&self) -> Option<f64> {
-        (self.s3_bandwidth_mbps > 0.0).then(|| self.s3_bandwidth_mbps * 1e6)
+        (self.s3_bandwidth_mbps > 0.0).then_some(self.s3_bandwidth_mbps * 1e6)
     }
 }
 

@@ -553,7 +553,7 @@ impl ConnectionBuilder {
 
 pub(crate) fn check_reuse(max_age: Duration) -> Option<String> {
     let minutes = max_age.as_secs() / 60;
-    (!(1..=10_080).contains(&minutes) || max_age.as_secs() % 60 != 0)
+    (!(1..=10_080).contains(&minutes) || !max_age.as_secs().is_multiple_of(60))
         .then(|| format!("result reuse max age must be whole minutes between 1 and 10080, got {max_age:?}"))
 }
 

@@ -234,7 +234,7 @@ fn days_from_civil(y: u32, m: u32, d: u32) -> i64 {
 #[inline(always)]
 fn days_in_month(y: u32, m: u32) -> u32 {
     const DAYS: [u8; 13] = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    let leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0));
+    let leap = y.is_multiple_of(4) & (!y.is_multiple_of(100) | y.is_multiple_of(400));
     u32::from(DAYS[m as usize % 13]) + u32::from((m == 2) & leap)
 }
 
@@ -402,7 +402,7 @@ pub(crate) fn split_top(s: &str, sep: &str, brackets: &[u8]) -> Vec<String> {
     parts
 }
 
-pub(crate) fn inner<'a>(text: &'a str, open: char, close: char) -> Option<&'a str> {
+pub(crate) fn inner(text: &str, open: char, close: char) -> Option<&str> {
     text.trim().strip_prefix(open)?.strip_suffix(close)
 }
 

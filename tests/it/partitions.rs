@@ -165,7 +165,7 @@ async fn a_changed_object_fails_loudly() {
     body.resize(size - 1, b' ');
     body.push(b'\n');
     replace(p.uri().unwrap().to_owned(), body).await;
-    let e = conn.read_partition(p).await.err().expect("refused");
+    let e = conn.read_partition(p).await.expect_err("refused");
     assert!(matches!(&e, Error::Storage { message, .. } if message.contains("changed")), "{e:?}");
     // An UNLOAD data file, replaced by another Parquet file.
     let parts = conn.query("SELECT a FROM many_rows WHERE a < 10").unload(true).execute_partitions().await.unwrap();
@@ -173,7 +173,7 @@ async fn a_changed_object_fails_loudly() {
     let (bucket, key) = other.partitions[0].uri().unwrap().trim_start_matches("s3://").split_once('/').unwrap();
     let body = s3.get_object().bucket(bucket).key(key).send().await.unwrap().body.collect().await.unwrap().to_vec();
     replace(parts.partitions[0].uri().unwrap().to_owned(), body).await;
-    let e = conn.read_partition(&parts.partitions[0]).await.err().expect("refused");
+    let e = conn.read_partition(&parts.partitions[0]).await.expect_err("refused");
     assert!(matches!(&e, Error::Storage { message, .. } if message.contains("changed")), "{e:?}");
 }
 

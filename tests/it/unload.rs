@@ -157,7 +157,7 @@ async fn finished_unload(
 ) -> (athena_arrow::QueryHandle, Vec<(String, String)>, aws_sdk_s3::Client) {
     let handle = conn.query(sql).submit().await.unwrap();
     let info = handle.wait_info().await.unwrap();
-    let s3 = crate::s3_client(&conn);
+    let s3 = crate::s3_client(conn);
     let split = |uri: &str| {
         let (b, k) = uri.trim_start_matches("s3://").split_once('/').unwrap();
         (b.to_owned(), k.to_owned())

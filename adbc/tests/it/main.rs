@@ -323,7 +323,7 @@ fn cancel_from_another_thread_stops_the_query() {
     let uri = format!("athena://?region=us-east-1&s3_staging_dir=s3://athena-results/adbc/&endpoint_url={}", endpoint().url);
     let opts: Vec<(OptionDatabase, OptionValue)> =
         vec![(OptionDatabase::Uri, uri.into()), (OptionDatabase::Username, "test".into()), (OptionDatabase::Password, "test".into())];
-    let db = adbc_driver_athena::AthenaDriver::default().new_database_with_opts(opts).unwrap();
+    let db = adbc_driver_athena::AthenaDriver.new_database_with_opts(opts).unwrap();
     let mut conn = db.new_connection().unwrap();
     // With nothing running, a cancel does nothing, and leaves nothing behind for the next query.
     let mut idle = conn.new_statement().unwrap();

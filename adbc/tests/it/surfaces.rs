@@ -125,7 +125,7 @@ fn statuses_and_names_as_adbc_clients_expect_them() {
     assert_eq!(conn.get_option_string(OptionConnection::CurrentSchema).unwrap(), "default", "unchanged");
     let info: Vec<RecordBatch> = conn.get_info(Some([InfoCode::DriverArrowVersion].into())).unwrap().collect::<Result<_, _>>().unwrap();
     let union = info[0].column(1).as_union();
-    let version = union.child(0).as_string::<i32>().value(union.value_offset(0) as usize).to_owned();
+    let version = union.child(0).as_string::<i32>().value(union.value_offset(0)).to_owned();
     let parts: Vec<&str> = version.strip_prefix('v').expect("vMAJOR.MINOR.PATCH").split('.').collect();
     assert!(parts.len() == 3 && parts.iter().all(|p| p.parse::<u32>().is_ok()), "{version}");
 }

@@ -221,7 +221,7 @@ impl Storage {
         if let Some(latency) = realism.latency() {
             tokio::time::sleep(latency).await;
         }
-        let cut_at = realism.roll(realism.fault_cut_rate).then(|| len / 2);
+        let cut_at = realism.roll(realism.fault_cut_rate).then_some(len / 2);
         let body = chunk_stream(data, realism, cut_at);
         let output = GetObjectOutput {
             body: Some(StreamingBlob::wrap(body)),
@@ -266,7 +266,7 @@ pub(crate) fn chunk_stream(
             let piece = rest.split_to(take);
             let sent = sent + take;
             if let Some(bps) = realism.bandwidth_bytes_per_sec() {
-                let due = started + Duration::from_secs_f64(sent as f64 / bps as f64);
+                let due = started + Duration::from_secs_f64(sent as f64 / bps);
                 tokio::time::sleep_until(due).await;
             }
             Some((Ok(piece), (rest, sent)))

@@ -102,8 +102,7 @@ async fn raw(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) ->
         .interceptor(raw)
         .send()
         .await;
-    let answer = answer.lock().unwrap().clone();
-    answer
+    answer.lock().unwrap().clone()
 }
 
 /// A DuckDB query that succeeded, its results managed (the Arrow stream is offered).

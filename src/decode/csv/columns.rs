@@ -47,7 +47,7 @@ impl Bits {
     fn append(&mut self, bit: bool) {
         self.last |= u64::from(bit) << (self.len % 64);
         self.len += 1;
-        if self.len % 64 == 0 {
+        if self.len.is_multiple_of(64) {
             self.words.push(std::mem::take(&mut self.last));
         }
     }
@@ -69,7 +69,7 @@ impl Bits {
         let mut words = std::mem::replace(&mut self.words, Vec::with_capacity(rows.div_ceil(64)));
         let len = std::mem::take(&mut self.len);
         let last = std::mem::take(&mut self.last);
-        if len % 64 != 0 {
+        if !len.is_multiple_of(64) {
             words.push(last);
         }
         BooleanBuffer::new(Buffer::from_vec(words), 0, len)

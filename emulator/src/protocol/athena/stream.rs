@@ -78,7 +78,7 @@ impl Athena {
             tokio::time::sleep(latency).await;
         }
         let len = slice.len();
-        let cut_at = self.realism.roll(self.realism.fault_cut_rate).then(|| len / 2);
+        let cut_at = self.realism.roll(self.realism.fault_cut_rate).then_some(len / 2);
         let body = crate::protocol::s3::chunk_stream(slice, self.realism.clone(), cut_at);
         let mut resp = Response::builder()
             .status(if partial { 206 } else { 200 })

@@ -27,10 +27,7 @@ pub fn parse(sql: &str) -> Option<Result<HiveStatement, SyntaxError>> {
     let result = match (w(0), w(1), w(2)) {
         ("create", "external", "table") => p.create_table(),
         ("create", "table", _) if !is_ctas(&p.t) => p.create_table(),
-        ("alter", "table", _) => match p.alter_table() {
-            Some(r) => r,
-            None => return None,
-        },
+        ("alter", "table", _) => p.alter_table()?,
         ("msck", "repair", "table") => {
             p.i = 3;
             p.table_name().map(|table| HiveStatement::MsckRepair { table })
