@@ -222,6 +222,7 @@ fn plain(value: &[u8], tail: Option<&[u8; 16]>) -> Option<Plain> {
 }
 
 /// One column of the batch being decoded.
+#[repr(u8)]
 enum Column {
     /// varchar and char: doubled quotes made one as they are stored.
     Utf8(Texts),

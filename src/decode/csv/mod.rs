@@ -22,17 +22,6 @@ pub use boundary::{Grammar, Resync, Start, count_quotes, first_boundary, last_bo
 use columns::Columns;
 use split::{Fields, split};
 
-/// The longest prefix of `buf` that is UTF-8: a character cut at the end of a piece waits for
-/// the next one (not at the end of input, `last`). UTF-8 is checked once per piece; fields are
-/// then cut at ASCII delimiters, which are always character boundaries.
-fn utf8_prefix(buf: &[u8], last: bool) -> Result<&str> {
-    match std::str::from_utf8(buf) {
-        Ok(text) => Ok(text),
-        Err(e) if !last && e.error_len().is_none() => Ok(std::str::from_utf8(&buf[..e.valid_up_to()]).expect("valid prefix")),
-        Err(e) => Err(Error::decode(format!("result CSV is not UTF-8: {e}"))),
-    }
-}
-
 fn truncated(rest: usize) -> Error {
     Error::decode(format!("result CSV is truncated: {rest} bytes after the last complete record"))
 }
@@ -56,7 +45,7 @@ impl Fields<'_> for Count {
 /// converted: the splitter's share of decoding.
 pub fn count_records(buf: &[u8]) -> Result<usize> {
     let mut count = Count(0);
-    split(utf8_prefix(buf, true)?, &mut count)?;
+    split(buf, &mut count)?;
     Ok(count.0)
 }
 
@@ -85,8 +74,7 @@ impl<'a, F: FnMut(&[Option<Cow<'_, str>>]) -> Result<()>> Fields<'a> for Records
 /// fields (None = NULL). Returns the bytes consumed: a trailing partial record is left for the
 /// next call (with more bytes appended); at the end of input (`last`) it is an error.
 pub fn split_records(buf: &[u8], last: bool, on_record: impl FnMut(&[Option<Cow<'_, str>>]) -> Result<()>) -> Result<usize> {
-    let text = utf8_prefix(buf, last)?;
-    let pos = split(text, &mut Records { values: Vec::new(), on_record, stop: false })?;
+    let pos = split(buf, &mut Records { values: Vec::new(), on_record, stop: false })?;
     if last && pos < buf.len() {
         return Err(truncated(buf.len() - pos));
     }
@@ -171,7 +159,7 @@ impl CsvDecoder {
     /// Decodes the complete records of `buf` into `batches`, returning the bytes consumed: each
     /// field goes into its column as the splitter finds it; a full batch is flushed.
     fn split(&mut self, buf: &[u8], last: bool, batches: &mut Vec<RecordBatch>) -> Result<usize> {
-        let text = utf8_prefix(buf, last)?;
+        let text = buf;
         let mut pos = 0;
         if !self.header_seen {
             let mut names = Vec::new();
@@ -389,6 +377,64 @@ mod tests {
                 }).unwrap();
                 prop_assert_eq!(used, csv.len());
                 prop_assert_eq!(&got[1..], &records[..]);
+            }
+
+            /// UTF-8 is checked as the records are split: records of multi-byte text with one
+            /// byte replaced (by a byte above 0x7F, which is never a delimiter or a quote, so
+            /// the records stay whole) are refused exactly when the bytes are not UTF-8, with
+            /// the message naming it, whether split whole or decoded in two pieces cut anywhere
+            /// (inside a character too); valid ones give their values back.
+            #[test]
+            fn records_are_refused_exactly_when_not_utf8(
+                records in proptest::collection::vec(
+                    proptest::collection::vec(proptest::option::of("[a\",é€😀]{0,40}"), 3), 1..20),
+                lead in 0usize..64,
+                at in any::<proptest::sample::Index>(),
+                byte in 0x80u8..=0xFF,
+                corrupt in any::<bool>(),
+                cut in any::<proptest::sample::Index>(),
+            ) {
+                // A first column name of `lead` bytes shifts everything else against the blocks.
+                let names = [format!("c{}", "x".repeat(lead)), "c1".into(), "c2".into()];
+                let header: Vec<Option<String>> = names.iter().cloned().map(Some).collect();
+                let mut bytes = crate::decode::csv::written(&[vec![header], records.clone()].concat()).into_bytes();
+                // A byte of a value's text (not a quote, comma or newline).
+                let text_bytes: Vec<usize> = (0..bytes.len()).filter(|&i| !b"\",\n".contains(&bytes[i])).collect();
+                if corrupt && !text_bytes.is_empty() {
+                    bytes[text_bytes[at.index(text_bytes.len())]] = byte;
+                }
+                let valid = std::str::from_utf8(&bytes).is_ok();
+                let mut got = Vec::new();
+                let whole = split_records(&bytes, true, |f| {
+                    got.push(f.iter().map(|v| v.as_deref().map(str::to_owned)).collect::<Vec<_>>());
+                    Ok(())
+                });
+                match whole {
+                    Ok(used) => {
+                        prop_assert!(valid, "invalid UTF-8 accepted");
+                        prop_assert_eq!(used, bytes.len());
+                        if !corrupt {
+                            prop_assert_eq!(&got[1..], &records[..]);
+                        }
+                    }
+                    Err(e) => {
+                        prop_assert!(!valid, "valid UTF-8 refused: {}", e);
+                        prop_assert!(e.to_string().contains("not UTF-8"), "{}", e);
+                    }
+                }
+                // Decoded in two pieces: the same verdict (a corrupted header is refused too).
+                let columns: Vec<ColumnInfo> =
+                    names.iter().map(|n| ColumnInfo { name: n.clone(), type_name: "varchar".into(), precision: 0, scale: 0 }).collect();
+                let mut d = CsvDecoder::new(arrow_schema(&columns, None).unwrap()).unwrap();
+                let cut = cut.index(bytes.len() + 1);
+                let pieced = d.feed(&bytes[..cut], false).and_then(|mut a| { a.extend(d.feed(&bytes[cut..], true)?); Ok(a) });
+                match pieced {
+                    Ok(batches) => {
+                        prop_assert!(valid, "invalid UTF-8 decoded");
+                        prop_assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), records.len());
+                    }
+                    Err(e) => prop_assert!(!valid || corrupt, "valid records refused: {}", e),
+                }
             }
 
             #[test]

@@ -1,9 +1,14 @@
 //! The record splitter: complete records at the front of a buffer, their fields handed to a
 //! [`Fields`] sink as they are found, 64 bytes at a time. Each block gives bitmasks of its `"`,
-//! `,` and `\n` bytes (SSE2 on x86_64, a plain loop elsewhere); the prefix XOR of the quote mask
-//! marks the bytes inside quotes, so the delimiters outside quotes (field ends) are found without
-//! looking at the bytes between them. A value's doubled quotes are left for the sink, which looks
-//! for them only in text.
+//! `,` and `\n` bytes and of its bytes above 0x7F (SSE2 on x86_64, a plain loop elsewhere); the
+//! prefix XOR of the quote mask marks the bytes inside quotes, so the delimiters outside quotes
+//! (field ends) are found without looking at the bytes between them. A value's doubled quotes are
+//! left for the sink, which looks for them only in text.
+//!
+//! UTF-8 is checked in the same pass: a value in blocks without a byte above 0x7F is ASCII; only
+//! a value touching a block with one is validated (every byte of a record is in a value or is an ASCII delimiter,
+//! so the records handed over are valid UTF-8 exactly when their values are). A character cut
+//! at the end of a piece lies in the field the piece ends in, which is not handed over.
 
 use crate::error::{Error, Result};
 
@@ -21,19 +26,21 @@ pub(crate) trait Fields<'a> {
     fn end(&mut self, fields: usize) -> Result<bool>;
 }
 
-/// Bit `i` set where byte `i` of a 64-byte block is `"`, `,` or `\n`.
+/// Bit `i` set where byte `i` of a 64-byte block is `"`, `,` or `\n`, or above 0x7F (`high`:
+/// not ASCII).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Masks {
     quote: u64,
     comma: u64,
     newline: u64,
+    high: u64,
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn masks(block: &[u8; 64]) -> Masks {
     use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
-    let mut m = Masks { quote: 0, comma: 0, newline: 0 };
+    let mut m = Masks { quote: 0, comma: 0, newline: 0, high: 0 };
     // SAFETY: SSE2 is part of the x86_64 baseline; each unaligned load reads 16 bytes that lie
     // inside `block` (offsets 0, 16, 32, 48 of 64).
     unsafe {
@@ -44,6 +51,7 @@ fn masks(block: &[u8; 64]) -> Masks {
             m.quote |= bits(_mm_cmpeq_epi8(v, q));
             m.comma |= bits(_mm_cmpeq_epi8(v, c));
             m.newline |= bits(_mm_cmpeq_epi8(v, n));
+            m.high |= bits(v);
         }
     }
     m
@@ -52,11 +60,12 @@ fn masks(block: &[u8; 64]) -> Masks {
 #[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
 fn masks_plain(block: &[u8; 64]) -> Masks {
-    let mut m = Masks { quote: 0, comma: 0, newline: 0 };
+    let mut m = Masks { quote: 0, comma: 0, newline: 0, high: 0 };
     for (i, &b) in block.iter().enumerate() {
         m.quote |= u64::from(b == b'"') << i;
         m.comma |= u64::from(b == b',') << i;
         m.newline |= u64::from(b == b'\n') << i;
+        m.high |= u64::from(b > 0x7F) << i;
     }
     m
 }
@@ -83,14 +92,27 @@ fn malformed(what: &str, at: usize) -> Error {
     Error::decode(format!("malformed result CSV: {what} at byte {at}"))
 }
 
+/// `bytes` (a value starting at byte `at`) as text: `ascii` when none of its bytes is above
+/// 0x7F, else validated.
+#[inline(always)]
+fn text(bytes: &[u8], ascii: bool, at: usize) -> Result<&str> {
+    if ascii {
+        // SAFETY: bytes up to 0x7F are ASCII, which is UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    std::str::from_utf8(bytes).map_err(|e| Error::decode(format!("result CSV is not UTF-8: {e} (from byte {at})")))
+}
+
 /// Splits the complete records at the front of `text` (which starts at a record's start) into
 /// `sink`, until the sink stops or no complete record is left; returns the bytes the records
 /// handed over take. The fields of a record cut at the end of `text` have been handed to the sink
-/// too (without its [`Fields::end`]): the sink drops them.
+/// too (without its [`Fields::end`]): the sink drops them. The field `text` ends in (no
+/// delimiter after it) is not handed over: a piece may end inside it, or inside a character.
 ///
 /// # Errors
-/// [`Error::Decode`] when a quoted value is followed by anything but `,` or `\n`; the sink's own.
-pub(crate) fn split<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> {
+/// [`Error::Decode`] when a quoted value is followed by anything but `,` or `\n`, or a value is
+/// not UTF-8; the sink's own.
+pub(crate) fn split<'a>(text: &'a [u8], sink: &mut impl Fields<'a>) -> Result<usize> {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;
@@ -110,7 +132,7 @@ pub(crate) fn split<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usi
 /// most x86_64 CPUs since 2013-2015).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,bmi1,bmi2,lzcnt,popcnt")]
-fn split_v3<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> {
+fn split_v3<'a>(text: &'a [u8], sink: &mut impl Fields<'a>) -> Result<usize> {
     split_blocks(text, sink)
 }
 
@@ -118,13 +140,12 @@ fn split_v3<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> {
 /// 2008 has it, but the baseline target does not assume it).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "popcnt")]
-fn split_popcnt<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> {
+fn split_popcnt<'a>(text: &'a [u8], sink: &mut impl Fields<'a>) -> Result<usize> {
     split_blocks(text, sink)
 }
 
 #[inline(always)]
-fn split_blocks<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> {
-    let buf = text.as_bytes();
+fn split_blocks<'a>(buf: &'a [u8], sink: &mut impl Fields<'a>) -> Result<usize> {
     let mut pos = 0; // the end of the last complete record
     let mut field_start = 0;
     // Quotes before the block, and before the field being split.
@@ -132,6 +153,8 @@ fn split_blocks<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> 
     // The field of the current record that comes next (kept here, in a register).
     let mut index = 0;
     let mut inside = 0u64; // all ones when the previous block ended inside quotes
+    // The end of the last block with a byte above 0x7F (0: none yet).
+    let mut high_end = 0;
     let mut base = 0;
     let mut padded;
     while base < buf.len() {
@@ -145,25 +168,32 @@ fn split_blocks<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> 
             }
         };
         let m = masks(block);
+        if m.high != 0 {
+            // Every field with a byte in this block is validated.
+            high_end = base + 64;
+        }
         let quoted = prefix_xor(m.quote) ^ inside;
         let mut ends = (m.comma | m.newline) & !quoted;
         while ends != 0 {
             let bit = ends.trailing_zeros();
             ends &= ends - 1;
             let at = base + bit as usize;
-            // SAFETY (the three slices): `,`, `\n` and `"` are ASCII, so every field bound (the
-            // byte after a delimiter, a delimiter, a quote) is a character boundary of `text`, and
-            // field_start <= at <= buf.len() (checked below for the quoted case).
             let quotes = quotes_before + u64::from((m.quote & ((1u64 << bit) - 1)).count_ones());
+            let ascii = high_end <= field_start;
+            // SAFETY (the reads and slices below): a delimiter found is a byte of `buf` (the
+            // padding of a last short block holds none), so field_start < at < buf.len() when
+            // the field is not empty; for a quoted value at - field_start >= 2 (checked).
             let (value, held, end) = if at == field_start {
                 (None, false, at)
-            } else if buf[field_start] == b'"' {
-                if buf[at - 1] != b'"' || at - field_start < 2 {
-                    return Err(malformed(&format!("{:?} after a quoted value", buf[at - 1] as char), at - 1));
+            } else if unsafe { *buf.get_unchecked(field_start) } == b'"' {
+                let last = unsafe { *buf.get_unchecked(at - 1) };
+                if last != b'"' || at - field_start < 2 {
+                    return Err(malformed(&format!("{:?} after a quoted value", last as char), at - 1));
                 }
-                (Some(unsafe { text.get_unchecked(field_start + 1..at - 1) }), quotes - field_quotes > 2, at - 1)
+                let bytes = unsafe { buf.get_unchecked(field_start + 1..at - 1) };
+                (Some(text(bytes, ascii, field_start + 1)?), quotes - field_quotes > 2, at - 1)
             } else {
-                (Some(unsafe { text.get_unchecked(field_start..at) }), quotes != field_quotes, at)
+                (Some(text(unsafe { buf.get_unchecked(field_start..at) }, ascii, field_start)?), quotes != field_quotes, at)
             };
             let tail = end.checked_sub(16).and_then(|from| buf.get(from..end).and_then(|t| <&[u8; 16]>::try_from(t).ok()));
             sink.field(index, value, held, tail)?;
@@ -180,6 +210,7 @@ fn split_blocks<'a>(text: &'a str, sink: &mut impl Fields<'a>) -> Result<usize> 
         }
         inside = 0u64.wrapping_sub(quoted >> 63);
         quotes_before += u64::from(m.quote.count_ones());
+
         base += 64;
     }
     Ok(pos)
