@@ -218,25 +218,60 @@ fn digits(b: &[u8]) -> Option<u32> {
 /// days_from_civil in unsigned arithmetic: the year is shifted by 400 so that no division
 /// rounds towards zero, and divisions by constants become multiplications).
 #[inline(always)]
-fn days_from_civil(y: u32, m: u32, d: u32) -> i64 {
-    let y = y + 400 - u32::from(m <= 2);
+const fn days_from_civil(y: u32, m: u32, d: u32) -> i64 {
+    let y = y + 400 - (m <= 2) as u32;
     let era = y / 400;
     let yoe = y - era * 400;
     let mp = if m > 2 { m - 3 } else { m + 9 };
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    i64::from(era) * 146_097 + i64::from(doe) - 719_468 - 146_097
+    era as i64 * 146_097 + doe as i64 - 719_468 - 146_097
 }
 
-/// Days in month `m` (1 to 12) of year `y`: a table and the leap day, without a branch on the
-/// month (which varies row by row). Against a `match` on the month, the csv_decode date column
-/// read at 791-811 instead of 630-702 MB/s (alternating runs, 2026-12-07).
+const fn is_leap(y: u32) -> bool {
+    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+}
+
+/// Days in each month of a common year, and days before it; 16 entries, so that any month
+/// indexes them after a mask (no bounds check).
+const DAYS_IN: [u8; 16] = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0, 0, 0];
+const DAYS_BEFORE: [u16; 16] = [0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 0, 0, 0];
+
+/// The first year of [`YEARS`].
+const FIRST_YEAR: u32 = 1900;
+
+/// For the 256 years from 1900 (where nearly every date of a result lies): the days from
+/// 1970-01-01 to the year's 1 January, times two, plus one in a leap year: one load instead of
+/// the era arithmetic and the leap rule's three divisions.
+const YEARS: [i32; 256] = {
+    let mut t = [0i32; 256];
+    let mut k = 0;
+    while k < 256 {
+        let y = FIRST_YEAR + k as u32;
+        t[k] = days_from_civil(y, 1, 1) as i32 * 2 + is_leap(y) as i32;
+        k += 1;
+    }
+    t
+};
+
+/// Days since 1970-01-01 of `y-m-d` (`y` in 0..=9999), or None when it is no date (month 1 to
+/// 12, day 1 to the month's length). Without a branch on the month (which varies row by row): a
+/// table of month lengths and the leap day (against a `match` on the month, the csv_decode date
+/// column read at 791-811 instead of 630-702 MB/s, alternating runs, 2026-12-07).
 #[inline(always)]
-fn days_in_month(y: u32, m: u32) -> u32 {
-    // 16 entries, so that any month indexes it after a mask (no division, no bounds check).
-    const DAYS: [u8; 16] = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0, 0, 0];
-    let leap = y.is_multiple_of(4) & (!y.is_multiple_of(100) | y.is_multiple_of(400));
-    u32::from(DAYS[(m & 15) as usize]) + u32::from((m == 2) & leap)
+fn date_days(y: u32, m: u32, d: u32) -> Option<i32> {
+    if !(1..=12).contains(&m) || d == 0 {
+        return None;
+    }
+    let (start, leap) = match YEARS.get(y.wrapping_sub(FIRST_YEAR) as usize) {
+        Some(&e) => (e >> 1, e & 1 == 1),
+        None => (days_from_civil(y, 1, 1) as i32, is_leap(y)),
+    };
+    let month = (m & 15) as usize;
+    if d > u32::from(DAYS_IN[month]) + u32::from((m == 2) & leap) {
+        return None;
+    }
+    Some(start + i32::from(DAYS_BEFORE[month]) + i32::from((m > 2) & leap) + d as i32 - 1)
 }
 
 /// `'0'` in every byte of a word.
@@ -278,11 +313,7 @@ pub(crate) fn fast_date(b: &[u8]) -> Option<i32> {
     }
     let p = digit_pairs(x);
     let lane = |k: u32| ((p >> (16 * k)) & 0xFF) as u32;
-    let (y, m, d) = (lane(0) * 100 + lane(1), lane(2), lane(3));
-    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
-        return None;
-    }
-    i32::try_from(days_from_civil(y, m, d)).ok()
+    date_days(lane(0) * 100 + lane(1), lane(2), lane(3))
 }
 
 /// `YYYY-MM-DD HH:MM:SS` with an optional fraction of 1 to 9 digits, as Athena writes
@@ -385,8 +416,13 @@ pub(crate) fn instant_in(secs: i64, nanos: u32, unit: TimeUnit) -> Result<i64, V
         if i64::from(nanos) % step != 0 {
             return Err(ValueError::FinerThanUnit(unit));
         }
-        let count = i128::from(secs) * i128::from(PER_SECOND) + i128::from(i64::from(nanos) / step);
-        i64::try_from(count).map_err(|_| ValueError::OutOfRange(unit))
+        let frac = i64::from(nanos) / step;
+        // In i64 (an i128 product costs three multiplications); an overflow is looked at again in
+        // i128, where a sum just inside the range (the smallest nanosecond instant) still fits.
+        match secs.checked_mul(PER_SECOND).and_then(|c| c.checked_add(frac)) {
+            Some(count) => Ok(count),
+            None => i64::try_from(i128::from(secs) * i128::from(PER_SECOND) + i128::from(frac)).map_err(|_| ValueError::OutOfRange(unit)),
+        }
     }
     match unit {
         TimeUnit::Second => count::<1>(secs, nanos, unit),
@@ -519,6 +555,22 @@ mod tests {
         }
     }
 
+    /// Every month and day number of the years around the table's edges and across it (each
+    /// year of the table, and the computed years beside it): a date exactly when chrono has
+    /// one, the same day.
+    #[test]
+    fn date_days_agree_with_chrono_on_every_day() {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        for y in (0..=9999u32).filter(|y| (1890..=2170).contains(y) || y % 97 == 0) {
+            for m in 0..=16 {
+                for d in 0..=32 {
+                    let want = NaiveDate::from_ymd_opt(y as i32, m, d).map(|t| (t - epoch).num_days() as i32);
+                    assert_eq!(date_days(y, m, d), want, "{y}-{m}-{d}");
+                }
+            }
+        }
+    }
+
     mod digit_arithmetic {
         use proptest::prelude::*;
 
@@ -637,7 +689,7 @@ mod tests {
             /// the same way (what they refuse goes to chrono, which reads or refuses it).
             #[test]
             fn word_readers_agree_with_chrono(
-                days in -719_162i64..2_932_897,
+                days in prop_oneof![-719_162i64..2_932_897, -25_567i64..68_000],
                 secs in 0u32..86_400,
                 nanos in 0u32..1_000_000_000,
                 digits in 0usize..10,
