@@ -17,7 +17,7 @@ use arrow::datatypes::{
     DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, Schema, SchemaRef, TimeUnit,
 };
 
-use crate::decode::csv::split::Fields;
+use crate::decode::csv::split::{Fields, Tail};
 use crate::decode::parse::{
     ValueError, fast_date, naive_timestamp_in, parse_bool, parse_date, parse_decimal, parse_fast_float, parse_int, timestamp_fast,
 };
@@ -217,8 +217,8 @@ fn too_long() -> ValueError {
 /// A short number's parts read from the 16 bytes that end where it ends, when they are at hand
 /// and the CPU reads them in one go; else None (the slice parsers read it).
 #[inline(always)]
-fn plain(value: &[u8], tail: Option<&[u8; 16]>) -> Option<Plain> {
-    Plain::read(tail?, value.len())
+fn plain(value: &[u8], tail: Tail<'_>) -> Option<Plain> {
+    Plain::read(tail.get()?, value.len())
 }
 
 /// One column of the batch being decoded.
@@ -270,7 +270,7 @@ impl Column {
     /// Appends `v`; `quotes`: whether it holds a quote (only text can, as `""`); `tail`: the 16
     /// bytes of text that end where it ends (see [`Fields::field`]).
     #[inline(always)]
-    fn push(&mut self, v: Option<&str>, quotes: bool, tail: Option<&[u8; 16]>) -> Result<(), ValueError> {
+    fn push(&mut self, v: Option<&str>, quotes: bool, tail: Tail<'_>) -> Result<(), ValueError> {
         // A value of the type's common shape by its `fast` parser (None otherwise, in registers),
         // else by the full parser, which reads the other shapes or says why it cannot.
         macro_rules! fast {
@@ -448,7 +448,7 @@ impl Columns {
 
 impl<'a> Fields<'a> for Columns {
     #[inline(always)]
-    fn field(&mut self, index: usize, value: Option<&'a str>, quotes: bool, tail: Option<&'a [u8; 16]>) -> Result<()> {
+    fn field(&mut self, index: usize, value: Option<&'a str>, quotes: bool, tail: Tail<'a>) -> Result<()> {
         // Fields beyond the schema's are not stored: the record's end reports them.
         if let Some(column) = self.columns.get_mut(index)
             && let Err(e) = column.push(value, quotes, tail)

@@ -20,7 +20,7 @@ mod split;
 
 pub use boundary::{Grammar, Resync, Start, count_quotes, first_boundary, last_boundary, record_cuts, resync, resync_in, start_in};
 use columns::Columns;
-use split::{Fields, split};
+use split::{Fields, Tail, split};
 
 fn truncated(rest: usize) -> Error {
     Error::decode(format!("result CSV is truncated: {rest} bytes after the last complete record"))
@@ -30,7 +30,7 @@ fn truncated(rest: usize) -> Error {
 struct Count(usize);
 
 impl Fields<'_> for Count {
-    fn field(&mut self, _: usize, _: Option<&str>, _: bool, _: Option<&[u8; 16]>) -> Result<()> {
+    fn field(&mut self, _: usize, _: Option<&str>, _: bool, _: Tail<'_>) -> Result<()> {
         Ok(())
     }
 
@@ -57,7 +57,7 @@ struct Records<'a, F> {
 }
 
 impl<'a, F: FnMut(&[Option<Cow<'_, str>>]) -> Result<()>> Fields<'a> for Records<'a, F> {
-    fn field(&mut self, _: usize, value: Option<&'a str>, quotes: bool, _: Option<&'a [u8; 16]>) -> Result<()> {
+    fn field(&mut self, _: usize, value: Option<&'a str>, quotes: bool, _: Tail<'a>) -> Result<()> {
         self.values.push(value.map(|v| if quotes { Cow::Owned(v.replace("\"\"", "\"")) } else { Cow::Borrowed(v) }));
         Ok(())
     }

@@ -18,12 +18,28 @@ use crate::error::{Error, Result};
 pub(crate) trait Fields<'a> {
     /// Field `index` of its record (from 0); `quotes`: whether the value holds a quote (the
     /// splitter counts them from its masks, so text need not be searched for `""`); `tail`: the
-    /// 16 bytes of the text that end where the value ends (None when it ends in the first 16),
-    /// from which a short number is read in one load
-    /// ([`Plain`](crate::decode::shapes::Plain)).
-    fn field(&mut self, index: usize, value: Option<&'a str>, quotes: bool, tail: Option<&'a [u8; 16]>) -> Result<()>;
+    /// 16 bytes of the text that end where the value ends, from which a short number is read in
+    /// one load ([`Plain`](crate::decode::shapes::Plain)).
+    fn field(&mut self, index: usize, value: Option<&'a str>, quotes: bool, tail: Tail<'a>) -> Result<()>;
     /// The end of a record of `fields` fields; `true` stops the splitter after it.
     fn end(&mut self, fields: usize) -> Result<bool>;
+}
+
+/// The 16 bytes of text that end where a value ends, found only when asked for (by the
+/// columns of numbers): the text and the value's end, which the splitter holds anyway.
+#[derive(Clone, Copy)]
+pub(crate) struct Tail<'a> {
+    text: &'a [u8],
+    end: usize,
+}
+
+impl<'a> Tail<'a> {
+    /// The 16 bytes; None when the value ends in the text's first 16.
+    #[inline(always)]
+    pub(crate) fn get(self) -> Option<&'a [u8; 16]> {
+        let from = self.end.checked_sub(16)?;
+        self.text.get(from..self.end)?.try_into().ok()
+    }
 }
 
 /// Bit `i` set where byte `i` of a 64-byte block is `"`, `,` or `\n`, or above 0x7F (`high`:
@@ -195,8 +211,7 @@ fn split_blocks<'a>(buf: &'a [u8], sink: &mut impl Fields<'a>) -> Result<usize> 
             } else {
                 (Some(text(unsafe { buf.get_unchecked(field_start..at) }, ascii, field_start)?), quotes != field_quotes, at)
             };
-            let tail = end.checked_sub(16).and_then(|from| buf.get(from..end).and_then(|t| <&[u8; 16]>::try_from(t).ok()));
-            sink.field(index, value, held, tail)?;
+            sink.field(index, value, held, Tail { text: buf, end })?;
             index += 1;
             field_start = at + 1;
             field_quotes = quotes;
