@@ -487,7 +487,7 @@ impl ConnectionBuilder {
     }
 
     /// How result files are read from S3 (default [`FetchConfig::default`]: CSV in 4 MiB ranges,
-    /// 8 per core in flight (8 to 32); UNLOAD files under a budget of 48 MiB per core in flight,
+    /// 16 per core in flight (16 to 32); UNLOAD files under a budget of 48 MiB per core in flight,
     /// 16 MiB per core of decoded batches buffered).
     pub fn with_fetch(mut self, fetch: FetchConfig) -> Self {
         if fetch.chunk_size == 0

@@ -63,11 +63,13 @@ pub struct FetchConfig {
     /// (peak heap while streaming 83-92 MB against 123-167 MB;
     /// `benches/results/fast_path-s3shape-2026-12-07-*`).
     pub chunk_size: u64,
-    /// Ranged GETs of a result CSV in flight at once (and of a DuckDB result stream). Default 8
-    /// per core, 8 to 32: a core decodes 0.65-0.8 GB/s of CSV, and at S3's shape (30 ms first
-    /// byte, 80 MB/s) a 4 MiB GET averages 51 MB/s, its first-byte wait counted; data in flight is bounded by
-    /// `chunk_size * concurrency`. (On 2 cores, 16 read a 534 MB result CSV at S3's shape in
-    /// 0.86-1.16 s against 1.37 s with 8; 2026-12-07.)
+    /// Ranged GETs of a result CSV in flight at once (and of a DuckDB result stream). Default 16
+    /// per core, 16 to 32: a core decodes about 1 GB/s of CSV, and at S3's shape (30 ms first
+    /// byte, 80 MB/s) a 4 MiB GET averages 51 MB/s, its first-byte wait counted; data in flight
+    /// is bounded by `chunk_size * concurrency` (128 MiB at 32). On 2 cores at S3's shape, 32
+    /// read a 534 MB result CSV in 0.685 s against 0.89-0.91 s with 16 (peak heap while
+    /// streaming 151 against 83 MB), and 16 in 0.86-1.16 s against 1.37 s with 8 when a core
+    /// decoded 0.65-0.8 GB/s (2026-12-07).
     pub concurrency: usize,
     /// Attempts per range when the body is cut or short (the SDK retries failed requests itself).
     /// Default 5.
@@ -101,7 +103,7 @@ impl Default for FetchConfig {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
         Self {
             chunk_size: 4 << 20,
-            concurrency: (8 * cores as usize).clamp(8, 32),
+            concurrency: (16 * cores as usize).clamp(16, 32),
             max_attempts: 5,
             stream_range_size: 8 << 20,
             unload_bytes_in_flight: (cores * (48 << 20)).max(96 << 20),
