@@ -197,6 +197,23 @@ async fn csv_and_api_sources_agree() {
     assert_eq!(rows, vec![vec![Value::String("multi\nline".into()), Value::String("\"q\", '".into())]]);
 }
 
+/// The later ranges of a result CSV start once its first batch is decoded, or at once when the
+/// first range holds no whole record: a header and records longer than the first range (16
+/// bytes here) are read whole, not waited for forever.
+#[tokio::test]
+async fn a_first_record_longer_than_the_first_range_is_read() {
+    let csv = crate::builder()
+        .with_result_source(ResultSource::S3)
+        .with_fetch(FetchConfig { chunk_size: 16, concurrency: 4, max_attempts: 5, ..FetchConfig::default() })
+        .build()
+        .await
+        .unwrap();
+    let sql = "SELECT rpad('x', 500, 'y') AS long_value, n FROM (VALUES (1), (2)) AS t(n) ORDER BY n";
+    let (_, rows) = tokio::time::timeout(Duration::from_secs(60), all_rows(&csv, sql)).await.expect("read within a minute");
+    let long = format!("x{}", "y".repeat(499));
+    assert_eq!(rows, vec![vec![Value::String(long.clone()), Value::Integer(1)], vec![Value::String(long), Value::Integer(2)]]);
+}
+
 #[tokio::test]
 async fn csv_reads_survive_slowdowns_and_cut_connections() {
     let emulator = crate::start_emulator(athena_emulator::Emulator::builder().with_faults(0.3, 0.3, 0.0));
