@@ -113,6 +113,13 @@ pub const SETTINGS: &[Setting] = &[
         .per_query(),
     setting("query_timeout_seconds", ValueKind::Seconds, "none", "stop a query running longer than this").per_query(),
     setting("csv_partition_bytes", ValueKind::Count, "67108864 (64 MiB)", "bytes of a result CSV per partition (0: one partition)"),
+    setting(
+        "fetch_concurrency",
+        ValueKind::Count,
+        "16 per core, 16 to 32",
+        "ranged GETs of a result CSV (or a DuckDB result stream) in flight at once (1 and up; fewer hold less memory)",
+    ),
+    setting("fetch_range_bytes", ValueKind::Count, "4194304 (4 MiB)", "bytes per ranged GET of a result CSV (1 and up)"),
     setting("encryption_option", ValueKind::Choice(ENCRYPTION_OPTIONS), "none (the workgroup's)", "encryption of the result files Athena writes")
         .pyathena("encryption_option"),
     setting("kms_key", ValueKind::Text, "none", "KMS key (ARN, id or alias) of SSE_KMS or CSE_KMS").pyathena("kms_key"),
@@ -342,6 +349,18 @@ impl ConnectionBuilder {
                 self.settings.fetch.csv_partition_bytes = n;
                 self
             }
+            (key @ ("fetch_concurrency" | "fetch_range_bytes"), Parsed::Count(0)) => {
+                self.errors.push(format!("option {key} takes a whole number of 1 and up, got 0"));
+                self
+            }
+            ("fetch_concurrency", Parsed::Count(n)) => {
+                let fetch = crate::FetchConfig { concurrency: usize::try_from(n).unwrap_or(usize::MAX), ..self.settings.fetch };
+                self.with_fetch(fetch)
+            }
+            ("fetch_range_bytes", Parsed::Count(n)) => {
+                let fetch = crate::FetchConfig { chunk_size: n, ..self.settings.fetch };
+                self.with_fetch(fetch)
+            }
             ("duration_seconds", Parsed::Count(n)) => match u32::try_from(n) {
                 Ok(n) => self.with_duration_seconds(n),
                 Err(_) => {
@@ -451,5 +470,12 @@ mod tests {
         assert_eq!(off.settings.result_reuse, None);
         let reuse = ConnectionBuilder::new().with_option("result_reuse_minutes", "20000");
         assert_eq!(reuse.errors, ["result reuse max age must be whole minutes between 1 and 10080, got 1200000s"]);
+        let fetch = ConnectionBuilder::new().with_option("fetch_concurrency", "4").with_option("fetch_range_bytes", "1048576");
+        assert!(fetch.errors.is_empty(), "{:?}", fetch.errors);
+        assert_eq!((fetch.settings.fetch.concurrency, fetch.settings.fetch.chunk_size), (4, 1 << 20));
+        assert_eq!(fetch.settings.fetch.csv_partition_bytes, crate::FetchConfig::default().csv_partition_bytes, "the rest kept");
+        let zero = ConnectionBuilder::new().with_option("fetch_concurrency", "0");
+        assert_eq!(zero.errors, ["option fetch_concurrency takes a whole number of 1 and up, got 0"]);
+        assert_eq!(zero.settings.fetch, crate::FetchConfig::default(), "a refused value changes nothing");
     }
 }
