@@ -199,15 +199,12 @@ async fn csv_and_api_sources_agree() {
 
 /// The later ranges of a result CSV start once its first batch is decoded, or at once when the
 /// first range holds no whole record: a header and records longer than the first range (16
-/// bytes here) are read whole, not waited for forever.
+/// bytes here, set by the options a Python or ADBC user has) are read whole, not waited for
+/// forever.
 #[tokio::test]
 async fn a_first_record_longer_than_the_first_range_is_read() {
-    let csv = crate::builder()
-        .with_result_source(ResultSource::S3)
-        .with_fetch(FetchConfig { chunk_size: 16, concurrency: 4, max_attempts: 5, ..FetchConfig::default() })
-        .build()
-        .await
-        .unwrap();
+    let builder = crate::builder().with_result_source(ResultSource::S3);
+    let csv = builder.with_option("fetch_range_bytes", "16").with_option("fetch_concurrency", "4").build().await.unwrap();
     let sql = "SELECT rpad('x', 500, 'y') AS long_value, n FROM (VALUES (1), (2)) AS t(n) ORDER BY n";
     let (_, rows) = tokio::time::timeout(Duration::from_secs(60), all_rows(&csv, sql)).await.expect("read within a minute");
     let long = format!("x{}", "y".repeat(499));

@@ -159,12 +159,11 @@ impl CsvDecoder {
     /// Decodes the complete records of `buf` into `batches`, returning the bytes consumed: each
     /// field goes into its column as the splitter finds it; a full batch is flushed.
     fn split(&mut self, buf: &[u8], last: bool, batches: &mut Vec<RecordBatch>) -> Result<usize> {
-        let text = buf;
         let mut pos = 0;
         if !self.header_seen {
             let mut names = Vec::new();
             pos = split(
-                text,
+                buf,
                 &mut Records {
                     values: Vec::new(),
                     on_record: |f: &[Option<Cow<'_, str>>]| {
@@ -184,7 +183,7 @@ impl CsvDecoder {
             }
         }
         loop {
-            pos += split(&text[pos..], &mut self.columns)?;
+            pos += split(&buf[pos..], &mut self.columns)?;
             if !self.columns.is_full() {
                 break;
             }

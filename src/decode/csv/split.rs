@@ -6,9 +6,10 @@
 //! left for the sink, which looks for them only in text.
 //!
 //! UTF-8 is checked in the same pass: a value in blocks without a byte above 0x7F is ASCII; only
-//! a value touching a block with one is validated (every byte of a record is in a value or is an ASCII delimiter,
-//! so the records handed over are valid UTF-8 exactly when their values are). A character cut
-//! at the end of a piece lies in the field the piece ends in, which is not handed over.
+//! a value touching a block with one is validated (every byte of a record is in a value or is an
+//! ASCII delimiter, so the records handed over are valid UTF-8 exactly when their values are). A
+//! character cut at the end of a piece lies in the field the piece ends in, which is not handed
+//! over.
 
 use crate::error::{Error, Result};
 
@@ -225,7 +226,6 @@ fn split_blocks<'a>(buf: &'a [u8], sink: &mut impl Fields<'a>) -> Result<usize> 
         }
         inside = 0u64.wrapping_sub(quoted >> 63);
         quotes_before += u64::from(m.quote.count_ones());
-
         base += 64;
     }
     Ok(pos)
