@@ -120,6 +120,18 @@ pub const SETTINGS: &[Setting] = &[
         "ranged GETs of a result CSV (or a DuckDB result stream) in flight at once (1 and up; fewer hold less memory)",
     ),
     setting("fetch_range_bytes", ValueKind::Count, "4194304 (4 MiB)", "bytes per ranged GET of a result CSV (1 and up)"),
+    setting(
+        "fetch_unload_bytes",
+        ValueKind::Count,
+        "48 MiB per core, at least 96 MiB",
+        "bytes of UNLOAD files fetched and not yet decoded, across files (1 and up; less holds less memory, reads fewer files at once)",
+    ),
+    setting(
+        "fetch_decoded_bytes",
+        ValueKind::Count,
+        "16 MiB per core, at least 32 MiB",
+        "bytes of decoded UNLOAD batches waiting for the reader (1 and up)",
+    ),
     setting("encryption_option", ValueKind::Choice(ENCRYPTION_OPTIONS), "none (the workgroup's)", "encryption of the result files Athena writes")
         .pyathena("encryption_option"),
     setting("kms_key", ValueKind::Text, "none", "KMS key (ARN, id or alias) of SSE_KMS or CSE_KMS").pyathena("kms_key"),
@@ -349,7 +361,7 @@ impl ConnectionBuilder {
                 self.settings.fetch.csv_partition_bytes = n;
                 self
             }
-            (key @ ("fetch_concurrency" | "fetch_range_bytes"), Parsed::Count(0)) => {
+            (key @ ("fetch_concurrency" | "fetch_range_bytes" | "fetch_unload_bytes" | "fetch_decoded_bytes"), Parsed::Count(0)) => {
                 self.errors.push(format!("option {key} takes a whole number of 1 and up, got 0"));
                 self
             }
@@ -359,6 +371,14 @@ impl ConnectionBuilder {
             }
             ("fetch_range_bytes", Parsed::Count(n)) => {
                 let fetch = crate::FetchConfig { chunk_size: n, ..self.settings.fetch };
+                self.with_fetch(fetch)
+            }
+            ("fetch_unload_bytes", Parsed::Count(n)) => {
+                let fetch = crate::FetchConfig { unload_bytes_in_flight: n, ..self.settings.fetch };
+                self.with_fetch(fetch)
+            }
+            ("fetch_decoded_bytes", Parsed::Count(n)) => {
+                let fetch = crate::FetchConfig { decoded_bytes_buffered: n, ..self.settings.fetch };
                 self.with_fetch(fetch)
             }
             ("duration_seconds", Parsed::Count(n)) => match u32::try_from(n) {
@@ -470,12 +490,22 @@ mod tests {
         assert_eq!(off.settings.result_reuse, None);
         let reuse = ConnectionBuilder::new().with_option("result_reuse_minutes", "20000");
         assert_eq!(reuse.errors, ["result reuse max age must be whole minutes between 1 and 10080, got 1200000s"]);
-        let fetch = ConnectionBuilder::new().with_option("fetch_concurrency", "4").with_option("fetch_range_bytes", "1048576");
+        let fetch = ConnectionBuilder::new()
+            .with_option("fetch_concurrency", "4")
+            .with_option("fetch_range_bytes", "1048576")
+            .with_option("fetch_unload_bytes", "16777216")
+            .with_option("fetch_decoded_bytes", "8388608");
         assert!(fetch.errors.is_empty(), "{:?}", fetch.errors);
-        assert_eq!((fetch.settings.fetch.concurrency, fetch.settings.fetch.chunk_size), (4, 1 << 20));
+        let set = &fetch.settings.fetch;
+        assert_eq!(
+            (set.concurrency, set.chunk_size, set.unload_bytes_in_flight, set.decoded_bytes_buffered),
+            (4, 1 << 20, 16 << 20, 8 << 20)
+        );
         assert_eq!(fetch.settings.fetch.csv_partition_bytes, crate::FetchConfig::default().csv_partition_bytes, "the rest kept");
         let zero = ConnectionBuilder::new().with_option("fetch_concurrency", "0");
         assert_eq!(zero.errors, ["option fetch_concurrency takes a whole number of 1 and up, got 0"]);
+        let zero_budget = ConnectionBuilder::new().with_option("fetch_unload_bytes", "0");
+        assert_eq!(zero_budget.errors, ["option fetch_unload_bytes takes a whole number of 1 and up, got 0"]);
         assert_eq!(zero.settings.fetch, crate::FetchConfig::default(), "a refused value changes nothing");
     }
 }
