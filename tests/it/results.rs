@@ -319,7 +319,8 @@ async fn results_are_read_without_head_requests() {
     let after = emulator.s3_requests();
     assert_eq!((after.head - before.head, after.get - before.get), (0, 1), "{before:?} -> {after:?}");
     // UNLOAD: files listed by DATA_MANIFEST (no GET of the manifest), each small file read by
-    // the one suffix GET that brings its footer.
+    // the one suffix GET that brings its footer (a result of one file: no GETs of its first
+    // bytes beside it).
     let before = emulator.s3_requests();
     let result = conn.query("SELECT a FROM many_rows").unload(true).execute().await.unwrap();
     let query_id = result.query_id().to_owned();

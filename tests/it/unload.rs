@@ -308,3 +308,79 @@ async fn one_file_of_many_row_groups_is_read_in_order() {
     assert_eq!(rows.len(), want.len());
     assert!(rows == want, "rows out of the file's order (first difference at {:?})", rows.iter().zip(&want).position(|(a, b)| a != b));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_file_comes_in_one_round_of_requests() {
+    // The bench table's generator, 160,000 rows, in UNLOAD files of 70,000 rows (about 3.3 MB,
+    // row groups of 40,000 rows).
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("requests.log");
+    let emulator = crate::start_emulator(
+        athena_emulator::Emulator::builder()
+            .with_bench_rows(160_000)
+            .with_unload_rows_per_file(70_000)
+            .with_unload_rows_per_row_group(40_000)
+            .with_request_log(&log),
+    );
+    let conn = crate::builder_at(&emulator.endpoint)
+        .with_s3_staging_dir("s3://athena-results/first-round/")
+        .with_unload(true)
+        .build()
+        .await
+        .unwrap();
+    let mut r = conn.execute("SELECT * FROM bench").await.unwrap();
+    let query_id = r.query_id().to_owned();
+    assert_eq!(r.fetch_all().await.unwrap().len(), 160_000);
+    // The ranges of the GETs of each data file, sorted.
+    let out = conn
+        .athena()
+        .get_query_results()
+        .query_execution_id(&query_id)
+        .query_result_type(aws_sdk_athena::types::QueryResultType::DataManifest)
+        .send()
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let gets: Vec<Vec<&str>> = out
+        .result_set()
+        .unwrap()
+        .rows()
+        .iter()
+        .map(|row| {
+            let path = format!("GET /{} ", row.data()[0].var_char_value().unwrap().strip_prefix("s3://").unwrap());
+            let mut ranges: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix(&path)?.split(' ').next()).collect();
+            ranges.sort();
+            ranges
+        })
+        .collect();
+    assert_eq!(gets.len(), 3, "{gets:?}");
+    // The first file's footer (the suffix) and its first 3 MiB, asked for at once, hold all of it:
+    // nothing else is read. The later files come whole with one suffix GET as long as it.
+    assert_eq!(gets[0], ["bytes=-1048576", "bytes=0-1048575", "bytes=1048576-2097151", "bytes=2097152-3145727"]);
+    assert!(gets[1..].iter().all(|g| g.len() == 1 && g[0].starts_with("bytes=-")), "{gets:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_file_longer_than_its_first_round_is_read_whole() {
+    // Files of 120,000 rows (about 5.7 MB, row groups of 40,000 rows): the first file's first
+    // 3 MiB hold its first row group and part of its second. Its rows are the CSV's.
+    let emulator = crate::start_emulator(
+        athena_emulator::Emulator::builder()
+            .with_bench_rows(160_000)
+            .with_unload_rows_per_file(120_000)
+            .with_unload_rows_per_row_group(40_000),
+    );
+    let base = crate::builder_at(&emulator.endpoint).with_s3_staging_dir("s3://athena-results/first-round/");
+    let mut by_source = Vec::new();
+    for conn in [base.clone().build().await.unwrap(), base.with_unload(true).build().await.unwrap()] {
+        let mut r = conn.execute("SELECT * FROM bench").await.unwrap();
+        let mut rows: Vec<Vec<Value>> = r.fetch_all().await.unwrap().iter().map(Row::values).collect();
+        rows.sort_by_key(|r| match r[0] {
+            Value::BigInt(id) => id,
+            ref other => panic!("id {other:?}"),
+        });
+        by_source.push(rows);
+    }
+    assert_eq!(by_source[0].len(), 160_000);
+    assert!(by_source[0] == by_source[1], "CSV vs UNLOAD");
+}

@@ -2,8 +2,9 @@
 //! pinned to the object's ETag. The file's first request is a suffix GET whose length is a guess
 //! of the file's size (see [`crate::results::unload::schedule`]): a small file comes whole in that
 //! one request (footer and data), a large one brings its footer and its last bytes, which are
-//! served from memory; the byte ranges parquet asks for are coalesced where they are close and
-//! fetched in parallel pieces of at most `chunk_size`.
+//! served from memory (as are the first bytes, when GETs of them were sent beside it); the byte
+//! ranges parquet asks for are coalesced where they are close and fetched in parallel pieces of at
+//! most `chunk_size`.
 //!
 //! INT96 timestamps are read in milliseconds (Trino's timestamp(3); the connection's forced unit
 //! when it has one), never overflowing through nanoseconds, and the schema gets the Athena type of
@@ -33,32 +34,31 @@ pub(crate) const FOOTER_GUESS: u64 = 64 * 1024;
 const COALESCE_GAP: u64 = 1 << 20;
 
 /// A Parquet object read through ranged GETs, pinned to its ETag; its tail (read with the first
-/// request, footer included; the whole object when it is small) is served from memory.
+/// request, footer included; the whole object when it is small) and the head read beside it, if
+/// any, are served from memory.
 #[derive(Clone)]
 pub(crate) struct S3ParquetReader {
     fetcher: Fetcher,
     uri: Arc<str>,
     pub(crate) meta: ObjectMeta,
-    /// The object's last bytes, from `tail_start` on (the whole object when it is small or
-    /// client-side encrypted), as the pieces they were read in.
-    tail: Arc<Pieces>,
+    /// The object's bytes read when it was opened, as the pieces they were read in: its last
+    /// bytes from `tail_start` on (the whole object when it is small or client-side encrypted),
+    /// and its first ones when they were read beside them.
+    held: Arc<Pieces>,
     tail_start: u64,
 }
 
 impl S3ParquetReader {
     fn cached(&self, range: &Range<u64>) -> Option<Bytes> {
-        if range.start < self.tail_start || range.end > self.meta.size {
+        if range.end > self.meta.size {
             return None;
         }
-        if range.start >= range.end {
-            return Some(Bytes::new());
-        }
-        self.tail.slice(range)
+        self.held.slice(range)
     }
 
     /// Bytes of the object not in memory among `ranges` (what reading them will fetch).
     pub(crate) fn to_fetch(&self, ranges: impl Iterator<Item = Range<u64>>) -> u64 {
-        ranges.filter(|r| self.cached(r).is_none()).map(|r| r.end - r.start).sum()
+        ranges.filter(|r| r.end > self.meta.size || !self.held.covers(r)).map(|r| r.end - r.start).sum()
     }
 
     /// The bytes of `range` (not in memory), fetched in parallel pieces of at most `piece` bytes,
@@ -74,15 +74,38 @@ impl S3ParquetReader {
     }
 }
 
-/// A fetched range as the pieces it came in: `(start offset in the object, bytes)`, in order.
+/// Bytes of an object as the pieces they came in: `(start offset in the object, bytes)`, in
+/// order, not overlapping (there may be gaps between them).
 pub(crate) struct Pieces {
     parts: Vec<(u64, Bytes)>,
 }
 
 impl Pieces {
+    /// Whether the pieces hold every byte of `range`.
+    fn covers(&self, range: &Range<u64>) -> bool {
+        if range.start >= range.end {
+            return true;
+        }
+        let first = self.parts.partition_point(|(start, bytes)| start + bytes.len() as u64 <= range.start);
+        let mut at = range.start;
+        for (start, bytes) in &self.parts[first..] {
+            if *start > at {
+                return false;
+            }
+            at = at.max(start + bytes.len() as u64);
+            if at >= range.end {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Bytes `range` of the object: a view of one piece when it lies in one, else a copy of the
-    /// pieces it spans.
+    /// pieces it spans; `None` when they do not hold all of it.
     fn slice(&self, range: &Range<u64>) -> Option<Bytes> {
+        if range.start >= range.end {
+            return Some(Bytes::new());
+        }
         let first = self.parts.partition_point(|(start, bytes)| start + bytes.len() as u64 <= range.start);
         let (start, bytes) = self.parts.get(first)?;
         if range.start < *start {
@@ -91,6 +114,9 @@ impl Pieces {
         let end_in_piece = start + bytes.len() as u64;
         if range.end <= end_in_piece {
             return Some(bytes.slice((range.start - start) as usize..(range.end - start) as usize));
+        }
+        if !self.covers(range) {
+            return None;
         }
         let mut out = BytesMut::with_capacity((range.end - range.start) as usize);
         let mut at = range.start;
@@ -215,7 +241,7 @@ fn read_schema(metadata: &ArrowReaderMetadata, unit: Option<TimeUnit>) -> Schema
 
 /// The schema a data file is read with (its footer only).
 pub(crate) async fn file_schema(fetcher: &Fetcher, uri: &str, unit: Option<TimeUnit>) -> Result<SchemaRef> {
-    Ok(open_file(fetcher, uri, unit, None, FOOTER_GUESS).await?.schema)
+    Ok(open_file(fetcher, uri, unit, None, FOOTER_GUESS, 0).await?.schema)
 }
 
 /// A data file with its reader and footer loaded, and the schema it is read with.
@@ -225,17 +251,31 @@ pub(crate) struct Opened {
     pub schema: SchemaRef,
 }
 
-/// Opens a data file with one suffix GET of `guess` bytes (the whole file when it is no longer);
-/// `expected`: the size and ETag it must still have.
+/// Opens a data file with one suffix GET of `guess` bytes (the whole file when it is no longer)
+/// and, when `head` is not 0, GETs of its first `head` bytes in pieces of `guess` sent at the same
+/// time (kept when they have the tail's ETag); `expected`: the size and ETag it must still have.
 pub(crate) async fn open_file(
     fetcher: &Fetcher,
     uri: &str,
     unit: Option<TimeUnit>,
     expected: Option<&ObjectMeta>,
     guess: u64,
+    head: u64,
 ) -> Result<Opened> {
-    let (meta, tail) = fetcher.open_tail(uri, guess.max(FOOTER_GUESS)).await?;
-    let tail_start = tail.first().map_or(meta.size, |(start, _)| *start);
+    let guess = guess.max(FOOTER_GUESS);
+    let (opened, head) = futures::join!(fetcher.open_tail(uri, guess), async {
+        if head == 0 { Vec::new() } else { fetcher.speculative_head(uri, head, guess).await }
+    });
+    let (meta, mut held) = opened?;
+    let tail_start = held.first().map_or(meta.size, |(start, _)| *start);
+    if meta.sealed.is_none() && meta.etag.is_some() {
+        // The head's pieces of the same object, up to where the tail starts.
+        let before = head.into_iter().filter(|(start, etag, _)| *etag == meta.etag && *start < tail_start).map(|(start, _, bytes)| {
+            let keep = bytes.len().min((tail_start - start) as usize);
+            (start, bytes.slice(..keep))
+        });
+        held.splice(0..0, before);
+    }
     if let Some(want) = expected
         && (meta.size != want.size || (want.etag.is_some() && meta.etag != want.etag))
     {
@@ -248,8 +288,8 @@ pub(crate) async fn open_file(
             source: None,
         });
     }
-    let tail = Arc::new(Pieces { parts: tail });
-    let mut reader = S3ParquetReader { fetcher: fetcher.clone(), uri: uri.into(), meta, tail, tail_start };
+    let held = Arc::new(Pieces { parts: held });
+    let mut reader = S3ParquetReader { fetcher: fetcher.clone(), uri: uri.into(), meta, held, tail_start };
     let parquet_err =
         |e: ParquetError| Error::Storage { uri: uri.to_owned(), message: "cannot read Parquet".into(), source: Some(Box::new(e)) };
     let metadata = ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new()).await.map_err(parquet_err)?;
@@ -277,6 +317,21 @@ mod tests {
         // A view, not a copy, within one piece.
         let one = pieces.slice(&(104..106)).unwrap();
         assert_eq!(one.as_ptr(), pieces.parts[1].1.as_ptr());
+    }
+
+    #[test]
+    fn pieces_with_gaps_hold_only_what_was_read() {
+        // A head of 0..4 and a tail of 8..12 (what a file's first round of requests reads).
+        let pieces = Pieces { parts: vec![(0, Bytes::from_static(b"abcd")), (8, Bytes::from_static(b"ijkl"))] };
+        assert!(pieces.covers(&(0..4)) && pieces.covers(&(9..12)) && pieces.covers(&(5..5)));
+        assert!(!pieces.covers(&(3..5)) && !pieces.covers(&(4..8)) && !pieces.covers(&(2..10)) && !pieces.covers(&(11..13)));
+        assert_eq!(pieces.slice(&(1..3)).unwrap(), Bytes::from_static(b"bc"));
+        assert_eq!(pieces.slice(&(8..12)).unwrap(), Bytes::from_static(b"ijkl"));
+        assert!(pieces.slice(&(2..10)).is_none(), "a range across the gap is not held");
+        assert!(pieces.slice(&(4..9)).is_none());
+        let contiguous = Pieces { parts: vec![(0, Bytes::from_static(b"ab")), (2, Bytes::from_static(b"cd"))] };
+        assert!(contiguous.covers(&(1..4)));
+        assert_eq!(contiguous.slice(&(1..4)).unwrap(), Bytes::from_static(b"bcd"));
     }
 
     #[test]
