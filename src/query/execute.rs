@@ -109,6 +109,10 @@ pub struct QueryHandle {
     unload: Option<Arc<UnloadColumns>>,
     /// Runs the query as written, when Athena refuses the UNLOAD.
     fallback: Option<Fallback>,
+    /// The facts of the query's end, once a poll saw it: a query that ended stays ended, so
+    /// waiting again (the CLI's progress display, then `wait`) reads no status again and waits
+    /// for no poll slot (20 ms at the default pace).
+    ended: std::sync::OnceLock<QueryInfo>,
 }
 
 /// How a handle's query ended: its facts, or (an UNLOAD Athena refused) the result of the query
@@ -141,7 +145,7 @@ impl QueryHandle {
         fallback: Option<Fallback>,
     ) -> Self {
         let guard = CancelGuard { handle: CancelHandle::new(conn.athena().clone(), &query_id), armed: AtomicBool::new(cancel_on_drop) };
-        Self { conn, query_id, guard, timeout, started: Instant::now(), hints, unload, fallback }
+        Self { conn, query_id, guard, timeout, started: Instant::now(), hints, unload, fallback, ended: std::sync::OnceLock::new() }
     }
 
     pub fn query_id(&self) -> &str {
@@ -165,7 +169,7 @@ impl QueryHandle {
         self.query_id.clone()
     }
 
-    /// One GetQueryExecution call: the query's current facts.
+    /// One GetQueryExecution call: the query's current facts (always read, also after the end).
     ///
     /// # Errors
     /// [`Error::Api`] when the call fails.
@@ -174,6 +178,7 @@ impl QueryHandle {
         let info = get_query_execution(self.conn.athena(), &self.query_id).await?;
         if info.state.is_terminal() {
             self.guard.disarm();
+            let _ = self.ended.set(info.clone());
         }
         Ok(info)
     }
@@ -228,7 +233,8 @@ impl QueryHandle {
         }
     }
 
-    /// Polls until the query ends and returns its facts, without opening results.
+    /// Polls until the query ends and returns its facts, without opening results. Once a poll
+    /// of this handle saw the end, its facts are returned again without another call.
     pub async fn wait_info(&self) -> Result<QueryInfo> {
         self.wait_info_with(|_| {}).await
     }
@@ -239,6 +245,11 @@ impl QueryHandle {
     /// # Errors
     /// As [`wait_info`](Self::wait_info).
     pub async fn wait_info_with(&self, mut on_poll: impl FnMut(&QueryInfo)) -> Result<QueryInfo> {
+        if let Some(info) = self.ended.get() {
+            on_poll(info);
+            info.terminal_error()?;
+            return Ok(info.clone());
+        }
         let poll = self.conn.settings().poll;
         let mut interval = poll.initial;
         loop {

@@ -318,3 +318,26 @@ fn environment_variables_configure_the_connection() {
     assert!(stdout.contains("[[Integer(1)]]"), "{stdout}");
     assert!(stdout.contains("Some(\"s3://athena-results/from-env/"), "{stdout}");
 }
+
+#[tokio::test]
+async fn waiting_again_after_the_end_reads_no_status() {
+    // A poll that saw the end keeps it: wait() after wait_info() (the CLI's progress display,
+    // then the results) makes no GetQueryExecution call of its own.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("requests.log");
+    let emulator = start_emulator(Emulator::builder().with_request_log(&log));
+    let conn = builder_at(&emulator.endpoint).build().await.unwrap();
+    let handle = conn.query("SELECT * FROM one_row").submit().await.unwrap();
+    let query_id = handle.query_id().to_owned();
+    let status_reads = || {
+        let text = std::fs::read_to_string(&log).unwrap();
+        text.lines().filter(|l| l.starts_with("ATHENA GetQueryExecution ") && l.contains(&query_id)).count()
+    };
+    assert_eq!(handle.wait_info().await.unwrap().state, QueryState::Succeeded);
+    let polled = status_reads();
+    assert!(polled >= 1, "the wait polled");
+    assert_eq!(handle.wait_info().await.unwrap().state, QueryState::Succeeded);
+    let mut result = handle.wait().await.unwrap();
+    assert_eq!(result.fetch_all().await.unwrap().len(), 1);
+    assert_eq!(status_reads(), polled, "no status read after the end was seen");
+}

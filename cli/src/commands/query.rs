@@ -56,8 +56,8 @@ pub async fn query(conn: &Connection, q: QueryArgs, no_summary: bool, no_progres
     progress.waiting(&query_id);
     let interrupted = stop_signal();
     let work = async {
-        // The library's polling (and --timeout), showing each status read; wait() then reads
-        // the final state once more and opens the results.
+        // The library's polling (and --timeout), showing each status read; wait() then opens
+        // the results with the final state that poll read (no call, no poll slot).
         handle.wait_info_with(|info| progress.state(info, started.elapsed())).await?;
         let result = handle.wait().await?;
         let info = result.info().clone();
