@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 /// and signing that many requests then does not hold up the task that consumes the ranges (with
 /// 16 in flight the first batch came 20-30 ms later while it did), and the bodies are read on
 /// every worker thread.
-struct Spawned<T> {
+pub(crate) struct Spawned<T> {
     task: tokio::task::JoinHandle<Result<T>>,
     uri: String,
 }
@@ -190,11 +190,17 @@ impl Fetcher {
     }
 
     /// The object's first `len` bytes in GETs of `piece` bytes, all sent at once before its size
-    /// is known (a guess made beside the request that learns it), each piece with the ETag it
-    /// came with (`(offset, ETag, bytes)`). Pieces past the object's end are empty; a client-side
-    /// encrypted object's pieces (ciphertext) and failed ones are left out: a reader fetches
-    /// what they lacked as it would have without them.
-    pub(crate) async fn speculative_head(&self, uri: &str, len: u64, piece: u64) -> Vec<(u64, Option<String>, Bytes)> {
+    /// is known (a guess made beside the request that learns it), on a task of its own (aborted
+    /// when dropped: whoever waits for it can stop waiting), each piece with the ETag it came with
+    /// (`(offset, ETag, bytes)`). Pieces past the object's end are empty; a client-side encrypted
+    /// object's pieces (ciphertext) and failed ones are left out: a reader fetches what they
+    /// lacked as it would have without them.
+    pub(crate) fn speculative_head(&self, uri: &str, len: u64, piece: u64) -> Spawned<Vec<(u64, Option<String>, Bytes)>> {
+        let (this, uri_owned) = (self.clone(), uri.to_owned());
+        Spawned::new(uri, async move { Ok(this.head_pieces(&uri_owned, len, piece).await) })
+    }
+
+    async fn head_pieces(&self, uri: &str, len: u64, piece: u64) -> Vec<(u64, Option<String>, Bytes)> {
         let piece = piece.max(1);
         let pieces = (0..len.div_ceil(piece)).map(|i| {
             let (start, end) = (i * piece, ((i + 1) * piece).min(len));
