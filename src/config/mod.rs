@@ -496,7 +496,8 @@ impl ConnectionBuilder {
             || fetch.unload_bytes_in_flight == 0
             || fetch.decoded_bytes_buffered == 0
         {
-            self.errors.push(format!("fetch chunk size, concurrency and attempts must be positive, got {fetch:?}"));
+            self.errors
+                .push(format!("fetch chunk size, concurrency, attempts and the UNLOAD byte budgets must be positive, got {fetch:?}"));
         }
         self.settings.fetch = fetch;
         self

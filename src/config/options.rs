@@ -361,24 +361,18 @@ impl ConnectionBuilder {
                 self.settings.fetch.csv_partition_bytes = n;
                 self
             }
-            (key @ ("fetch_concurrency" | "fetch_range_bytes" | "fetch_unload_bytes" | "fetch_decoded_bytes"), Parsed::Count(0)) => {
-                self.errors.push(format!("option {key} takes a whole number of 1 and up, got 0"));
-                self
-            }
-            ("fetch_concurrency", Parsed::Count(n)) => {
-                let fetch = crate::FetchConfig { concurrency: usize::try_from(n).unwrap_or(usize::MAX), ..self.settings.fetch };
-                self.with_fetch(fetch)
-            }
-            ("fetch_range_bytes", Parsed::Count(n)) => {
-                let fetch = crate::FetchConfig { chunk_size: n, ..self.settings.fetch };
-                self.with_fetch(fetch)
-            }
-            ("fetch_unload_bytes", Parsed::Count(n)) => {
-                let fetch = crate::FetchConfig { unload_bytes_in_flight: n, ..self.settings.fetch };
-                self.with_fetch(fetch)
-            }
-            ("fetch_decoded_bytes", Parsed::Count(n)) => {
-                let fetch = crate::FetchConfig { decoded_bytes_buffered: n, ..self.settings.fetch };
+            (key @ ("fetch_concurrency" | "fetch_range_bytes" | "fetch_unload_bytes" | "fetch_decoded_bytes"), Parsed::Count(n)) => {
+                if n == 0 {
+                    self.errors.push(format!("option {key} takes a whole number of 1 and up, got 0"));
+                    return self;
+                }
+                let mut fetch = self.settings.fetch;
+                match key {
+                    "fetch_concurrency" => fetch.concurrency = usize::try_from(n).unwrap_or(usize::MAX),
+                    "fetch_range_bytes" => fetch.chunk_size = n,
+                    "fetch_unload_bytes" => fetch.unload_bytes_in_flight = n,
+                    _ => fetch.decoded_bytes_buffered = n,
+                }
                 self.with_fetch(fetch)
             }
             ("duration_seconds", Parsed::Count(n)) => match u32::try_from(n) {

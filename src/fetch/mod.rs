@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 /// and signing that many requests then does not hold up the task that consumes the ranges (with
 /// 16 in flight the first batch came 20-30 ms later while it did), and the bodies are read on
 /// every worker thread.
-pub(crate) struct Spawned<T> {
+struct Spawned<T> {
     task: tokio::task::JoinHandle<Result<T>>,
     uri: String,
 }
@@ -119,7 +119,7 @@ impl Fetcher {
     /// A client-side encrypted object comes decrypted, its opening cut to whole 16-byte blocks
     /// (unless it is the whole object) so that the ranges after it hash on their own.
     pub(crate) async fn open_head(&self, uri: &str, len: u64) -> Result<(ObjectMeta, Bytes)> {
-        let (meta, raw, _, envelope) = self.open(uri, format!("bytes=0-{}", len.max(1) - 1)).await?;
+        let (meta, raw, _, envelope) = self.open(uri, format!("bytes=0-{}", len.max(1) - 1), false).await?;
         let Some(envelope) = envelope else { return Ok((meta, raw)) };
         let cipher = self.keys.cipher(&envelope).await?;
         let size = plain_size(uri, meta.size)?;
@@ -145,7 +145,7 @@ impl Fetcher {
     /// The bytes come as the pieces they were read in (`(offset, bytes)`, in order, contiguous to
     /// the object's end), without a copy into one buffer.
     pub(crate) async fn open_tail(&self, uri: &str, len: u64) -> Result<(ObjectMeta, Vec<(u64, Bytes)>)> {
-        let (meta, raw, start, envelope) = self.open(uri, format!("bytes=-{}", len.max(1))).await?;
+        let (meta, raw, start, envelope) = self.open(uri, format!("bytes=-{}", len.max(1)), false).await?;
         let Some(envelope) = envelope else { return Ok((meta, vec![(start, raw)])) };
         let cipher = self.keys.cipher(&envelope).await?;
         let size = plain_size(uri, meta.size)?;
@@ -190,21 +190,17 @@ impl Fetcher {
     }
 
     /// The object's first `len` bytes in GETs of `piece` bytes, all sent at once before its size
-    /// is known (a guess made beside the request that learns it), on a task of its own (aborted
-    /// when dropped: whoever waits for it can stop waiting), each piece with the ETag it came with
-    /// (`(offset, ETag, bytes)`). Pieces past the object's end are empty; a client-side encrypted
-    /// object's pieces (ciphertext) and failed ones are left out: a reader fetches what they
-    /// lacked as it would have without them.
-    pub(crate) fn speculative_head(&self, uri: &str, len: u64, piece: u64) -> Spawned<Vec<(u64, Option<String>, Bytes)>> {
-        let (this, uri_owned) = (self.clone(), uri.to_owned());
-        Spawned::new(uri, async move { Ok(this.head_pieces(&uri_owned, len, piece).await) })
-    }
-
-    async fn head_pieces(&self, uri: &str, len: u64, piece: u64) -> Vec<(u64, Option<String>, Bytes)> {
+    /// is known (a guess made beside the request that learns it), each piece with the ETag it
+    /// came with (`(offset, ETag, bytes)`). Each GET is tried once, never retried (a throttled or
+    /// failed one is left out at once rather than hold up the read with backoff), and a body cut
+    /// short is kept as far as it came. Pieces past the object's end are empty; a client-side
+    /// encrypted object's pieces (ciphertext) are left out too: a reader fetches what they lacked
+    /// as it would have without them.
+    pub(crate) async fn speculative_head(&self, uri: &str, len: u64, piece: u64) -> Vec<(u64, Option<String>, Bytes)> {
         let piece = piece.max(1);
         let pieces = (0..len.div_ceil(piece)).map(|i| {
             let (start, end) = (i * piece, ((i + 1) * piece).min(len));
-            async move { (start, self.open(uri, format!("bytes={start}-{}", end - 1)).await) }
+            async move { (start, self.open(uri, format!("bytes={start}-{}", end - 1), true).await) }
         });
         futures::future::join_all(pieces)
             .await
@@ -222,15 +218,22 @@ impl Fetcher {
 
     /// One ranged GET whose `Content-Range` tells the object's size; a body cut short is
     /// completed by GETs pinned to the ETag it came with. Returns the bytes as stored, where
-    /// they start, and the object's encryption envelope when it has one.
-    async fn open(&self, uri: &str, range: String) -> Result<(ObjectMeta, Bytes, u64, Option<Envelope>)> {
+    /// they start, and the object's encryption envelope when it has one. `speculative`: tried
+    /// once (no retry by us or the SDK), a cut body returned as far as it came.
+    async fn open(&self, uri: &str, range: String, speculative: bool) -> Result<(ObjectMeta, Bytes, u64, Option<Envelope>)> {
         let (bucket, key) = parse_s3_uri(uri)?;
         let mut failures = 0u32;
         let out = loop {
             if failures > 0 {
                 tokio::time::sleep(Duration::from_millis(50 << failures.min(6))).await;
             }
-            let sent = self.s3.get_object().bucket(&bucket).key(&key).range(range.clone()).send().await;
+            let request = self.s3.get_object().bucket(&bucket).key(&key).range(range.clone());
+            let sent = if speculative {
+                let once = aws_sdk_s3::config::Builder::default().retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled());
+                request.customize().config_override(once).send().await
+            } else {
+                request.send().await
+            };
             match sent {
                 Ok(out) => break out,
                 // An empty object has no byte to range over (416 InvalidRange).
@@ -245,7 +248,7 @@ impl Fetcher {
                     // Anything else (a reset or refused connection, a timeout, a 5xx the SDK's
                     // own attempts did not get past) is tried again, as a cut body is.
                     failures += 1;
-                    if failures >= self.config.max_attempts {
+                    if speculative || failures >= self.config.max_attempts {
                         return Err(storage_error(uri, format!("GetObject failed after {failures} attempts"), Some(Box::new(e))));
                     }
                     tracing::debug!(uri, "GetObject failed ({e}): trying again");
@@ -273,7 +276,7 @@ impl Fetcher {
                 }
             }
         }
-        if (buf.len() as u64) < length {
+        if (buf.len() as u64) < length && !speculative {
             let from = start + buf.len() as u64;
             let rest = self.raw_range(uri, meta.etag.as_deref(), from, start + length, envelope.is_some()).await?;
             buf.extend_from_slice(&rest);

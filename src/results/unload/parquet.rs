@@ -29,9 +29,6 @@ use crate::fetch::{Fetcher, ObjectMeta};
 /// Bytes read from the end of a data file when its size is not known to be small: the footer
 /// (Parquet footers are rarely longer).
 pub(crate) const FOOTER_GUESS: u64 = 64 * 1024;
-/// The least a file's speculative head is waited for once its tail came (its GETs may be
-/// answered later than the tail's on a busy client; a retried one would take seconds).
-const HEAD_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
 /// Ranges parquet asks for that are at most this far apart are fetched as one (what object_store
 /// coalesces by default).
 const COALESCE_GAP: u64 = 1 << 20;
@@ -266,16 +263,12 @@ pub(crate) async fn open_file(
     head: u64,
 ) -> Result<Opened> {
     let guess = guess.max(FOOTER_GUESS);
-    let head = (head > 0).then(|| fetcher.speculative_head(uri, head, guess));
-    let started = std::time::Instant::now();
-    let (meta, mut held) = fetcher.open_tail(uri, guess).await?;
-    // The head's GETs went out with the tail's and are as long: they are waited for as long as
-    // the tail took again at most (a throttled or retried one is not worth more; dropped, its
-    // task stops and the bytes are fetched when parquet asks for them).
-    let head = match head {
-        Some(head) => tokio::time::timeout(started.elapsed().max(HEAD_GRACE), head).await.ok().and_then(Result::ok).unwrap_or_default(),
-        None => Vec::new(),
-    };
+    // The head's GETs go out with the tail's and are as long; tried once each, they take no
+    // longer than one answer (a throttled one is left out, its bytes read when needed).
+    let (opened, head) = futures::join!(fetcher.open_tail(uri, guess), async {
+        if head == 0 { Vec::new() } else { fetcher.speculative_head(uri, head, guess).await }
+    });
+    let (meta, mut held) = opened?;
     let tail_start = held.first().map_or(meta.size, |(start, _)| *start);
     if meta.sealed.is_none() && meta.etag.is_some() {
         // The head's pieces of the same object, up to where the tail starts.
