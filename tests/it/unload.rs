@@ -332,23 +332,12 @@ async fn the_first_file_comes_in_one_round_of_requests() {
     let query_id = r.query_id().to_owned();
     assert_eq!(r.fetch_all().await.unwrap().len(), 160_000);
     // The ranges of the GETs of each data file, sorted.
-    let out = conn
-        .athena()
-        .get_query_results()
-        .query_execution_id(&query_id)
-        .query_result_type(aws_sdk_athena::types::QueryResultType::DataManifest)
-        .send()
-        .await
-        .unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
-    let gets: Vec<Vec<&str>> = out
-        .result_set()
-        .unwrap()
-        .rows()
+    let gets: Vec<Vec<&str>> = data_file_gets(&conn, &query_id)
+        .await
         .iter()
-        .map(|row| {
-            let path = format!("GET /{} ", row.data()[0].var_char_value().unwrap().strip_prefix("s3://").unwrap());
-            let mut ranges: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix(&path)?.split(' ').next()).collect();
+        .map(|path| {
+            let mut ranges: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix(path)?.split(' ').next()).collect();
             ranges.sort();
             ranges
         })
@@ -383,4 +372,67 @@ async fn a_first_file_longer_than_its_first_round_is_read_whole() {
     }
     assert_eq!(by_source[0].len(), 160_000);
     assert!(by_source[0] == by_source[1], "CSV vs UNLOAD");
+}
+
+/// How the request log starts the line of a GET of each of the UNLOAD's data files, in the
+/// manifest's order.
+async fn data_file_gets(conn: &athena_arrow::Connection, query_id: &str) -> Vec<String> {
+    let out = conn
+        .athena()
+        .get_query_results()
+        .query_execution_id(query_id)
+        .query_result_type(aws_sdk_athena::types::QueryResultType::DataManifest)
+        .send()
+        .await
+        .unwrap();
+    let rows = out.result_set().unwrap().rows();
+    rows.iter().map(|row| format!("GET /{} ", row.data()[0].var_char_value().unwrap().strip_prefix("s3://").unwrap())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_the_consumer_reached_leaves_the_files_ahead_room() {
+    // 350,000 rows of the bench table in files of 70,000 rows (about 3.3 MB, each read with one
+    // GET of about 3.7 MB): 5 files. With 16 MiB in flight, the files ahead of the one being
+    // consumed share 8 MiB: two of them.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("requests.log");
+    let emulator = crate::start_emulator(
+        athena_emulator::Emulator::builder().with_bench_rows(350_000).with_unload_rows_per_file(70_000).with_request_log(&log),
+    );
+    let fetch = athena_arrow::FetchConfig { unload_bytes_in_flight: 16 << 20, ..athena_arrow::FetchConfig::default() };
+    let conn = crate::builder_at(&emulator.endpoint)
+        .with_s3_staging_dir("s3://athena-results/ahead/")
+        .with_unload(true)
+        .with_fetch(fetch)
+        .build()
+        .await
+        .unwrap();
+    let result = conn.execute("SELECT * FROM bench").await.unwrap();
+    let query_id = result.query_id().to_owned();
+    let mut stream = result.into_stream();
+    use futures::StreamExt;
+    // The first file whole and the first batch of the second: the consumer is at the second
+    // file, and holds it there.
+    let mut rows = 0;
+    while rows <= 70_000 {
+        rows += stream.next().await.unwrap().unwrap().num_rows();
+    }
+    let files = data_file_gets(&conn, &query_id).await;
+    assert_eq!(files.len(), 5);
+    let requested = || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        files.iter().map(|f| text.lines().any(|l| l.starts_with(f.as_str()))).collect::<Vec<bool>>()
+    };
+    // The second file left the files-ahead share when it was reached: the third and fourth are
+    // ahead now (kept until the second was read, only the third was).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !requested()[3] {
+        assert!(std::time::Instant::now() < deadline, "the fourth file was not asked for: {:?}", requested());
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(!requested()[4], "a fifth file fits no budget yet");
+    while let Some(batch) = stream.next().await {
+        rows += batch.unwrap().num_rows();
+    }
+    assert_eq!(rows, 350_000);
 }
