@@ -158,6 +158,18 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def start_endpoint(binary: str, data: str, rows: int, *extra: str) -> tuple[subprocess.Popen, str]:
+    """The release endpoint shaped as S3 (30 ms first byte, 80 MB/s per connection, 500 ms least
+    query time), `default.bench` of `rows` rows UNLOADed into files of 75,000 rows; the process
+    and its URL. `budgets.py` starts it too, so that its figures compare with these."""
+    endpoint = subprocess.Popen(
+        [binary, "--listen", "127.0.0.1:0", "--data-dir", data, "--bench-rows", str(rows), "--unload-rows-per-file", "75000",
+         "--s3-latency-ms", "30", "--s3-bandwidth-mbps", "80", "--min-query-ms", "500", *extra],
+        stdout=subprocess.PIPE, text=True,
+    )
+    return endpoint, re.search(r"(http://\S+)", endpoint.stdout.readline()).group(1)
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--emulator", required=True, help="the release athena-emulator binary")
@@ -167,12 +179,7 @@ def main() -> int:
     sizes = [int(r) for r in args.rows.split(",")]
     data = tempfile.mkdtemp(prefix="athena-pybench-")
     log = os.path.join(tempfile.mkdtemp(prefix="athena-pybench-log-"), "requests.log")
-    emulator = subprocess.Popen(
-        [args.emulator, "--listen", "127.0.0.1:0", "--data-dir", data, "--request-log", log, "--bench-rows", str(max(sizes)),
-         "--unload-rows-per-file", "75000", "--s3-latency-ms", "30", "--s3-bandwidth-mbps", "80", "--min-query-ms", "500"],
-        stdout=subprocess.PIPE, text=True,
-    )
-    url = re.search(r"(http://\S+)", emulator.stdout.readline()).group(1)
+    emulator, url = start_endpoint(args.emulator, data, max(sizes), "--request-log", log)
     results = []
     try:
         for rows in sizes:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
+
+from bench import start_endpoint
 
 CHILD = r"""
 import json, os, sys, time
@@ -45,12 +46,7 @@ def main() -> int:
     p.add_argument("--csv", default="[]", help="a JSON list of connect() keyword sets, read from the result CSV")
     args = p.parse_args()
     data = tempfile.mkdtemp(prefix="athena-budgets-")
-    emulator = subprocess.Popen(
-        [args.emulator, "--listen", "127.0.0.1:0", "--data-dir", data, "--bench-rows", str(args.rows),
-         "--unload-rows-per-file", "75000", "--s3-latency-ms", "30", "--s3-bandwidth-mbps", "80", "--min-query-ms", "500"],
-        stdout=subprocess.PIPE, text=True,
-    )
-    url = re.search(r"(http://\S+)", emulator.stdout.readline()).group(1)
+    emulator, url = start_endpoint(args.emulator, data, args.rows)
     failed = False
     try:
         for unload, sets in (("1", json.loads(args.unload)), ("0", json.loads(args.csv))):
